@@ -16,3 +16,5 @@ pub mod psnr;
 pub mod ssim;
 pub mod vif_float;
 pub mod vif_int;
+pub mod meter;
+pub mod report;

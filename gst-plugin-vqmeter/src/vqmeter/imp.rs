@@ -1,0 +1,691 @@
+// SPDX-License-Identifier: MPL-2.0
+
+//! The `vqmeter` element: a video aggregator with a reference and a distorted input that
+//! passes the distorted stream through and measures every pair.
+//!
+//! Everything numeric lives in `lvcore::metrics`; this file maps caps and frames to plane
+//! views, and scores to messages and files.
+
+use super::messages::{FrameMessage, PooledMessage};
+use super::{PoolMethod, ResultsFormat};
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::prelude::*;
+use gst_base::subclass::prelude::*;
+use gst_video::prelude::*;
+use gst_video::subclass::prelude::*;
+use gst_video::subclass::AggregateFramesToken;
+use gst_video::VideoFormat;
+use lvcore::metrics::meter::{FrameScores, Meter, MeterConfig};
+use lvcore::metrics::model::VmafModel;
+use lvcore::metrics::report::{Collector, ResultsWriter};
+use lvcore::plane::Plane;
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::{LazyLock, Mutex};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new("vqmeter", gst::DebugColorFlags::empty(), Some("Video quality meter"))
+});
+
+const DEFAULT_MODEL: &str = "vmaf_v0.6.1";
+const DEFAULT_THREADS: u32 = 0;
+const DEFAULT_SUBSAMPLE: u32 = 1;
+const DEFAULT_FRAME_MESSAGE: bool = true;
+const DEFAULT_POOL_METHOD: PoolMethod = PoolMethod::Mean;
+const DEFAULT_RESULTS_FORMAT: ResultsFormat = ResultsFormat::Json;
+
+const FORMATS: &[VideoFormat] = &[
+    VideoFormat::I420,
+    VideoFormat::Nv12,
+    VideoFormat::Y42b,
+    VideoFormat::Y444,
+    VideoFormat::Gray8,
+    VideoFormat::I42010le,
+    VideoFormat::I42210le,
+    VideoFormat::Y44410le,
+    VideoFormat::I42012le,
+    VideoFormat::I42212le,
+    VideoFormat::Y44412le,
+];
+
+#[derive(Clone, Debug)]
+struct Settings {
+    model: String,
+    psnr: bool,
+    ssim: bool,
+    ms_ssim: bool,
+    pool_method: PoolMethod,
+    threads: u32,
+    subsample: u32,
+    frame_message: bool,
+    results_filename: Option<String>,
+    results_format: ResultsFormat,
+    segment_duration: Option<gst::ClockTime>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            model: DEFAULT_MODEL.to_string(),
+            psnr: false,
+            ssim: false,
+            ms_ssim: false,
+            pool_method: DEFAULT_POOL_METHOD,
+            threads: DEFAULT_THREADS,
+            subsample: DEFAULT_SUBSAMPLE,
+            frame_message: DEFAULT_FRAME_MESSAGE,
+            results_filename: None,
+            results_format: DEFAULT_RESULTS_FORMAT,
+            segment_duration: None,
+        }
+    }
+}
+
+/// Timing of a frame whose scores are not final yet.
+#[derive(Clone, Copy)]
+struct FrameTimes {
+    index: u64,
+    pts: Option<gst::ClockTime>,
+    running_time: Option<gst::ClockTime>,
+}
+
+/// Picture layout a meter was made for; a change mid-stream starts a new meter.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Layout {
+    format: VideoFormat,
+    width: u32,
+    height: u32,
+}
+
+#[derive(Default)]
+struct State {
+    settings: Settings,
+    models: Vec<VmafModel>,
+    meter: Option<(Layout, Meter)>,
+    times: VecDeque<FrameTimes>,
+    next_index: u64,
+    stream: Option<Collector>,
+    segment: Option<Collector>,
+    segment_index: u64,
+    segment_origin: Option<gst::ClockTime>,
+    segment_start: Option<gst::ClockTime>,
+    last_time: Option<gst::ClockTime>,
+    writer: Option<ResultsWriter>,
+    unpaired: u64,
+    warned_unpaired: bool,
+    finished: bool,
+    /// Deinterleaved NV12 chroma, reused across frames.
+    scratch: [Vec<u8>; 4],
+    scratch16: [Vec<u16>; 6],
+}
+
+pub struct Vqmeter {
+    settings: Mutex<Settings>,
+    state: Mutex<State>,
+    ref_pad: gst_video::VideoAggregatorPad,
+    dist_pad: gst_video::VideoAggregatorPad,
+}
+
+fn load_models(spec: &str) -> Result<Vec<VmafModel>, String> {
+    let mut models = Vec::new();
+    for (i, item) in spec.split(',').map(str::trim).filter(|s| !s.is_empty()).enumerate() {
+        let mut m = match VmafModel::builtin(item) {
+            Some(m) => m,
+            None => {
+                let p = Path::new(item);
+                if !p.exists() {
+                    return Err(format!(
+                        "VMAF model '{item}' is neither a built-in model (vmaf_v0.6.1, vmaf_v0.6.1neg, vmaf_4k_v0.6.1, vmaf_float_v0.6.1, vmaf_float_v0.6.1neg) nor an existing file"
+                    ));
+                }
+                VmafModel::from_path(p).map_err(|e| format!("cannot load VMAF model {item}: {e}"))?
+            }
+        };
+        // libvmaf calls a lone model's score "vmaf"; further models keep their own names.
+        m.name = if i == 0 {
+            "vmaf".to_string()
+        } else {
+            Path::new(item).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| item.to_string())
+        };
+        models.push(m);
+    }
+    Ok(models)
+}
+
+impl Vqmeter {
+    fn post_frame(&self, state: &mut State, scores: FrameScores) {
+        let times = loop {
+            match state.times.pop_front() {
+                Some(t) if t.index == scores.index => break Some(t),
+                Some(_) => continue,
+                None => break None,
+            }
+        };
+        let names = state.meter.as_ref().map(|(_, m)| m.metric_names().to_vec()).unwrap_or_default();
+        if let Some(w) = state.writer.as_mut() {
+            if let Err(e) = w.frame(scores.index, &scores.values) {
+                gst::element_imp_warning!(self, gst::ResourceError::Write, ["Cannot write results file: {}", e]);
+                state.writer = None;
+            }
+        }
+        let time = times.and_then(|t| t.running_time.or(t.pts));
+        self.maybe_close_segment(state, time);
+        if let Some(c) = state.stream.as_mut() {
+            c.push(&scores.values);
+        }
+        if let Some(c) = state.segment.as_mut() {
+            c.push(&scores.values);
+        }
+        state.last_time = time;
+        if state.settings.frame_message {
+            let msg = FrameMessage {
+                index: scores.index,
+                pts: times.and_then(|t| t.pts),
+                running_time: times.and_then(|t| t.running_time),
+                scores: names.into_iter().zip(scores.values).collect(),
+            };
+            let obj = self.obj();
+            let _ = obj.post_message(gst::message::Element::builder(msg.into()).src(&*obj).build());
+        }
+    }
+
+    fn pooled_message(&self, state: &State, c: &Collector, segment: Option<u64>, start: Option<gst::ClockTime>, end: Option<gst::ClockTime>) -> PooledMessage {
+        let metrics = c.pooled();
+        let score = state.models.first().and_then(|m| metrics.iter().find(|(n, _)| *n == m.name)).map(|(_, s)| match state.settings.pool_method {
+            PoolMethod::Min => s.min,
+            PoolMethod::Mean => s.mean,
+            PoolMethod::HarmonicMean => s.harmonic_mean,
+        });
+        PooledMessage { segment, start, end, frames: c.frames() as u64, unpaired_frames: state.unpaired, score, metrics }
+    }
+
+    /// Posts the current segment's pooled scores when `time` lies past its end.
+    fn maybe_close_segment(&self, state: &mut State, time: Option<gst::ClockTime>) {
+        let (Some(dur), Some(t)) = (state.settings.segment_duration, time) else { return };
+        let origin = *state.segment_origin.get_or_insert(t);
+        let k = (t.saturating_sub(origin).nseconds()) / dur.nseconds().max(1);
+        if k > state.segment_index {
+            self.close_segment(state, Some(origin + dur * state.segment_index + dur));
+            state.segment_index = k;
+        }
+        if state.segment_start.is_none() {
+            state.segment_start = Some(origin + dur * state.segment_index);
+        }
+    }
+
+    fn close_segment(&self, state: &mut State, end: Option<gst::ClockTime>) {
+        let Some(c) = state.segment.as_ref() else { return };
+        if c.frames() > 0 {
+            let msg = self.pooled_message(state, c, Some(state.segment_index), state.segment_start, end);
+            let obj = self.obj();
+            let _ = obj.post_message(gst::message::Element::builder(msg.into()).src(&*obj).build());
+        }
+        if let Some(c) = state.segment.as_mut() {
+            c.clear();
+        }
+        state.segment_start = None;
+    }
+
+    /// End of the measured stream: last frame, last segment, pooled message, results file.
+    fn finish(&self) {
+        let mut state = self.state.lock().unwrap();
+        if state.finished {
+            return;
+        }
+        state.finished = true;
+        if let Some(last) = state.meter.as_mut().and_then(|(_, m)| m.finish()) {
+            self.post_frame(&mut state, last);
+        }
+        let end = state.last_time;
+        self.close_segment(&mut state, end);
+        let Some(stream) = state.stream.take() else {
+            gst::warning!(CAT, imp = self, "stream ended before any frame pair was measured");
+            return;
+        };
+        let msg = self.pooled_message(&state, &stream, None, state.segment_origin, end);
+        if let Some(w) = state.writer.take() {
+            if let Err(e) = w.finish(&msg.metrics) {
+                gst::element_imp_warning!(self, gst::ResourceError::Write, ["Cannot write results file: {}", e]);
+            }
+        }
+        gst::info!(CAT, imp = self, "measured {} frames, pooled score {:?}", msg.frames, msg.score);
+        drop(state);
+        let obj = self.obj();
+        let _ = obj.post_message(gst::message::Element::builder(msg.into()).src(&*obj).build());
+    }
+
+    fn new_meter(&self, state: &mut State, layout: Layout, info: &gst_video::VideoInfo) -> Result<(), gst::FlowError> {
+        let s = &state.settings;
+        let finfo = info.format_info();
+        let cfg = MeterConfig {
+            width: info.width() as usize,
+            height: info.height() as usize,
+            bpc: finfo.depth()[0],
+            planes: if finfo.is_gray() { 1 } else { 3 },
+            models: state.models.clone(),
+            psnr: s.psnr,
+            ssim: s.ssim,
+            ms_ssim: s.ms_ssim,
+            threads: s.threads as usize,
+        };
+        let meter = Meter::new(cfg).map_err(|e| {
+            gst::element_imp_error!(self, gst::StreamError::Format, ["Cannot measure {}x{} {:?}: {}", layout.width, layout.height, layout.format, e]);
+            gst::FlowError::NotNegotiated
+        })?;
+        let names = meter.metric_names().to_vec();
+        if state.stream.is_none() {
+            state.stream = Some(Collector::new(&names));
+            if s.segment_duration.is_some() {
+                state.segment = Some(Collector::new(&names));
+            }
+            if let Some(path) = s.results_filename.clone() {
+                let format = match s.results_format {
+                    ResultsFormat::Json => lvcore::metrics::report::ResultsFormat::Json,
+                    ResultsFormat::Csv => lvcore::metrics::report::ResultsFormat::Csv,
+                    ResultsFormat::Xml => lvcore::metrics::report::ResultsFormat::Xml,
+                };
+                let version = concat!("vqmeter ", env!("CARGO_PKG_VERSION"));
+                match ResultsWriter::create(Path::new(&path), format, &names, version) {
+                    Ok(w) => state.writer = Some(w),
+                    Err(e) => {
+                        gst::element_imp_error!(self, gst::ResourceError::OpenWrite, ["Cannot create results file {}: {}", path, e]);
+                        return Err(gst::FlowError::Error);
+                    }
+                }
+            }
+        } else if state.stream.as_ref().map(|c| c.names() != names.as_slice()).unwrap_or(false) {
+            gst::element_imp_error!(self, gst::StreamError::Format, ["Metric set changed mid-stream ({:?})", layout]);
+            return Err(gst::FlowError::NotNegotiated);
+        }
+        state.meter = Some((layout, meter));
+        Ok(())
+    }
+
+    fn check_compatible(&self, r: &gst_video::VideoInfo, d: &gst_video::VideoInfo) -> Result<(), gst::FlowError> {
+        if r.format() != d.format() || r.width() != d.width() || r.height() != d.height() {
+            let mut fix = Vec::new();
+            if r.width() != d.width() || r.height() != d.height() {
+                fix.push("videoscale");
+            }
+            if r.format() != d.format() {
+                fix.push("videoconvert");
+            }
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                ["Reference and distorted inputs differ"],
+                [
+                    "ref_sink has {}x{} {:?}, dist_sink has {}x{} {:?}: insert {} before one of the inputs so both carry the same size and format",
+                    r.width(), r.height(), r.format(), d.width(), d.height(), d.format(), fix.join(" ! ")
+                ]
+            );
+            return Err(gst::FlowError::NotNegotiated);
+        }
+        Ok(())
+    }
+}
+
+/// Plane views over a mapped frame; 16-bit planes are reinterpreted in place when aligned,
+/// NV12's interleaved chroma is split into the scratch buffers.
+fn frame_planes<'a>(
+    frame: &'a gst_video::VideoFrameRef<&'a gst::BufferRef>,
+    scratch: &'a mut [Vec<u8>],
+    scratch16: &'a mut [Vec<u16>],
+) -> Result<Vec<Plane<'a>>, String> {
+    let info = frame.info();
+    let finfo = info.format_info();
+    let bpc = finfo.depth()[0];
+    let strides = frame.plane_stride();
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    if frame.format() == VideoFormat::Nv12 {
+        let y = frame.plane_data(0).map_err(|e| e.to_string())?;
+        let uv = frame.plane_data(1).map_err(|e| e.to_string())?;
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let s1 = strides[1] as usize;
+        let (u, v) = scratch.split_at_mut(1);
+        let (u, v) = (&mut u[0], &mut v[0]);
+        u.resize(cw * ch, 0);
+        v.resize(cw * ch, 0);
+        for row in 0..ch {
+            let src = &uv[row * s1..row * s1 + 2 * cw];
+            for x in 0..cw {
+                u[row * cw + x] = src[2 * x];
+                v[row * cw + x] = src[2 * x + 1];
+            }
+        }
+        return Ok(vec![
+            Plane::new_u8(y, w, h, strides[0] as usize),
+            Plane::new_u8(u, cw, ch, cw),
+            Plane::new_u8(v, cw, ch, cw),
+        ]);
+    }
+    let n = if finfo.is_gray() { 1 } else { 3 };
+    let mut planes = Vec::with_capacity(n);
+    let mut scratch16 = scratch16.iter_mut();
+    for i in 0..n {
+        let data = frame.plane_data(i as u32).map_err(|e| e.to_string())?;
+        let (pw, ph) = if i == 0 {
+            (w, h)
+        } else {
+            (finfo.scale_width(i as u8, w as u32) as usize, finfo.scale_height(i as u8, h as u32) as usize)
+        };
+        let stride = strides[i] as usize;
+        if bpc == 8 {
+            planes.push(Plane::new_u8(data, pw, ph, stride));
+        } else {
+            let stride16 = stride / 2;
+            let need = (ph - 1) * stride16 + pw;
+            let words: &[u16] = match bytemuck::try_cast_slice::<u8, u16>(&data[..need * 2]) {
+                Ok(s) => s,
+                Err(_) => {
+                    let buf = scratch16.next().ok_or("no scratch buffer")?;
+                    buf.clear();
+                    buf.extend(data[..need * 2].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])));
+                    buf
+                }
+            };
+            planes.push(Plane::new_u16(words, pw, ph, stride16, bpc));
+        }
+    }
+    Ok(planes)
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for Vqmeter {
+    const NAME: &'static str = "GstVqmeter";
+    type Type = super::Vqmeter;
+    type ParentType = gst_video::VideoAggregator;
+
+    fn with_class(klass: &Self::Class) -> Self {
+        let make = |name: &str| {
+            let templ = klass.pad_template(name).unwrap();
+            gst::PadBuilder::<gst_video::VideoAggregatorPad>::from_template(&templ).name(name).build()
+        };
+        Vqmeter {
+            settings: Mutex::new(Settings::default()),
+            state: Mutex::new(State::default()),
+            ref_pad: make("ref_sink"),
+            dist_pad: make("dist_sink"),
+        }
+    }
+}
+
+impl ObjectImpl for Vqmeter {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecString::builder("model-filename")
+                    .nick("VMAF model")
+                    .blurb("VMAF model: a built-in version (vmaf_v0.6.1, vmaf_v0.6.1neg, vmaf_4k_v0.6.1, vmaf_float_v0.6.1, vmaf_float_v0.6.1neg) or the path of a libvmaf JSON model; a comma-separated list runs several models (the first is reported as 'vmaf', the others by name); empty disables VMAF")
+                    .default_value(Some(DEFAULT_MODEL))
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("psnr")
+                    .nick("PSNR")
+                    .blurb("Compute PSNR of Y, Cb and Cr (psnr_y, psnr_cb, psnr_cr), as libvmaf's psnr feature")
+                    .default_value(false)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("ssim")
+                    .nick("SSIM")
+                    .blurb("Compute SSIM of luma (float_ssim), as libvmaf's float_ssim feature")
+                    .default_value(false)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("ms-ssim")
+                    .nick("MS-SSIM")
+                    .blurb("Compute MS-SSIM of luma (float_ms_ssim), as libvmaf's float_ms_ssim feature; needs at least 176x176 luma")
+                    .default_value(false)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("pool-method", DEFAULT_POOL_METHOD)
+                    .nick("Pool method")
+                    .blurb("Which pooled VMAF the end-of-stream message reports as 'score' (every pooled statistic is reported as well)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("threads")
+                    .nick("Threads")
+                    .blurb("Worker threads for the metrics of a frame (0 = all cores)")
+                    .default_value(DEFAULT_THREADS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("subsample")
+                    .nick("Subsample")
+                    .blurb("Measure every N-th frame only; motion is then measured between measured frames")
+                    .minimum(1)
+                    .default_value(DEFAULT_SUBSAMPLE)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("frame-message")
+                    .nick("Frame message")
+                    .blurb("Post a 'vqmeter-frame' element message with each frame's scores as soon as they are final (at most one frame late)")
+                    .default_value(DEFAULT_FRAME_MESSAGE)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("results-filename")
+                    .nick("Results file")
+                    .blurb("Write per-frame and pooled scores to this file, in libvmaf's log layout (see results-format); unset writes none")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("results-format", DEFAULT_RESULTS_FORMAT)
+                    .nick("Results format")
+                    .blurb("Layout of the results file")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt64::builder("segment-duration")
+                    .nick("Segment duration")
+                    .blurb("Post a 'vqmeter-segment' message with pooled scores for every segment of this many nanoseconds of stream time (0 = no segments)")
+                    .default_value(0)
+                    .mutable_ready()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut s = self.settings.lock().unwrap();
+        match pspec.name() {
+            "model-filename" => s.model = value.get::<Option<String>>().expect("type checked upstream").unwrap_or_default(),
+            "psnr" => s.psnr = value.get().expect("type checked upstream"),
+            "ssim" => s.ssim = value.get().expect("type checked upstream"),
+            "ms-ssim" => s.ms_ssim = value.get().expect("type checked upstream"),
+            "pool-method" => s.pool_method = value.get().expect("type checked upstream"),
+            "threads" => s.threads = value.get().expect("type checked upstream"),
+            "subsample" => s.subsample = value.get().expect("type checked upstream"),
+            "frame-message" => s.frame_message = value.get().expect("type checked upstream"),
+            "results-filename" => s.results_filename = value.get().expect("type checked upstream"),
+            "results-format" => s.results_format = value.get().expect("type checked upstream"),
+            "segment-duration" => {
+                let ns: u64 = value.get().expect("type checked upstream");
+                s.segment_duration = (ns > 0).then(|| gst::ClockTime::from_nseconds(ns));
+            }
+            // GObject only dispatches the properties registered above.
+            other => gst::warning!(CAT, imp = self, "unknown property {}", other),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let s = self.settings.lock().unwrap();
+        match pspec.name() {
+            "model-filename" => s.model.to_value(),
+            "psnr" => s.psnr.to_value(),
+            "ssim" => s.ssim.to_value(),
+            "ms-ssim" => s.ms_ssim.to_value(),
+            "pool-method" => s.pool_method.to_value(),
+            "threads" => s.threads.to_value(),
+            "subsample" => s.subsample.to_value(),
+            "frame-message" => s.frame_message.to_value(),
+            "results-filename" => s.results_filename.to_value(),
+            "results-format" => s.results_format.to_value(),
+            "segment-duration" => s.segment_duration.map_or(0, |d| d.nseconds()).to_value(),
+            _ => pspec.default_value().clone(),
+        }
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        let obj = self.obj();
+        obj.add_pad(&self.ref_pad).unwrap();
+        obj.add_pad(&self.dist_pad).unwrap();
+    }
+}
+
+impl GstObjectImpl for Vqmeter {}
+
+impl ElementImpl for Vqmeter {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Video quality meter",
+                "Filter/Analyzer/Video",
+                "Measures PSNR, SSIM, MS-SSIM and VMAF of dist_sink against ref_sink per frame (libvmaf's algorithms in pure Rust) and passes dist_sink through",
+                "learned-video-gst developers",
+            )
+        });
+        Some(&*META)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = gst_video::VideoCapsBuilder::new().format_list(FORMATS.iter().copied()).build();
+            let sink = |name| {
+                gst::PadTemplate::with_gtype(name, gst::PadDirection::Sink, gst::PadPresence::Always, &caps, gst_video::VideoAggregatorPad::static_type()).unwrap()
+            };
+            vec![
+                sink("ref_sink"),
+                sink("dist_sink"),
+                gst::PadTemplate::with_gtype("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps, gst_base::AggregatorPad::static_type()).unwrap(),
+            ]
+        });
+        TEMPLATES.as_ref()
+    }
+}
+
+impl AggregatorImpl for Vqmeter {
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = self.settings.lock().unwrap().clone();
+        let models = load_models(&settings.model).map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ["{}", e]))?;
+        if models.is_empty() && !settings.psnr && !settings.ssim && !settings.ms_ssim {
+            return Err(gst::error_msg!(gst::LibraryError::Settings, ["Nothing to measure: set a VMAF model or enable psnr, ssim or ms-ssim"]));
+        }
+        *self.state.lock().unwrap() = State { settings, models, ..State::default() };
+        self.parent_start()
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        // A stop without EOS (e.g. an error elsewhere) still closes the results file.
+        self.finish();
+        *self.state.lock().unwrap() = State::default();
+        self.parent_stop()
+    }
+
+    fn flush(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
+        // After a flushing seek the next frame does not follow the last one: restart motion.
+        let mut state = self.state.lock().unwrap();
+        if let Some(last) = state.meter.as_mut().and_then(|(_, m)| m.finish()) {
+            self.post_frame(&mut state, last);
+        }
+        state.meter = None;
+        drop(state);
+        self.parent_flush()
+    }
+
+    fn aggregate(&self, timeout: bool) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let res = self.parent_aggregate(timeout);
+        if res == Err(gst::FlowError::Eos) {
+            self.finish();
+        }
+        res
+    }
+
+    fn update_src_caps(&self, caps: &gst::Caps) -> Result<gst::Caps, gst::FlowError> {
+        let dist_caps = self.dist_pad.current_caps();
+        if let (Some(r), Some(d)) = (self.ref_pad.current_caps(), dist_caps.as_ref()) {
+            if let (Ok(ri), Ok(di)) = (gst_video::VideoInfo::from_caps(&r), gst_video::VideoInfo::from_caps(d)) {
+                self.check_compatible(&ri, &di)?;
+            }
+        }
+        match dist_caps {
+            Some(d) if d.can_intersect(caps) => Ok(d),
+            Some(d) => {
+                gst::error!(CAT, imp = self, "downstream does not accept the distorted stream's caps {:?}", d);
+                Err(gst::FlowError::NotNegotiated)
+            }
+            None => Ok(caps.clone()),
+        }
+    }
+}
+
+impl VideoAggregatorImpl for Vqmeter {
+    fn aggregate_frames(&self, token: &AggregateFramesToken, outbuf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let Some(dist) = self.dist_pad.prepared_frame(token) else {
+            if self.dist_pad.is_eos() {
+                if self.ref_pad.prepared_frame(token).is_some() {
+                    gst::element_imp_warning!(self, gst::StreamError::Format, ["The distorted input ended before the reference; the remaining reference frames are not measured"]);
+                }
+                return Err(gst::FlowError::Eos);
+            }
+            // Nothing to pass through for this output slot (live stream, distorted input late).
+            outbuf.set_flags(gst::BufferFlags::GAP | gst::BufferFlags::DROPPABLE);
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        let dbuf = dist.buffer();
+        outbuf.remove_all_memory();
+        dbuf.copy_into(outbuf, gst::BufferCopyFlags::all(), ..).map_err(|_| gst::FlowError::Error)?;
+
+        let mut state = self.state.lock().unwrap();
+        let index = state.next_index;
+        state.next_index += 1;
+        let Some(reference) = self.ref_pad.prepared_frame(token) else {
+            state.unpaired += 1;
+            if !state.warned_unpaired {
+                state.warned_unpaired = true;
+                let why = if self.ref_pad.is_eos() { "the reference input ended before the distorted one" } else { "no reference frame for this time" };
+                gst::element_imp_warning!(self, gst::StreamError::Format, ["Distorted frame {} passed through unmeasured: {}", index, why], ["Unpaired frames are counted in the pooled message's unpaired-frames field"]);
+            }
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        let (ri, di) = (reference.info(), dist.info());
+        self.check_compatible(ri, di)?;
+        let layout = Layout { format: di.format(), width: di.width(), height: di.height() };
+        if index % state.settings.subsample.max(1) as u64 != 0 {
+            return Ok(gst::FlowSuccess::Ok);
+        }
+        match state.meter.as_ref().map(|(l, _)| *l) {
+            Some(l) if l == layout => {}
+            old => {
+                if let Some(old) = old {
+                    gst::info!(CAT, imp = self, "picture changed from {:?} to {:?}: motion restarts", old, layout);
+                    if let Some(last) = state.meter.as_mut().and_then(|(_, m)| m.finish()) {
+                        self.post_frame(&mut state, last);
+                    }
+                }
+                self.new_meter(&mut state, layout, di)?;
+            }
+        }
+        let pts = dbuf.pts();
+        let running_time = self.dist_pad.segment().downcast::<gst::ClockTime>().ok().and_then(|seg| pts.and_then(|p| seg.to_running_time(p)));
+        state.times.push_back(FrameTimes { index, pts, running_time });
+
+        let State { meter, scratch, scratch16, .. } = &mut *state;
+        let (sr, sd) = scratch.split_at_mut(2);
+        let (s16r, s16d) = scratch16.split_at_mut(3);
+        let rp = frame_planes(&reference, sr, s16r);
+        let dp = frame_planes(&dist, sd, s16d);
+        let (rp, dp) = match (rp, dp) {
+            (Ok(r), Ok(d)) => (r, d),
+            (Err(e), _) | (_, Err(e)) => {
+                gst::element_imp_error!(self, gst::StreamError::Decode, ["Cannot read frame {}: {}", index, e]);
+                return Err(gst::FlowError::Error);
+            }
+        };
+        let done = meter.as_mut().unwrap().1.push(index, &rp, &dp);
+        if let Some(scores) = done {
+            self.post_frame(&mut state, scores);
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+}

