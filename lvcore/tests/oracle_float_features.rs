@@ -1,0 +1,308 @@
+//! Agreement of the float VIF, ADM and motion features with libvmaf (through the oracle
+//! ffmpeg), frame by frame, on natural clips with several distortions, in 8 and 10 bits,
+//! with the default options and with the enhancement gain limits of the "neg" model.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use lvcore::metrics::adm_float::{FloatAdm, FloatAdmOptions};
+use lvcore::metrics::motion_float::FloatMotion;
+use lvcore::metrics::vif_float::{FloatVif, FloatVifOptions};
+use lvcore::oracle;
+use lvcore::plane::Plane;
+use lvcore::y4m;
+
+/// Per-frame tolerance on every feature. libvmaf's log has 6 decimals, so exact
+/// agreement shows as differences up to 5e-7.
+const TOL: f64 = 1e-5;
+
+const MODELS: &str =
+    "version=vmaf_float_v0.6.1:name=vmaf_float|version=vmaf_float_v0.6.1neg:name=vmaf_float_neg";
+
+fn luma<'a>(h: &y4m::Header, f: &'a y4m::Frame) -> Plane<'a> {
+    if h.bpc > 8 {
+        Plane::new_u16(&f.planes[0], h.width, h.height, h.width, h.bpc)
+    } else {
+        // The reader widens to u16; present 8-bit content as such.
+        Plane {
+            samples: lvcore::plane::Samples::U16(&f.planes[0]),
+            width: h.width,
+            height: h.height,
+            stride: h.width,
+            bpc: 8,
+        }
+    }
+}
+
+/// Our scores per frame, keyed like libvmaf's log.
+fn ours(reference: &Path, distorted: &Path) -> Vec<BTreeMap<String, f64>> {
+    let (h, rf) = y4m::read_all(reference).unwrap();
+    let (hd, df) = y4m::read_all(distorted).unwrap();
+    assert_eq!((h.width, h.height, h.bpc), (hd.width, hd.height, hd.bpc));
+    let (w, ht, bpc) = (h.width, h.height, h.bpc);
+    let mut vif = FloatVif::new(w, ht, bpc, FloatVifOptions::default()).unwrap();
+    let mut vif_neg = FloatVif::new(
+        w,
+        ht,
+        bpc,
+        FloatVifOptions {
+            enhn_gain_limit: 1.0,
+        },
+    )
+    .unwrap();
+    let mut adm = FloatAdm::new(w, ht, bpc, FloatAdmOptions::default()).unwrap();
+    let mut adm_neg = FloatAdm::new(
+        w,
+        ht,
+        bpc,
+        FloatAdmOptions {
+            enhn_gain_limit: 1.0,
+        },
+    )
+    .unwrap();
+    let mut motion = FloatMotion::new(w, ht, bpc).unwrap();
+    let n = rf.len().min(df.len());
+    let mut out: Vec<BTreeMap<String, f64>> = vec![BTreeMap::new(); n];
+    for k in 0..n {
+        let (r, d) = (luma(&h, &rf[k]), luma(&h, &df[k]));
+        let m = &mut out[k];
+        for (s, v) in vif.compute(&r, &d).into_iter().enumerate() {
+            m.insert(format!("vif_scale{s}"), v);
+        }
+        for (s, v) in vif_neg.compute(&r, &d).into_iter().enumerate() {
+            m.insert(format!("vif_scale{s}_egl_1"), v);
+        }
+        let a = adm.compute(&r, &d);
+        m.insert("adm2".into(), a.adm2);
+        for (s, v) in a.scale.into_iter().enumerate() {
+            m.insert(format!("adm_scale{s}"), v);
+        }
+        let a = adm_neg.compute(&r, &d);
+        m.insert("adm2_egl_1".into(), a.adm2);
+        for (s, v) in a.scale.into_iter().enumerate() {
+            m.insert(format!("adm_scale{s}_egl_1"), v);
+        }
+        if let Some(s) = motion.push(k as u64, &r) {
+            out[s.index as usize].insert("motion".into(), s.motion);
+            out[s.index as usize].insert("motion2".into(), s.motion2);
+        }
+    }
+    let s = motion.flush().unwrap();
+    out[s.index as usize].insert("motion".into(), s.motion);
+    out[s.index as usize].insert("motion2".into(), s.motion2);
+    out
+}
+
+/// Compares one clip pair; returns the largest |difference| per feature.
+fn compare(reference: &Path, distorted: &Path) -> BTreeMap<String, f64> {
+    let theirs =
+        oracle::libvmaf_frames(reference, distorted, MODELS, "", 1).expect("libvmaf oracle");
+    let mine = ours(reference, distorted);
+    assert_eq!(theirs.len(), mine.len(), "frame count");
+    let mut worst: BTreeMap<String, f64> = BTreeMap::new();
+    for (k, (t, m)) in theirs.iter().zip(&mine).enumerate() {
+        for (key, &v) in m {
+            let o = t
+                .get(key)
+                .and_then(|x| x.as_f64())
+                .unwrap_or_else(|| panic!("libvmaf log lacks {key}"));
+            let d = (v - o).abs();
+            let e = worst.entry(key.clone()).or_insert(0.0);
+            *e = e.max(d);
+            assert!(
+                d <= TOL,
+                "{}: frame {k} {key}: ours {v} libvmaf {o} (|d| {d:e})",
+                distorted.display()
+            );
+        }
+    }
+    worst
+}
+
+fn report(name: &str, worst: &BTreeMap<String, f64>) {
+    let line: Vec<String> = worst.iter().map(|(k, v)| format!("{k}={v:.1e}")).collect();
+    println!("{name}: {}", line.join(" "));
+}
+
+fn dims(p: &Path) -> (usize, usize) {
+    let f = std::fs::File::open(p).unwrap();
+    let h = y4m::Reader::new(std::io::BufReader::new(f)).unwrap().header;
+    (h.width, h.height)
+}
+
+fn clip_all_distortions(clip: &str) {
+    oracle::ffmpeg().unwrap();
+    let src = oracle::corpus_dir().join("test").join(clip);
+    let (w, h) = dims(&src);
+    let mut total: BTreeMap<String, f64> = BTreeMap::new();
+    for (name, _) in oracle::DISTORTIONS {
+        let dist = oracle::distort(&src, name, w, h, "yuv420p").unwrap();
+        let worst = compare(&src, &dist);
+        report(&format!("{clip} {name}"), &worst);
+        for (k, v) in worst {
+            let e = total.entry(k).or_insert(0.0);
+            *e = e.max(v);
+        }
+    }
+    report(&format!("{clip} ALL"), &total);
+}
+
+#[test]
+fn bbb_all_distortions() {
+    clip_all_distortions("bbb_320x180_30f.y4m");
+}
+
+#[test]
+fn bikes_all_distortions() {
+    clip_all_distortions("bikes_320x136_30f.y4m");
+}
+
+#[test]
+fn carphone_all_distortions() {
+    clip_all_distortions("carphone_pristine_176x144_30f.y4m");
+}
+
+#[test]
+fn carphone_pristine_vs_distorted() {
+    oracle::ffmpeg().unwrap();
+    let dir = oracle::corpus_dir().join("test");
+    let worst = compare(
+        &dir.join("carphone_pristine_176x144_30f.y4m"),
+        &dir.join("carphone_distorted_176x144_30f.y4m"),
+    );
+    report("carphone pristine/distorted", &worst);
+}
+
+/// A 10-bit copy of a corpus clip, made once in the scratch directory.
+fn ten_bit(clip: &str) -> PathBuf {
+    let src = oracle::corpus_dir().join("test").join(clip);
+    let out = oracle::scratch_dir().join(format!(
+        "{}_float10.y4m",
+        src.file_stem().unwrap().to_string_lossy()
+    ));
+    if !out.is_file() {
+        let tmp = out.with_extension("tmp.y4m");
+        let st = std::process::Command::new(oracle::ffmpeg().unwrap())
+            .args(["-v", "error", "-y", "-i"])
+            .arg(&src)
+            .args([
+                "-pix_fmt",
+                "yuv420p10le",
+                "-f",
+                "yuv4mpegpipe",
+                "-strict",
+                "-1",
+            ])
+            .arg(&tmp)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        std::fs::rename(&tmp, &out).unwrap();
+    }
+    out
+}
+
+#[test]
+fn ten_bit_distortions() {
+    oracle::ffmpeg().unwrap();
+    let src = ten_bit("bikes_320x136_30f.y4m");
+    let (w, h) = dims(&src);
+    for name in ["x264crf35", "noise", "blur"] {
+        let dist = oracle::distort(&src, name, w, h, "yuv420p10le").unwrap();
+        let worst = compare(&src, &dist);
+        report(&format!("bikes 10-bit {name}"), &worst);
+    }
+}
+
+/// With `debug=true` libvmaf also logs the per-scale numerators and denominators, which
+/// are `f32` sums large enough that 6 decimals pin down every bit: this checks that the
+/// arithmetic is reproduced exactly, not only to the printed precision of the scores.
+fn compare_sums(reference: &Path, distorted: &Path, egl: f64) -> (usize, usize, f64) {
+    let features = format!(
+        "name=float_vif:debug=true:vif_enhn_gain_limit={egl}|name=float_adm:debug=true:adm_enhn_gain_limit={egl}"
+    );
+    let suffix = if egl == 100.0 {
+        String::new()
+    } else {
+        format!("_egl_{egl}")
+    };
+    let theirs =
+        oracle::libvmaf_frames(reference, distorted, "", &features, 1).expect("libvmaf oracle");
+    let (h, rf) = y4m::read_all(reference).unwrap();
+    let (_, df) = y4m::read_all(distorted).unwrap();
+    let mut vif = FloatVif::new(
+        h.width,
+        h.height,
+        h.bpc,
+        FloatVifOptions {
+            enhn_gain_limit: egl,
+        },
+    )
+    .unwrap();
+    let mut adm = FloatAdm::new(
+        h.width,
+        h.height,
+        h.bpc,
+        FloatAdmOptions {
+            enhn_gain_limit: egl,
+        },
+    )
+    .unwrap();
+    let (mut exact, mut total, mut worst_rel) = (0, 0, 0f64);
+    for (k, t) in theirs.iter().enumerate() {
+        let (r, d) = (luma(&h, &rf[k]), luma(&h, &df[k]));
+        let v = vif.num_den(&r, &d);
+        let a = adm.compute(&r, &d);
+        let mut pairs = Vec::new();
+        for s in 0..4 {
+            pairs.push((format!("vif_num_scale{s}{suffix}"), v[s].0));
+            pairs.push((format!("vif_den_scale{s}{suffix}"), v[s].1));
+            pairs.push((format!("adm_num_scale{s}{suffix}"), a.num[s]));
+            pairs.push((format!("adm_den_scale{s}{suffix}"), a.den[s]));
+        }
+        for (key, mine) in pairs {
+            let o = t
+                .get(&key)
+                .and_then(|x| x.as_f64())
+                .unwrap_or_else(|| panic!("libvmaf log lacks {key}"));
+            total += 1;
+            // The log rounds to 6 decimals; the f32 nearest to it is libvmaf's value
+            // whenever the f32 spacing there exceeds 1e-6.
+            if (o as f32) == mine || (o - mine as f64).abs() <= 5e-7 {
+                exact += 1;
+            }
+            worst_rel = worst_rel.max(((o - mine as f64) / o).abs());
+        }
+    }
+    (exact, total, worst_rel)
+}
+
+#[test]
+fn debug_sums_are_bit_exact() {
+    oracle::ffmpeg().unwrap();
+    let dir = oracle::corpus_dir().join("test");
+    let src = dir.join("bbb_320x180_30f.y4m");
+    let pairs = [
+        (
+            dir.join("carphone_pristine_176x144_30f.y4m"),
+            dir.join("carphone_distorted_176x144_30f.y4m"),
+        ),
+        (
+            src.clone(),
+            oracle::distort(&src, "x264crf35", 320, 180, "yuv420p").unwrap(),
+        ),
+    ];
+    for (r, d) in &pairs {
+        for egl in [100.0, 1.0] {
+            let (exact, total, rel) = compare_sums(r, d, egl);
+            println!(
+                "{} egl {egl}: {exact}/{total} sums exact, worst relative diff {rel:.1e}",
+                d.display()
+            );
+            assert_eq!(
+                exact, total,
+                "sums differ from libvmaf's (worst relative {rel:e})"
+            );
+        }
+    }
+}
