@@ -4,7 +4,7 @@
 //! 10-bit little-endian sample access in the shape our planes want and we need only the
 //! header fields GStreamer's `y4menc` and ffmpeg write.
 
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, BufRead, Write};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Chroma {

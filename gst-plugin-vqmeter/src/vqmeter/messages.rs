@@ -3,7 +3,7 @@
 //! The element messages `vqmeter` posts, as typed structs. Applications can parse a bus
 //! message back with `FrameMessage::try_from(structure)`.
 
-use lvcore::metrics::pool::PooledStats;
+use lvcore::metrics::pool::Pooled;
 
 pub const FRAME_MESSAGE: &str = "vqmeter-frame";
 pub const SEGMENT_MESSAGE: &str = "vqmeter-segment";
@@ -63,7 +63,7 @@ pub struct PooledMessage {
     pub unpaired_frames: u64,
     /// The first model's pooled VMAF by the `pool-method` property, if a model ran.
     pub score: Option<f64>,
-    pub metrics: Vec<(String, PooledStats)>,
+    pub metrics: Vec<(String, Pooled)>,
 }
 
 impl From<PooledMessage> for gst::Structure {
@@ -88,8 +88,8 @@ impl From<PooledMessage> for gst::Structure {
                     .field("harmonic-mean", s.harmonic_mean)
                     .field("min", s.min)
                     .field("max", s.max)
-                    .field("low-1pct", s.low1)
-                    .field("low-5pct", s.low5)
+                    .field("low-1pct", s.low_1pct)
+                    .field("low-5pct", s.low_5pct)
                     .build(),
             );
         }

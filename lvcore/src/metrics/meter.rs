@@ -7,7 +7,7 @@
 
 use super::adm_float::{FloatAdm, FloatAdmOptions};
 use super::adm_int::{IntegerAdm, IntegerAdmOptions};
-use super::model::VmafModel;
+use super::model::{Extractor as ModelExtractor, FeatureFamily, FeatureKind, FeatureSpec, VmafModel};
 use super::motion_float::FloatMotion;
 use super::motion_int::IntegerMotion;
 use super::ms_ssim::FloatMsSsim;
@@ -56,6 +56,8 @@ enum Extractor {
 enum Source {
     Vif { ext: usize, scale: usize },
     Adm2 { ext: usize },
+    AdmScale { ext: usize, scale: usize },
+    Motion { ext: usize },
     Motion2 { ext: usize },
 }
 
@@ -97,32 +99,16 @@ pub struct Meter {
     pool: Option<rayon::ThreadPool>,
 }
 
-fn parse_feature(name: &str, opts: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<(Extractor, Option<usize>), String> {
-    let gain = |key: &str| opts.and_then(|o| o.get(key)).and_then(|v| v.as_f64()).unwrap_or(100.0);
-    let (integer, rest) = if let Some(r) = name.strip_prefix("VMAF_integer_feature_") {
-        (true, r)
-    } else if let Some(r) = name.strip_prefix("VMAF_feature_") {
-        (false, r)
-    } else {
-        return Err(format!("feature {name} is not computed by vqmeter"));
-    };
-    let rest = rest.strip_suffix("_score").unwrap_or(rest);
-    if let Some(s) = rest.strip_prefix("vif_scale") {
-        let scale: usize = s.parse().map_err(|_| format!("bad feature {name}"))?;
-        if scale > 3 {
-            return Err(format!("bad feature {name}"));
-        }
-        let g = gain("vif_enhn_gain_limit");
-        let e = if integer { Extractor::IntVif { gain: g } } else { Extractor::FloatVif { gain: g } };
-        return Ok((e, Some(scale)));
-    }
-    match rest {
-        "adm2" => {
-            let g = gain("adm_enhn_gain_limit");
-            Ok((if integer { Extractor::IntAdm { gain: g } } else { Extractor::FloatAdm { gain: g } }, None))
-        }
-        "motion2" => Ok((if integer { Extractor::IntMotion } else { Extractor::FloatMotion }, None)),
-        _ => Err(format!("feature {name} is not computed by vqmeter")),
+fn extractor_of(spec: &FeatureSpec) -> Extractor {
+    let vg = spec.vif_enhn_gain_limit.unwrap_or(100.0);
+    let ag = spec.adm_enhn_gain_limit.unwrap_or(100.0);
+    match (spec.family, spec.kind.extractor()) {
+        (FeatureFamily::Integer, ModelExtractor::Vif) => Extractor::IntVif { gain: vg },
+        (FeatureFamily::Integer, ModelExtractor::Adm) => Extractor::IntAdm { gain: ag },
+        (FeatureFamily::Integer, ModelExtractor::Motion) => Extractor::IntMotion,
+        (FeatureFamily::Float, ModelExtractor::Vif) => Extractor::FloatVif { gain: vg },
+        (FeatureFamily::Float, ModelExtractor::Adm) => Extractor::FloatAdm { gain: ag },
+        (FeatureFamily::Float, ModelExtractor::Motion) => Extractor::FloatMotion,
     }
 }
 
@@ -133,23 +119,37 @@ impl Meter {
             return Err(MeterError::Unsupported(format!("{bpc} bits per component")));
         }
         let mut kinds: Vec<Extractor> = Vec::new();
+        // libvmaf's option suffix of each extractor's log names (e.g. `_egl_1`).
+        let mut suffixes: Vec<String> = Vec::new();
         let mut model_inputs = Vec::new();
         for m in &cfg.models {
             let mut inputs = Vec::new();
-            for (i, fname) in m.feature_names.iter().enumerate() {
-                let (kind, scale) = parse_feature(fname, m.feature_opts(i))
-                    .map_err(|msg| MeterError::Model { model: m.name.clone(), msg })?;
+            for spec in m.required_features() {
+                let kind = extractor_of(&spec);
                 let ext = match kinds.iter().position(|k| *k == kind) {
                     Some(p) => p,
                     None => {
+                        let base = match spec.family {
+                            FeatureFamily::Integer => format!("integer_{}", spec.kind.base_name()),
+                            FeatureFamily::Float => spec.kind.base_name(),
+                        };
+                        suffixes.push(spec.log_name.strip_prefix(&base).unwrap_or("").to_string());
                         kinds.push(kind);
                         kinds.len() - 1
                     }
                 };
-                inputs.push(match kind {
-                    Extractor::IntVif { .. } | Extractor::FloatVif { .. } => Source::Vif { ext, scale: scale.unwrap() },
-                    Extractor::IntAdm { .. } | Extractor::FloatAdm { .. } => Source::Adm2 { ext },
-                    Extractor::IntMotion | Extractor::FloatMotion => Source::Motion2 { ext },
+                inputs.push(match spec.kind {
+                    FeatureKind::VifScale(s) => Source::Vif { ext, scale: s as usize },
+                    FeatureKind::Adm2 => Source::Adm2 { ext },
+                    FeatureKind::AdmScale(s) => Source::AdmScale { ext, scale: s as usize },
+                    FeatureKind::Motion => Source::Motion { ext },
+                    FeatureKind::Motion2 => Source::Motion2 { ext },
+                    other => {
+                        return Err(MeterError::Model {
+                            model: m.name.clone(),
+                            msg: format!("feature {} ({other:?}) is not computed by vqmeter", spec.model_name),
+                        })
+                    }
                 });
             }
             model_inputs.push(inputs);
@@ -192,28 +192,26 @@ impl Meter {
             names.push("float_ms_ssim".into());
         }
         // The elementary features, under libvmaf's log names, after the headline metrics.
-        for k in &kinds {
-            let (prefix, gain_suffix) = match *k {
-                Extractor::IntVif { gain } | Extractor::IntAdm { gain } => ("integer_", gain_tag(gain)),
-                Extractor::FloatVif { gain } | Extractor::FloatAdm { gain } => ("", gain_tag(gain)),
-                Extractor::IntMotion => ("integer_", String::new()),
-                Extractor::FloatMotion => ("", String::new()),
+        for (k, suffix) in kinds.iter().zip(&suffixes) {
+            let prefix = match k {
+                Extractor::IntVif { .. } | Extractor::IntAdm { .. } | Extractor::IntMotion => "integer_",
+                _ => "",
             };
             match k {
                 Extractor::IntVif { .. } | Extractor::FloatVif { .. } => {
                     for s in 0..4 {
-                        names.push(format!("{prefix}vif_scale{s}{gain_suffix}"));
+                        names.push(format!("{prefix}vif_scale{s}{suffix}"));
                     }
                 }
                 Extractor::IntAdm { .. } | Extractor::FloatAdm { .. } => {
-                    names.push(format!("{prefix}adm2{gain_suffix}"));
+                    names.push(format!("{prefix}adm2{suffix}"));
                     for s in 0..4 {
-                        names.push(format!("{prefix}adm_scale{s}{gain_suffix}"));
+                        names.push(format!("{prefix}adm_scale{s}{suffix}"));
                     }
                 }
                 Extractor::IntMotion | Extractor::FloatMotion => {
-                    names.push(format!("{prefix}motion"));
-                    names.push(format!("{prefix}motion2"));
+                    names.push(format!("{prefix}motion{suffix}"));
+                    names.push(format!("{prefix}motion2{suffix}"));
                 }
             }
         }
@@ -337,6 +335,8 @@ impl Meter {
                 .map(|s| match *s {
                     Source::Vif { ext, scale } => p.vif[ext][scale],
                     Source::Adm2 { ext } => p.adm[ext].0,
+                    Source::AdmScale { ext, scale } => p.adm[ext].1[scale],
+                    Source::Motion { ext } => motion[ext].map(|m| m.0).unwrap_or(0.0),
                     Source::Motion2 { ext } => motion[ext].map(|m| m.1).unwrap_or(0.0),
                 })
                 .collect();
@@ -361,12 +361,3 @@ impl Meter {
     }
 }
 
-/// Features computed with a non-default enhancement-gain limit get a suffix, so the log can
-/// hold both the plain and the NEG variants side by side.
-fn gain_tag(gain: f64) -> String {
-    if gain == 100.0 {
-        String::new()
-    } else {
-        format!("_egl_{gain}")
-    }
-}

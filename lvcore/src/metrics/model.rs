@@ -418,23 +418,23 @@ pub struct VmafModel {
 const BUILTIN: &[(&str, &str)] = &[
     (
         "vmaf_v0.6.1",
-        include_str!("../../models/vmaf/vmaf_v0.6.1.json"),
+        include_str!("../../../models/vmaf/vmaf_v0.6.1.json"),
     ),
     (
         "vmaf_v0.6.1neg",
-        include_str!("../../models/vmaf/vmaf_v0.6.1neg.json"),
+        include_str!("../../../models/vmaf/vmaf_v0.6.1neg.json"),
     ),
     (
         "vmaf_float_v0.6.1",
-        include_str!("../../models/vmaf/vmaf_float_v0.6.1.json"),
+        include_str!("../../../models/vmaf/vmaf_float_v0.6.1.json"),
     ),
     (
         "vmaf_float_v0.6.1neg",
-        include_str!("../../models/vmaf/vmaf_float_v0.6.1neg.json"),
+        include_str!("../../../models/vmaf/vmaf_float_v0.6.1neg.json"),
     ),
     (
         "vmaf_4k_v0.6.1",
-        include_str!("../../models/vmaf/vmaf_4k_v0.6.1.json"),
+        include_str!("../../../models/vmaf/vmaf_4k_v0.6.1.json"),
     ),
 ];
 
@@ -931,7 +931,7 @@ mod tests {
 
     #[test]
     fn malformed_models_are_errors() {
-        let good = include_str!("../../models/vmaf/vmaf_v0.6.1.json");
+        let good = include_str!("../../../models/vmaf/vmaf_v0.6.1.json");
         let cases: Vec<String> = vec![
             "".into(),
             "[]".into(),

@@ -5,7 +5,7 @@
 //! the end. Values are kept per metric (one f64 a frame) because the percentile lows need
 //! every frame.
 
-use super::pool::{pool, PooledStats};
+use super::pool::Pooled;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -37,11 +37,8 @@ impl Collector {
     }
 
     /// Pooled statistics per metric, in name order; empty when no frame was collected.
-    pub fn pooled(&self) -> Vec<(String, PooledStats)> {
-        if self.frames() == 0 {
-            return Vec::new();
-        }
-        self.names.iter().cloned().zip(self.columns.iter().map(|c| pool(c))).collect()
+    pub fn pooled(&self) -> Vec<(String, Pooled)> {
+        self.names.iter().cloned().zip(&self.columns).filter_map(|(n, c)| Pooled::from_scores(c).map(|p| (n, p))).collect()
     }
 
     pub fn clear(&mut self) {
@@ -130,7 +127,7 @@ impl ResultsWriter {
     }
 
     /// Writes the pooled block and closes the file. CSV has no pooled block (as libvmaf's).
-    pub fn finish(mut self, pooled: &[(String, PooledStats)]) -> io::Result<()> {
+    pub fn finish(mut self, pooled: &[(String, Pooled)]) -> io::Result<()> {
         let o = &mut self.out;
         match self.format {
             ResultsFormat::Json => {
@@ -144,8 +141,8 @@ impl ResultsWriter {
                         num(s.max),
                         num(s.mean),
                         num(s.harmonic_mean),
-                        num(s.low1),
-                        num(s.low5)
+                        num(s.low_1pct),
+                        num(s.low_5pct)
                     )?;
                 }
                 writeln!(o, "\n  }},\n  \"aggregate_metrics\": {{}}\n}}")?;
@@ -162,8 +159,8 @@ impl ResultsWriter {
                         num(s.max),
                         num(s.mean),
                         num(s.harmonic_mean),
-                        num(s.low1),
-                        num(s.low5)
+                        num(s.low_1pct),
+                        num(s.low_5pct)
                     )?;
                 }
                 writeln!(o, "  </pooled_metrics>")?;
