@@ -32,19 +32,41 @@ fn main() {
     let dir = oracle::corpus_dir().join("bench");
     let r = dir.join("bbb_1920x1080_60f.y4m");
     let d = dir.join("bbb_1920x1080_60f_x264crf28.y4m");
-    assert!(r.is_file() && d.is_file(), "run scripts/fetch-test-deps.sh --bench first");
+    assert!(
+        r.is_file() && d.is_file(),
+        "run scripts/fetch-test-deps.sh --bench first"
+    );
     let to8 = |frames: Vec<lvcore::y4m::Frame>| -> Vec<Vec<Vec<u8>>> {
-        frames.into_iter().map(|f| f.planes.into_iter().map(|p| p.into_iter().map(|s| s as u8).collect()).collect()).collect()
+        frames
+            .into_iter()
+            .map(|f| {
+                f.planes
+                    .into_iter()
+                    .map(|p| p.into_iter().map(|s| s as u8).collect())
+                    .collect()
+            })
+            .collect()
     };
     let (h, rf) = lvcore::y4m::read_all(&r).unwrap();
     let (_, df) = lvcore::y4m::read_all(&d).unwrap();
     let (rf, df) = (to8(rf), to8(df));
     let n = rf.len().min(df.len());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    println!("clip {} ({}x{}, {n} frames), {cores} cores", r.display(), h.width, h.height);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    println!(
+        "clip {} ({}x{}, {n} frames), {cores} cores",
+        r.display(),
+        h.width,
+        h.height
+    );
 
     let run_meter = |threads: usize, vmaf: bool, psnr: bool| -> f64 {
-        let models = if vmaf { vec![VmafModel::builtin("vmaf_v0.6.1").unwrap()] } else { vec![] };
+        let models = if vmaf {
+            vec![VmafModel::builtin("vmaf_v0.6.1").unwrap()]
+        } else {
+            vec![]
+        };
         let mut m = Meter::new(MeterConfig {
             width: h.width,
             height: h.height,
@@ -74,14 +96,29 @@ fn main() {
         n as f64 / t.elapsed().as_secs_f64()
     };
 
-    println!("{:<34} {:>10} {:>10} {:>8}", "", "vqmeter", "ffmpeg", "ratio");
+    println!(
+        "{:<34} {:>10} {:>10} {:>8}",
+        "", "vqmeter", "ffmpeg", "ratio"
+    );
     for threads in [1, cores] {
         let ours = run_meter(threads, true, false);
         let theirs = ffmpeg_fps(&r, &d, &format!("[0:v][1:v]libvmaf=n_threads={threads}"), n);
-        println!("{:<34} {:>9.2}f {:>9.2}f {:>7.2}x", format!("VMAF v0.6.1, {threads} thread(s)"), ours, theirs, ours / theirs);
+        println!(
+            "{:<34} {:>9.2}f {:>9.2}f {:>7.2}x",
+            format!("VMAF v0.6.1, {threads} thread(s)"),
+            ours,
+            theirs,
+            ours / theirs
+        );
     }
     let ours = run_meter(1, false, true);
     let theirs = ffmpeg_fps(&r, &d, "[0:v][1:v]psnr", n);
-    println!("{:<34} {:>9.2}f {:>9.2}f {:>7.2}x", "PSNR Y/Cb/Cr, 1 thread", ours, theirs, ours / theirs);
+    println!(
+        "{:<34} {:>9.2}f {:>9.2}f {:>7.2}x",
+        "PSNR Y/Cb/Cr, 1 thread",
+        ours,
+        theirs,
+        ours / theirs
+    );
     println!("(f = frames per second; ratio > 1 means vqmeter is faster)");
 }

@@ -7,7 +7,10 @@ use std::process::Command;
 
 /// Repository root (the workspace directory), found from this crate's manifest.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The oracle ffmpeg: `$LV_FFMPEG`, else `.cache/ffmpeg/ffmpeg` in the repository.
@@ -40,11 +43,16 @@ pub fn scratch_dir() -> PathBuf {
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {
-    let out = cmd.output().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr)))
+        Err(format!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }
 
@@ -53,13 +61,22 @@ pub const DISTORTIONS: &[(&str, &str)] = &[
     ("x264crf23", "x264:23"),
     ("x264crf35", "x264:35"),
     ("x264crf45", "x264:45"),
-    ("downup", "scale=iw/2:-2:flags=bilinear,scale=SRC_W:SRC_H:flags=bicubic"),
+    (
+        "downup",
+        "scale=iw/2:-2:flags=bilinear,scale=SRC_W:SRC_H:flags=bicubic",
+    ),
     ("blur", "gblur=sigma=1.5"),
     ("noise", "noise=alls=12:allf=t+u"),
 ];
 
 /// Makes (or reuses) a distorted copy of `src` as I420/other y4m with the same size and format.
-pub fn distort(src: &Path, name: &str, width: usize, height: usize, pix_fmt: &str) -> Result<PathBuf, String> {
+pub fn distort(
+    src: &Path,
+    name: &str,
+    width: usize,
+    height: usize,
+    pix_fmt: &str,
+) -> Result<PathBuf, String> {
     let spec = DISTORTIONS
         .iter()
         .find(|(n, _)| *n == name)
@@ -77,7 +94,9 @@ pub fn distort(src: &Path, name: &str, width: usize, height: usize, pix_fmt: &st
         run(Command::new(&ff)
             .args(["-v", "error", "-y", "-i"])
             .arg(src)
-            .args(["-c:v", "libx264", "-preset", "medium", "-crf", crf, "-threads", "2"])
+            .args([
+                "-c:v", "libx264", "-preset", "medium", "-crf", crf, "-threads", "2",
+            ])
             .arg(&mp4))?;
         run(Command::new(&ff)
             .args(["-v", "error", "-y", "-i"])
@@ -85,11 +104,22 @@ pub fn distort(src: &Path, name: &str, width: usize, height: usize, pix_fmt: &st
             .args(["-pix_fmt", pix_fmt, "-f", "yuv4mpegpipe", "-strict", "-1"])
             .arg(&tmp))?;
     } else {
-        let vf = spec.replace("SRC_W", &width.to_string()).replace("SRC_H", &height.to_string());
+        let vf = spec
+            .replace("SRC_W", &width.to_string())
+            .replace("SRC_H", &height.to_string());
         run(Command::new(&ff)
             .args(["-v", "error", "-y", "-i"])
             .arg(src)
-            .args(["-vf", &vf, "-pix_fmt", pix_fmt, "-f", "yuv4mpegpipe", "-strict", "-1"])
+            .args([
+                "-vf",
+                &vf,
+                "-pix_fmt",
+                pix_fmt,
+                "-f",
+                "yuv4mpegpipe",
+                "-strict",
+                "-1",
+            ])
             .arg(&tmp))?;
     }
     std::fs::rename(&tmp, &out).map_err(|e| e.to_string())?;
@@ -144,8 +174,12 @@ static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize:
 
 /// Natural test clips of the corpus's `test` part (made by `scripts/fetch-test-deps.sh`).
 pub fn test_clips() -> Vec<PathBuf> {
-    ["bbb_320x180_30f.y4m", "bikes_320x136_30f.y4m", "carphone_pristine_176x144_30f.y4m"]
-        .iter()
-        .map(|n| corpus_dir().join("test").join(n))
-        .collect()
+    [
+        "bbb_320x180_30f.y4m",
+        "bikes_320x136_30f.y4m",
+        "carphone_pristine_176x144_30f.y4m",
+    ]
+    .iter()
+    .map(|n| corpus_dir().join("test").join(n))
+    .collect()
 }

@@ -25,13 +25,25 @@ pub struct Plane<'a> {
 impl<'a> Plane<'a> {
     pub fn new_u8(data: &'a [u8], width: usize, height: usize, stride: usize) -> Self {
         assert!(stride >= width && (height == 0 || data.len() >= (height - 1) * stride + width));
-        Plane { samples: Samples::U8(data), width, height, stride, bpc: 8 }
+        Plane {
+            samples: Samples::U8(data),
+            width,
+            height,
+            stride,
+            bpc: 8,
+        }
     }
 
     pub fn new_u16(data: &'a [u16], width: usize, height: usize, stride: usize, bpc: u32) -> Self {
         assert!(stride >= width && (height == 0 || data.len() >= (height - 1) * stride + width));
         assert!((9..=16).contains(&bpc));
-        Plane { samples: Samples::U16(data), width, height, stride, bpc }
+        Plane {
+            samples: Samples::U16(data),
+            width,
+            height,
+            stride,
+            bpc,
+        }
     }
 
     /// One sample, widened.
@@ -89,7 +101,12 @@ impl PlaneBuf {
         for y in 0..p.height {
             p.row_u16(y, &mut data[y * p.width..(y + 1) * p.width]);
         }
-        PlaneBuf { data, width: p.width, height: p.height, bpc: p.bpc }
+        PlaneBuf {
+            data,
+            width: p.width,
+            height: p.height,
+            bpc: p.bpc,
+        }
     }
 
     /// A view of this buffer; 8-bit content is still held in u16 words, so it is presented

@@ -41,7 +41,10 @@ impl Header {
             return (self.width, self.height);
         }
         let (sx, sy) = self.chroma.shifts();
-        ((self.width + (1 << sx) - 1) >> sx, (self.height + (1 << sy) - 1) >> sy)
+        (
+            (self.width + (1 << sx) - 1) >> sx,
+            (self.height + (1 << sy) - 1) >> sy,
+        )
     }
     pub fn n_planes(&self) -> usize {
         if self.chroma == Chroma::Mono {
@@ -101,7 +104,14 @@ impl<R: BufRead> Reader<R> {
         }
         Ok(Reader {
             inner,
-            header: Header { width: w, height: h, chroma, bpc, fps_num: fps.0, fps_den: fps.1 },
+            header: Header {
+                width: w,
+                height: h,
+                chroma,
+                bpc,
+                fps_num: fps.0,
+                fps_den: fps.1,
+            },
         })
     }
 
@@ -123,7 +133,9 @@ impl<R: BufRead> Reader<R> {
             let plane = if bytes_per == 1 {
                 raw.into_iter().map(u16::from).collect()
             } else {
-                raw.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()
+                raw.chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .collect()
             };
             planes.push(plane);
         }
@@ -173,7 +185,11 @@ pub fn write_all(mut w: impl Write, h: &Header, frames: &[Frame]) -> io::Result<
         (Chroma::C444, b) => format!("444p{b}"),
         (Chroma::Mono, b) => format!("mono{b}"),
     };
-    writeln!(w, "YUV4MPEG2 W{} H{} F{}:{} Ip A1:1 C{}", h.width, h.height, h.fps_num, h.fps_den, c)?;
+    writeln!(
+        w,
+        "YUV4MPEG2 W{} H{} F{}:{} Ip A1:1 C{}",
+        h.width, h.height, h.fps_num, h.fps_den, c
+    )?;
     for f in frames {
         w.write_all(b"FRAME\n")?;
         for p in &f.planes {
@@ -196,7 +212,14 @@ mod tests {
 
     #[test]
     fn round_trip_10bit_422() {
-        let h = Header { width: 5, height: 3, chroma: Chroma::C422, bpc: 10, fps_num: 30, fps_den: 1 };
+        let h = Header {
+            width: 5,
+            height: 3,
+            chroma: Chroma::C422,
+            bpc: 10,
+            fps_num: 30,
+            fps_den: 1,
+        };
         let planes = (0..3)
             .map(|i| {
                 let (w, hh) = h.plane_dims(i);

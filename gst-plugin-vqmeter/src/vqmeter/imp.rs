@@ -26,7 +26,11 @@ use std::path::Path;
 use std::sync::{LazyLock, Mutex};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
-    gst::DebugCategory::new("vqmeter", gst::DebugColorFlags::empty(), Some("Video quality meter"))
+    gst::DebugCategory::new(
+        "vqmeter",
+        gst::DebugColorFlags::empty(),
+        Some("Video quality meter"),
+    )
 });
 
 const DEFAULT_MODEL: &str = "vmaf_v0.6.1";
@@ -130,7 +134,12 @@ pub struct Vqmeter {
 
 fn load_models(spec: &str) -> Result<Vec<VmafModel>, String> {
     let mut models = Vec::new();
-    for (i, item) in spec.split(',').map(str::trim).filter(|s| !s.is_empty()).enumerate() {
+    for (i, item) in spec
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .enumerate()
+    {
         let mut m = match VmafModel::builtin(item) {
             Some(m) => m,
             None => {
@@ -140,14 +149,18 @@ fn load_models(spec: &str) -> Result<Vec<VmafModel>, String> {
                         "VMAF model '{item}' is neither a built-in model (vmaf_v0.6.1, vmaf_v0.6.1neg, vmaf_4k_v0.6.1, vmaf_float_v0.6.1, vmaf_float_v0.6.1neg) nor an existing file"
                     ));
                 }
-                VmafModel::from_path(p).map_err(|e| format!("cannot load VMAF model {item}: {e}"))?
+                VmafModel::from_path(p)
+                    .map_err(|e| format!("cannot load VMAF model {item}: {e}"))?
             }
         };
         // libvmaf calls a lone model's score "vmaf"; further models keep their own names.
         m.name = if i == 0 {
             "vmaf".to_string()
         } else {
-            Path::new(item).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| item.to_string())
+            Path::new(item)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| item.to_string())
         };
         models.push(m);
     }
@@ -163,10 +176,18 @@ impl Vqmeter {
                 None => break None,
             }
         };
-        let names = state.meter.as_ref().map(|(_, m)| m.metric_names().to_vec()).unwrap_or_default();
+        let names = state
+            .meter
+            .as_ref()
+            .map(|(_, m)| m.metric_names().to_vec())
+            .unwrap_or_default();
         if let Some(w) = state.writer.as_mut() {
             if let Err(e) = w.frame(scores.index, &scores.values) {
-                gst::element_imp_warning!(self, gst::ResourceError::Write, ["Cannot write results file: {}", e]);
+                gst::element_imp_warning!(
+                    self,
+                    gst::ResourceError::Write,
+                    ("Cannot write results file: {}", e)
+                );
                 state.writer = None;
             }
         }
@@ -187,23 +208,48 @@ impl Vqmeter {
                 scores: names.into_iter().zip(scores.values).collect(),
             };
             let obj = self.obj();
-            let _ = obj.post_message(gst::message::Element::builder(msg.into()).src(&*obj).build());
+            let _ = obj.post_message(
+                gst::message::Element::builder(msg.into())
+                    .src(&*obj)
+                    .build(),
+            );
         }
     }
 
-    fn pooled_message(&self, state: &State, c: &Collector, segment: Option<u64>, start: Option<gst::ClockTime>, end: Option<gst::ClockTime>) -> PooledMessage {
+    fn pooled_message(
+        &self,
+        state: &State,
+        c: &Collector,
+        segment: Option<u64>,
+        start: Option<gst::ClockTime>,
+        end: Option<gst::ClockTime>,
+    ) -> PooledMessage {
         let metrics = c.pooled();
-        let score = state.models.first().and_then(|m| metrics.iter().find(|(n, _)| *n == m.name)).map(|(_, s)| match state.settings.pool_method {
-            PoolMethod::Min => s.min,
-            PoolMethod::Mean => s.mean,
-            PoolMethod::HarmonicMean => s.harmonic_mean,
-        });
-        PooledMessage { segment, start, end, frames: c.frames() as u64, unpaired_frames: state.unpaired, score, metrics }
+        let score = state
+            .models
+            .first()
+            .and_then(|m| metrics.iter().find(|(n, _)| *n == m.name))
+            .map(|(_, s)| match state.settings.pool_method {
+                PoolMethod::Min => s.min,
+                PoolMethod::Mean => s.mean,
+                PoolMethod::HarmonicMean => s.harmonic_mean,
+            });
+        PooledMessage {
+            segment,
+            start,
+            end,
+            frames: c.frames() as u64,
+            unpaired_frames: state.unpaired,
+            score,
+            metrics,
+        }
     }
 
     /// Posts the current segment's pooled scores when `time` lies past its end.
     fn maybe_close_segment(&self, state: &mut State, time: Option<gst::ClockTime>) {
-        let (Some(dur), Some(t)) = (state.settings.segment_duration, time) else { return };
+        let (Some(dur), Some(t)) = (state.settings.segment_duration, time) else {
+            return;
+        };
         let origin = *state.segment_origin.get_or_insert(t);
         let k = (t.saturating_sub(origin).nseconds()) / dur.nseconds().max(1);
         if k > state.segment_index {
@@ -216,11 +262,23 @@ impl Vqmeter {
     }
 
     fn close_segment(&self, state: &mut State, end: Option<gst::ClockTime>) {
-        let Some(c) = state.segment.as_ref() else { return };
+        let Some(c) = state.segment.as_ref() else {
+            return;
+        };
         if c.frames() > 0 {
-            let msg = self.pooled_message(state, c, Some(state.segment_index), state.segment_start, end);
+            let msg = self.pooled_message(
+                state,
+                c,
+                Some(state.segment_index),
+                state.segment_start,
+                end,
+            );
             let obj = self.obj();
-            let _ = obj.post_message(gst::message::Element::builder(msg.into()).src(&*obj).build());
+            let _ = obj.post_message(
+                gst::message::Element::builder(msg.into())
+                    .src(&*obj)
+                    .build(),
+            );
         }
         if let Some(c) = state.segment.as_mut() {
             c.clear();
@@ -241,22 +299,45 @@ impl Vqmeter {
         let end = state.last_time;
         self.close_segment(&mut state, end);
         let Some(stream) = state.stream.take() else {
-            gst::warning!(CAT, imp = self, "stream ended before any frame pair was measured");
+            gst::warning!(
+                CAT,
+                imp = self,
+                "stream ended before any frame pair was measured"
+            );
             return;
         };
         let msg = self.pooled_message(&state, &stream, None, state.segment_origin, end);
         if let Some(w) = state.writer.take() {
             if let Err(e) = w.finish(&msg.metrics) {
-                gst::element_imp_warning!(self, gst::ResourceError::Write, ["Cannot write results file: {}", e]);
+                gst::element_imp_warning!(
+                    self,
+                    gst::ResourceError::Write,
+                    ("Cannot write results file: {}", e)
+                );
             }
         }
-        gst::info!(CAT, imp = self, "measured {} frames, pooled score {:?}", msg.frames, msg.score);
+        gst::info!(
+            CAT,
+            imp = self,
+            "measured {} frames, pooled score {:?}",
+            msg.frames,
+            msg.score
+        );
         drop(state);
         let obj = self.obj();
-        let _ = obj.post_message(gst::message::Element::builder(msg.into()).src(&*obj).build());
+        let _ = obj.post_message(
+            gst::message::Element::builder(msg.into())
+                .src(&*obj)
+                .build(),
+        );
     }
 
-    fn new_meter(&self, state: &mut State, layout: Layout, info: &gst_video::VideoInfo) -> Result<(), gst::FlowError> {
+    fn new_meter(
+        &self,
+        state: &mut State,
+        layout: Layout,
+        info: &gst_video::VideoInfo,
+    ) -> Result<(), gst::FlowError> {
         let s = &state.settings;
         let finfo = info.format_info();
         let cfg = MeterConfig {
@@ -271,7 +352,17 @@ impl Vqmeter {
             threads: s.threads as usize,
         };
         let meter = Meter::new(cfg).map_err(|e| {
-            gst::element_imp_error!(self, gst::StreamError::Format, ["Cannot measure {}x{} {:?}: {}", layout.width, layout.height, layout.format, e]);
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Format,
+                (
+                    "Cannot measure {}x{} {:?}: {}",
+                    layout.width,
+                    layout.height,
+                    layout.format,
+                    e
+                )
+            );
             gst::FlowError::NotNegotiated
         })?;
         let names = meter.metric_names().to_vec();
@@ -290,20 +381,37 @@ impl Vqmeter {
                 match ResultsWriter::create(Path::new(&path), format, &names, version) {
                     Ok(w) => state.writer = Some(w),
                     Err(e) => {
-                        gst::element_imp_error!(self, gst::ResourceError::OpenWrite, ["Cannot create results file {}: {}", path, e]);
+                        gst::element_imp_error!(
+                            self,
+                            gst::ResourceError::OpenWrite,
+                            ("Cannot create results file {}: {}", path, e)
+                        );
                         return Err(gst::FlowError::Error);
                     }
                 }
             }
-        } else if state.stream.as_ref().map(|c| c.names() != names.as_slice()).unwrap_or(false) {
-            gst::element_imp_error!(self, gst::StreamError::Format, ["Metric set changed mid-stream ({:?})", layout]);
+        } else if state
+            .stream
+            .as_ref()
+            .map(|c| c.names() != names.as_slice())
+            .unwrap_or(false)
+        {
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Format,
+                ("Metric set changed mid-stream ({:?})", layout)
+            );
             return Err(gst::FlowError::NotNegotiated);
         }
         state.meter = Some((layout, meter));
         Ok(())
     }
 
-    fn check_compatible(&self, r: &gst_video::VideoInfo, d: &gst_video::VideoInfo) -> Result<(), gst::FlowError> {
+    fn check_compatible(
+        &self,
+        r: &gst_video::VideoInfo,
+        d: &gst_video::VideoInfo,
+    ) -> Result<(), gst::FlowError> {
         if r.format() != d.format() || r.width() != d.width() || r.height() != d.height() {
             let mut fix = Vec::new();
             if r.width() != d.width() || r.height() != d.height() {
@@ -315,7 +423,11 @@ impl Vqmeter {
             gst::element_imp_error!(
                 self,
                 gst::CoreError::Negotiation,
-                ["Reference and distorted inputs differ"],
+                (
+                    "Reference and distorted inputs differ in {}: insert {} before one of the inputs",
+                    if fix.len() == 2 { "size and format" } else if fix[0] == "videoscale" { "size" } else { "format" },
+                    fix.join(" ! ")
+                ),
                 [
                     "ref_sink has {}x{} {:?}, dist_sink has {}x{} {:?}: insert {} before one of the inputs so both carry the same size and format",
                     r.width(), r.height(), r.format(), d.width(), d.height(), d.format(), fix.join(" ! ")
@@ -369,7 +481,10 @@ fn frame_planes<'a>(
         let (pw, ph) = if i == 0 {
             (w, h)
         } else {
-            (finfo.scale_width(i as u8, w as u32) as usize, finfo.scale_height(i as u8, h as u32) as usize)
+            (
+                finfo.scale_width(i as u8, w as u32) as usize,
+                finfo.scale_height(i as u8, h as u32) as usize,
+            )
         };
         let stride = strides[i] as usize;
         if bpc == 8 {
@@ -382,7 +497,11 @@ fn frame_planes<'a>(
                 Err(_) => {
                     let buf = scratch16.next().ok_or("no scratch buffer")?;
                     buf.clear();
-                    buf.extend(data[..need * 2].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])));
+                    buf.extend(
+                        data[..need * 2]
+                            .chunks_exact(2)
+                            .map(|c| u16::from_le_bytes([c[0], c[1]])),
+                    );
                     buf
                 }
             };
@@ -401,7 +520,9 @@ impl ObjectSubclass for Vqmeter {
     fn with_class(klass: &Self::Class) -> Self {
         let make = |name: &str| {
             let templ = klass.pad_template(name).unwrap();
-            gst::PadBuilder::<gst_video::VideoAggregatorPad>::from_template(&templ).name(name).build()
+            gst::PadBuilder::<gst_video::VideoAggregatorPad>::from_template(&templ)
+                .name(name)
+                .build()
         };
         Vqmeter {
             settings: Mutex::new(Settings::default()),
@@ -488,7 +609,12 @@ impl ObjectImpl for Vqmeter {
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut s = self.settings.lock().unwrap();
         match pspec.name() {
-            "model-filename" => s.model = value.get::<Option<String>>().expect("type checked upstream").unwrap_or_default(),
+            "model-filename" => {
+                s.model = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .unwrap_or_default()
+            }
             "psnr" => s.psnr = value.get().expect("type checked upstream"),
             "ssim" => s.ssim = value.get().expect("type checked upstream"),
             "ms-ssim" => s.ms_ssim = value.get().expect("type checked upstream"),
@@ -550,14 +676,30 @@ impl ElementImpl for Vqmeter {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_video::VideoCapsBuilder::new().format_list(FORMATS.iter().copied()).build();
+            let caps = gst_video::VideoCapsBuilder::new()
+                .format_list(FORMATS.iter().copied())
+                .build();
             let sink = |name| {
-                gst::PadTemplate::with_gtype(name, gst::PadDirection::Sink, gst::PadPresence::Always, &caps, gst_video::VideoAggregatorPad::static_type()).unwrap()
+                gst::PadTemplate::with_gtype(
+                    name,
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &caps,
+                    gst_video::VideoAggregatorPad::static_type(),
+                )
+                .unwrap()
             };
             vec![
                 sink("ref_sink"),
                 sink("dist_sink"),
-                gst::PadTemplate::with_gtype("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps, gst_base::AggregatorPad::static_type()).unwrap(),
+                gst::PadTemplate::with_gtype(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &caps,
+                    gst_base::AggregatorPad::static_type(),
+                )
+                .unwrap(),
             ]
         });
         TEMPLATES.as_ref()
@@ -567,11 +709,19 @@ impl ElementImpl for Vqmeter {
 impl AggregatorImpl for Vqmeter {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
-        let models = load_models(&settings.model).map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ["{}", e]))?;
+        let models = load_models(&settings.model)
+            .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ["{}", e]))?;
         if models.is_empty() && !settings.psnr && !settings.ssim && !settings.ms_ssim {
-            return Err(gst::error_msg!(gst::LibraryError::Settings, ["Nothing to measure: set a VMAF model or enable psnr, ssim or ms-ssim"]));
+            return Err(gst::error_msg!(
+                gst::LibraryError::Settings,
+                ["Nothing to measure: set a VMAF model or enable psnr, ssim or ms-ssim"]
+            ));
         }
-        *self.state.lock().unwrap() = State { settings, models, ..State::default() };
+        *self.state.lock().unwrap() = State {
+            settings,
+            models,
+            ..State::default()
+        };
         self.parent_start()
     }
 
@@ -604,14 +754,22 @@ impl AggregatorImpl for Vqmeter {
     fn update_src_caps(&self, caps: &gst::Caps) -> Result<gst::Caps, gst::FlowError> {
         let dist_caps = self.dist_pad.current_caps();
         if let (Some(r), Some(d)) = (self.ref_pad.current_caps(), dist_caps.as_ref()) {
-            if let (Ok(ri), Ok(di)) = (gst_video::VideoInfo::from_caps(&r), gst_video::VideoInfo::from_caps(d)) {
+            if let (Ok(ri), Ok(di)) = (
+                gst_video::VideoInfo::from_caps(&r),
+                gst_video::VideoInfo::from_caps(d),
+            ) {
                 self.check_compatible(&ri, &di)?;
             }
         }
         match dist_caps {
             Some(d) if d.can_intersect(caps) => Ok(d),
             Some(d) => {
-                gst::error!(CAT, imp = self, "downstream does not accept the distorted stream's caps {:?}", d);
+                gst::error!(
+                    CAT,
+                    imp = self,
+                    "downstream does not accept the distorted stream's caps {:?}",
+                    d
+                );
                 Err(gst::FlowError::NotNegotiated)
             }
             None => Ok(caps.clone()),
@@ -620,11 +778,15 @@ impl AggregatorImpl for Vqmeter {
 }
 
 impl VideoAggregatorImpl for Vqmeter {
-    fn aggregate_frames(&self, token: &AggregateFramesToken, outbuf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
+    fn aggregate_frames(
+        &self,
+        token: &AggregateFramesToken,
+        outbuf: &mut gst::BufferRef,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let Some(dist) = self.dist_pad.prepared_frame(token) else {
             if self.dist_pad.is_eos() {
                 if self.ref_pad.prepared_frame(token).is_some() {
-                    gst::element_imp_warning!(self, gst::StreamError::Format, ["The distorted input ended before the reference; the remaining reference frames are not measured"]);
+                    gst::element_imp_warning!(self, gst::StreamError::Format, ("The distorted input ended before the reference; the remaining reference frames are not measured"));
                 }
                 return Err(gst::FlowError::Eos);
             }
@@ -634,7 +796,8 @@ impl VideoAggregatorImpl for Vqmeter {
         };
         let dbuf = dist.buffer();
         outbuf.remove_all_memory();
-        dbuf.copy_into(outbuf, gst::BufferCopyFlags::all(), ..).map_err(|_| gst::FlowError::Error)?;
+        dbuf.copy_into(outbuf, gst::BufferCopyFlags::all(), ..)
+            .map_err(|_| gst::FlowError::Error)?;
 
         let mut state = self.state.lock().unwrap();
         let index = state.next_index;
@@ -643,14 +806,31 @@ impl VideoAggregatorImpl for Vqmeter {
             state.unpaired += 1;
             if !state.warned_unpaired {
                 state.warned_unpaired = true;
-                let why = if self.ref_pad.is_eos() { "the reference input ended before the distorted one" } else { "no reference frame for this time" };
-                gst::element_imp_warning!(self, gst::StreamError::Format, ["Distorted frame {} passed through unmeasured: {}", index, why], ["Unpaired frames are counted in the pooled message's unpaired-frames field"]);
+                let why = if self.ref_pad.is_eos() {
+                    "the reference input ended before the distorted one"
+                } else {
+                    "no reference frame for this time"
+                };
+                gst::element_imp_warning!(
+                    self,
+                    gst::StreamError::Format,
+                    (
+                        "Distorted frame {} passed through unmeasured: {}",
+                        index,
+                        why
+                    ),
+                    ["Unpaired frames are counted in the pooled message's unpaired-frames field"]
+                );
             }
             return Ok(gst::FlowSuccess::Ok);
         };
         let (ri, di) = (reference.info(), dist.info());
         self.check_compatible(ri, di)?;
-        let layout = Layout { format: di.format(), width: di.width(), height: di.height() };
+        let layout = Layout {
+            format: di.format(),
+            width: di.width(),
+            height: di.height(),
+        };
         if index % state.settings.subsample.max(1) as u64 != 0 {
             return Ok(gst::FlowSuccess::Ok);
         }
@@ -658,7 +838,13 @@ impl VideoAggregatorImpl for Vqmeter {
             Some(l) if l == layout => {}
             old => {
                 if let Some(old) = old {
-                    gst::info!(CAT, imp = self, "picture changed from {:?} to {:?}: motion restarts", old, layout);
+                    gst::info!(
+                        CAT,
+                        imp = self,
+                        "picture changed from {:?} to {:?}: motion restarts",
+                        old,
+                        layout
+                    );
                     if let Some(last) = state.meter.as_mut().and_then(|(_, m)| m.finish()) {
                         self.post_frame(&mut state, last);
                     }
@@ -667,10 +853,24 @@ impl VideoAggregatorImpl for Vqmeter {
             }
         }
         let pts = dbuf.pts();
-        let running_time = self.dist_pad.segment().downcast::<gst::ClockTime>().ok().and_then(|seg| pts.and_then(|p| seg.to_running_time(p)));
-        state.times.push_back(FrameTimes { index, pts, running_time });
+        let running_time = self
+            .dist_pad
+            .segment()
+            .downcast::<gst::ClockTime>()
+            .ok()
+            .and_then(|seg| pts.and_then(|p| seg.to_running_time(p)));
+        state.times.push_back(FrameTimes {
+            index,
+            pts,
+            running_time,
+        });
 
-        let State { meter, scratch, scratch16, .. } = &mut *state;
+        let State {
+            meter,
+            scratch,
+            scratch16,
+            ..
+        } = &mut *state;
         let (sr, sd) = scratch.split_at_mut(2);
         let (s16r, s16d) = scratch16.split_at_mut(3);
         let rp = frame_planes(&reference, sr, s16r);
@@ -678,7 +878,11 @@ impl VideoAggregatorImpl for Vqmeter {
         let (rp, dp) = match (rp, dp) {
             (Ok(r), Ok(d)) => (r, d),
             (Err(e), _) | (_, Err(e)) => {
-                gst::element_imp_error!(self, gst::StreamError::Decode, ["Cannot read frame {}: {}", index, e]);
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Decode,
+                    ("Cannot read frame {}: {}", index, e)
+                );
                 return Err(gst::FlowError::Error);
             }
         };

@@ -40,13 +40,22 @@ impl TryFrom<&gst::StructureRef> for FrameMessage {
             return Err(format!("not a {FRAME_MESSAGE} structure"));
         }
         let index = s.get::<u64>("index").map_err(|e| e.to_string())?;
-        let pts = s.get::<Option<gst::ClockTime>>("pts").map_err(|e| e.to_string())?;
-        let running_time = s.get::<Option<gst::ClockTime>>("running-time").map_err(|e| e.to_string())?;
+        let pts = s
+            .get::<Option<gst::ClockTime>>("pts")
+            .map_err(|e| e.to_string())?;
+        let running_time = s
+            .get::<Option<gst::ClockTime>>("running-time")
+            .map_err(|e| e.to_string())?;
         let scores = s
             .iter()
             .filter_map(|(k, v)| v.get::<f64>().ok().map(|v| (k.to_string(), v)))
             .collect();
-        Ok(FrameMessage { index, pts, running_time, scores })
+        Ok(FrameMessage {
+            index,
+            pts,
+            running_time,
+            scores,
+        })
     }
 }
 
@@ -68,7 +77,11 @@ pub struct PooledMessage {
 
 impl From<PooledMessage> for gst::Structure {
     fn from(m: PooledMessage) -> Self {
-        let name = if m.segment.is_some() { SEGMENT_MESSAGE } else { POOLED_MESSAGE };
+        let name = if m.segment.is_some() {
+            SEGMENT_MESSAGE
+        } else {
+            POOLED_MESSAGE
+        };
         let mut b = gst::Structure::builder(name)
             .field("frames", m.frames)
             .field("unpaired-frames", m.unpaired_frames)

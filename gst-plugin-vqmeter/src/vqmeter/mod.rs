@@ -17,7 +17,10 @@ pub enum PoolMethod {
     Min = 0,
     #[enum_value(name = "Arithmetic mean", nick = "mean")]
     Mean = 1,
-    #[enum_value(name = "Harmonic mean (libvmaf's: 1/mean(1/(x+1)) - 1)", nick = "harmonic-mean")]
+    #[enum_value(
+        name = "Harmonic mean (libvmaf's: 1/mean(1/(x+1)) - 1)",
+        nick = "harmonic-mean"
+    )]
     HarmonicMean = 2,
 }
 
@@ -42,5 +45,10 @@ glib::wrapper! {
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     PoolMethod::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     ResultsFormat::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
-    gst::Element::register(Some(plugin), "vqmeter", gst::Rank::NONE, Vqmeter::static_type())
+    gst::Element::register(
+        Some(plugin),
+        "vqmeter",
+        gst::Rank::NONE,
+        Vqmeter::static_type(),
+    )
 }

@@ -7,7 +7,9 @@
 
 use super::adm_float::{FloatAdm, FloatAdmOptions};
 use super::adm_int::{IntegerAdm, IntegerAdmOptions};
-use super::model::{Extractor as ModelExtractor, FeatureFamily, FeatureKind, FeatureSpec, VmafModel};
+use super::model::{
+    Extractor as ModelExtractor, FeatureFamily, FeatureKind, FeatureSpec, VmafModel,
+};
 use super::motion_float::FloatMotion;
 use super::motion_int::IntegerMotion;
 use super::ms_ssim::FloatMsSsim;
@@ -139,15 +141,24 @@ impl Meter {
                     }
                 };
                 inputs.push(match spec.kind {
-                    FeatureKind::VifScale(s) => Source::Vif { ext, scale: s as usize },
+                    FeatureKind::VifScale(s) => Source::Vif {
+                        ext,
+                        scale: s as usize,
+                    },
                     FeatureKind::Adm2 => Source::Adm2 { ext },
-                    FeatureKind::AdmScale(s) => Source::AdmScale { ext, scale: s as usize },
+                    FeatureKind::AdmScale(s) => Source::AdmScale {
+                        ext,
+                        scale: s as usize,
+                    },
                     FeatureKind::Motion => Source::Motion { ext },
                     FeatureKind::Motion2 => Source::Motion2 { ext },
                     other => {
                         return Err(MeterError::Model {
                             model: m.name.clone(),
-                            msg: format!("feature {} ({other:?}) is not computed by vqmeter", spec.model_name),
+                            msg: format!(
+                                "feature {} ({other:?}) is not computed by vqmeter",
+                                spec.model_name
+                            ),
                         })
                     }
                 });
@@ -159,23 +170,67 @@ impl Meter {
         for k in &kinds {
             exts.push(match *k {
                 Extractor::IntVif { gain } => Ext::IntVif(
-                    IntegerVif::new(w, h, bpc, IntegerVifOptions { enhn_gain_limit: gain }).map_err(|e| unsupported(e.to_string()))?,
+                    IntegerVif::new(
+                        w,
+                        h,
+                        bpc,
+                        IntegerVifOptions {
+                            enhn_gain_limit: gain,
+                        },
+                    )
+                    .map_err(|e| unsupported(e.to_string()))?,
                 ),
                 Extractor::IntAdm { gain } => Ext::IntAdm(
-                    IntegerAdm::new(w, h, bpc, IntegerAdmOptions { enhn_gain_limit: gain }).map_err(|e| unsupported(e.to_string()))?,
+                    IntegerAdm::new(
+                        w,
+                        h,
+                        bpc,
+                        IntegerAdmOptions {
+                            enhn_gain_limit: gain,
+                        },
+                    )
+                    .map_err(|e| unsupported(e.to_string()))?,
                 ),
-                Extractor::IntMotion => Ext::IntMotion(IntegerMotion::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?),
+                Extractor::IntMotion => Ext::IntMotion(
+                    IntegerMotion::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?,
+                ),
                 Extractor::FloatVif { gain } => Ext::FloatVif(
-                    FloatVif::new(w, h, bpc, FloatVifOptions { enhn_gain_limit: gain }).map_err(|e| unsupported(e.to_string()))?,
+                    FloatVif::new(
+                        w,
+                        h,
+                        bpc,
+                        FloatVifOptions {
+                            enhn_gain_limit: gain,
+                        },
+                    )
+                    .map_err(|e| unsupported(e.to_string()))?,
                 ),
                 Extractor::FloatAdm { gain } => Ext::FloatAdm(
-                    FloatAdm::new(w, h, bpc, FloatAdmOptions { enhn_gain_limit: gain }).map_err(|e| unsupported(e.to_string()))?,
+                    FloatAdm::new(
+                        w,
+                        h,
+                        bpc,
+                        FloatAdmOptions {
+                            enhn_gain_limit: gain,
+                        },
+                    )
+                    .map_err(|e| unsupported(e.to_string()))?,
                 ),
-                Extractor::FloatMotion => Ext::FloatMotion(FloatMotion::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?),
+                Extractor::FloatMotion => Ext::FloatMotion(
+                    FloatMotion::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?,
+                ),
             });
         }
-        let ssim = if cfg.ssim { Some(FloatSsim::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?) } else { None };
-        let ms_ssim = if cfg.ms_ssim { Some(FloatMsSsim::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?) } else { None };
+        let ssim = if cfg.ssim {
+            Some(FloatSsim::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?)
+        } else {
+            None
+        };
+        let ms_ssim = if cfg.ms_ssim {
+            Some(FloatMsSsim::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?)
+        } else {
+            None
+        };
 
         let mut names: Vec<String> = cfg.models.iter().map(|m| m.name.clone()).collect();
         if cfg.psnr {
@@ -194,7 +249,9 @@ impl Meter {
         // The elementary features, under libvmaf's log names, after the headline metrics.
         for (k, suffix) in kinds.iter().zip(&suffixes) {
             let prefix = match k {
-                Extractor::IntVif { .. } | Extractor::IntAdm { .. } | Extractor::IntMotion => "integer_",
+                Extractor::IntVif { .. } | Extractor::IntAdm { .. } | Extractor::IntMotion => {
+                    "integer_"
+                }
                 _ => "",
             };
             match k {
@@ -215,7 +272,13 @@ impl Meter {
                 }
             }
         }
-        let threads = if cfg.threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { cfg.threads };
+        let threads = if cfg.threads == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        } else {
+            cfg.threads
+        };
         let pool = if threads > 1 {
             Some(
                 rayon::ThreadPoolBuilder::new()
@@ -227,7 +290,17 @@ impl Meter {
         } else {
             None
         };
-        Ok(Meter { cfg, exts, kinds, model_inputs, ssim, ms_ssim, names, pending: None, pool })
+        Ok(Meter {
+            cfg,
+            exts,
+            kinds,
+            model_inputs,
+            ssim,
+            ms_ssim,
+            names,
+            pending: None,
+            pool,
+        })
     }
 
     /// Metric names in the order of `FrameScores::values` (libvmaf's log names; the models'
@@ -242,7 +315,12 @@ impl Meter {
 
     /// Measures one pair. `reference` and `distorted` hold `cfg.planes` planes each.
     /// Returns the previous frame's scores, now final.
-    pub fn push(&mut self, index: u64, reference: &[Plane], distorted: &[Plane]) -> Option<FrameScores> {
+    pub fn push(
+        &mut self,
+        index: u64,
+        reference: &[Plane],
+        distorted: &[Plane],
+    ) -> Option<FrameScores> {
         let (r, d) = (&reference[0], &distorted[0]);
         let n_ext = self.exts.len();
         let mut vif = vec![[0f64; 4]; n_ext];
@@ -262,7 +340,12 @@ impl Meter {
                     ms_ssim_v: &mut f64,
                     psnr_v: &mut [f64; 3]| {
             rayon::scope(|s| {
-                for (((e, vif), adm), motion) in exts.iter_mut().zip(vif.iter_mut()).zip(adm.iter_mut()).zip(motion.iter_mut()) {
+                for (((e, vif), adm), motion) in exts
+                    .iter_mut()
+                    .zip(vif.iter_mut())
+                    .zip(adm.iter_mut())
+                    .zip(motion.iter_mut())
+                {
                     s.spawn(move |_| match e {
                         Ext::IntVif(x) => *vif = x.compute(r, d),
                         Ext::FloatVif(x) => *vif = x.compute(r, d),
@@ -274,8 +357,12 @@ impl Meter {
                             let a = x.compute(r, d);
                             *adm = (a.adm2, a.scale);
                         }
-                        Ext::IntMotion(x) => *motion = x.push(index, r).map(|m| (m.motion, m.motion2)),
-                        Ext::FloatMotion(x) => *motion = x.push(index, r).map(|m| (m.motion, m.motion2)),
+                        Ext::IntMotion(x) => {
+                            *motion = x.push(index, r).map(|m| (m.motion, m.motion2))
+                        }
+                        Ext::FloatMotion(x) => {
+                            *motion = x.push(index, r).map(|m| (m.motion, m.motion2))
+                        }
                     });
                 }
                 if let Some(x) = ssim.as_mut() {
@@ -295,9 +382,29 @@ impl Meter {
         };
         match &self.pool {
             Some(pool) => pool.install(|| {
-                work(&mut self.exts, &mut self.ssim, &mut self.ms_ssim, &mut vif, &mut adm, &mut motion, &mut ssim_v, &mut ms_ssim_v, &mut psnr_v)
+                work(
+                    &mut self.exts,
+                    &mut self.ssim,
+                    &mut self.ms_ssim,
+                    &mut vif,
+                    &mut adm,
+                    &mut motion,
+                    &mut ssim_v,
+                    &mut ms_ssim_v,
+                    &mut psnr_v,
+                )
             }),
-            None => work(&mut self.exts, &mut self.ssim, &mut self.ms_ssim, &mut vif, &mut adm, &mut motion, &mut ssim_v, &mut ms_ssim_v, &mut psnr_v),
+            None => work(
+                &mut self.exts,
+                &mut self.ssim,
+                &mut self.ms_ssim,
+                &mut vif,
+                &mut adm,
+                &mut motion,
+                &mut ssim_v,
+                &mut ms_ssim_v,
+                &mut psnr_v,
+            ),
         }
         let mut fixed = Vec::new();
         if self.cfg.psnr {
@@ -309,7 +416,12 @@ impl Meter {
         if self.cfg.ms_ssim {
             fixed.push(ms_ssim_v);
         }
-        let prev = self.pending.replace(Pending { index, vif, adm, fixed });
+        let prev = self.pending.replace(Pending {
+            index,
+            vif,
+            adm,
+            fixed,
+        });
         prev.map(|p| self.finalize(p, &motion))
     }
 
@@ -345,7 +457,9 @@ impl Meter {
         values.extend_from_slice(&p.fixed);
         for (i, k) in self.kinds.iter().enumerate() {
             match k {
-                Extractor::IntVif { .. } | Extractor::FloatVif { .. } => values.extend_from_slice(&p.vif[i]),
+                Extractor::IntVif { .. } | Extractor::FloatVif { .. } => {
+                    values.extend_from_slice(&p.vif[i])
+                }
                 Extractor::IntAdm { .. } | Extractor::FloatAdm { .. } => {
                     values.push(p.adm[i].0);
                     values.extend_from_slice(&p.adm[i].1);
@@ -357,7 +471,9 @@ impl Meter {
                 }
             }
         }
-        FrameScores { index: p.index, values }
+        FrameScores {
+            index: p.index,
+            values,
+        }
     }
 }
-

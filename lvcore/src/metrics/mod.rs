@@ -7,14 +7,14 @@
 
 pub mod adm_float;
 pub mod adm_int;
+pub mod meter;
 pub mod model;
 pub mod motion_float;
 pub mod motion_int;
 pub mod ms_ssim;
 pub mod pool;
 pub mod psnr;
+pub mod report;
 pub mod ssim;
 pub mod vif_float;
 pub mod vif_int;
-pub mod meter;
-pub mod report;

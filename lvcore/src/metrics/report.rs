@@ -19,7 +19,10 @@ pub struct Collector {
 
 impl Collector {
     pub fn new(names: &[String]) -> Self {
-        Collector { names: names.to_vec(), columns: vec![Vec::new(); names.len()] }
+        Collector {
+            names: names.to_vec(),
+            columns: vec![Vec::new(); names.len()],
+        }
     }
 
     pub fn push(&mut self, values: &[f64]) {
@@ -38,7 +41,12 @@ impl Collector {
 
     /// Pooled statistics per metric, in name order; empty when no frame was collected.
     pub fn pooled(&self) -> Vec<(String, Pooled)> {
-        self.names.iter().cloned().zip(&self.columns).filter_map(|(n, c)| Pooled::from_scores(c).map(|p| (n, p))).collect()
+        self.names
+            .iter()
+            .cloned()
+            .zip(&self.columns)
+            .filter_map(|(n, c)| Pooled::from_scores(c).map(|p| (n, p)))
+            .collect()
     }
 
     pub fn clear(&mut self) {
@@ -73,10 +81,17 @@ fn num(v: f64) -> String {
 }
 
 impl ResultsWriter {
-    pub fn create(path: &Path, format: ResultsFormat, names: &[String], version: &str) -> io::Result<Self> {
+    pub fn create(
+        path: &Path,
+        format: ResultsFormat,
+        names: &[String],
+        version: &str,
+    ) -> io::Result<Self> {
         let mut out = BufWriter::new(File::create(path)?);
         match format {
-            ResultsFormat::Json => write!(out, "{{\n  \"version\": \"{version}\",\n  \"frames\": [")?,
+            ResultsFormat::Json => {
+                write!(out, "{{\n  \"version\": \"{version}\",\n  \"frames\": [")?
+            }
             ResultsFormat::Csv => {
                 write!(out, "Frame")?;
                 for n in names {
@@ -90,7 +105,12 @@ impl ResultsWriter {
                 writeln!(out, "  <frames>")?;
             }
         }
-        Ok(ResultsWriter { out, format, names: names.to_vec(), frames_written: 0 })
+        Ok(ResultsWriter {
+            out,
+            format,
+            names: names.to_vec(),
+            frames_written: 0,
+        })
     }
 
     pub fn frame(&mut self, index: u64, values: &[f64]) -> io::Result<()> {
@@ -100,7 +120,10 @@ impl ResultsWriter {
                 if self.frames_written > 0 {
                     write!(o, ",")?;
                 }
-                write!(o, "\n    {{\n      \"frameNum\": {index},\n      \"metrics\": {{")?;
+                write!(
+                    o,
+                    "\n    {{\n      \"frameNum\": {index},\n      \"metrics\": {{"
+                )?;
                 for (i, (n, v)) in self.names.iter().zip(values).enumerate() {
                     let sep = if i == 0 { "" } else { "," };
                     write!(o, "{sep}\n        \"{n}\": {}", num(*v))?;
