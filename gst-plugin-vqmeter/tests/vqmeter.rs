@@ -346,7 +346,7 @@ fn mid_stream_resolution_change_restarts_measurement() {
     let bus = gst::Bus::new();
     e.set_bus(Some(&bus));
     let mut pts = gst::ClockTime::ZERO;
-    for (w, h) in [(64u32, 48u32), (48, 32)] {
+    for (w, h) in [(64u32, 48u32), (96, 64)] {
         let caps = gst_video::VideoCapsBuilder::new()
             .format(gst_video::VideoFormat::I420)
             .width(w as i32)
@@ -371,16 +371,22 @@ fn mid_stream_resolution_change_restarts_measurement() {
                 }
                 b
             };
-            h_ref.push(mk(i)).unwrap();
-            h_dist.push(mk(i + 1)).unwrap();
+            h_ref.push(mk(i)).unwrap_or_else(|e| {
+                while let Some(m) = bus.pop() {
+                    eprintln!("{m:?}");
+                }
+                panic!("ref {w}x{h} #{i}: {e:?}")
+            });
+            h_dist
+                .push(mk(i + 1))
+                .unwrap_or_else(|e| panic!("dist {w}x{h} #{i}: {e:?}"));
             pts += gst::ClockTime::from_mseconds(40);
         }
     }
     h_ref.push_event(gst::event::Eos::new());
     h_dist.push_event(gst::event::Eos::new());
     let mut got = 0;
-    while let Some(b) = h_ref.try_pull() {
-        drop(b);
+    while h_ref.pull_until_eos().expect("output until EOS").is_some() {
         got += 1;
     }
     let mut frames = 0;
@@ -401,6 +407,17 @@ fn mid_stream_resolution_change_restarts_measurement() {
     assert_eq!(errors, 0);
     assert_eq!(frames, 6, "every frame measured across the size change");
     assert!(got >= 5, "distorted frames passed through ({got})");
+}
+
+#[test]
+fn pictures_too_small_for_vmaf_are_a_clear_error() {
+    let out = run("vqmeter name=m ! fakesink videotestsrc num-buffers=3 ! video/x-raw,width=24,height=24 ! m.ref_sink videotestsrc num-buffers=3 ! video/x-raw,width=24,height=24 ! m.dist_sink");
+    assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+    assert!(out.errors[0].0.contains("33x33"), "{:?}", out.errors);
+    // PSNR alone works at any size.
+    let out = run("vqmeter name=m model-filename=\"\" psnr=true ! fakesink videotestsrc num-buffers=3 ! video/x-raw,width=7,height=5 ! m.ref_sink videotestsrc num-buffers=3 ! video/x-raw,width=7,height=5 ! m.dist_sink");
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.frames.len(), 3);
 }
 
 #[test]

@@ -751,16 +751,22 @@ impl AggregatorImpl for Vqmeter {
         res
     }
 
-    fn update_src_caps(&self, caps: &gst::Caps) -> Result<gst::Caps, gst::FlowError> {
-        let dist_caps = self.dist_pad.current_caps();
-        if let (Some(r), Some(d)) = (self.ref_pad.current_caps(), dist_caps.as_ref()) {
-            if let (Ok(ri), Ok(di)) = (
-                gst_video::VideoInfo::from_caps(&r),
-                gst_video::VideoInfo::from_caps(d),
-            ) {
-                self.check_compatible(&ri, &di)?;
-            }
+    fn sink_query(&self, pad: &gst_base::AggregatorPad, query: &mut gst::QueryRef) -> bool {
+        // The video aggregator accepts only the output's size once it is fixed, which would
+        // refuse a mid-stream size change; any template caps are fine here, and each frame
+        // pair is checked for a matching layout when it is measured.
+        if let gst::QueryViewMut::AcceptCaps(q) = query.view_mut() {
+            let ok = q.caps().is_subset(&pad.pad_template_caps());
+            q.set_result(ok);
+            return true;
         }
+        self.parent_sink_query(pad, query)
+    }
+
+    fn update_src_caps(&self, caps: &gst::Caps) -> Result<gst::Caps, gst::FlowError> {
+        // Whether the two inputs match is checked on each frame pair, not here: during a
+        // mid-stream change one pad's new caps arrive before the other's.
+        let dist_caps = self.dist_pad.current_caps();
         match dist_caps {
             Some(d) if d.can_intersect(caps) => Ok(d),
             Some(d) => {
