@@ -28,6 +28,15 @@ fn ffmpeg_fps(r: &std::path::Path, d: &std::path::Path, filter: &str, frames: us
     frames as f64 / t.elapsed().as_secs_f64()
 }
 
+fn planes<'a>(f: &'a [Vec<u8>], h: &lvcore::y4m::Header) -> Vec<Plane<'a>> {
+    (0..3)
+        .map(|i| {
+            let (w, hh) = h.plane_dims(i);
+            Plane::new_u8(&f[i], w, hh, w)
+        })
+        .collect()
+}
+
 fn main() {
     let dir = oracle::corpus_dir().join("bench");
     let r = dir.join("bbb_1920x1080_60f.y4m");
@@ -79,17 +88,9 @@ fn main() {
             threads,
         })
         .unwrap();
-        let planes = |f: &'_ Vec<Vec<u8>>| -> Vec<Plane<'_>> {
-            (0..3)
-                .map(|i| {
-                    let (w, hh) = h.plane_dims(i);
-                    Plane::new_u8(&f[i], w, hh, w)
-                })
-                .collect()
-        };
         let t = Instant::now();
         for i in 0..n {
-            let (a, b) = (planes(&rf[i]), planes(&df[i]));
+            let (a, b) = (planes(&rf[i], &h), planes(&df[i], &h));
             std::hint::black_box(m.push(i as u64, &a, &b));
         }
         std::hint::black_box(m.finish());
