@@ -245,6 +245,29 @@ fn ssim_decimated_and_odd_sizes() {
     diffs.report_and_check("decimated/odd sizes", tolerance);
 }
 
+/// Other chroma layouts and depths (4:2:2 12-bit, 4:4:4 16-bit) at an odd size. (Grey cannot
+/// be checked this way: ffmpeg converts it to limited-range 4:2:0 before libvmaf sees it.)
+#[test]
+fn other_layouts_and_depths() {
+    oracle::ffmpeg().expect("oracle ffmpeg is required");
+    let mut diffs = MaxDiff::default();
+    let src8 = oracle::corpus_dir().join("test/bbb_320x180_30f.y4m");
+    for pf in ["yuv422p12le", "yuv444p16le"] {
+        let src = derive(
+            &src8,
+            &format!("bbb_321x181_6f_{pf}.y4m"),
+            &["-vf", "scale=321:181", "-frames:v", "6", "-pix_fmt", pf],
+        );
+        let dist = derive(
+            &src,
+            &format!("bbb_321x181_6f_{pf}__noise.y4m"),
+            &["-vf", "noise=alls=12:allf=t+u", "-pix_fmt", pf],
+        );
+        check_pair(&src, &dist, pf, &mut diffs);
+    }
+    diffs.report_and_check("4:2:2 12-bit, 4:4:4 16-bit", tolerance);
+}
+
 /// The model's prediction from libvmaf's own (6-decimal) feature values must reproduce
 /// libvmaf's score for every built-in model.
 #[test]

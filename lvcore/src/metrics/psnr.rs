@@ -192,7 +192,7 @@ impl Psnr {
     /// `width`/`height` are the luma size; `chroma` the subsampling of the input.
     pub fn new(width: usize, height: usize, bpc: u32, chroma: Chroma, opts: &PsnrOptions) -> Self {
         let peak = if opts.reduced_hbd_peak {
-            255u32 << (bpc - 8)
+            255u32 << bpc.saturating_sub(8)
         } else {
             (1u32 << bpc) - 1
         };
@@ -414,6 +414,12 @@ mod tests {
             }
         );
         assert_eq!(s.psnr_y, 60.0);
+    }
+
+    #[test]
+    fn extractor_is_send() {
+        fn send<T: Send>() {}
+        send::<Psnr>();
     }
 
     #[test]

@@ -516,6 +516,14 @@ mod tests {
     }
 
     #[test]
+    fn extractors_are_send() {
+        fn send<T: Send>() {}
+        send::<FloatSsim>();
+        send::<crate::metrics::ms_ssim::FloatMsSsim>();
+        send::<crate::metrics::model::VmafModel>();
+    }
+
+    #[test]
     fn auto_scale_matches_iqa_rounding() {
         assert_eq!(auto_scale(176, 144), 1);
         assert_eq!(auto_scale(1920, 383), 1);
