@@ -10,7 +10,7 @@
 //! some scale `i` in 0..5, i.e. width or height below 176; `FloatMsSsim::new` returns
 //! [`SsimError::TooSmall`] for those. CIF (352x288) and up work; QCIF (176x144) does not.
 
-use crate::metrics::ssim::{decimated_len, filter_pixel, load_plane, SsimCore, SsimError};
+use crate::metrics::ssim::{decimated_len, filter_pixel, fir, load_plane, SsimCore, SsimError};
 use crate::plane::Plane;
 
 const SCALES: usize = 5;
@@ -56,6 +56,8 @@ pub struct FloatMsSsim {
     dims: [(usize, usize); SCALES],
     r: [Vec<f32>; SCALES],
     d: [Vec<f32>; SCALES],
+    /// Even/odd column split of the level being down-sampled.
+    split: Vec<f32>,
     core: SsimCore,
 }
 
@@ -91,6 +93,7 @@ impl FloatMsSsim {
             dims,
             r: bufs(),
             d: bufs(),
+            split: vec![0.0; width * height],
             core: SsimCore::new(width),
         })
     }
@@ -120,7 +123,7 @@ impl FloatMsSsim {
             let (w, h) = self.dims[i - 1];
             for pyr in [&mut self.r, &mut self.d] {
                 let (src, dst) = pyr.split_at_mut(i);
-                downsample(&src[i - 1], w, h, &mut dst[0]);
+                downsample(&src[i - 1], w, h, &mut dst[0], &mut self.split);
             }
         }
         let mut out = MsSsimScores {
@@ -145,37 +148,51 @@ impl FloatMsSsim {
 }
 
 /// One pyramid step: 9x9 low-pass at every second pixel of `src` (`w x h`) into `dst`.
-fn downsample(src: &[f32], w: usize, h: usize, dst: &mut [f32]) {
+///
+/// Away from the borders the outputs of a row are computed together: with the source split
+/// into even and odd columns (`split`, at least `w * h` long), each tap reads a contiguous
+/// run, so the per-output sums vectorise across outputs without changing their order.
+fn downsample(src: &[f32], w: usize, h: usize, dst: &mut [f32], split: &mut [f32]) {
     let (sw, sh) = (decimated_len(w, 2), decimated_len(h, 2));
     const C: usize = LPF_LEN / 2;
+    let (we, wo) = (w.div_ceil(2), w / 2);
+    let (even, odd) = split[..w * h].split_at_mut(we * h);
+    for y in 0..h {
+        let row = &src[y * w..(y + 1) * w];
+        for (x, e) in even[y * we..(y + 1) * we].iter_mut().enumerate() {
+            *e = row[2 * x];
+        }
+        for (x, o) in odd[y * wo..(y + 1) * wo].iter_mut().enumerate() {
+            *o = row[2 * x + 1];
+        }
+    }
+    // Outputs whose 9x9 window lies inside the image horizontally: 2x - 4 >= 0, 2x + 4 < w.
+    let x_lo = C / 2;
+    let x_hi = ((w + 1).saturating_sub(C) / 2).clamp(x_lo, sw);
     for y in 0..sh {
         let cy = 2 * y;
         let row_out = &mut dst[y * sw..(y + 1) * sw];
-        if cy < C || cy + C >= h {
-            for (x, o) in row_out.iter_mut().enumerate() {
+        let interior_row = cy >= C && cy + C < h;
+        for (x, o) in row_out.iter_mut().enumerate() {
+            if !interior_row || x < x_lo || x >= x_hi {
                 *o = filter_pixel(src, w, h, 2 * x, cy, &LPF, LPF_LEN);
             }
+        }
+        if !interior_row || x_lo >= x_hi {
             continue;
         }
-        // Interior rows: the columns away from the borders take the unmirrored path with a
-        // fixed-size kernel so the tap loops unroll.
-        let rows: [&[f32]; LPF_LEN] = std::array::from_fn(|v| &src[(cy + v - C) * w..][..w]);
-        for (x, o) in row_out.iter_mut().enumerate() {
-            let cx = 2 * x;
-            if cx < C || cx + C >= w {
-                *o = filter_pixel(src, w, h, cx, cy, &LPF, LPF_LEN);
-                continue;
+        let n = x_hi - x_lo;
+        let taps: [&[f32]; LPF_LEN * LPF_LEN] = std::array::from_fn(|t| {
+            let (v, u) = (t / LPF_LEN, t % LPF_LEN);
+            let r = cy + v - C;
+            // Column 2x + u - 4 is even column x + u/2 - 2, or odd column x + (u-1)/2 - 2.
+            if u % 2 == 0 {
+                &even[r * we + x_lo + u / 2 - C / 2..][..n]
+            } else {
+                &odd[r * wo + x_lo + (u - 1) / 2 - C / 2..][..n]
             }
-            let mut sum = 0.0f64;
-            for (v, row) in rows.iter().enumerate() {
-                let taps: &[f32; LPF_LEN] = row[cx - C..cx + C + 1].try_into().unwrap();
-                let k: &[f32; LPF_LEN] = LPF[v * LPF_LEN..(v + 1) * LPF_LEN].try_into().unwrap();
-                for u in 0..LPF_LEN {
-                    sum += (taps[u] * k[u]) as f64;
-                }
-            }
-            *o = sum as f32;
-        }
+        });
+        fir(&taps, &LPF, &mut row_out[x_lo..x_hi]);
     }
 }
 
@@ -227,17 +244,17 @@ mod tests {
 
     #[test]
     fn fast_downsample_path_matches_generic() {
-        let (w, h) = (37, 29);
-        let src: Vec<f32> = noise(w * h, 13).iter().map(|&v| v as f32).collect();
-        let (sw, sh) = (decimated_len(w, 2), decimated_len(h, 2));
-        let mut dst = vec![0.0; sw * sh];
-        downsample(&src, w, h, &mut dst);
-        for y in 0..sh {
-            for x in 0..sw {
-                assert_eq!(
-                    dst[y * sw + x],
-                    filter_pixel(&src, w, h, 2 * x, 2 * y, &LPF, LPF_LEN)
-                );
+        for (w, h) in [(37, 29), (36, 30), (11, 11), (9, 12), (5, 5), (64, 20)] {
+            let src: Vec<f32> = noise(w * h, 13).iter().map(|&v| v as f32).collect();
+            let (sw, sh) = (decimated_len(w, 2), decimated_len(h, 2));
+            let mut dst = vec![0.0; sw * sh];
+            let mut split = vec![0.0; w * h];
+            downsample(&src, w, h, &mut dst, &mut split);
+            for y in 0..sh {
+                for x in 0..sw {
+                    let want = filter_pixel(&src, w, h, 2 * x, 2 * y, &LPF, LPF_LEN);
+                    assert_eq!(dst[y * sw + x], want, "{w}x{h} at {x},{y}");
+                }
             }
         }
     }

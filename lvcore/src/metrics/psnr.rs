@@ -6,7 +6,9 @@
 //! - a plane's PSNR is capped at `6 * bpc + 12` dB (60 dB for 8-bit), which is what identical
 //!   planes report; with a non-zero `min_sse` the cap is instead the PSNR of a plane whose
 //!   SSE equals `min_sse`, rounded up to a whole dB;
-//! - chroma planes are scored at their own (subsampled) size and skipped for monochrome input.
+//! - chroma planes are scored at their own (subsampled) size and skipped for monochrome input;
+//!   for odd luma sizes libvmaf's chroma planes are `w >> 1` wide (`h >> 1` high for 4:2:0),
+//!   one less than y4m/GStreamer's rounded-up planes, and [`Psnr`] scores only that part.
 //!
 //! libvmaf only accepts 8, 10, 12 and 16 bits; other depths (9, 11, 13..15) are computed here
 //! with the same formulas.
@@ -182,13 +184,15 @@ pub struct Psnr {
     bpc: u32,
     psnr_max: [f64; 3],
     total: [PlaneSse; 3],
+    chroma_w: usize,
+    chroma_h: usize,
 }
 
 impl Psnr {
     /// `width`/`height` are the luma size; `chroma` the subsampling of the input.
     pub fn new(width: usize, height: usize, bpc: u32, chroma: Chroma, opts: &PsnrOptions) -> Self {
         let peak = if opts.reduced_hbd_peak {
-            255u32 << (bpc - 8)
+            255u32 << bpc.saturating_sub(8)
         } else {
             (1u32 << bpc) - 1
         };
@@ -216,6 +220,18 @@ impl Psnr {
             bpc,
             psnr_max,
             total: Default::default(),
+            chroma_w: width >> chroma.shifts().0,
+            chroma_h: height >> chroma.shifts().1,
+        }
+    }
+
+    /// libvmaf sizes chroma planes by truncation (`w >> 1`), so for odd luma sizes it
+    /// ignores the last chroma column/row that y4m and GStreamer carry (they round up).
+    fn crop_chroma<'a>(&self, p: Plane<'a>) -> Plane<'a> {
+        Plane {
+            width: p.width.min(self.chroma_w),
+            height: p.height.min(self.chroma_h),
+            ..p
         }
     }
 
@@ -236,7 +252,12 @@ impl Psnr {
         let mut sse = [PlaneSse::default(); 3];
         let mut psnr = [0.0f64; 3];
         for p in 0..self.n_planes {
-            sse[p] = plane_sse(&r[p], &d[p]);
+            let (rp, dp) = if p == 0 {
+                (r[0], d[0])
+            } else {
+                (self.crop_chroma(r[p]), self.crop_chroma(d[p]))
+            };
+            sse[p] = plane_sse(&rp, &dp);
             self.total[p] += sse[p];
             psnr[p] = sse[p].psnr(self.frame_peak(), self.psnr_max[p]);
         }
@@ -342,6 +363,63 @@ mod tests {
         let agg = ex.aggregate();
         assert!((agg[0].unwrap() - 10.0 * (1023.0f64 * 1023.0 / 8.0).log10()).abs() < 1e-9);
         assert!(agg[1].is_none());
+    }
+
+    #[test]
+    fn odd_sizes_crop_chroma_like_libvmaf() {
+        // 5x3 luma in 4:2:0: the planes carry 3x2 chroma, libvmaf scores the top-left 2x1.
+        let y = vec![9u8; 15];
+        let c_ref = vec![0u8; 6];
+        let mut c_dis = vec![0u8, 0, 100, 100, 100, 100];
+        let py = Plane::new_u8(&y, 5, 3, 5);
+        let mut ex = Psnr::new(5, 3, 8, Chroma::C420, &PsnrOptions::default());
+        let s = ex.compute(
+            &[
+                py,
+                Plane::new_u8(&c_ref, 3, 2, 3),
+                Plane::new_u8(&c_ref, 3, 2, 3),
+            ],
+            &[
+                py,
+                Plane::new_u8(&c_dis, 3, 2, 3),
+                Plane::new_u8(&c_ref, 3, 2, 3),
+            ],
+        );
+        assert_eq!(s.psnr_cb, Some(60.0));
+        assert_eq!(
+            s.sse[1],
+            PlaneSse {
+                sse: 0,
+                n_pixels: 2
+            }
+        );
+        c_dis[1] = 2;
+        let s = ex.compute(
+            &[
+                py,
+                Plane::new_u8(&c_ref, 3, 2, 3),
+                Plane::new_u8(&c_ref, 3, 2, 3),
+            ],
+            &[
+                py,
+                Plane::new_u8(&c_dis, 3, 2, 3),
+                Plane::new_u8(&c_ref, 3, 2, 3),
+            ],
+        );
+        assert_eq!(
+            s.sse[1],
+            PlaneSse {
+                sse: 4,
+                n_pixels: 2
+            }
+        );
+        assert_eq!(s.psnr_y, 60.0);
+    }
+
+    #[test]
+    fn extractor_is_send() {
+        fn send<T: Send>() {}
+        send::<Psnr>();
     }
 
     #[test]

@@ -138,7 +138,8 @@ pub(crate) struct SsimCore {
     ring: Vec<f32>,
     /// Per-row inputs: r^2, d^2, r*d.
     prod: Vec<f32>,
-    acc: Vec<f64>,
+    /// Per-window luminance, contrast and structure terms of one output row.
+    lcs: Vec<f64>,
     /// Vertically filtered output row of the 5 statistics.
     out: Vec<f32>,
     cap_w: usize,
@@ -150,22 +151,9 @@ impl SsimCore {
         SsimCore {
             ring: vec![0.0; 5 * WIN * dw],
             prod: vec![0.0; 3 * max_w],
-            acc: vec![0.0; dw],
+            lcs: vec![0.0; 3 * dw],
             out: vec![0.0; 5 * dw],
             cap_w: max_w,
-        }
-    }
-
-    fn hfilter(src: &[f32], dst: &mut [f32], acc: &mut [f64]) {
-        let dw = dst.len();
-        acc.fill(0.0);
-        for (u, &k) in GAUSSIAN_11.iter().enumerate() {
-            for (a, &s) in acc.iter_mut().zip(&src[u..u + dw]) {
-                *a += (s * k) as f64;
-            }
-        }
-        for (d, &a) in dst.iter_mut().zip(acc.iter()) {
-            *d = a as f32;
         }
     }
 
@@ -175,13 +163,6 @@ impl SsimCore {
         let dw = w - (WIN - 1);
         let dh = h - (WIN - 1);
         let ring_len = WIN * dw;
-        let acc = &mut self.acc[..dw];
-
-        const K1: f32 = 0.01;
-        const K2: f32 = 0.03;
-        let c1 = (K1 * 255.0) * (K1 * 255.0);
-        let c2 = (K2 * 255.0) * (K2 * 255.0);
-        let c3 = c2 / 2.0;
 
         let (mut ssim_sum, mut l_sum, mut c_sum, mut s_sum) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
 
@@ -206,48 +187,33 @@ impl SsimCore {
                 &self.prod[2 * w..3 * w],
             ];
             for (m, src) in srcs.iter().enumerate() {
-                let dst = &mut self.ring[m * ring_len + slot..][..dw];
-                Self::hfilter(src, dst, acc);
+                let taps: [&[f32]; WIN] = std::array::from_fn(|u| &src[u..u + dw]);
+                fir(
+                    &taps,
+                    &GAUSSIAN_11,
+                    &mut self.ring[m * ring_len + slot..][..dw],
+                );
             }
             if iy + 1 < WIN {
                 continue;
             }
             let oy = iy + 1 - WIN;
             for m in 0..5 {
-                acc.fill(0.0);
-                for (v, &k) in GAUSSIAN_11.iter().enumerate() {
-                    let row = &self.ring[m * ring_len + ((oy + v) % WIN) * dw..][..dw];
-                    for (a, &s) in acc.iter_mut().zip(row) {
-                        *a += (s * k) as f64;
-                    }
-                }
-                for (o, &a) in self.out[m * dw..(m + 1) * dw].iter_mut().zip(acc.iter()) {
-                    *o = a as f32;
-                }
+                let ring = &self.ring[m * ring_len..(m + 1) * ring_len];
+                let taps: [&[f32]; WIN] =
+                    std::array::from_fn(|v| &ring[((oy + v) % WIN) * dw..][..dw]);
+                fir(&taps, &GAUSSIAN_11, &mut self.out[m * dw..(m + 1) * dw]);
             }
-            let (mu_r, rest) = self.out.split_at(dw);
-            let (mu_d, rest) = rest.split_at(dw);
-            let (e_rr, rest) = rest.split_at(dw);
-            let (e_dd, e_rd) = rest.split_at(dw);
+            let stats: [&[f32]; 5] = std::array::from_fn(|m| &self.out[m * dw..(m + 1) * dw]);
+            let (l, rest) = self.lcs[..3 * dw].split_at_mut(dw);
+            let (c, s) = rest.split_at_mut(dw);
+            lcs_row(&stats, l, c, s);
+            // Sequential sums in IQA's row-major order.
             for x in 0..dw {
-                let (m1, m2) = (mu_r[x], mu_d[x]);
-                let var_r = e_rr[x] - m1 * m1;
-                let var_d = e_dd[x] - m2 * m2;
-                // NaN-preserving max(0, v), as the C macro does it.
-                let var_r = if 0.0 > var_r { 0.0 } else { var_r };
-                let var_d = if 0.0 > var_d { 0.0 } else { var_d };
-                let cov = e_rd[x] - m1 * m2;
-
-                let sd = (var_r * var_d).sqrt();
-                let l = (2.0 * m1 as f64 * m2 as f64 + c1 as f64) / (m1 * m1 + m2 * m2 + c1) as f64;
-                let c = (2.0 * sd as f64 + c2 as f64) / (var_r + var_d + c2) as f64;
-                let cov = if cov < 0.0 && sd <= 0.0 { 0.0 } else { cov };
-                let s = ((cov + c3) / (sd + c3)) as f64;
-
-                ssim_sum += l * c * s;
-                l_sum += l;
-                c_sum += c;
-                s_sum += s;
+                ssim_sum += l[x] * c[x] * s[x];
+                l_sum += l[x];
+                c_sum += c[x];
+                s_sum += s[x];
             }
         }
         let n = (dw * dh) as f64;
@@ -258,6 +224,100 @@ impl SsimCore {
             s: (s_sum / n) as f32,
         }
     }
+}
+
+/// The luminance, contrast and structure terms of one row of windows, from the filtered
+/// statistics `[mu_r, mu_d, E[r^2], E[d^2], E[rd]]`, with IQA's mix of `f32` and `f64`
+/// arithmetic.
+#[inline(always)]
+fn lcs_row_generic(stats: &[&[f32]; 5], l: &mut [f64], c: &mut [f64], s: &mut [f64]) {
+    const K1: f32 = 0.01;
+    const K2: f32 = 0.03;
+    let c1 = (K1 * 255.0) * (K1 * 255.0);
+    let c2 = (K2 * 255.0) * (K2 * 255.0);
+    let c3 = c2 / 2.0;
+    let n = l.len();
+    let [mu_r, mu_d, e_rr, e_dd, e_rd] = stats.map(|v| &v[..n]);
+    let (c, s) = (&mut c[..n], &mut s[..n]);
+    for x in 0..n {
+        let (m1, m2) = (mu_r[x], mu_d[x]);
+        let var_r = e_rr[x] - m1 * m1;
+        let var_d = e_dd[x] - m2 * m2;
+        // NaN-preserving max(0, v), as the C macro does it.
+        let var_r = if 0.0 > var_r { 0.0 } else { var_r };
+        let var_d = if 0.0 > var_d { 0.0 } else { var_d };
+        let cov = e_rd[x] - m1 * m2;
+
+        let sd = (var_r * var_d).sqrt();
+        l[x] = (2.0 * m1 as f64 * m2 as f64 + c1 as f64) / (m1 * m1 + m2 * m2 + c1) as f64;
+        c[x] = (2.0 * sd as f64 + c2 as f64) / (var_r + var_d + c2) as f64;
+        let cov = if cov < 0.0 && sd <= 0.0 { 0.0 } else { cov };
+        s[x] = ((cov + c3) / (sd + c3)) as f64;
+    }
+}
+
+/// FIR over `N` source rows: `dst[x] = sum_t (srcs[t][x] * k[t])`, each product rounded to
+/// `f32` and summed in `f64` in tap order, as IQA's filters do. Blocks of 16 outputs keep
+/// their accumulators in registers; only the summation across outputs is vectorised, so
+/// each output's arithmetic is unchanged.
+#[inline(always)]
+fn fir_generic<const N: usize, const B: usize>(srcs: &[&[f32]; N], k: &[f32; N], dst: &mut [f32]) {
+    let n = dst.len();
+    let srcs: [&[f32]; N] = srcs.map(|s| &s[..n]);
+    let mut x = 0;
+    while x + B <= n {
+        let mut acc = [0.0f64; B];
+        for t in 0..N {
+            let kt = k[t];
+            let src: &[f32; B] = srcs[t][x..x + B].try_into().unwrap();
+            for j in 0..B {
+                acc[j] += (src[j] * kt) as f64;
+            }
+        }
+        for j in 0..B {
+            dst[x + j] = acc[j] as f32;
+        }
+        x += B;
+    }
+    for x in x..n {
+        let mut acc = 0.0f64;
+        for t in 0..N {
+            acc += (srcs[t][x] * k[t]) as f64;
+        }
+        dst[x] = acc as f32;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fir_avx2<const N: usize>(srcs: &[&[f32]; N], k: &[f32; N], dst: &mut [f32]) {
+    fir_generic::<N, 16>(srcs, k, dst)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn lcs_row_avx2(stats: &[&[f32]; 5], l: &mut [f64], c: &mut [f64], s: &mut [f64]) {
+    lcs_row_generic(stats, l, c, s)
+}
+
+/// Dispatches to an AVX2 build of the same code where the CPU has it (no FMA: results are
+/// identical on every path).
+pub(crate) fn fir<const N: usize>(srcs: &[&[f32]; N], k: &[f32; N], dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { fir_avx2(srcs, k, dst) };
+    }
+    fir_generic::<N, 16>(srcs, k, dst)
+}
+
+fn lcs_row(stats: &[&[f32]; 5], l: &mut [f64], c: &mut [f64], s: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { lcs_row_avx2(stats, l, c, s) };
+    }
+    lcs_row_generic(stats, l, c, s)
 }
 
 /// Per-frame SSIM and its luminance, contrast and structure means (libvmaf's `float_ssim`,
@@ -453,6 +513,14 @@ mod tests {
             FloatSsim::with_scale(100, 100, 8, 10),
             Err(SsimError::TooSmall { .. })
         ));
+    }
+
+    #[test]
+    fn extractors_are_send() {
+        fn send<T: Send>() {}
+        send::<FloatSsim>();
+        send::<crate::metrics::ms_ssim::FloatMsSsim>();
+        send::<crate::metrics::model::VmafModel>();
     }
 
     #[test]
