@@ -80,7 +80,7 @@ fn main() {
             width: h.width,
             height: h.height,
             bpc: 8,
-            planes: 3,
+            chroma: lvcore::y4m::Chroma::C420,
             models,
             psnr,
             ssim: false,

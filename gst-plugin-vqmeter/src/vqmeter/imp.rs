@@ -21,6 +21,7 @@ use lvcore::metrics::meter::{FrameScores, Meter, MeterConfig};
 use lvcore::metrics::model::VmafModel;
 use lvcore::metrics::report::{Collector, ResultsWriter};
 use lvcore::plane::Plane;
+use lvcore::y4m::Chroma;
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{LazyLock, Mutex};
@@ -344,7 +345,15 @@ impl Vqmeter {
             width: info.width() as usize,
             height: info.height() as usize,
             bpc: finfo.depth()[0],
-            planes: if finfo.is_gray() { 1 } else { 3 },
+            chroma: if finfo.is_gray() {
+                Chroma::Mono
+            } else if finfo.w_sub()[1] == 0 {
+                Chroma::C444
+            } else if finfo.h_sub()[1] == 0 {
+                Chroma::C422
+            } else {
+                Chroma::C420
+            },
             models: state.models.clone(),
             psnr: s.psnr,
             ssim: s.ssim,

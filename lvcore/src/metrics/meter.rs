@@ -13,10 +13,12 @@ use super::model::{
 use super::motion_float::FloatMotion;
 use super::motion_int::IntegerMotion;
 use super::ms_ssim::FloatMsSsim;
+use super::psnr::{Psnr, PsnrOptions};
 use super::ssim::FloatSsim;
 use super::vif_float::{FloatVif, FloatVifOptions};
 use super::vif_int::{IntegerVif, IntegerVifOptions};
 use crate::plane::Plane;
+use crate::y4m::Chroma;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MeterError {
@@ -32,8 +34,8 @@ pub struct MeterConfig {
     pub width: usize,
     pub height: usize,
     pub bpc: u32,
-    /// Number of planes compared by PSNR: 1 (gray) or 3 (Y, Cb, Cr).
-    pub planes: usize,
+    /// Chroma layout; PSNR compares Y only for `Mono`, else Y, Cb and Cr.
+    pub chroma: Chroma,
     pub models: Vec<VmafModel>,
     pub psnr: bool,
     pub ssim: bool,
@@ -96,9 +98,10 @@ pub struct Meter {
     model_inputs: Vec<Vec<Source>>,
     ssim: Option<FloatSsim>,
     ms_ssim: Option<FloatMsSsim>,
+    psnr: Option<Psnr>,
     names: Vec<String>,
     pending: Option<Pending>,
-    pool: Option<rayon::ThreadPool>,
+    pool: rayon::ThreadPool,
 }
 
 fn extractor_of(spec: &FeatureSpec) -> Extractor {
@@ -232,10 +235,13 @@ impl Meter {
             None
         };
 
+        let psnr = cfg
+            .psnr
+            .then(|| Psnr::new(w, h, bpc, cfg.chroma, &PsnrOptions::default()));
         let mut names: Vec<String> = cfg.models.iter().map(|m| m.name.clone()).collect();
         if cfg.psnr {
             names.push("psnr_y".into());
-            if cfg.planes == 3 {
+            if cfg.chroma != Chroma::Mono {
                 names.push("psnr_cb".into());
                 names.push("psnr_cr".into());
             }
@@ -279,17 +285,12 @@ impl Meter {
         } else {
             cfg.threads
         };
-        let pool = if threads > 1 {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .thread_name(|i| format!("vqmeter-{i}"))
-                    .build()
-                    .map_err(|e| MeterError::Unsupported(e.to_string()))?,
-            )
-        } else {
-            None
-        };
+        // A pool even for one thread, so `threads = 1` really runs on one thread.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("vqmeter-{i}"))
+            .build()
+            .map_err(|e| MeterError::Unsupported(e.to_string()))?;
         Ok(Meter {
             cfg,
             exts,
@@ -297,6 +298,7 @@ impl Meter {
             model_inputs,
             ssim,
             ms_ssim,
+            psnr,
             names,
             pending: None,
             pool,
@@ -313,7 +315,7 @@ impl Meter {
         &self.cfg
     }
 
-    /// Measures one pair. `reference` and `distorted` hold `cfg.planes` planes each.
+    /// Measures one pair. `reference` and `distorted` hold 1 (gray) or 3 planes each.
     /// Returns the previous frame's scores, now final.
     pub fn push(
         &mut self,
@@ -329,22 +331,23 @@ impl Meter {
         let mut ssim_v = 0.0;
         let mut ms_ssim_v = 0.0;
         let mut psnr_v = [0f64; 3];
-        let cfg = &self.cfg;
-        let work = |exts: &mut [Ext],
-                    ssim: &mut Option<FloatSsim>,
-                    ms: &mut Option<FloatMsSsim>,
-                    vif: &mut [[f64; 4]],
-                    adm: &mut [(f64, [f64; 4])],
-                    motion: &mut [Option<(f64, f64)>],
-                    ssim_v: &mut f64,
-                    ms_ssim_v: &mut f64,
-                    psnr_v: &mut [f64; 3]| {
+        let Meter {
+            exts,
+            ssim,
+            ms_ssim,
+            psnr,
+            pool,
+            ..
+        } = self;
+        let (vif_o, adm_o, motion_o) = (&mut vif, &mut adm, &mut motion);
+        let (ssim_o, ms_ssim_o, psnr_o) = (&mut ssim_v, &mut ms_ssim_v, &mut psnr_v);
+        pool.install(|| {
             rayon::scope(|s| {
                 for (((e, vif), adm), motion) in exts
                     .iter_mut()
-                    .zip(vif.iter_mut())
-                    .zip(adm.iter_mut())
-                    .zip(motion.iter_mut())
+                    .zip(vif_o.iter_mut())
+                    .zip(adm_o.iter_mut())
+                    .zip(motion_o.iter_mut())
                 {
                     s.spawn(move |_| match e {
                         Ext::IntVif(x) => *vif = x.compute(r, d),
@@ -366,49 +369,28 @@ impl Meter {
                     });
                 }
                 if let Some(x) = ssim.as_mut() {
-                    s.spawn(move |_| *ssim_v = x.compute(r, d));
+                    s.spawn(move |_| *ssim_o = x.compute(r, d));
                 }
-                if let Some(x) = ms.as_mut() {
-                    s.spawn(move |_| *ms_ssim_v = x.compute(r, d));
+                if let Some(x) = ms_ssim.as_mut() {
+                    s.spawn(move |_| *ms_ssim_o = x.compute(r, d));
                 }
-                if cfg.psnr {
+                if let Some(x) = psnr.as_mut() {
                     s.spawn(move |_| {
-                        for p in 0..cfg.planes {
-                            psnr_v[p] = super::psnr::psnr_plane(&reference[p], &distorted[p]);
-                        }
+                        let v = x.compute(reference, distorted);
+                        *psnr_o = [v.psnr_y, v.psnr_cb.unwrap_or(0.0), v.psnr_cr.unwrap_or(0.0)];
                     });
                 }
-            });
-        };
-        match &self.pool {
-            Some(pool) => pool.install(|| {
-                work(
-                    &mut self.exts,
-                    &mut self.ssim,
-                    &mut self.ms_ssim,
-                    &mut vif,
-                    &mut adm,
-                    &mut motion,
-                    &mut ssim_v,
-                    &mut ms_ssim_v,
-                    &mut psnr_v,
-                )
-            }),
-            None => work(
-                &mut self.exts,
-                &mut self.ssim,
-                &mut self.ms_ssim,
-                &mut vif,
-                &mut adm,
-                &mut motion,
-                &mut ssim_v,
-                &mut ms_ssim_v,
-                &mut psnr_v,
-            ),
-        }
+            })
+        });
         let mut fixed = Vec::new();
         if self.cfg.psnr {
-            fixed.extend_from_slice(&psnr_v[..self.cfg.planes]);
+            fixed.extend_from_slice(
+                &psnr_v[..if self.cfg.chroma == Chroma::Mono {
+                    1
+                } else {
+                    3
+                }],
+            );
         }
         if self.cfg.ssim {
             fixed.push(ssim_v);
