@@ -254,9 +254,9 @@ fn compare_sums(reference: &Path, distorted: &Path, egl: f64) -> (usize, usize, 
         let v = vif.num_den(&r, &d);
         let a = adm.compute(&r, &d);
         let mut pairs = Vec::new();
-        for s in 0..4 {
-            pairs.push((format!("vif_num_scale{s}{suffix}"), v[s].0));
-            pairs.push((format!("vif_den_scale{s}{suffix}"), v[s].1));
+        for (s, &(vn, vd)) in v.iter().enumerate() {
+            pairs.push((format!("vif_num_scale{s}{suffix}"), vn));
+            pairs.push((format!("vif_den_scale{s}{suffix}"), vd));
             pairs.push((format!("adm_num_scale{s}{suffix}"), a.num[s]));
             pairs.push((format!("adm_den_scale{s}{suffix}"), a.den[s]));
         }
@@ -304,5 +304,128 @@ fn debug_sums_are_bit_exact() {
                 "sums differ from libvmaf's (worst relative {rel:e})"
             );
         }
+    }
+}
+
+/// Speed at 1080p against libvmaf's single-threaded extractors (run with `--ignored`).
+#[test]
+#[ignore]
+fn bench_1080p() {
+    let ff = oracle::ffmpeg().unwrap();
+    let src = oracle::corpus_dir()
+        .join("test")
+        .join("bbb_320x180_30f.y4m");
+    let scratch = oracle::scratch_dir();
+    let (r, d) = (
+        scratch.join("bench_float_ref_1080p.y4m"),
+        scratch.join("bench_float_dis_1080p.y4m"),
+    );
+    for (out, vf) in [
+        (&r, "scale=1920:1080:flags=bicubic"),
+        (&d, "scale=1920:1080:flags=bicubic,noise=alls=8:allf=t"),
+    ] {
+        if !out.is_file() {
+            let st = std::process::Command::new(&ff)
+                .args(["-v", "error", "-y", "-i"])
+                .arg(&src)
+                .args([
+                    "-frames:v",
+                    "20",
+                    "-vf",
+                    vf,
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-f",
+                    "yuv4mpegpipe",
+                ])
+                .arg(out)
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
+    }
+    let (h, rf) = y4m::read_all(&r).unwrap();
+    let (_, df) = y4m::read_all(&d).unwrap();
+    let n = rf.len();
+    let (w, ht) = (h.width, h.height);
+    let r8: Vec<Vec<u8>> = rf
+        .iter()
+        .map(|f| f.planes[0].iter().map(|&v| v as u8).collect())
+        .collect();
+    let d8: Vec<Vec<u8>> = df
+        .iter()
+        .map(|f| f.planes[0].iter().map(|&v| v as u8).collect())
+        .collect();
+    fn p(v: &[u8], w: usize, h: usize) -> Plane<'_> {
+        Plane::new_u8(v, w, h, w)
+    }
+    // CPU time rather than wall time: the machine may be shared.
+    fn cpu_s() -> f64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+        let f: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
+    }
+    let time = |name: &str, f: &mut dyn FnMut(usize)| {
+        let t = cpu_s();
+        for _ in 0..3 {
+            for k in 0..n {
+                f(k);
+            }
+        }
+        println!(
+            "ours {name}: {:.1} ms CPU/frame",
+            (cpu_s() - t) * 1e3 / (3 * n) as f64
+        );
+    };
+    let mut vif = FloatVif::new(w, ht, 8, FloatVifOptions::default()).unwrap();
+    time("float_vif", &mut |k| {
+        std::hint::black_box(vif.compute(&p(&r8[k], w, ht), &p(&d8[k], w, ht)));
+    });
+    let mut adm = FloatAdm::new(w, ht, 8, FloatAdmOptions::default()).unwrap();
+    time("float_adm", &mut |k| {
+        std::hint::black_box(adm.compute(&p(&r8[k], w, ht), &p(&d8[k], w, ht)));
+    });
+    let mut motion = FloatMotion::new(w, ht, 8).unwrap();
+    time("float_motion", &mut |k| {
+        std::hint::black_box(motion.push(k as u64, &p(&r8[k], w, ht)));
+    });
+    // libvmaf through ffmpeg, single-threaded: CPU time of the child minus a run that
+    // only reads the clips.
+    let mut base = 0.0;
+    for feature in ["null", "float_vif", "float_adm", "float_motion"] {
+        let out = std::process::Command::new("/usr/bin/time")
+            .args(["-f", "%U %S"])
+            .arg(&ff)
+            .args(["-v", "error", "-threads", "1", "-i"])
+            .arg(&d)
+            .args(["-threads", "1", "-i"])
+            .arg(&r)
+            .args([
+                "-lavfi",
+                &format!("[0:v][1:v]libvmaf=n_threads=1:feature=name={feature}"),
+                "-f",
+                "null",
+                "-",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().last().unwrap_or("");
+        let cpu: f64 = last
+            .split_whitespace()
+            .filter_map(|v| v.parse::<f64>().ok())
+            .sum();
+        if feature == "null" {
+            base = cpu;
+        }
+        println!(
+            "libvmaf {feature}: {:.1} ms CPU/frame ({last})",
+            (cpu - base) * 1e3 / n as f64
+        );
     }
 }
