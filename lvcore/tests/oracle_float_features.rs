@@ -173,11 +173,11 @@ fn carphone_pristine_vs_distorted() {
     report("carphone pristine/distorted", &worst);
 }
 
-/// A 10-bit copy of a corpus clip, made once in the scratch directory.
-fn ten_bit(clip: &str) -> PathBuf {
+/// A high-bit-depth copy (`pix_fmt`) of a corpus clip, made once in the scratch directory.
+fn high_bit(clip: &str, pix_fmt: &str) -> PathBuf {
     let src = oracle::corpus_dir().join("test").join(clip);
     let out = oracle::scratch_dir().join(format!(
-        "{}_float10.y4m",
+        "{}_float_{pix_fmt}.y4m",
         src.file_stem().unwrap().to_string_lossy()
     ));
     if !out.is_file() {
@@ -185,14 +185,7 @@ fn ten_bit(clip: &str) -> PathBuf {
         let st = std::process::Command::new(oracle::ffmpeg().unwrap())
             .args(["-v", "error", "-y", "-i"])
             .arg(&src)
-            .args([
-                "-pix_fmt",
-                "yuv420p10le",
-                "-f",
-                "yuv4mpegpipe",
-                "-strict",
-                "-1",
-            ])
+            .args(["-pix_fmt", pix_fmt, "-f", "yuv4mpegpipe", "-strict", "-1"])
             .arg(&tmp)
             .status()
             .unwrap();
@@ -205,7 +198,7 @@ fn ten_bit(clip: &str) -> PathBuf {
 #[test]
 fn ten_bit_distortions() {
     oracle::ffmpeg().unwrap();
-    let src = ten_bit("bikes_320x136_30f.y4m");
+    let src = high_bit("bikes_320x136_30f.y4m", "yuv420p10le");
     let (w, h) = dims(&src);
     for name in ["x264crf35", "noise", "blur"] {
         let dist = oracle::distort(&src, name, w, h, "yuv420p10le").unwrap();
@@ -282,6 +275,7 @@ fn debug_sums_are_bit_exact() {
     oracle::ffmpeg().unwrap();
     let dir = oracle::corpus_dir().join("test");
     let src = dir.join("bbb_320x180_30f.y4m");
+    let hb = high_bit("bikes_320x136_30f.y4m", "yuv420p10le");
     let pairs = [
         (
             dir.join("carphone_pristine_176x144_30f.y4m"),
@@ -290,6 +284,10 @@ fn debug_sums_are_bit_exact() {
         (
             src.clone(),
             oracle::distort(&src, "x264crf35", 320, 180, "yuv420p").unwrap(),
+        ),
+        (
+            hb.clone(),
+            oracle::distort(&hb, "noise", 320, 136, "yuv420p10le").unwrap(),
         ),
     ];
     for (r, d) in &pairs {
@@ -428,4 +426,14 @@ fn bench_1080p() {
             (cpu - base) * 1e3 / n as f64
         );
     }
+}
+
+#[test]
+fn twelve_bit_noise() {
+    oracle::ffmpeg().unwrap();
+    let src = high_bit("carphone_pristine_176x144_30f.y4m", "yuv420p12le");
+    let (w, h) = dims(&src);
+    let dist = oracle::distort(&src, "noise", w, h, "yuv420p12le").unwrap();
+    let worst = compare(&src, &dist);
+    report("carphone 12-bit noise", &worst);
 }
