@@ -173,11 +173,11 @@ fn carphone_pristine_vs_distorted() {
     report("carphone pristine/distorted", &worst);
 }
 
-/// A 10-bit copy of a corpus clip, made once in the scratch directory.
-fn ten_bit(clip: &str) -> PathBuf {
+/// A high-bit-depth copy (`pix_fmt`) of a corpus clip, made once in the scratch directory.
+fn high_bit(clip: &str, pix_fmt: &str) -> PathBuf {
     let src = oracle::corpus_dir().join("test").join(clip);
     let out = oracle::scratch_dir().join(format!(
-        "{}_float10.y4m",
+        "{}_float_{pix_fmt}.y4m",
         src.file_stem().unwrap().to_string_lossy()
     ));
     if !out.is_file() {
@@ -185,14 +185,7 @@ fn ten_bit(clip: &str) -> PathBuf {
         let st = std::process::Command::new(oracle::ffmpeg().unwrap())
             .args(["-v", "error", "-y", "-i"])
             .arg(&src)
-            .args([
-                "-pix_fmt",
-                "yuv420p10le",
-                "-f",
-                "yuv4mpegpipe",
-                "-strict",
-                "-1",
-            ])
+            .args(["-pix_fmt", pix_fmt, "-f", "yuv4mpegpipe", "-strict", "-1"])
             .arg(&tmp)
             .status()
             .unwrap();
@@ -205,7 +198,7 @@ fn ten_bit(clip: &str) -> PathBuf {
 #[test]
 fn ten_bit_distortions() {
     oracle::ffmpeg().unwrap();
-    let src = ten_bit("bikes_320x136_30f.y4m");
+    let src = high_bit("bikes_320x136_30f.y4m", "yuv420p10le");
     let (w, h) = dims(&src);
     for name in ["x264crf35", "noise", "blur"] {
         let dist = oracle::distort(&src, name, w, h, "yuv420p10le").unwrap();
@@ -254,9 +247,9 @@ fn compare_sums(reference: &Path, distorted: &Path, egl: f64) -> (usize, usize, 
         let v = vif.num_den(&r, &d);
         let a = adm.compute(&r, &d);
         let mut pairs = Vec::new();
-        for s in 0..4 {
-            pairs.push((format!("vif_num_scale{s}{suffix}"), v[s].0));
-            pairs.push((format!("vif_den_scale{s}{suffix}"), v[s].1));
+        for (s, &(vn, vd)) in v.iter().enumerate() {
+            pairs.push((format!("vif_num_scale{s}{suffix}"), vn));
+            pairs.push((format!("vif_den_scale{s}{suffix}"), vd));
             pairs.push((format!("adm_num_scale{s}{suffix}"), a.num[s]));
             pairs.push((format!("adm_den_scale{s}{suffix}"), a.den[s]));
         }
@@ -282,6 +275,7 @@ fn debug_sums_are_bit_exact() {
     oracle::ffmpeg().unwrap();
     let dir = oracle::corpus_dir().join("test");
     let src = dir.join("bbb_320x180_30f.y4m");
+    let hb = high_bit("bikes_320x136_30f.y4m", "yuv420p10le");
     let pairs = [
         (
             dir.join("carphone_pristine_176x144_30f.y4m"),
@@ -290,6 +284,10 @@ fn debug_sums_are_bit_exact() {
         (
             src.clone(),
             oracle::distort(&src, "x264crf35", 320, 180, "yuv420p").unwrap(),
+        ),
+        (
+            hb.clone(),
+            oracle::distort(&hb, "noise", 320, 136, "yuv420p10le").unwrap(),
         ),
     ];
     for (r, d) in &pairs {
@@ -305,4 +303,137 @@ fn debug_sums_are_bit_exact() {
             );
         }
     }
+}
+
+/// Speed at 1080p against libvmaf's single-threaded extractors (run with `--ignored`).
+#[test]
+#[ignore]
+fn bench_1080p() {
+    let ff = oracle::ffmpeg().unwrap();
+    let src = oracle::corpus_dir()
+        .join("test")
+        .join("bbb_320x180_30f.y4m");
+    let scratch = oracle::scratch_dir();
+    let (r, d) = (
+        scratch.join("bench_float_ref_1080p.y4m"),
+        scratch.join("bench_float_dis_1080p.y4m"),
+    );
+    for (out, vf) in [
+        (&r, "scale=1920:1080:flags=bicubic"),
+        (&d, "scale=1920:1080:flags=bicubic,noise=alls=8:allf=t"),
+    ] {
+        if !out.is_file() {
+            let st = std::process::Command::new(&ff)
+                .args(["-v", "error", "-y", "-i"])
+                .arg(&src)
+                .args([
+                    "-frames:v",
+                    "20",
+                    "-vf",
+                    vf,
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-f",
+                    "yuv4mpegpipe",
+                ])
+                .arg(out)
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
+    }
+    let (h, rf) = y4m::read_all(&r).unwrap();
+    let (_, df) = y4m::read_all(&d).unwrap();
+    let n = rf.len();
+    let (w, ht) = (h.width, h.height);
+    let r8: Vec<Vec<u8>> = rf
+        .iter()
+        .map(|f| f.planes[0].iter().map(|&v| v as u8).collect())
+        .collect();
+    let d8: Vec<Vec<u8>> = df
+        .iter()
+        .map(|f| f.planes[0].iter().map(|&v| v as u8).collect())
+        .collect();
+    fn p(v: &[u8], w: usize, h: usize) -> Plane<'_> {
+        Plane::new_u8(v, w, h, w)
+    }
+    // CPU time rather than wall time: the machine may be shared.
+    fn cpu_s() -> f64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+        let f: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
+    }
+    let time = |name: &str, f: &mut dyn FnMut(usize)| {
+        let t = cpu_s();
+        for _ in 0..3 {
+            for k in 0..n {
+                f(k);
+            }
+        }
+        println!(
+            "ours {name}: {:.1} ms CPU/frame",
+            (cpu_s() - t) * 1e3 / (3 * n) as f64
+        );
+    };
+    let mut vif = FloatVif::new(w, ht, 8, FloatVifOptions::default()).unwrap();
+    time("float_vif", &mut |k| {
+        std::hint::black_box(vif.compute(&p(&r8[k], w, ht), &p(&d8[k], w, ht)));
+    });
+    let mut adm = FloatAdm::new(w, ht, 8, FloatAdmOptions::default()).unwrap();
+    time("float_adm", &mut |k| {
+        std::hint::black_box(adm.compute(&p(&r8[k], w, ht), &p(&d8[k], w, ht)));
+    });
+    let mut motion = FloatMotion::new(w, ht, 8).unwrap();
+    time("float_motion", &mut |k| {
+        std::hint::black_box(motion.push(k as u64, &p(&r8[k], w, ht)));
+    });
+    // libvmaf through ffmpeg, single-threaded: CPU time of the child minus a run that
+    // only reads the clips.
+    let mut base = 0.0;
+    for feature in ["null", "float_vif", "float_adm", "float_motion"] {
+        let out = std::process::Command::new("/usr/bin/time")
+            .args(["-f", "%U %S"])
+            .arg(&ff)
+            .args(["-v", "error", "-threads", "1", "-i"])
+            .arg(&d)
+            .args(["-threads", "1", "-i"])
+            .arg(&r)
+            .args([
+                "-lavfi",
+                &format!("[0:v][1:v]libvmaf=n_threads=1:feature=name={feature}"),
+                "-f",
+                "null",
+                "-",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().last().unwrap_or("");
+        let cpu: f64 = last
+            .split_whitespace()
+            .filter_map(|v| v.parse::<f64>().ok())
+            .sum();
+        if feature == "null" {
+            base = cpu;
+        }
+        println!(
+            "libvmaf {feature}: {:.1} ms CPU/frame ({last})",
+            (cpu - base) * 1e3 / n as f64
+        );
+    }
+}
+
+#[test]
+fn twelve_bit_noise() {
+    oracle::ffmpeg().unwrap();
+    let src = high_bit("carphone_pristine_176x144_30f.y4m", "yuv420p12le");
+    let (w, h) = dims(&src);
+    let dist = oracle::distort(&src, "noise", w, h, "yuv420p12le").unwrap();
+    let worst = compare(&src, &dist);
+    report("carphone 12-bit noise", &worst);
 }

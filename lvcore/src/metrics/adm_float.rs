@@ -30,12 +30,14 @@ const REF_DISPLAY_HEIGHT: f64 = 1080.0;
 const ONE_BY_30: f64 = 0.0333333351;
 const ONE_BY_15: f64 = 0.0666666701;
 
+#[allow(clippy::excessive_precision)] // spelled as in libvmaf
 const DB2_LO: [f32; 4] = [
     0.482962913144690,
     0.836516303737469,
     0.224143868041857,
     -0.129409522550921,
 ];
+#[allow(clippy::excessive_precision)]
 const DB2_HI: [f32; 4] = [
     -0.129409522550921,
     -0.224143868041857,
@@ -190,6 +192,8 @@ pub struct FloatAdm {
     csf_f: [Vec<f32>; 3],
     rows: DwtRows,
     cubes: [Vec<f32>; 3],
+    /// Tests set this to check the portable path against the AVX2 one.
+    scalar_only: bool,
 }
 
 impl FloatAdm {
@@ -242,6 +246,7 @@ impl FloatAdm {
                 hi_even: vec![0.0; bw + 1],
                 hi_odd: vec![0.0; bw + 1],
             },
+            scalar_only: false,
             cubes: [vec![0.0; bw], vec![0.0; bw], vec![0.0; bw]],
         })
     }
@@ -262,7 +267,7 @@ impl FloatAdm {
         }
         load_plane(reference, &mut self.ref_img);
         load_plane(distorted, &mut self.dis_img);
-        let avx2 = has_avx2();
+        let avx2 = has_avx2() && !self.scalar_only;
         let mut out = FloatAdmScores::default();
         let (mut w, mut h) = (self.width, self.height);
         for s in 0..4 {
@@ -353,15 +358,8 @@ impl FloatAdm {
             }
             rst
         };
-        let clamp01 = |k: f32| {
-            if k < 0.0 {
-                0.0
-            } else if k > 1.0 {
-                1.0
-            } else {
-                k
-            }
-        };
+        // Same as libvmaf's nested ternary for every input, NaN and -0.0 included.
+        let clamp01 = |k: f32| k.clamp(0.0, 1.0);
         for i in top..bottom {
             for j in left..right {
                 let x = i * w + j;
@@ -716,9 +714,17 @@ mod tests {
 
     #[test]
     fn csf_weights_are_watsons() {
-        // 1/Q for scale 0, orientations 1 and 2 with the default viewing conditions.
-        assert!((1.0 / dwt_quant_step(0, 1) - 0.0705).abs() < 0.01);
-        assert!(dwt_quant_step(3, 2) < dwt_quant_step(0, 2));
+        // The per-scale weights libvmaf's own tests spell out (adm_f1sN / adm_f2sN).
+        let expect = [
+            (0.0173815, 0.00589069),
+            (0.0319848, 0.0142991),
+            (0.0433727, 0.0243969),
+            (0.0456734, 0.0313127),
+        ];
+        for (s, (f1, f2)) in expect.into_iter().enumerate() {
+            assert!((1.0 / dwt_quant_step(s, 1) - f1).abs() < 1e-7);
+            assert!((1.0 / dwt_quant_step(s, 2) - f2).abs() < 5e-8);
+        }
     }
 
     #[test]
@@ -746,5 +752,18 @@ mod tests {
                 "{w}x{h}: {s:?}"
             );
         }
+    }
+
+    #[test]
+    fn portable_path_matches_avx2_path() {
+        let (w, h) = (203, 67);
+        let (a, b) = crate::metrics::vif_float::tests::test_pair(w, h);
+        let mut fast = FloatAdm::new(w, h, 8, FloatAdmOptions::default()).unwrap();
+        let mut slow = FloatAdm::new(w, h, 8, FloatAdmOptions::default()).unwrap();
+        slow.scalar_only = true;
+        assert_eq!(
+            fast.compute(&plane(&a, w, h), &plane(&b, w, h)),
+            slow.compute(&plane(&a, w, h), &plane(&b, w, h))
+        );
     }
 }

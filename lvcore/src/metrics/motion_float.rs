@@ -25,6 +25,7 @@ use crate::plane::Plane;
 /// Smallest width and height accepted (the 5-tap mirrored filter needs 3 samples).
 pub const MIN_SIZE: usize = 3;
 
+#[allow(clippy::excessive_precision)] // spelled as in libvmaf
 const FILTER_5: [f32; 5] = [
     0.054488685,
     0.244201342,
@@ -59,6 +60,8 @@ pub struct FloatMotion {
     prev_index: u64,
     /// `motion` of the previously pushed frame.
     prev_motion: f64,
+    /// Tests set this to check the portable path against the AVX2 one.
+    scalar_only: bool,
 }
 
 impl FloatMotion {
@@ -78,6 +81,7 @@ impl FloatMotion {
             pad: vec![0.0; width + 4],
             count: 0,
             prev_index: 0,
+            scalar_only: false,
             prev_motion: 0.0,
         })
     }
@@ -97,18 +101,18 @@ impl FloatMotion {
             self.bpc
         );
         load_plane(reference, &mut self.frame);
-        let avx2 = has_avx2();
+        let avx2 = has_avx2() && !self.scalar_only;
         #[cfg(target_arch = "x86_64")]
         let sad = if avx2 {
             // SAFETY: the CPU reports AVX2.
             unsafe { self.blur_and_sad_avx2() }
         } else {
-            self.blur_and_sad()
+            self.blur_and_sad::<false>()
         };
         #[cfg(not(target_arch = "x86_64"))]
         let sad = {
             let _ = avx2;
-            self.blur_and_sad()
+            self.blur_and_sad::<false>()
         };
         std::mem::swap(&mut self.cur, &mut self.prev);
         let out = match self.count {
@@ -165,18 +169,18 @@ impl FloatMotion {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn blur_and_sad_avx2(&mut self) -> f64 {
-        self.blur_and_sad()
+        self.blur_and_sad::<true>()
     }
 
     /// Blurs `frame` into `cur` and, when there is a previous frame, returns the capped
     /// mean absolute difference to it.
     #[inline(always)]
-    fn blur_and_sad(&mut self) -> f64 {
+    fn blur_and_sad<const AVX: bool>(&mut self) -> f64 {
         let (w, h) = (self.width, self.height);
         for i in 0..h {
-            filter_row_v(&FILTER_5, &self.frame, w, h, i, &mut self.tmp);
+            filter_row_v::<AVX>(&FILTER_5, &self.frame, w, h, i, &mut self.tmp);
             pad_row(&self.tmp, 2, &mut self.pad);
-            filter_row_h(&FILTER_5, &self.pad, &mut self.cur[i * w..(i + 1) * w], 1);
+            filter_row_h::<AVX>(&FILTER_5, &self.pad, &mut self.cur[i * w..(i + 1) * w]);
         }
         if self.count == 0 {
             return 0.0;
@@ -252,5 +256,19 @@ mod tests {
             }
         }
         assert!(FloatMotion::new(2, 8, 8).is_err());
+    }
+
+    #[test]
+    fn portable_path_matches_avx2_path() {
+        let (w, h) = (203, 67);
+        let (a, b) = crate::metrics::vif_float::tests::test_pair(w, h);
+        let mut fast = FloatMotion::new(w, h, 8).unwrap();
+        let mut slow = FloatMotion::new(w, h, 8).unwrap();
+        slow.scalar_only = true;
+        for (k, f) in [&a, &b, &a].into_iter().enumerate() {
+            let p = Plane::new_u8(f, w, h, w);
+            assert_eq!(fast.push(k as u64, &p), slow.push(k as u64, &p));
+        }
+        assert_eq!(fast.flush(), slow.flush());
     }
 }

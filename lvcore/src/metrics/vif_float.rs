@@ -143,36 +143,270 @@ pub(crate) fn pad_row(src: &[f32], radius: usize, pad: &mut [f32]) {
     }
 }
 
-/// One horizontal pass over a padded row: `out[j] = sum_k f[k] * pad[j*step + k]`, taps
-/// accumulated in order from zero.
+/// `out[j] = sum_k f[k] * src[k][j]` over rows `src[k]` at least `out.len()` long.
 #[inline(always)]
-pub(crate) fn filter_row_h(f: &[f32], pad: &[f32], out: &mut [f32], step: usize) {
+fn fir_columns<const AVX: bool>(f: &[f32], src: &[&[f32]], out: &mut [f32]) {
+    assert!(src.len() == f.len() && src.iter().all(|r| r.len() >= out.len()));
+    #[cfg(target_arch = "x86_64")]
+    if AVX {
+        // SAFETY: AVX kernels run only inside functions compiled for AVX2, which are only
+        // called when the CPU has it; the lengths were checked above.
+        return unsafe { avx2::fir_columns(f, src, out) };
+    }
     out.fill(0.0);
-    if step == 1 {
-        let n = out.len();
-        for (k, &c) in f.iter().enumerate() {
-            for (o, &v) in out.iter_mut().zip(&pad[k..k + n]) {
-                *o += c * v;
-            }
+    let w = out.len();
+    for (&c, row) in f.iter().zip(src) {
+        for (o, &v) in out.iter_mut().zip(&row[..w]) {
+            *o += c * v;
         }
-    } else {
-        for (k, &c) in f.iter().enumerate() {
-            for (j, o) in out.iter_mut().enumerate() {
-                *o += c * pad[j * step + k];
-            }
+    }
+}
+
+/// One horizontal pass over a padded row: `out[j] = sum_k f[k] * pad[j + k]`.
+#[inline(always)]
+pub(crate) fn filter_row_h<const AVX: bool>(f: &[f32], pad: &[f32], out: &mut [f32]) {
+    assert!(pad.len() + 1 >= out.len() + f.len());
+    #[cfg(target_arch = "x86_64")]
+    if AVX {
+        // SAFETY: as in `fir_columns`.
+        return unsafe { avx2::filter_row_h(f, pad, out) };
+    }
+    out.fill(0.0);
+    let n = out.len();
+    for (k, &c) in f.iter().enumerate() {
+        for (o, &v) in out.iter_mut().zip(&pad[k..k + n]) {
+            *o += c * v;
         }
+    }
+}
+
+/// A horizontal pass keeping every other output, `out[j] = sum_k f[k] * pad[2j + k]`, with
+/// `pad` split into its even and odd samples so that every tap reads unit-stride.
+#[inline(always)]
+fn filter_row_h_dec2<const AVX: bool>(f: &[f32], even: &[f32], odd: &[f32], out: &mut [f32]) {
+    let n = out.len();
+    assert!(even.len().min(odd.len()) + 1 >= n + f.len().div_ceil(2));
+    let taps: [&[f32]; MAX_TAPS] = std::array::from_fn(|k| match (k < f.len(), k % 2) {
+        (false, _) => &[][..],
+        (true, 0) => &even[k / 2..],
+        _ => &odd[k / 2..],
+    });
+    fir_columns::<AVX>(f, &taps[..f.len()], out);
+}
+
+/// The rows a vertical tap set reads for output row `i` (mirrored at the edges).
+#[inline(always)]
+fn tap_rows<'a>(
+    src: &'a [f32],
+    w: usize,
+    h: usize,
+    i: usize,
+    taps: usize,
+    rows: &mut [&'a [f32]; MAX_TAPS],
+) {
+    let r = (taps / 2) as isize;
+    for (k, row) in rows.iter_mut().enumerate().take(taps) {
+        let y = reflect(i as isize - r + k as isize, h);
+        *row = &src[y * w..y * w + w];
     }
 }
 
 /// One vertical pass of row `i` of a `w`-wide packed image: `out[j] = sum_k f[k] * src[row(k)][j]`.
 #[inline(always)]
-pub(crate) fn filter_row_v(f: &[f32], src: &[f32], w: usize, h: usize, i: usize, out: &mut [f32]) {
-    let r = (f.len() / 2) as isize;
-    out.fill(0.0);
+pub(crate) fn filter_row_v<const AVX: bool>(
+    f: &[f32],
+    src: &[f32],
+    w: usize,
+    h: usize,
+    i: usize,
+    out: &mut [f32],
+) {
+    let mut rows: [&[f32]; MAX_TAPS] = [&[]; MAX_TAPS];
+    tap_rows(src, w, h, i, f.len(), &mut rows);
+    fir_columns::<AVX>(f, &rows[..f.len()], &mut out[..w]);
+}
+
+/// Longest filter used (VIF scale 0).
+const MAX_TAPS: usize = 17;
+
+/// Vertical pass of the five local moments of row `i`: filtered ref, dis, ref^2, dis^2 and
+/// ref*dis, each sample's taps summed in order (`c * (x * x)` as libvmaf writes it).
+#[inline(always)]
+fn moments_v<const AVX: bool>(
+    f: &[f32],
+    ra: &[&[f32]],
+    rd: &[&[f32]],
+    out: &mut [Vec<f32>; 5],
+    w: usize,
+) {
+    assert!(ra.len() == f.len() && rd.len() == f.len());
+    assert!(ra.iter().chain(rd).all(|r| r.len() >= w) && out.iter().all(|o| o.len() >= w));
+    #[cfg(target_arch = "x86_64")]
+    if AVX {
+        // SAFETY: as in `fir_columns`.
+        return unsafe { avx2::moments_v(f, ra, rd, out, w) };
+    }
+    let [o0, o1, o2, o3, o4] = out;
+    let (o0, o1, o2, o3, o4) = (
+        &mut o0[..w],
+        &mut o1[..w],
+        &mut o2[..w],
+        &mut o3[..w],
+        &mut o4[..w],
+    );
+    for o in [&mut *o0, &mut *o1, &mut *o2, &mut *o3, &mut *o4] {
+        o.fill(0.0);
+    }
     for (k, &c) in f.iter().enumerate() {
-        let y = reflect(i as isize - r + k as isize, h);
-        for (o, &v) in out.iter_mut().zip(&src[y * w..y * w + w]) {
-            *o += c * v;
+        let (a, b) = (&ra[k][..w], &rd[k][..w]);
+        for j in 0..w {
+            let (x, z) = (a[j], b[j]);
+            o0[j] += c * x;
+            o1[j] += c * z;
+            o2[j] += c * (x * x);
+            o3[j] += c * (z * z);
+            o4[j] += c * (x * z);
+        }
+    }
+}
+
+/// AVX2 versions of the filter kernels: eight outputs per register, each lane doing the
+/// scalar multiply-then-add sequence (no FMA), so results equal the scalar code's.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    /// See [`super::fir_columns`]; callers guarantee `src[k].len() >= out.len()`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn fir_columns(f: &[f32], src: &[&[f32]], out: &mut [f32]) {
+        let w = out.len();
+        let o = out.as_mut_ptr();
+        let mut j = 0;
+        while j + 32 <= w {
+            let mut acc = [_mm256_setzero_ps(); 4];
+            for (&c, row) in f.iter().zip(src) {
+                let cv = _mm256_set1_ps(c);
+                let p = row.as_ptr().add(j);
+                for (q, a) in acc.iter_mut().enumerate() {
+                    *a = _mm256_add_ps(*a, _mm256_mul_ps(cv, _mm256_loadu_ps(p.add(8 * q))));
+                }
+            }
+            for (q, a) in acc.iter().enumerate() {
+                _mm256_storeu_ps(o.add(j + 8 * q), *a);
+            }
+            j += 32;
+        }
+        while j + 8 <= w {
+            let mut acc = _mm256_setzero_ps();
+            for (&c, row) in f.iter().zip(src) {
+                acc = _mm256_add_ps(
+                    acc,
+                    _mm256_mul_ps(_mm256_set1_ps(c), _mm256_loadu_ps(row.as_ptr().add(j))),
+                );
+            }
+            _mm256_storeu_ps(o.add(j), acc);
+            j += 8;
+        }
+        while j < w {
+            let mut acc = 0f32;
+            for (&c, row) in f.iter().zip(src) {
+                acc += c * *row.get_unchecked(j);
+            }
+            *o.add(j) = acc;
+            j += 1;
+        }
+    }
+
+    /// See [`super::filter_row_h`]; callers guarantee `pad.len() >= out.len() + f.len() - 1`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn filter_row_h(f: &[f32], pad: &[f32], out: &mut [f32]) {
+        let w = out.len();
+        let o = out.as_mut_ptr();
+        let p = pad.as_ptr();
+        let mut j = 0;
+        while j + 32 <= w {
+            let mut acc = [_mm256_setzero_ps(); 4];
+            for (k, &c) in f.iter().enumerate() {
+                let cv = _mm256_set1_ps(c);
+                for (q, a) in acc.iter_mut().enumerate() {
+                    *a =
+                        _mm256_add_ps(*a, _mm256_mul_ps(cv, _mm256_loadu_ps(p.add(j + k + 8 * q))));
+                }
+            }
+            for (q, a) in acc.iter().enumerate() {
+                _mm256_storeu_ps(o.add(j + 8 * q), *a);
+            }
+            j += 32;
+        }
+        while j + 8 <= w {
+            let mut acc = _mm256_setzero_ps();
+            for (k, &c) in f.iter().enumerate() {
+                acc = _mm256_add_ps(
+                    acc,
+                    _mm256_mul_ps(_mm256_set1_ps(c), _mm256_loadu_ps(p.add(j + k))),
+                );
+            }
+            _mm256_storeu_ps(o.add(j), acc);
+            j += 8;
+        }
+        while j < w {
+            let mut acc = 0f32;
+            for (k, &c) in f.iter().enumerate() {
+                acc += c * *p.add(j + k);
+            }
+            *o.add(j) = acc;
+            j += 1;
+        }
+    }
+
+    /// See [`super::moments_v`]; callers guarantee every row and output holds `w` samples.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn moments_v(
+        f: &[f32],
+        ra: &[&[f32]],
+        rd: &[&[f32]],
+        out: &mut [Vec<f32>; 5],
+        w: usize,
+    ) {
+        let o: [*mut f32; 5] = [
+            out[0].as_mut_ptr(),
+            out[1].as_mut_ptr(),
+            out[2].as_mut_ptr(),
+            out[3].as_mut_ptr(),
+            out[4].as_mut_ptr(),
+        ];
+        let mut j = 0;
+        while j + 8 <= w {
+            let mut acc = [_mm256_setzero_ps(); 5];
+            for (k, &c) in f.iter().enumerate() {
+                let cv = _mm256_set1_ps(c);
+                let x = _mm256_loadu_ps(ra[k].as_ptr().add(j));
+                let z = _mm256_loadu_ps(rd[k].as_ptr().add(j));
+                acc[0] = _mm256_add_ps(acc[0], _mm256_mul_ps(cv, x));
+                acc[1] = _mm256_add_ps(acc[1], _mm256_mul_ps(cv, z));
+                acc[2] = _mm256_add_ps(acc[2], _mm256_mul_ps(cv, _mm256_mul_ps(x, x)));
+                acc[3] = _mm256_add_ps(acc[3], _mm256_mul_ps(cv, _mm256_mul_ps(z, z)));
+                acc[4] = _mm256_add_ps(acc[4], _mm256_mul_ps(cv, _mm256_mul_ps(x, z)));
+            }
+            for q in 0..5 {
+                _mm256_storeu_ps(o[q].add(j), acc[q]);
+            }
+            j += 8;
+        }
+        while j < w {
+            let mut acc = [0f32; 5];
+            for (k, &c) in f.iter().enumerate() {
+                let (x, z) = (*ra[k].get_unchecked(j), *rd[k].get_unchecked(j));
+                acc[0] += c * x;
+                acc[1] += c * z;
+                acc[2] += c * (x * x);
+                acc[3] += c * (z * z);
+                acc[4] += c * (x * z);
+            }
+            for q in 0..5 {
+                *o[q].add(j) = acc[q];
+            }
+            j += 1;
         }
     }
 }
@@ -221,6 +455,7 @@ fn vif_filter(scale: usize) -> Vec<f32> {
     out
 }
 
+#[allow(clippy::excessive_precision)] // spelled as in libvmaf
 const LOG2_POLY: [f32; 9] = [
     -0.012671635276421,
     0.064841182402670,
@@ -323,6 +558,8 @@ pub struct FloatVif {
     ref_lv: [Vec<f32>; 4],
     dis_lv: [Vec<f32>; 4],
     rows: Rows,
+    /// Tests set this to check the portable path against the AVX2 one.
+    scalar_only: bool,
 }
 
 impl FloatVif {
@@ -363,6 +600,7 @@ impl FloatVif {
             dims,
             ref_lv: [lv(0), lv(1), lv(2), lv(3)],
             dis_lv: [lv(0), lv(1), lv(2), lv(3)],
+            scalar_only: false,
             rows: Rows {
                 tmp: [row(), row(), row(), row(), row()],
                 out: [row(), row(), row(), row(), row()],
@@ -401,7 +639,7 @@ impl FloatVif {
         }
         load_plane(reference, &mut self.ref_lv[0]);
         load_plane(distorted, &mut self.dis_lv[0]);
-        let avx2 = has_avx2();
+        let avx2 = has_avx2() && !self.scalar_only;
         let mut res = [(0f32, 0f32); 4];
         for (s, r) in res.iter_mut().enumerate() {
             #[cfg(target_arch = "x86_64")]
@@ -411,7 +649,7 @@ impl FloatVif {
                 continue;
             }
             let _ = avx2;
-            *r = self.scale(s);
+            *r = self.scale::<false>(s);
         }
         res
     }
@@ -419,43 +657,54 @@ impl FloatVif {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn scale_avx2(&mut self, s: usize) -> (f32, f32) {
-        self.scale(s)
+        self.scale::<true>(s)
     }
 
     /// Builds scale `s` from the previous one (if any) and returns its sums.
     #[inline(always)]
-    fn scale(&mut self, s: usize) -> (f32, f32) {
+    fn scale<const AVX: bool>(&mut self, s: usize) -> (f32, f32) {
         if s > 0 {
-            self.decimate(s);
+            self.decimate::<AVX>(s);
         }
-        self.statistic(s)
+        self.statistic::<AVX>(s)
     }
 
     /// Low-passes scale `s-1` with scale `s`'s filter and keeps every other row and column.
     #[inline(always)]
-    fn decimate(&mut self, s: usize) {
+    fn decimate<const AVX: bool>(&mut self, s: usize) {
         let (w, h) = self.dims[s - 1];
         let (dw, dh) = self.dims[s];
         let f = &self.filters[s];
         let r = f.len() / 2;
         let rows = &mut self.rows;
-        let (src_lv, dst_lv) = (&mut self.ref_lv, &mut self.dis_lv);
-        for lv in [src_lv, dst_lv] {
+        for lv in [&mut self.ref_lv, &mut self.dis_lv] {
             let (lo, hi) = lv.split_at_mut(s);
             let src = &lo[s - 1];
             let dst = &mut hi[0];
             for i in 0..dh {
-                let tmp = &mut rows.tmp[0][..w];
-                filter_row_v(f, src, w, h, 2 * i, tmp);
-                pad_row(tmp, r, &mut rows.pad[..w + 2 * r]);
-                filter_row_h(f, &rows.pad[..w + 2 * r], &mut dst[i * dw..(i + 1) * dw], 2);
+                let [t0, t1, t2, ..] = &mut rows.tmp;
+                let tmp = &mut t0[..w];
+                filter_row_v::<AVX>(f, src, w, h, 2 * i, tmp);
+                let pad = &mut rows.pad[..w + 2 * r];
+                pad_row(tmp, r, pad);
+                let half = pad.len().div_ceil(2);
+                let (even, odd) = (&mut t1[..half], &mut t2[..half]);
+                for (m, (e, o)) in even.iter_mut().zip(odd.iter_mut()).enumerate() {
+                    *e = pad[2 * m];
+                    *o = if 2 * m + 1 < pad.len() {
+                        pad[2 * m + 1]
+                    } else {
+                        0.0
+                    };
+                }
+                filter_row_h_dec2::<AVX>(f, even, odd, &mut dst[i * dw..(i + 1) * dw]);
             }
         }
     }
 
     /// Filters the five local moments of scale `s` row by row and sums the VIF statistic.
     #[inline(always)]
-    fn statistic(&mut self, s: usize) -> (f32, f32) {
+    fn statistic<const AVX: bool>(&mut self, s: usize) -> (f32, f32) {
         let (w, h) = self.dims[s];
         let f = &self.filters[s];
         let r = f.len() / 2;
@@ -467,38 +716,18 @@ impl FloatVif {
         let mut accum_den = 0f32;
         for i in 0..h {
             {
-                let [t0, t1, t2, t3, t4] = &mut rows.tmp;
-                let (t0, t1, t2, t3, t4) = (
-                    &mut t0[..w],
-                    &mut t1[..w],
-                    &mut t2[..w],
-                    &mut t3[..w],
-                    &mut t4[..w],
-                );
-                t0.fill(0.0);
-                t1.fill(0.0);
-                t2.fill(0.0);
-                t3.fill(0.0);
-                t4.fill(0.0);
-                for (k, &c) in f.iter().enumerate() {
-                    let y = reflect(i as isize - r as isize + k as isize, h);
-                    let a = &src_r[y * w..y * w + w];
-                    let b = &src_d[y * w..y * w + w];
-                    for j in 0..w {
-                        let (x, z) = (a[j], b[j]);
-                        t0[j] += c * x;
-                        t1[j] += c * z;
-                        t2[j] += c * (x * x);
-                        t3[j] += c * (z * z);
-                        t4[j] += c * (x * z);
-                    }
-                }
+                let mut ra: [&[f32]; MAX_TAPS] = [&[]; MAX_TAPS];
+                let mut rd: [&[f32]; MAX_TAPS] = [&[]; MAX_TAPS];
+                tap_rows(src_r, w, h, i, f.len(), &mut ra);
+                tap_rows(src_d, w, h, i, f.len(), &mut rd);
+                moments_v::<AVX>(f, &ra[..f.len()], &rd[..f.len()], &mut rows.tmp, w);
             }
             for q in 0..5 {
                 pad_row(&rows.tmp[q][..w], r, &mut rows.pad[..w + 2 * r]);
-                filter_row_h(f, &rows.pad[..w + 2 * r], &mut rows.out[q][..w], 1);
+                filter_row_h::<AVX>(f, &rows.pad[..w + 2 * r], &mut rows.out[q][..w]);
             }
             let [mu1, mu2, xx, yy, xy] = &rows.out;
+            let (mu1, mu2, xx, yy, xy) = (&mu1[..w], &mu2[..w], &xx[..w], &yy[..w], &xy[..w]);
             let (num, den) = (&mut rows.num[..w], &mut rows.den[..w]);
             for j in 0..w {
                 let (n, d) = vif_pixel(mu1[j], mu2[j], xx[j], yy[j], xy[j], limit, smi);
@@ -519,7 +748,7 @@ impl FloatVif {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn plane_from(data: &[u8], w: usize, h: usize) -> Plane<'_> {
@@ -527,6 +756,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)]
     fn filters_are_libvmafs_gaussians() {
         // libvmaf's former precomputed kernelscale-1.0 table; the run-time kernels (which
         // the current libvmaf uses, and the oracle test pins bit-exactly) differ from it
@@ -646,5 +876,61 @@ mod tests {
             &Plane::new_u16(&b10, w, h, w, 10),
         );
         assert_eq!(s8, s10);
+    }
+
+    /// A textured test pair of odd size (so every kernel has vector blocks and a tail).
+    pub(crate) fn test_pair(w: usize, h: usize) -> (Vec<u8>, Vec<u8>) {
+        let a: Vec<u8> = (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f64, (i / w) as f64);
+                (128.0 + 60.0 * (x * 0.21).sin() * (y * 0.13).cos() + ((i * 7919) % 23) as f64)
+                    as u8
+            })
+            .collect();
+        let b: Vec<u8> = a
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v.wrapping_add(((i * 31) % 9) as u8).min(250))
+            .collect();
+        (a, b)
+    }
+
+    #[test]
+    fn portable_path_matches_avx2_path() {
+        let (w, h) = (203, 67);
+        let (a, b) = test_pair(w, h);
+        let (pa, pb) = (plane_from(&a, w, h), plane_from(&b, w, h));
+        let mut fast = FloatVif::new(w, h, 8, FloatVifOptions::default()).unwrap();
+        let mut slow = FloatVif::new(w, h, 8, FloatVifOptions::default()).unwrap();
+        slow.scalar_only = true;
+        assert_eq!(fast.num_den(&pa, &pb), slow.num_den(&pa, &pb));
+    }
+
+    #[test]
+    fn strided_input_equals_packed() {
+        let (w, h) = (40, 24);
+        let (a, b) = test_pair(w, h);
+        let stride = w + 9;
+        let pad = |v: &[u8]| -> Vec<u8> {
+            v.chunks(w)
+                .flat_map(|r| r.iter().copied().chain([0u8; 9]))
+                .collect()
+        };
+        let (sa, sb) = (pad(&a), pad(&b));
+        let mut vif = FloatVif::new(w, h, 8, FloatVifOptions::default()).unwrap();
+        let packed = vif.compute(&plane_from(&a, w, h), &plane_from(&b, w, h));
+        let strided = vif.compute(
+            &Plane::new_u8(&sa, w, h, stride),
+            &Plane::new_u8(&sb, w, h, stride),
+        );
+        assert_eq!(packed, strided);
+    }
+
+    #[test]
+    fn extractors_are_send() {
+        fn send<T: Send>() {}
+        send::<FloatVif>();
+        send::<crate::metrics::adm_float::FloatAdm>();
+        send::<crate::metrics::motion_float::FloatMotion>();
     }
 }
