@@ -108,8 +108,8 @@ fn gst_inspect_documents_every_vqmeter_property() {
             .find(|l| l.trim_start().starts_with(&format!("{p} ")))
             .unwrap_or_else(|| panic!("{p} not in gst-inspect output"));
         assert!(
-            line.splitn(2, ':')
-                .nth(1)
+            line.split_once(':')
+                .map(|x| x.1)
                 .map(|b| b.trim().len() > 10)
                 .unwrap_or(false),
             "{p} undocumented: {line}"

@@ -485,7 +485,7 @@ fn frame_planes<'a>(
     let n = if finfo.is_gray() { 1 } else { 3 };
     let mut planes = Vec::with_capacity(n);
     let mut scratch16 = scratch16.iter_mut();
-    for i in 0..n {
+    for (i, &stride) in strides.iter().enumerate().take(n) {
         let data = frame.plane_data(i as u32).map_err(|e| e.to_string())?;
         let (pw, ph) = if i == 0 {
             (w, h)
@@ -495,7 +495,7 @@ fn frame_planes<'a>(
                 finfo.scale_height(i as u8, h as u32) as usize,
             )
         };
-        let stride = strides[i] as usize;
+        let stride = stride as usize;
         if bpc == 8 {
             planes.push(Plane::new_u8(data, pw, ph, stride));
         } else {
@@ -846,7 +846,7 @@ impl VideoAggregatorImpl for Vqmeter {
             width: di.width(),
             height: di.height(),
         };
-        if index % state.settings.subsample.max(1) as u64 != 0 {
+        if !index.is_multiple_of(state.settings.subsample.max(1) as u64) {
             return Ok(gst::FlowSuccess::Ok);
         }
         match state.meter.as_ref().map(|(l, _)| *l) {

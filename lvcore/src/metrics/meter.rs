@@ -74,6 +74,8 @@ struct Pending {
     fixed: Vec<f64>,
 }
 
+// A handful live per meter, in a Vec: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Ext {
     IntVif(IntegerVif),
     IntAdm(IntegerAdm),
