@@ -173,6 +173,10 @@ fn documented_pipeline_agrees_with_libvmaf() {
     }
     let pooled = out.pooled.expect("pooled message at EOS");
     assert_eq!(pooled.get::<u64>("frames").unwrap(), 30);
+    assert_eq!(
+        pooled.get::<Option<gst::ClockTime>>("start").unwrap(),
+        Some(gst::ClockTime::ZERO)
+    );
     let mean: f64 = out.frames.iter().map(|f| score(f, "vmaf")).sum::<f64>() / 30.0;
     assert!((pooled.get::<f64>("score").unwrap() - mean).abs() < 1e-9);
 }

@@ -116,6 +116,7 @@ struct State {
     segment_index: u64,
     segment_origin: Option<gst::ClockTime>,
     segment_start: Option<gst::ClockTime>,
+    first_time: Option<gst::ClockTime>,
     last_time: Option<gst::ClockTime>,
     writer: Option<ResultsWriter>,
     unpaired: u64,
@@ -199,6 +200,9 @@ impl Vqmeter {
         }
         if let Some(c) = state.segment.as_mut() {
             c.push(&scores.values);
+        }
+        if state.first_time.is_none() {
+            state.first_time = time;
         }
         state.last_time = time;
         if state.settings.frame_message {
@@ -307,7 +311,7 @@ impl Vqmeter {
             );
             return;
         };
-        let msg = self.pooled_message(&state, &stream, None, state.segment_origin, end);
+        let msg = self.pooled_message(&state, &stream, None, state.first_time, end);
         if let Some(w) = state.writer.take() {
             if let Err(e) = w.finish(&msg.metrics) {
                 gst::element_imp_warning!(
