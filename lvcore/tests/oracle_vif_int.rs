@@ -276,3 +276,61 @@ fn odd_sizes() {
     }
     check(&cases);
 }
+
+/// Timing at 1080p (8- and 10-bit): `cargo test --release -p lvcore --test oracle_vif_int bench -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn bench_1080p() {
+    let src = &oracle::test_clips()[0];
+    for (fmt, tag) in [("yuv420p", "8"), ("yuv420p10le", "10")] {
+        let r = derived(
+            src,
+            &format!("bbb_1080p_{tag}"),
+            "scale=1920:1080:flags=bicubic,trim=end_frame=10",
+            fmt,
+        );
+        let d = derived(&r, &format!("bbb_1080p_{tag}_blur"), "gblur=sigma=1.5", fmt);
+        let (w, h, bpc, rf) = luma(&r);
+        let (_, _, _, df) = luma(&d);
+        let r8: Vec<Vec<u8>> = rf
+            .iter()
+            .map(|p| p.iter().map(|&v| v as u8).collect())
+            .collect();
+        let d8: Vec<Vec<u8>> = df
+            .iter()
+            .map(|p| p.iter().map(|&v| v as u8).collect())
+            .collect();
+        let mut v = IntegerVif::new(w, h, bpc, IntegerVifOptions::default()).unwrap();
+        let t = std::time::Instant::now();
+        let cpu0 = thread_cpu_ns();
+        let mut acc = 0.0;
+        for i in 0..rf.len() {
+            let s = if bpc == 8 {
+                v.compute(
+                    &Plane::new_u8(&r8[i], w, h, w),
+                    &Plane::new_u8(&d8[i], w, h, w),
+                )
+            } else {
+                v.compute(
+                    &Plane::new_u16(&rf[i], w, h, w, bpc),
+                    &Plane::new_u16(&df[i], w, h, w, bpc),
+                )
+            };
+            acc += s[0];
+        }
+        let per = t.elapsed().as_secs_f64() * 1e3 / rf.len() as f64;
+        let cpu = (thread_cpu_ns() - cpu0) as f64 / 1e6 / rf.len() as f64;
+        println!(
+            "{w}x{h} {bpc}-bit: {per:.1} ms/frame wall, {cpu:.1} ms/frame on CPU ({} frames, checksum {acc:.6})",
+            rf.len()
+        );
+    }
+}
+
+/// This thread's time on a CPU (Linux), so timings hold up on a busy machine.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}

@@ -75,7 +75,7 @@ impl IntegerVifNumDen {
 }
 
 // Filters of the four scales, 16-bit fixed point, each summing to 65536. Scale s
-// measures with FILTERS[s] and subsamples towards scale s+1 with FILTERS[s+1].
+// measures with filter s and subsamples towards scale s+1 with filter s+1.
 const FILTER0: [u16; 17] = [
     489, 935, 1640, 2640, 3896, 5274, 6547, 7455, 7784, 7455, 6547, 5274, 3896, 2640, 1640, 935,
     489,
@@ -83,7 +83,6 @@ const FILTER0: [u16; 17] = [
 const FILTER1: [u16; 9] = [1244, 3663, 7925, 12590, 14692, 12590, 7925, 3663, 1244];
 const FILTER2: [u16; 5] = [3571, 16004, 26386, 16004, 3571];
 const FILTER3: [u16; 3] = [10904, 43728, 10904];
-const FILTERS: [&[u16]; 4] = [&FILTER0, &FILTER1, &FILTER2, &FILTER3];
 
 /// Widest filter half-width; row buffers carry this much mirrored margin on each side.
 const PAD: usize = 8;
@@ -91,12 +90,15 @@ const PAD: usize = 8;
 /// The noise variance 2.0 in the 16.16 units the variances are kept in.
 const SIGMA_NSQ: i32 = 2 << 16;
 
-/// Columns processed together, so the per-column accumulators stay in L1.
-const CHUNK: usize = 128;
+/// Columns processed together, so the per-column accumulators stay in registers and L1.
+const CHUNK: usize = 64;
+
+/// Columns filtered together with their sums in registers (a multiple of the SIMD width).
+const LANES: usize = 16;
 
 /// Mirror index `i` (which may lie up to one filter half-width outside) into `0..n`
 /// without repeating the edge sample, as libvmaf's padding does.
-#[inline]
+#[inline(always)]
 fn mirror(i: isize, n: usize) -> usize {
     let last = n as isize - 1;
     let r = if i < 0 {
@@ -109,8 +111,8 @@ fn mirror(i: isize, n: usize) -> usize {
     r as usize
 }
 
-/// Fills `PAD`-wide margins of a row buffer (data at `PAD..PAD + w`) by mirroring.
-#[inline]
+/// Fills the margins of a row buffer (data at `PAD..PAD + w`) by mirroring.
+#[inline(always)]
 fn mirror_margins<T: Copy>(buf: &mut [T], w: usize, half: usize) {
     for f in 1..=half {
         buf[PAD - f] = buf[PAD + f];
@@ -145,36 +147,51 @@ struct Img<'a, T> {
 }
 
 impl<'a, T> Img<'a, T> {
-    #[inline]
+    #[inline(always)]
     fn row(&self, y: usize) -> &'a [T] {
         &self.data[y * self.stride..y * self.stride + self.w]
     }
 }
 
-/// Accumulator for the filtered second moments: `u32` is exact for 8-bit input at scale 0
-/// (and vectorises twice as wide), `u64` is needed everywhere else.
-trait SqAcc: Copy + Default + std::ops::AddAssign {
-    fn prod(a: u32, b: u32) -> Self;
-    fn round_shift(self, round: u64, shift: u32) -> u32;
+/// Rounding right shifts that end the vertical pass of one scale: libvmaf scales the
+/// scale-0 sums by the bit depth so every later stage sees 8-bit-like magnitudes.
+#[derive(Clone, Copy)]
+struct Shifts {
+    mu_round: u32,
+    mu_shift: u32,
+    sq_round: u32,
+    sq_shift: u32,
 }
-impl SqAcc for u32 {
-    #[inline(always)]
-    fn prod(a: u32, b: u32) -> Self {
-        a.wrapping_mul(b)
+
+impl Shifts {
+    fn of(scale: usize, bpc: u32) -> Self {
+        if scale == 0 {
+            let sq_shift = 2 * (bpc - 8);
+            Shifts {
+                mu_round: 1 << (bpc - 1),
+                mu_shift: bpc,
+                sq_round: if sq_shift == 0 {
+                    0
+                } else {
+                    1 << (sq_shift - 1)
+                },
+                sq_shift,
+            }
+        } else {
+            Shifts {
+                mu_round: 1 << 15,
+                mu_shift: 16,
+                sq_round: 1 << 15,
+                sq_shift: 16,
+            }
+        }
     }
+
+    /// `(hi * 2^16 + lo + sq_round) >> sq_shift` truncated to 32 bits, from the two
+    /// halves' sums (each below 2^32), without 64-bit lanes.
     #[inline(always)]
-    fn round_shift(self, round: u64, shift: u32) -> u32 {
-        ((self as u64 + round) >> shift) as u32
-    }
-}
-impl SqAcc for u64 {
-    #[inline(always)]
-    fn prod(a: u32, b: u32) -> Self {
-        a as u64 * b as u64
-    }
-    #[inline(always)]
-    fn round_shift(self, round: u64, shift: u32) -> u32 {
-        ((self + round) >> shift) as u32
+    fn join(self, hi: u32, lo: u32) -> u32 {
+        (hi << (16 - self.sq_shift)).wrapping_add((lo + self.sq_round) >> self.sq_shift)
     }
 }
 
@@ -188,13 +205,6 @@ struct Sums {
 }
 
 impl Sums {
-    fn add(&mut self, o: &Sums) {
-        self.num_log += o.num_log;
-        self.den_log += o.den_log;
-        self.num_non_log += o.num_non_log;
-        self.den_non_log += o.den_non_log;
-    }
-
     fn num_den(&self) -> (f32, f32) {
         let num = self.num_log as f64 / 2048.0
             + (self.den_non_log as f64 - (self.num_non_log as f64 / 16384.0) / 65025.0);
@@ -210,30 +220,32 @@ fn log2_fixed(table: &[u16; 65536], v: u64) -> i32 {
     table[(v >> k) as u16 as usize] as i32 + 2048 * k
 }
 
-/// Row-sized work buffers with mirrored margins.
+// Rows of the vertical pass, in `RowBufs::v`: filtered means, then the three second
+// moments each as high and low 16-bit halves. Splitting keeps every later product and
+// sum within 32 bits (filter taps < 2^16, halves < 2^16, taps sum to 2^16), where the
+// whole values would need 64-bit arithmetic.
+const MU1: usize = 0;
+const MU2: usize = 1;
+const RR_HI: usize = 2;
+const RR_LO: usize = 3;
+const DD_HI: usize = 4;
+const DD_LO: usize = 5;
+const RD_HI: usize = 6;
+const RD_LO: usize = 7;
+
+/// Row-sized work buffers with mirrored margins of `PAD` on each side.
 struct RowBufs {
-    mu1: Vec<u32>,
-    mu2: Vec<u32>,
-    rr: Vec<u32>,
-    dd: Vec<u32>,
-    rd: Vec<u32>,
+    v: [Vec<u16>; 8],
     conv_ref: Vec<u16>,
     conv_dis: Vec<u16>,
 }
 
-impl RowBufs {
-    fn new(width: usize) -> Self {
-        let n = width + 2 * PAD;
-        RowBufs {
-            mu1: vec![0; n],
-            mu2: vec![0; n],
-            rr: vec![0; n],
-            dd: vec![0; n],
-            rd: vec![0; n],
-            conv_ref: vec![0; n],
-            conv_dis: vec![0; n],
-        }
-    }
+/// Buffers reused frame after frame.
+struct Work {
+    rows: RowBufs,
+    /// Decimated reference and distorted images of scales 1..=3, packed.
+    scaled_ref: [Vec<u16>; 3],
+    scaled_dis: [Vec<u16>; 3],
 }
 
 /// libvmaf's integer VIF for one plane size and bit depth; reusable frame after frame.
@@ -243,10 +255,9 @@ pub struct IntegerVif {
     bpc: u32,
     gain_limit: f64,
     log2_table: Box<[u16; 65536]>,
-    /// Decimated reference and distorted images of scales 1..=3, packed.
-    scaled_ref: [Vec<u16>; 3],
-    scaled_dis: [Vec<u16>; 3],
-    rows: RowBufs,
+    work: Work,
+    /// Which compilation of the kernels to run (detected at run time).
+    isa: Isa,
 }
 
 impl IntegerVif {
@@ -269,15 +280,24 @@ impl IntegerVif {
             return Err(VifError::InvalidGainLimit(g));
         }
         let scaled = |s: usize| vec![0u16; (width >> s) * (height >> s)];
+        // Slack past the right margin lets the horizontal pass work in whole blocks.
+        let row = || vec![0u16; width + 2 * PAD + CHUNK + 16];
         Ok(IntegerVif {
             width,
             height,
             bpc,
             gain_limit: g,
             log2_table: build_log2_table(),
-            scaled_ref: [scaled(1), scaled(2), scaled(3)],
-            scaled_dis: [scaled(1), scaled(2), scaled(3)],
-            rows: RowBufs::new(width),
+            work: Work {
+                rows: RowBufs {
+                    v: std::array::from_fn(|_| row()),
+                    conv_ref: row(),
+                    conv_dis: row(),
+                },
+                scaled_ref: [scaled(1), scaled(2), scaled(3)],
+                scaled_dis: [scaled(1), scaled(2), scaled(3)],
+            },
+            isa: Isa::detect(),
         })
     }
 
@@ -293,7 +313,8 @@ impl IntegerVif {
 
     /// `integer_vif_scale0..3` for one frame, as libvmaf reports them.
     ///
-    /// Panics if a plane's size or bit depth differs from what `new` was given.
+    /// Panics if a plane's size or bit depth differs from what `new` was given. Samples
+    /// must be below `2^bpc`; larger ones give meaningless scores (but no panic).
     pub fn compute(&mut self, reference: &Plane, distorted: &Plane) -> [f64; 4] {
         self.compute_num_den(reference, distorted).scores()
     }
@@ -312,7 +333,6 @@ impl IntegerVif {
                 self.bpc
             );
         }
-        let mut out = IntegerVifNumDen::default();
         let (w, h) = (self.width, self.height);
         match (reference.samples, distorted.samples) {
             (Samples::U8(r), Samples::U8(d)) => {
@@ -328,7 +348,7 @@ impl IntegerVif {
                     h,
                     stride: distorted.stride,
                 };
-                self.scale0(r, d, &mut out);
+                self.run(r, d)
             }
             (Samples::U16(r), Samples::U16(d)) => {
                 let r = Img {
@@ -343,85 +363,141 @@ impl IntegerVif {
                     h,
                     stride: distorted.stride,
                 };
-                self.scale0(r, d, &mut out);
+                self.run(r, d)
             }
             _ => panic!("reference and distorted planes must use the same sample container"),
         }
-        for s in 1..4 {
-            let (ws, hs) = (w >> s, h >> s);
-            let r = Img {
-                data: &self.scaled_ref[s - 1][..],
-                w: ws,
-                h: hs,
-                stride: ws,
-            };
-            let d = Img {
-                data: &self.scaled_dis[s - 1][..],
-                w: ws,
-                h: hs,
-                stride: ws,
-            };
-            let sums = statistic::<u16, u64>(
-                &mut self.rows,
-                &self.log2_table,
-                self.gain_limit,
-                r,
-                d,
-                s,
-                16,
-                16,
-            );
-            (out.num[s], out.den[s]) = sums.num_den();
-            if s < 3 {
-                let (lo, hi) = self.scaled_ref.split_at_mut(s);
-                let (dlo, dhi) = self.scaled_dis.split_at_mut(s);
-                let r = Img {
-                    data: &lo[s - 1][..],
-                    w: ws,
-                    h: hs,
-                    stride: ws,
-                };
-                let d = Img {
-                    data: &dlo[s - 1][..],
-                    w: ws,
-                    h: hs,
-                    stride: ws,
-                };
-                subsample(&mut self.rows, r, d, s, 16, &mut hi[0], &mut dhi[0]);
-            }
-        }
-        out
     }
 
-    fn scale0<T: Px>(&mut self, r: Img<T>, d: Img<T>, out: &mut IntegerVifNumDen) {
-        let sums = if self.bpc == 8 {
-            statistic::<T, u32>(
-                &mut self.rows,
-                &self.log2_table,
-                self.gain_limit,
-                r,
-                d,
-                0,
-                8,
-                0,
-            )
-        } else {
-            let b = self.bpc;
-            statistic::<T, u64>(
-                &mut self.rows,
-                &self.log2_table,
-                self.gain_limit,
-                r,
-                d,
-                0,
-                b,
-                2 * (b - 8),
-            )
+    fn run<T: Px>(&mut self, r: Img<T>, d: Img<T>) -> IntegerVifNumDen {
+        let ctx = Ctx {
+            table: &self.log2_table,
+            gain_limit: self.gain_limit,
+            bpc: self.bpc,
         };
-        (out.num[0], out.den[0]) = sums.num_den();
-        let (r1, d1) = (&mut self.scaled_ref[0], &mut self.scaled_dis[0]);
-        subsample(&mut self.rows, r, d, 0, self.bpc, r1, d1);
+        #[cfg(target_arch = "x86_64")]
+        match self.isa {
+            // SAFETY: `isa` names an instruction set only after the CPU reported it.
+            Isa::Avx512 => return unsafe { frame_avx512(&mut self.work, ctx, r, d) },
+            Isa::Avx2 => return unsafe { frame_avx2(&mut self.work, ctx, r, d) },
+            Isa::Baseline => {}
+        }
+        frame(&mut self.work, ctx, r, d)
     }
+}
+
+/// The widest instruction set the kernels were compiled for that this CPU has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Isa {
+    Baseline,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+impl Isa {
+    fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            let avx2 = has!("avx2") && has!("bmi1") && has!("bmi2") && has!("lzcnt");
+            let avx512 = has!("avx512f") && has!("avx512bw") && has!("avx512vl");
+            if avx2 && avx512 && has!("avx512dq") && has!("avx512cd") {
+                return Isa::Avx512;
+            }
+            if avx2 {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Baseline
+    }
+}
+
+/// Per-frame constants the kernels share.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    table: &'a [u16; 65536],
+    gain_limit: f64,
+    bpc: u32,
+}
+
+// `frame` recompiled for wider vectors: the kernels are plain loops written for
+// auto-vectorisation, so the SIMD variants come from compiling them again here.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,bmi1,bmi2,lzcnt")]
+unsafe fn frame_avx2<T: Px>(work: &mut Work, ctx: Ctx, r: Img<T>, d: Img<T>) -> IntegerVifNumDen {
+    frame(work, ctx, r, d)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,bmi1,bmi2,lzcnt,avx512f,avx512bw,avx512vl,avx512dq,avx512cd")]
+unsafe fn frame_avx512<T: Px>(work: &mut Work, ctx: Ctx, r: Img<T>, d: Img<T>) -> IntegerVifNumDen {
+    frame(work, ctx, r, d)
+}
+
+/// All four scales of one frame.
+#[inline(always)]
+fn frame<T: Px>(work: &mut Work, ctx: Ctx, r: Img<T>, d: Img<T>) -> IntegerVifNumDen {
+    let mut out = IntegerVifNumDen::default();
+    let rows = &mut work.rows;
+    let sh = Shifts::of(0, ctx.bpc);
+    // 8-bit second moments fit 32 bits whole; deeper ones go through 16-bit halves.
+    let sums = if ctx.bpc == 8 {
+        statistic::<T, true, 17, 8>(rows, ctx, r, d, &FILTER0, sh)
+    } else {
+        statistic::<T, false, 17, 8>(rows, ctx, r, d, &FILTER0, sh)
+    };
+    (out.num[0], out.den[0]) = sums.num_den();
+    let (r1, d1) = (&mut work.scaled_ref[0], &mut work.scaled_dis[0]);
+    subsample::<T, 9, 4>(rows, r, d, &FILTER1, sh, r1, d1);
+
+    for s in 1..4 {
+        let (w, h) = (r.w >> s, r.h >> s);
+        let sh = Shifts::of(s, ctx.bpc);
+        let (ref_done, ref_next) = work.scaled_ref.split_at_mut(s);
+        let (dis_done, dis_next) = work.scaled_dis.split_at_mut(s);
+        let ri = Img {
+            data: &ref_done[s - 1][..],
+            w,
+            h,
+            stride: w,
+        };
+        let di = Img {
+            data: &dis_done[s - 1][..],
+            w,
+            h,
+            stride: w,
+        };
+        let sums = match s {
+            1 => statistic::<u16, false, 9, 4>(rows, ctx, ri, di, &FILTER1, sh),
+            2 => statistic::<u16, false, 5, 2>(rows, ctx, ri, di, &FILTER2, sh),
+            _ => statistic::<u16, false, 3, 1>(rows, ctx, ri, di, &FILTER3, sh),
+        };
+        (out.num[s], out.den[s]) = sums.num_den();
+        match s {
+            1 => subsample::<u16, 5, 2>(
+                rows,
+                ri,
+                di,
+                &FILTER2,
+                sh,
+                &mut ref_next[0],
+                &mut dis_next[0],
+            ),
+            2 => subsample::<u16, 3, 1>(
+                rows,
+                ri,
+                di,
+                &FILTER3,
+                sh,
+                &mut ref_next[0],
+                &mut dis_next[0],
+            ),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// `round(log2f(i) * 2048)` for the 16-bit mantissas `32768..=65535` the lookups use.
@@ -437,225 +513,324 @@ fn build_log2_table() -> Box<[u16; 65536]> {
     t
 }
 
-/// Rounding shift of the vertical pass for scale `scale` (`bpc` matters at scale 0 only):
-/// (round, shift) for the means and for the second moments.
-fn vertical_shifts(scale: usize, bpc: u32) -> ((u32, u32), (u64, u32)) {
-    if scale == 0 {
-        let sq_shift = 2 * (bpc - 8);
-        let sq_round = if sq_shift == 0 {
-            0
-        } else {
-            1u64 << (sq_shift - 1)
-        };
-        ((1 << (bpc - 1), bpc), (sq_round, sq_shift))
-    } else {
-        ((1 << 15, 16), (1 << 15, 16))
-    }
-}
-
 /// VIF sums of one scale: filtered means, variances and covariance per pixel, then
-/// libvmaf's log-domain information ratio. `sq_shift` is the second-moment shift of the
-/// vertical pass (0 for 8-bit scale 0, where `A = u32` suffices).
-#[allow(clippy::too_many_arguments)]
-fn statistic<T: Px, A: SqAcc>(
+/// libvmaf's log-domain information ratio. `FW` is the filter's width, `HALF` its half.
+#[inline(always)]
+fn statistic<T: Px, const DIRECT: bool, const FW: usize, const HALF: usize>(
     rows: &mut RowBufs,
-    table: &[u16; 65536],
-    gain_limit: f64,
+    ctx: Ctx,
     r: Img<T>,
     d: Img<T>,
-    scale: usize,
-    bpc: u32,
-    sq_shift: u32,
+    filt: &[u16; FW],
+    sh: Shifts,
 ) -> Sums {
-    let filt = FILTERS[scale];
-    let half = filt.len() / 2;
+    debug_assert_eq!(FW, 2 * HALF + 1);
     let (w, h) = (r.w, r.h);
-    let ((mu_round, mu_shift), (sq_round, sq_shift2)) = vertical_shifts(scale, bpc);
-    debug_assert_eq!(sq_shift, sq_shift2);
     let mut total = Sums::default();
+    let mut hm = [[0u32; CHUNK]; 5];
 
     for i in 0..h {
-        // Vertical pass into the row buffers.
-        for j0 in (0..w).step_by(CHUNK) {
+        let ys: [usize; FW] =
+            std::array::from_fn(|k| mirror(i as isize + k as isize - HALF as isize, h));
+        let rr: [&[T]; FW] = ys.map(|y| r.row(y));
+        let dr: [&[T]; FW] = ys.map(|y| d.row(y));
+        let mut j0 = 0;
+        while j0 < w {
+            // A constant length lets the full chunks vectorise without remainder loops.
+            if j0 + CHUNK <= w {
+                vertical_chunk::<T, DIRECT, FW, HALF>(&rr, &dr, filt, sh, &mut rows.v, j0, CHUNK);
+            } else {
+                vertical_chunk::<T, DIRECT, FW, HALF>(&rr, &dr, filt, sh, &mut rows.v, j0, w - j0);
+            }
+            j0 += CHUNK;
+        }
+        for b in rows.v.iter_mut() {
+            mirror_margins(b, w, HALF);
+        }
+        let mut j0 = 0;
+        while j0 < w {
             let n = CHUNK.min(w - j0);
-            let mut mu1 = [0u32; CHUNK];
-            let mut mu2 = [0u32; CHUNK];
-            let mut rr = [A::default(); CHUNK];
-            let mut dd = [A::default(); CHUNK];
-            let mut rd = [A::default(); CHUNK];
-            for (k, &c) in filt.iter().enumerate() {
-                let y = mirror(i as isize + k as isize - half as isize, h);
-                let c = c as u32;
-                let xr = &r.row(y)[j0..j0 + n];
-                let xd = &d.row(y)[j0..j0 + n];
-                for t in 0..n {
-                    let a = xr[t].w();
-                    let b = xd[t].w();
-                    let ca = c * a;
-                    let cb = c * b;
-                    mu1[t] += ca;
-                    mu2[t] += cb;
-                    rr[t] += A::prod(ca, a);
-                    dd[t] += A::prod(cb, b);
-                    rd[t] += A::prod(ca, b);
-                }
-            }
-            let o = PAD + j0;
-            for t in 0..n {
-                rows.mu1[o + t] = (mu1[t] + mu_round) >> mu_shift;
-                rows.mu2[o + t] = (mu2[t] + mu_round) >> mu_shift;
-                rows.rr[o + t] = rr[t].round_shift(sq_round, sq_shift);
-                rows.dd[o + t] = dd[t].round_shift(sq_round, sq_shift);
-                rows.rd[o + t] = rd[t].round_shift(sq_round, sq_shift);
-            }
+            horizontal_moments::<FW, HALF>(&rows.v, j0, filt, &mut hm);
+            accumulate(&hm, n, ctx, &mut total);
+            j0 += n;
         }
-        for b in [
-            &mut rows.mu1,
-            &mut rows.mu2,
-            &mut rows.rr,
-            &mut rows.dd,
-            &mut rows.rd,
-        ] {
-            mirror_margins(b, w, half);
-        }
-
-        // Horizontal pass and the per-pixel statistic.
-        let mut row_sums = Sums::default();
-        for j0 in (0..w).step_by(CHUNK) {
-            let n = CHUNK.min(w - j0);
-            let mut m1 = [0u32; CHUNK];
-            let mut m2 = [0u32; CHUNK];
-            let mut xx = [0u64; CHUNK];
-            let mut yy = [0u64; CHUNK];
-            let mut xy = [0u64; CHUNK];
-            for (k, &c) in filt.iter().enumerate() {
-                let base = PAD - half + j0 + k;
-                let c = c as u32;
-                let s1 = &rows.mu1[base..base + n];
-                let s2 = &rows.mu2[base..base + n];
-                let sr = &rows.rr[base..base + n];
-                let sd = &rows.dd[base..base + n];
-                let sx = &rows.rd[base..base + n];
-                for t in 0..n {
-                    m1[t] += c * s1[t];
-                    m2[t] += c * s2[t];
-                    xx[t] += c as u64 * sr[t] as u64;
-                    yy[t] += c as u64 * sd[t] as u64;
-                    xy[t] += c as u64 * sx[t] as u64;
-                }
-            }
-            for t in 0..n {
-                pixel(
-                    &mut row_sums,
-                    table,
-                    gain_limit,
-                    m1[t],
-                    m2[t],
-                    ((xx[t] + 32768) >> 16) as u32,
-                    ((yy[t] + 32768) >> 16) as u32,
-                    ((xy[t] + 32768) >> 16) as u32,
-                );
-            }
-        }
-        total.add(&row_sums);
     }
     total
 }
 
-/// One pixel's contribution, in libvmaf's fixed point: `m1`, `m2` are the filtered means
-/// (16.16-ish), `xx`, `yy`, `xy` the filtered second moments.
-#[allow(clippy::too_many_arguments)]
+/// Vertical pass of the statistic for columns `j0..j0 + n` (`n <= CHUNK`) of one output
+/// row (source rows `rr`, `dr`): filtered means and second moments, written to `v` at
+/// `PAD + j0`.
+///
+/// `DIRECT` (8-bit samples at scale 0) accumulates the second moments whole, where they
+/// fit 32 bits; otherwise each product is split into 16-bit halves, summed separately and
+/// recombined with the scale's rounding shift. Symmetric taps are paired so each
+/// coefficient multiplies once. The loops over columns are the ones to vectorise.
 #[inline(always)]
-fn pixel(
-    acc: &mut Sums,
-    table: &[u16; 65536],
-    gain_limit: f64,
-    m1: u32,
-    m2: u32,
-    xx: u32,
-    yy: u32,
-    xy: u32,
+fn vertical_chunk<T: Px, const DIRECT: bool, const FW: usize, const HALF: usize>(
+    rr: &[&[T]; FW],
+    dr: &[&[T]; FW],
+    filt: &[u16; FW],
+    sh: Shifts,
+    v: &mut [Vec<u16>; 8],
+    j0: usize,
+    n: usize,
 ) {
-    let prod = |a: u32, b: u32| ((a as u64 * b as u64 + (1 << 31)) >> 32) as u32;
-    // Unsigned wrap-around then reinterpretation, as in the C reference.
-    let sigma1_sq = xx.wrapping_sub(prod(m1, m1)) as i32;
-    let sigma2_sq = (yy.wrapping_sub(prod(m2, m2)) as i32).max(0);
-    let sigma12 = xy.wrapping_sub(prod(m1, m2)) as i32;
-    if sigma1_sq >= SIGMA_NSQ {
-        acc.den_log +=
-            (log2_fixed(table, SIGMA_NSQ.wrapping_add(sigma1_sq) as u32 as u64) - 2048 * 17) as i64;
-        if sigma12 > 0 && sigma2_sq > 0 {
-            const EPS: f64 = 65536.0 * 1.0e-10;
-            let g = sigma12 as f64 / (sigma1_sq as f64 + EPS);
-            let sv_sq = ((sigma2_sq as f64 - g * sigma12 as f64) as i32).max(0);
-            let g = if g < gain_limit { g } else { gain_limit };
-            let numer1 = (sv_sq as u32).wrapping_add(SIGMA_NSQ as u32);
-            let numer1_tmp = ((g * g * sigma1_sq as f64) as i64).wrapping_add(numer1 as i64);
-            acc.num_log +=
-                (log2_fixed(table, numer1_tmp as u64) - log2_fixed(table, numer1 as u64)) as i64;
+    let mut acc = [[0u32; CHUNK]; 8];
+    {
+        let [mu1, mu2, rh, rl, dh, dl, xh, xl] = &mut acc;
+        let (mu1, mu2, rh, rl) = (&mut mu1[..n], &mut mu2[..n], &mut rh[..n], &mut rl[..n]);
+        let (dh, dl, xh, xl) = (&mut dh[..n], &mut dl[..n], &mut xh[..n], &mut xl[..n]);
+        let c = filt[HALF] as u32;
+        let (a, b) = (&rr[HALF][j0..j0 + n], &dr[HALF][j0..j0 + n]);
+        for t in 0..n {
+            let (x, y) = (a[t].w(), b[t].w());
+            mu1[t] = c * x;
+            mu2[t] = c * y;
+            if DIRECT {
+                // Wrapping only matters for out-of-range samples.
+                rh[t] = c.wrapping_mul(x * x);
+                dh[t] = c.wrapping_mul(y * y);
+                xh[t] = c.wrapping_mul(x * y);
+            } else {
+                let (p, q, s) = (x * x, y * y, x * y);
+                rh[t] = c * (p >> 16);
+                rl[t] = c * (p & 0xffff);
+                dh[t] = c * (q >> 16);
+                dl[t] = c * (q & 0xffff);
+                xh[t] = c * (s >> 16);
+                xl[t] = c * (s & 0xffff);
+            }
         }
-    } else {
-        acc.num_non_log += sigma2_sq as i64;
-        acc.den_non_log += 1;
+        for k in 0..HALF {
+            let c = filt[k] as u32;
+            let (a1, a2) = (&rr[k][j0..j0 + n], &rr[FW - 1 - k][j0..j0 + n]);
+            let (b1, b2) = (&dr[k][j0..j0 + n], &dr[FW - 1 - k][j0..j0 + n]);
+            for t in 0..n {
+                let (x1, x2, y1, y2) = (a1[t].w(), a2[t].w(), b1[t].w(), b2[t].w());
+                mu1[t] += c * (x1 + x2);
+                mu2[t] += c * (y1 + y2);
+                if DIRECT {
+                    let sq = |p: u32, q: u32| c.wrapping_mul(p.wrapping_add(q));
+                    rh[t] = rh[t].wrapping_add(sq(x1 * x1, x2 * x2));
+                    dh[t] = dh[t].wrapping_add(sq(y1 * y1, y2 * y2));
+                    xh[t] = xh[t].wrapping_add(sq(x1 * y1, x2 * y2));
+                } else {
+                    let (p1, p2, q1, q2) = (x1 * x1, x2 * x2, y1 * y1, y2 * y2);
+                    let (s1, s2) = (x1 * y1, x2 * y2);
+                    rh[t] += c * ((p1 >> 16) + (p2 >> 16));
+                    rl[t] += c * ((p1 & 0xffff) + (p2 & 0xffff));
+                    dh[t] += c * ((q1 >> 16) + (q2 >> 16));
+                    dl[t] += c * ((q1 & 0xffff) + (q2 & 0xffff));
+                    xh[t] += c * ((s1 >> 16) + (s2 >> 16));
+                    xl[t] += c * ((s1 & 0xffff) + (s2 & 0xffff));
+                }
+            }
+        }
+    }
+    let [mu1, mu2, rh, rl, dh, dl, xh, xl] = &acc;
+    let o = PAD + j0;
+    let [o_mu1, o_mu2, o_rh, o_rl, o_dh, o_dl, o_xh, o_xl] = v;
+    let (o_mu1, o_mu2) = (&mut o_mu1[o..o + n], &mut o_mu2[o..o + n]);
+    let (o_rh, o_rl, o_dh, o_dl) = (
+        &mut o_rh[o..o + n],
+        &mut o_rl[o..o + n],
+        &mut o_dh[o..o + n],
+        &mut o_dl[o..o + n],
+    );
+    let (o_xh, o_xl) = (&mut o_xh[o..o + n], &mut o_xl[o..o + n]);
+    for t in 0..n {
+        o_mu1[t] = ((mu1[t] + sh.mu_round) >> sh.mu_shift) as u16;
+        o_mu2[t] = ((mu2[t] + sh.mu_round) >> sh.mu_shift) as u16;
+        let (rr, dd, rd) = if DIRECT {
+            (rh[t], dh[t], xh[t])
+        } else {
+            (
+                sh.join(rh[t], rl[t]),
+                sh.join(dh[t], dl[t]),
+                sh.join(xh[t], xl[t]),
+            )
+        };
+        o_rh[t] = (rr >> 16) as u16;
+        o_rl[t] = rr as u16;
+        o_dh[t] = (dd >> 16) as u16;
+        o_dl[t] = dd as u16;
+        o_xh[t] = (rd >> 16) as u16;
+        o_xl[t] = rd as u16;
     }
 }
 
-/// Low-pass with `FILTERS[scale + 1]` and keep every other row and column: the next
-/// scale's images. Only the kept rows and columns are computed; the rest would be dropped.
-fn subsample<T: Px>(
+/// Horizontal pass of the statistic for the `CHUNK` columns from `j0`: filtered means
+/// (`hm[0..2]`) and second moments (`hm[2..5]`, reassembled from their halves).
+///
+/// Always a whole chunk: past the row's end it reads the buffers' slack, and those
+/// results are ignored.
+#[inline(always)]
+fn horizontal_moments<const FW: usize, const HALF: usize>(
+    v: &[Vec<u16>; 8],
+    j0: usize,
+    filt: &[u16; FW],
+    hm: &mut [[u32; CHUNK]; 5],
+) {
+    let mut acc = [[0u32; CHUNK]; 8];
+    for (src, a) in v.iter().zip(acc.iter_mut()) {
+        // Every tap of the chunk lies in this window (taps span at most 17 samples).
+        let win: &[u16; CHUNK + 16] = src[PAD - HALF + j0..][..CHUNK + 16].try_into().unwrap();
+        let c = filt[HALF] as u32;
+        for t in 0..CHUNK {
+            a[t] = c * win[HALF + t] as u32;
+        }
+        for k in 0..HALF {
+            let c = filt[k] as u32;
+            for t in 0..CHUNK {
+                a[t] += c * (win[k + t] as u32 + win[FW - 1 - k + t] as u32);
+            }
+        }
+    }
+    let [m1, m2, xx, yy, xy] = hm;
+    let join = |hi: u32, lo: u32| hi.wrapping_add((lo + 32768) >> 16);
+    for t in 0..CHUNK {
+        m1[t] = acc[MU1][t];
+        m2[t] = acc[MU2][t];
+        xx[t] = join(acc[RR_HI][t], acc[RR_LO][t]);
+        yy[t] = join(acc[DD_HI][t], acc[DD_LO][t]);
+        xy[t] = join(acc[RD_HI][t], acc[RD_LO][t]);
+    }
+}
+
+/// `floor(x)` as an integer, exact for `0 <= x < 2^52`, in operations that vectorise
+/// without SSE4.1 or AVX-512 (outside that range the result is unspecified).
+#[inline(always)]
+fn floor_to_int(x: f64) -> i64 {
+    const M: f64 = 4503599627370496.0; // 2^52: adding it leaves x's integer part in the mantissa.
+    let r = (x + M) - M;
+    let f = if r > x { r - 1.0 } else { r };
+    (f + M).to_bits().wrapping_sub(M.to_bits()) as i64
+}
+
+/// Adds the information terms of `n` pixels (means and second moments in `hm`).
+///
+/// The arithmetic is libvmaf's, but done for every pixel with the results selected
+/// afterwards instead of branching: the branch on the variance is unpredictable on
+/// natural images. Arguments of unused logarithms are set to 2^17, whose entry is exact.
+#[inline(always)]
+fn accumulate(hm: &[[u32; CHUNK]; 5], n: usize, ctx: Ctx, sums: &mut Sums) {
+    const EPS: f64 = 65536.0 * 1.0e-10;
+    const NSQ: u32 = SIGMA_NSQ as u32;
+    let [m1, m2, xx, yy, xy] = hm;
+    let mut den_arg = [0u32; CHUNK];
+    let mut num_arg = [0u64; CHUNK];
+    let mut base_arg = [0u32; CHUNK];
+    let mut non_log = [0u32; CHUNK];
+    let mut sigma2_non_log = [0u32; CHUNK];
+    let prod = |a: u32, b: u32| ((a as u64 * b as u64).wrapping_add(1 << 31) >> 32) as u32;
+    for t in 0..CHUNK {
+        // Unsigned wrap-around then reinterpretation, as in the C reference.
+        let sigma1_sq = xx[t].wrapping_sub(prod(m1[t], m1[t])) as i32;
+        let sigma2_sq = (yy[t].wrapping_sub(prod(m2[t], m2[t])) as i32).max(0);
+        let sigma12 = xy[t].wrapping_sub(prod(m1[t], m2[t])) as i32;
+        let is_log = sigma1_sq >= SIGMA_NSQ;
+        let has_num = is_log & (sigma12 > 0) & (sigma2_sq > 0);
+
+        let g = sigma12 as f64 / (sigma1_sq as f64 + EPS);
+        // libvmaf truncates to int32 then clamps at zero: for the lanes that are used the
+        // difference is below 2^31, so that is the floor of the positive part.
+        let sv = sigma2_sq as f64 - g * sigma12 as f64;
+        let sv_sq = floor_to_int(if sv > 0.0 { sv } else { 0.0 }) as u32;
+        let g = if g < ctx.gain_limit {
+            g
+        } else {
+            ctx.gain_limit
+        };
+        let numer1 = sv_sq.wrapping_add(NSQ);
+        // g * g * sigma1_sq is non-negative whenever it is used, so truncation is floor.
+        let numer1_tmp = floor_to_int(g * g * sigma1_sq as f64).wrapping_add(numer1 as i64);
+
+        den_arg[t] = if is_log {
+            NSQ.wrapping_add(sigma1_sq as u32)
+        } else {
+            NSQ
+        };
+        num_arg[t] = if has_num {
+            numer1_tmp as u64
+        } else {
+            NSQ as u64
+        };
+        base_arg[t] = if has_num { numer1 } else { NSQ };
+        non_log[t] = !is_log as u32;
+        sigma2_non_log[t] = if is_log { 0 } else { sigma2_sq as u32 };
+    }
+    let (mut num_log, mut den_log, mut num_non_log, mut den_non_log) = (0i64, 0i64, 0i64, 0i64);
+    for t in 0..n {
+        den_log += (log2_fixed(ctx.table, den_arg[t] as u64) - 2048 * 17) as i64;
+        num_log +=
+            (log2_fixed(ctx.table, num_arg[t]) - log2_fixed(ctx.table, base_arg[t] as u64)) as i64;
+        num_non_log += sigma2_non_log[t] as i64;
+        den_non_log += non_log[t] as i64;
+    }
+    sums.num_log += num_log;
+    sums.den_log += den_log;
+    sums.num_non_log += num_non_log;
+    sums.den_non_log += den_non_log;
+}
+
+/// Low-pass with the next scale's filter and keep every other row and column: the next
+/// scale's images. Only the kept rows and columns are computed.
+#[inline(always)]
+fn subsample<T: Px, const FW: usize, const HALF: usize>(
     rows: &mut RowBufs,
     r: Img<T>,
     d: Img<T>,
-    scale: usize,
-    bpc: u32,
+    filt: &[u16; FW],
+    sh: Shifts,
     out_ref: &mut [u16],
     out_dis: &mut [u16],
 ) {
-    let filt = FILTERS[scale + 1];
-    let half = filt.len() / 2;
     let (w, h) = (r.w, r.h);
-    let ((round, shift), _) = vertical_shifts(scale, bpc);
     let (wo, ho) = (w / 2, h / 2);
 
     for io in 0..ho {
         let i = 2 * io;
-        for j0 in (0..w).step_by(CHUNK) {
-            let n = CHUNK.min(w - j0);
-            let mut ar = [0u32; CHUNK];
-            let mut ad = [0u32; CHUNK];
-            for (k, &c) in filt.iter().enumerate() {
-                let y = mirror(i as isize + k as isize - half as isize, h);
-                let c = c as u32;
-                let xr = &r.row(y)[j0..j0 + n];
-                let xd = &d.row(y)[j0..j0 + n];
-                for t in 0..n {
-                    ar[t] += c * xr[t].w();
-                    ad[t] += c * xd[t].w();
+        let ys: [usize; FW] =
+            std::array::from_fn(|k| mirror(i as isize + k as isize - HALF as isize, h));
+        for (img, conv) in [(r, &mut rows.conv_ref), (d, &mut rows.conv_dis)] {
+            let src: [&[T]; FW] = ys.map(|y| img.row(y));
+            let mut j = 0;
+            while j < w {
+                let n = LANES.min(w - j);
+                let mut s = [0u32; LANES];
+                for k in 0..HALF {
+                    let c = filt[k] as u32;
+                    let (a1, a2) = (&src[k][j..j + n], &src[FW - 1 - k][j..j + n]);
+                    for l in 0..n {
+                        s[l] += c * (a1[l].w() + a2[l].w());
+                    }
                 }
+                let c = filt[HALF] as u32;
+                let a = &src[HALF][j..j + n];
+                for l in 0..n {
+                    s[l] += c * a[l].w();
+                }
+                for (o, &v) in conv[PAD + j..PAD + j + n].iter_mut().zip(&s) {
+                    *o = ((v + sh.mu_round) >> sh.mu_shift) as u16;
+                }
+                j += n;
             }
-            let o = PAD + j0;
-            for t in 0..n {
-                rows.conv_ref[o + t] = ((ar[t] + round) >> shift) as u16;
-                rows.conv_dis[o + t] = ((ad[t] + round) >> shift) as u16;
-            }
+            mirror_margins(conv, w, HALF);
         }
-        mirror_margins(&mut rows.conv_ref, w, half);
-        mirror_margins(&mut rows.conv_dis, w, half);
 
-        let orow_r = &mut out_ref[io * wo..(io + 1) * wo];
-        let orow_d = &mut out_dis[io * wo..(io + 1) * wo];
-        for jo in 0..wo {
-            let base = PAD - half + 2 * jo;
-            let cr = &rows.conv_ref[base..base + filt.len()];
-            let cd = &rows.conv_dis[base..base + filt.len()];
-            let mut sr = 0u32;
-            let mut sd = 0u32;
-            for k in 0..filt.len() {
-                sr += filt[k] as u32 * cr[k] as u32;
-                sd += filt[k] as u32 * cd[k] as u32;
+        for (conv, out) in [
+            (&rows.conv_ref, &mut *out_ref),
+            (&rows.conv_dis, &mut *out_dis),
+        ] {
+            for (jo, o) in out[io * wo..(io + 1) * wo].iter_mut().enumerate() {
+                let taps: &[u16; FW] = conv[PAD - HALF + 2 * jo..][..FW].try_into().unwrap();
+                let mut s = 0u32;
+                for k in 0..FW {
+                    s += filt[k] as u32 * taps[k] as u32;
+                }
+                *o = ((s + 32768) >> 16) as u16;
             }
-            orow_r[jo] = ((sr + 32768) >> 16) as u16;
-            orow_d[jo] = ((sd + 32768) >> 16) as u16;
         }
     }
 }
@@ -796,6 +971,47 @@ mod tests {
             enhn_gain_limit: f64::NAN,
         };
         assert!(IntegerVif::new(64, 64, 8, nan).is_err());
+    }
+
+    /// Every compiled variant of the kernels gives the same bits (the oracle tests only
+    /// exercise the widest one this CPU has).
+    #[test]
+    fn instruction_set_variants_agree() {
+        let mut isas = vec![Isa::Baseline];
+        #[cfg(target_arch = "x86_64")]
+        {
+            match Isa::detect() {
+                Isa::Avx512 => isas.extend([Isa::Avx2, Isa::Avx512]),
+                Isa::Avx2 => isas.push(Isa::Avx2),
+                Isa::Baseline => {}
+            }
+        }
+        for (w, h, bpc) in [(67, 45, 8), (50, 37, 10), (33, 19, 12), (16, 16, 16)] {
+            let max = ((1u32 << bpc) - 1) as u16;
+            let a = lcg_plane(w, h, 11, max);
+            // A smoothed, noisier copy, so every branch of the statistic is taken.
+            let b: Vec<u16> = a
+                .iter()
+                .zip(lcg_plane(w, h, 12, max / 8))
+                .map(|(&x, n)| ((x as u32 * 3 + n as u32) / 4).min(max as u32) as u16)
+                .collect();
+            let mut results = Vec::new();
+            for &isa in &isas {
+                let mut v = IntegerVif::new(w, h, bpc, IntegerVifOptions::default()).unwrap();
+                v.isa = isa;
+                let plane = |d| Plane {
+                    samples: Samples::U16(d),
+                    width: w,
+                    height: h,
+                    stride: w,
+                    bpc,
+                };
+                results.push(v.compute_num_den(&plane(&a), &plane(&b)));
+            }
+            for r in &results[1..] {
+                assert_eq!(r, &results[0], "{w}x{h}@{bpc}: {isas:?}");
+            }
+        }
     }
 
     #[test]
