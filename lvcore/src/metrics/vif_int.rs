@@ -191,8 +191,25 @@ impl Shifts {
     /// halves' sums (each below 2^32), without 64-bit lanes.
     #[inline(always)]
     fn join(self, hi: u32, lo: u32) -> u32 {
-        (hi << (16 - self.sq_shift)).wrapping_add((lo + self.sq_round) >> self.sq_shift)
+        (hi << (16 - self.sq_shift)).wrapping_add(add(lo, self.sq_round) >> self.sq_shift)
     }
+}
+
+// Integer helpers for the filter loops. Every sum there is bounded below 2^32 by
+// construction (taps < 2^16 summing to 2^16, operands < 2^16 or pairs of them), so
+// wrapping arithmetic changes no result; it keeps overflow checks, where a build enables
+// them, from blocking vectorisation.
+#[inline(always)]
+fn add(a: u32, b: u32) -> u32 {
+    a.wrapping_add(b)
+}
+#[inline(always)]
+fn mul(a: u32, b: u32) -> u32 {
+    a.wrapping_mul(b)
+}
+#[inline(always)]
+fn mac(acc: u32, c: u32, x: u32) -> u32 {
+    acc.wrapping_add(c.wrapping_mul(x))
 }
 
 /// Running sums of one scale, in libvmaf's fixed-point units.
@@ -585,21 +602,20 @@ fn vertical_chunk<T: Px, const DIRECT: bool, const FW: usize, const HALF: usize>
         let (a, b) = (&rr[HALF][j0..j0 + n], &dr[HALF][j0..j0 + n]);
         for t in 0..n {
             let (x, y) = (a[t].w(), b[t].w());
-            mu1[t] = c * x;
-            mu2[t] = c * y;
+            mu1[t] = mul(c, x);
+            mu2[t] = mul(c, y);
+            let (p, q, s) = (mul(x, x), mul(y, y), mul(x, y));
             if DIRECT {
-                // Wrapping only matters for out-of-range samples.
-                rh[t] = c.wrapping_mul(x * x);
-                dh[t] = c.wrapping_mul(y * y);
-                xh[t] = c.wrapping_mul(x * y);
+                rh[t] = mul(c, p);
+                dh[t] = mul(c, q);
+                xh[t] = mul(c, s);
             } else {
-                let (p, q, s) = (x * x, y * y, x * y);
-                rh[t] = c * (p >> 16);
-                rl[t] = c * (p & 0xffff);
-                dh[t] = c * (q >> 16);
-                dl[t] = c * (q & 0xffff);
-                xh[t] = c * (s >> 16);
-                xl[t] = c * (s & 0xffff);
+                rh[t] = mul(c, p >> 16);
+                rl[t] = mul(c, p & 0xffff);
+                dh[t] = mul(c, q >> 16);
+                dl[t] = mul(c, q & 0xffff);
+                xh[t] = mul(c, s >> 16);
+                xl[t] = mul(c, s & 0xffff);
             }
         }
         for k in 0..HALF {
@@ -608,22 +624,21 @@ fn vertical_chunk<T: Px, const DIRECT: bool, const FW: usize, const HALF: usize>
             let (b1, b2) = (&dr[k][j0..j0 + n], &dr[FW - 1 - k][j0..j0 + n]);
             for t in 0..n {
                 let (x1, x2, y1, y2) = (a1[t].w(), a2[t].w(), b1[t].w(), b2[t].w());
-                mu1[t] += c * (x1 + x2);
-                mu2[t] += c * (y1 + y2);
+                mu1[t] = mac(mu1[t], c, add(x1, x2));
+                mu2[t] = mac(mu2[t], c, add(y1, y2));
+                let (p1, p2, q1, q2) = (mul(x1, x1), mul(x2, x2), mul(y1, y1), mul(y2, y2));
+                let (s1, s2) = (mul(x1, y1), mul(x2, y2));
                 if DIRECT {
-                    let sq = |p: u32, q: u32| c.wrapping_mul(p.wrapping_add(q));
-                    rh[t] = rh[t].wrapping_add(sq(x1 * x1, x2 * x2));
-                    dh[t] = dh[t].wrapping_add(sq(y1 * y1, y2 * y2));
-                    xh[t] = xh[t].wrapping_add(sq(x1 * y1, x2 * y2));
+                    rh[t] = mac(rh[t], c, add(p1, p2));
+                    dh[t] = mac(dh[t], c, add(q1, q2));
+                    xh[t] = mac(xh[t], c, add(s1, s2));
                 } else {
-                    let (p1, p2, q1, q2) = (x1 * x1, x2 * x2, y1 * y1, y2 * y2);
-                    let (s1, s2) = (x1 * y1, x2 * y2);
-                    rh[t] += c * ((p1 >> 16) + (p2 >> 16));
-                    rl[t] += c * ((p1 & 0xffff) + (p2 & 0xffff));
-                    dh[t] += c * ((q1 >> 16) + (q2 >> 16));
-                    dl[t] += c * ((q1 & 0xffff) + (q2 & 0xffff));
-                    xh[t] += c * ((s1 >> 16) + (s2 >> 16));
-                    xl[t] += c * ((s1 & 0xffff) + (s2 & 0xffff));
+                    rh[t] = mac(rh[t], c, add(p1 >> 16, p2 >> 16));
+                    rl[t] = mac(rl[t], c, add(p1 & 0xffff, p2 & 0xffff));
+                    dh[t] = mac(dh[t], c, add(q1 >> 16, q2 >> 16));
+                    dl[t] = mac(dl[t], c, add(q1 & 0xffff, q2 & 0xffff));
+                    xh[t] = mac(xh[t], c, add(s1 >> 16, s2 >> 16));
+                    xl[t] = mac(xl[t], c, add(s1 & 0xffff, s2 & 0xffff));
                 }
             }
         }
@@ -640,8 +655,8 @@ fn vertical_chunk<T: Px, const DIRECT: bool, const FW: usize, const HALF: usize>
     );
     let (o_xh, o_xl) = (&mut o_xh[o..o + n], &mut o_xl[o..o + n]);
     for t in 0..n {
-        o_mu1[t] = ((mu1[t] + sh.mu_round) >> sh.mu_shift) as u16;
-        o_mu2[t] = ((mu2[t] + sh.mu_round) >> sh.mu_shift) as u16;
+        o_mu1[t] = (add(mu1[t], sh.mu_round) >> sh.mu_shift) as u16;
+        o_mu2[t] = (add(mu2[t], sh.mu_round) >> sh.mu_shift) as u16;
         let (rr, dd, rd) = if DIRECT {
             (rh[t], dh[t], xh[t])
         } else {
@@ -678,17 +693,17 @@ fn horizontal_moments<const FW: usize, const HALF: usize>(
         let win: &[u16; CHUNK + 16] = src[PAD - HALF + j0..][..CHUNK + 16].try_into().unwrap();
         let c = filt[HALF] as u32;
         for t in 0..CHUNK {
-            a[t] = c * win[HALF + t] as u32;
+            a[t] = mul(c, win[HALF + t] as u32);
         }
         for k in 0..HALF {
             let c = filt[k] as u32;
             for t in 0..CHUNK {
-                a[t] += c * (win[k + t] as u32 + win[FW - 1 - k + t] as u32);
+                a[t] = mac(a[t], c, add(win[k + t] as u32, win[FW - 1 - k + t] as u32));
             }
         }
     }
     let [m1, m2, xx, yy, xy] = hm;
-    let join = |hi: u32, lo: u32| hi.wrapping_add((lo + 32768) >> 16);
+    let join = |hi: u32, lo: u32| add(hi, add(lo, 32768) >> 16);
     for t in 0..CHUNK {
         m1[t] = acc[MU1][t];
         m2[t] = acc[MU2][t];
@@ -723,7 +738,8 @@ fn accumulate(hm: &[[u32; CHUNK]; 5], n: usize, ctx: Ctx, sums: &mut Sums) {
     let mut base_arg = [0u32; CHUNK];
     let mut non_log = [0u32; CHUNK];
     let mut sigma2_non_log = [0u32; CHUNK];
-    let prod = |a: u32, b: u32| ((a as u64 * b as u64).wrapping_add(1 << 31) >> 32) as u32;
+    let prod =
+        |a: u32, b: u32| ((a as u64).wrapping_mul(b as u64).wrapping_add(1 << 31) >> 32) as u32;
     for t in 0..CHUNK {
         // Unsigned wrap-around then reinterpretation, as in the C reference.
         let sigma1_sq = xx[t].wrapping_sub(prod(m1[t], m1[t])) as i32;
@@ -803,16 +819,16 @@ fn subsample<T: Px, const FW: usize, const HALF: usize>(
                     let c = filt[k] as u32;
                     let (a1, a2) = (&src[k][j..j + n], &src[FW - 1 - k][j..j + n]);
                     for l in 0..n {
-                        s[l] += c * (a1[l].w() + a2[l].w());
+                        s[l] = mac(s[l], c, add(a1[l].w(), a2[l].w()));
                     }
                 }
                 let c = filt[HALF] as u32;
                 let a = &src[HALF][j..j + n];
                 for l in 0..n {
-                    s[l] += c * a[l].w();
+                    s[l] = mac(s[l], c, a[l].w());
                 }
                 for (o, &v) in conv[PAD + j..PAD + j + n].iter_mut().zip(&s) {
-                    *o = ((v + sh.mu_round) >> sh.mu_shift) as u16;
+                    *o = (add(v, sh.mu_round) >> sh.mu_shift) as u16;
                 }
                 j += n;
             }
@@ -827,9 +843,9 @@ fn subsample<T: Px, const FW: usize, const HALF: usize>(
                 let taps: &[u16; FW] = conv[PAD - HALF + 2 * jo..][..FW].try_into().unwrap();
                 let mut s = 0u32;
                 for k in 0..FW {
-                    s += filt[k] as u32 * taps[k] as u32;
+                    s = mac(s, filt[k] as u32, taps[k] as u32);
                 }
-                *o = ((s + 32768) >> 16) as u16;
+                *o = (add(s, 32768) >> 16) as u16;
             }
         }
     }
