@@ -74,6 +74,8 @@ pub struct IntegerMotion {
     have_prev: bool,
     y_row: Vec<i32>,
     pending: Option<Pending>,
+    /// Instruction set of the kernels.
+    isa: Isa,
 }
 
 impl IntegerMotion {
@@ -103,6 +105,7 @@ impl IntegerMotion {
             have_prev: false,
             y_row: vec![0; width],
             pending: None,
+            isa: Isa::detect(),
         })
     }
 
@@ -131,7 +134,15 @@ impl IntegerMotion {
         let motion = if first || self.opts.force_zero {
             0.0
         } else {
-            let sad = blurred_sad(&self.prev, &self.cur, w, self.h, self.bpc, &mut self.y_row);
+            let sad = blurred_sad(
+                self.isa,
+                &self.prev,
+                &self.cur,
+                w,
+                self.h,
+                self.bpc,
+                &mut self.y_row,
+            );
             (sad as f64 / 256.0 / (w * self.h) as f64).min(MOTION_MAX)
         };
         std::mem::swap(&mut self.prev, &mut self.cur);
@@ -192,84 +203,168 @@ fn mirror(i: isize, n: usize) -> usize {
     }
 }
 
+/// Defines `$name(isa, args..)` running the `#[inline(always)]` kernel `$imp` as a
+/// portable copy or as a copy compiled for AVX2 or AVX-512, chosen at run time.
+macro_rules! multiversion {
+    ($(#[$m:meta])* fn $name:ident($($p:ident: $t:ty),* $(,)?) $(-> $r:ty)? = $imp:path;) => {
+        $(#[$m])*
+        #[allow(clippy::too_many_arguments)]
+        fn $name(isa: Isa, $($p: $t),*) $(-> $r)? {
+            #[allow(clippy::too_many_arguments)]
+            #[inline(never)]
+            fn portable($($p: $t),*) $(-> $r)? {
+                $imp($($p),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[allow(clippy::too_many_arguments)]
+            #[target_feature(enable = "avx2")]
+            #[inline(never)]
+            fn avx2($($p: $t),*) $(-> $r)? {
+                $imp($($p),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[allow(clippy::too_many_arguments)]
+            #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2")]
+            #[inline(never)]
+            fn avx512($($p: $t),*) $(-> $r)? {
+                $imp($($p),*)
+            }
+            match isa {
+                // SAFETY: `Isa::detect` only reports instruction sets the CPU has.
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => unsafe { avx512($($p),*) },
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => unsafe { avx2($($p),*) },
+                _ => portable($($p),*),
+            }
+        }
+    };
+}
+
+/// The instruction set the kernels run with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code)]
+enum Isa {
+    Portable,
+    Avx2,
+    Avx512,
+}
+
+impl Isa {
+    fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") {
+                return Isa::Avx512;
+            }
+            if has!("avx2") {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Portable
+    }
+}
+
+multiversion! { fn vertical_k(p0: &[u16], p1: &[u16], p2: &[u16], p3: &[u16], p4: &[u16], c0: &[u16], c1: &[u16], c2: &[u16], c3: &[u16], c4: &[u16], y: &mut [i32], bpc: u32) -> (i32, i32) = vertical_i32; }
+multiversion! { fn horizontal_k(y: &[i32]) -> u32 = horizontal_interior; }
+
 /// Sum over the frame of |blur(prev - cur)| with libvmaf's rounding.
-fn blurred_sad(prev: &[u16], cur: &[u16], w: usize, h: usize, bpc: u32, y_row: &mut [i32]) -> u64 {
+fn blurred_sad(
+    isa: Isa,
+    prev: &[u16],
+    cur: &[u16],
+    w: usize,
+    h: usize,
+    bpc: u32,
+    y_row: &mut [i32],
+) -> u64 {
     let mut sad: u64 = 0;
-    let round = 1i64 << (bpc - 1);
     for i in 0..h {
         let rows: [usize; 5] = std::array::from_fn(|k| mirror(i as isize - 2 + k as isize, h) * w);
+        let p = rows.map(|r| &prev[r..r + w]);
+        let c = rows.map(|r| &cur[r..r + w]);
+        let y = &mut y_row[..w];
         let (any, max_abs) = if bpc <= 15 {
-            // 65536 * (2^15 - 1) still fits an i32.
-            vertical_i32(prev, cur, &rows, w, bpc, y_row)
+            // 65536 * (2^15 - 1) + 2^14 still fits an i32.
+            vertical_k(
+                isa, p[0], p[1], p[2], p[3], p[4], c[0], c[1], c[2], c[3], c[4], y, bpc,
+            )
         } else {
-            vertical_i64(prev, cur, &rows, w, round, bpc, y_row)
+            vertical_i64(&p, &c, y, bpc)
         };
-        if !any {
+        if any == 0 {
             continue;
         }
-        sad += horizontal(y_row, w, max_abs) as u64;
+        sad += horizontal(isa, y, max_abs) as u64;
     }
     sad
 }
 
+/// One row of the vertical pass; returns (OR of the outputs, max |output|).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn vertical_i32(
-    prev: &[u16],
-    cur: &[u16],
-    rows: &[usize; 5],
-    w: usize,
-    bpc: u32,
+    p0: &[u16],
+    p1: &[u16],
+    p2: &[u16],
+    p3: &[u16],
+    p4: &[u16],
+    c0: &[u16],
+    c1: &[u16],
+    c2: &[u16],
+    c3: &[u16],
+    c4: &[u16],
     y: &mut [i32],
-) -> (bool, i32) {
+    bpc: u32,
+) -> (i32, i32) {
+    let n = y.len();
+    let (p0, p1, p2, p3, p4) = (&p0[..n], &p1[..n], &p2[..n], &p3[..n], &p4[..n]);
+    let (c0, c1, c2, c3, c4) = (&c0[..n], &c1[..n], &c2[..n], &c3[..n], &c4[..n]);
     let round = 1i32 << (bpc - 1);
-    let p: [&[u16]; 5] = std::array::from_fn(|k| &prev[rows[k]..rows[k] + w]);
-    let c: [&[u16]; 5] = std::array::from_fn(|k| &cur[rows[k]..rows[k] + w]);
+    let d = |a: u16, b: u16| a as i32 - b as i32;
     let mut any = 0i32;
     let mut max_abs = 0i32;
-    for j in 0..w {
-        let mut acc = 0i32;
-        for k in 0..5 {
-            acc += FILTER[k] * (p[k][j] as i32 - c[k][j] as i32);
-        }
+    for j in 0..n {
+        let acc = FILTER[0] * d(p0[j], c0[j])
+            + FILTER[1] * d(p1[j], c1[j])
+            + FILTER[2] * d(p2[j], c2[j])
+            + FILTER[3] * d(p3[j], c3[j])
+            + FILTER[4] * d(p4[j], c4[j]);
         let v = (acc + round) >> bpc;
         y[j] = v;
         any |= v;
         max_abs = max_abs.max(v.abs());
     }
-    (any != 0, max_abs)
+    (any, max_abs)
 }
 
-fn vertical_i64(
-    prev: &[u16],
-    cur: &[u16],
-    rows: &[usize; 5],
-    w: usize,
-    round: i64,
-    bpc: u32,
-    y: &mut [i32],
-) -> (bool, i32) {
+/// 16 bits per sample: libvmaf's 64-bit path.
+fn vertical_i64(p: &[&[u16]; 5], c: &[&[u16]; 5], y: &mut [i32], bpc: u32) -> (i32, i32) {
+    let round = 1i64 << (bpc - 1);
     let mut any = 0i32;
     let mut max_abs = 0i32;
-    for j in 0..w {
-        let mut acc = 0i64;
-        for k in 0..5 {
-            acc += FILTER[k] as i64 * (prev[rows[k] + j] as i64 - cur[rows[k] + j] as i64);
-        }
+    for (j, out) in y.iter_mut().enumerate() {
+        let acc: i64 = (0..5)
+            .map(|k| FILTER[k] as i64 * (p[k][j] as i64 - c[k][j] as i64))
+            .sum();
         let v = ((acc + round) >> bpc) as i32;
-        y[j] = v;
+        *out = v;
         any |= v;
         max_abs = max_abs.max(v.wrapping_abs());
     }
-    (any != 0, max_abs)
+    (any, max_abs)
 }
 
 /// Horizontal pass and |.| sum of one row; libvmaf keeps the row sum in 32 bits.
-fn horizontal(y: &[i32], w: usize, max_abs: i32) -> u32 {
+fn horizontal(isa: Isa, y: &[i32], max_abs: i32) -> u32 {
+    let w = y.len();
     let tap = |j: usize, k: usize| y[mirror(j as isize - 2 + k as isize, w)];
-    let mut row_sad: u32 = 0;
     let edge = |j: usize| -> u32 {
         let acc: i64 = (0..5).map(|k| FILTER[k] as i64 * tap(j, k) as i64).sum();
         ((acc + (1 << 15)) >> 16).unsigned_abs() as u32
     };
+    let mut row_sad: u32 = 0;
     if w < 5 {
         for j in 0..w {
             row_sad = row_sad.wrapping_add(edge(j));
@@ -279,24 +374,39 @@ fn horizontal(y: &[i32], w: usize, max_abs: i32) -> u32 {
     for j in [0, 1, w - 2, w - 1] {
         row_sad = row_sad.wrapping_add(edge(j));
     }
-    let interior = &y[..w];
     if max_abs < 32768 {
-        // |taps| < 2^15 and the taps sum to 2^16, so the i64 sum of libvmaf fits an i32.
-        for win in interior.windows(5) {
-            let acc = FILTER[0] * win[0]
-                + FILTER[1] * win[1]
-                + FILTER[2] * win[2]
-                + FILTER[3] * win[3]
-                + FILTER[4] * win[4];
-            row_sad = row_sad.wrapping_add(((acc + (1 << 15)) >> 16).unsigned_abs());
-        }
+        row_sad.wrapping_add(horizontal_k(isa, y))
     } else {
-        for win in interior.windows(5) {
+        for win in y.windows(5) {
             let acc: i64 = (0..5).map(|k| FILTER[k] as i64 * win[k] as i64).sum();
             row_sad = row_sad.wrapping_add(((acc + (1 << 15)) >> 16).unsigned_abs() as u32);
         }
+        row_sad
     }
-    row_sad
+}
+
+/// Interior outputs 2..w-2 of the horizontal pass, summed as |.|; with |y| < 2^15 and
+/// taps summing to 2^16, libvmaf's 64-bit sums fit an i32.
+#[inline(always)]
+fn horizontal_interior(y: &[i32]) -> u32 {
+    let n = y.len() - 4;
+    let (a, b, c, d, e) = (
+        &y[..n],
+        &y[1..n + 1],
+        &y[2..n + 2],
+        &y[3..n + 3],
+        &y[4..n + 4],
+    );
+    let mut sum: u32 = 0;
+    for j in 0..n {
+        let acc = FILTER[0] * a[j]
+            + FILTER[1] * b[j]
+            + FILTER[2] * c[j]
+            + FILTER[3] * d[j]
+            + FILTER[4] * e[j];
+        sum = sum.wrapping_add(((acc + (1 << 15)) >> 16).unsigned_abs());
+    }
+    sum
 }
 
 #[cfg(test)]
@@ -305,6 +415,84 @@ mod tests {
 
     fn plane(data: &[u8], w: usize, h: usize) -> Plane<'_> {
         Plane::new_u8(data, w, h, w)
+    }
+
+    /// libvmaf's pipeline transcribed per sample, all in 64 bits.
+    fn naive_sad(prev: &[u16], cur: &[u16], w: usize, h: usize, bpc: u32) -> u64 {
+        let mut sad = 0u64;
+        let mut y = vec![0i64; w];
+        for i in 0..h {
+            for (j, out) in y.iter_mut().enumerate() {
+                let mut acc = 0i64;
+                for k in 0..5 {
+                    let r = mirror(i as isize - 2 + k as isize, h);
+                    acc += FILTER[k] as i64 * (prev[r * w + j] as i64 - cur[r * w + j] as i64);
+                }
+                *out = (acc + (1 << (bpc - 1))) >> bpc;
+            }
+            let mut row = 0u32;
+            for j in 0..w {
+                let mut acc = 0i64;
+                for k in 0..5 {
+                    acc += FILTER[k] as i64 * y[mirror(j as isize - 2 + k as isize, w)];
+                }
+                row = row.wrapping_add(((acc + (1 << 15)) >> 16).unsigned_abs() as u32);
+            }
+            sad += row as u64;
+        }
+        sad
+    }
+
+    #[test]
+    fn every_instruction_set_matches_naive_transcription() {
+        let best = Isa::detect();
+        let levels: Vec<Isa> = [Isa::Portable, Isa::Avx2, Isa::Avx512]
+            .into_iter()
+            .filter(|&l| match l {
+                Isa::Portable => true,
+                Isa::Avx2 => best != Isa::Portable,
+                Isa::Avx512 => best == Isa::Avx512,
+            })
+            .collect();
+        let mut x = 12345u32;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        for (w, h, bpc) in [
+            (3, 3, 8),
+            (5, 4, 8),
+            (37, 11, 8),
+            (64, 9, 10),
+            (33, 7, 12),
+            (20, 6, 16),
+        ] {
+            let max = (1u32 << bpc) - 1;
+            for kind in 0..3 {
+                let a: Vec<u16> = (0..w * h).map(|_| (rnd() % (max + 1)) as u16).collect();
+                let b: Vec<u16> = match kind {
+                    // small changes
+                    0 => a
+                        .iter()
+                        .map(|&v| (v as u32 + rnd() % 5).min(max) as u16)
+                        .collect(),
+                    // black / white swaps: vertical outputs beyond 2^15
+                    1 => a
+                        .iter()
+                        .map(|&v| if v as u32 > max / 2 { 0 } else { max as u16 })
+                        .collect(),
+                    _ => (0..w * h).map(|_| (rnd() % (max + 1)) as u16).collect(),
+                };
+                let want = naive_sad(&a, &b, w, h, bpc);
+                for &l in &levels {
+                    let mut y = vec![0; w];
+                    let got = blurred_sad(l, &a, &b, w, h, bpc, &mut y);
+                    assert_eq!(got, want, "{w}x{h} {bpc} bits, kind {kind}, {l:?}");
+                }
+            }
+        }
     }
 
     #[test]
