@@ -424,9 +424,9 @@ mod tests {
         for i in 0..h {
             for (j, out) in y.iter_mut().enumerate() {
                 let mut acc = 0i64;
-                for k in 0..5 {
+                for (k, &f) in FILTER.iter().enumerate() {
                     let r = mirror(i as isize - 2 + k as isize, h);
-                    acc += FILTER[k] as i64 * (prev[r * w + j] as i64 - cur[r * w + j] as i64);
+                    acc += f as i64 * (prev[r * w + j] as i64 - cur[r * w + j] as i64);
                 }
                 *out = (acc + (1 << (bpc - 1))) >> bpc;
             }
