@@ -5,4 +5,5 @@
 pub mod metrics;
 pub mod oracle;
 pub mod plane;
+pub mod resample;
 pub mod y4m;
