@@ -11,8 +11,15 @@
 //! Sizes: every scale must be at least one filter half-width plus one sample in both
 //! directions so that mirroring stays inside the image; for the 4-scale pyramid this
 //! means **width and height of at least 16**. Smaller planes are rejected with
-//! [`VifError::TooSmall`] (libvmaf itself would read uninitialised padding there).
+//! [`VifError::TooSmall`] (libvmaf itself would read uninitialised padding there, and the
+//! libvmaf build used as oracle crashes below 18x18 anyway).
 //! Bit depths 8..=16 are accepted; libvmaf is normally run at 8, 10 or 12.
+//!
+//! Speed: all filtering runs in 32-bit lanes (second moments are carried as 16-bit
+//! halves), the per-pixel statistic is computed branch-free, and the loops are plain
+//! Rust written for auto-vectorisation, compiled a second time for AVX2 and for AVX-512
+//! and picked at run time. Only the rows and columns that survive decimation are
+//! computed when building the next scale. Single-threaded.
 
 use crate::plane::{Plane, Samples};
 
@@ -91,10 +98,7 @@ const PAD: usize = 8;
 const SIGMA_NSQ: i32 = 2 << 16;
 
 /// Columns processed together, so the per-column accumulators stay in registers and L1.
-const CHUNK: usize = 64;
-
-/// Columns filtered together with their sums in registers (a multiple of the SIMD width).
-const LANES: usize = 16;
+const CHUNK: usize = 128;
 
 /// Mirror index `i` (which may lie up to one filter half-width outside) into `0..n`
 /// without repeating the edge sample, as libvmaf's padding does.
@@ -255,6 +259,28 @@ struct RowBufs {
     v: [Vec<u16>; 8],
     conv_ref: Vec<u16>,
     conv_dis: Vec<u16>,
+    scratch: Box<Scratch>,
+}
+
+/// Per-chunk working arrays, kept here so they are not re-zeroed for every chunk.
+struct Scratch {
+    /// Vertical and horizontal sums of the eight moment rows.
+    vacc: [[u32; CHUNK]; 8],
+    hacc: [[u32; CHUNK]; 8],
+    /// Filtered means and second moments per pixel (`m1, m2, xx, yy, xy`).
+    hm: [[u32; CHUNK]; 5],
+    logs: LogArgs,
+    /// Vertical sums of the subsampling filter.
+    conv: [u32; CHUNK],
+}
+
+/// Per-pixel arguments of the statistic's logarithms and its non-log terms.
+struct LogArgs {
+    den: [u32; CHUNK],
+    num: [u64; CHUNK],
+    base: [u32; CHUNK],
+    non_log: [u32; CHUNK],
+    sigma2_non_log: [u32; CHUNK],
 }
 
 /// Buffers reused frame after frame.
@@ -310,6 +336,19 @@ impl IntegerVif {
                     v: std::array::from_fn(|_| row()),
                     conv_ref: row(),
                     conv_dis: row(),
+                    scratch: Box::new(Scratch {
+                        vacc: [[0; CHUNK]; 8],
+                        hacc: [[0; CHUNK]; 8],
+                        hm: [[0; CHUNK]; 5],
+                        logs: LogArgs {
+                            den: [0; CHUNK],
+                            num: [0; CHUNK],
+                            base: [0; CHUNK],
+                            non_log: [0; CHUNK],
+                            sigma2_non_log: [0; CHUNK],
+                        },
+                        conv: [0; CHUNK],
+                    }),
                 },
                 scaled_ref: [scaled(1), scaled(2), scaled(3)],
                 scaled_dis: [scaled(1), scaled(2), scaled(3)],
@@ -544,7 +583,7 @@ fn statistic<T: Px, const DIRECT: bool, const FW: usize, const HALF: usize>(
     debug_assert_eq!(FW, 2 * HALF + 1);
     let (w, h) = (r.w, r.h);
     let mut total = Sums::default();
-    let mut hm = [[0u32; CHUNK]; 5];
+    let (v, sc) = (&mut rows.v, &mut *rows.scratch);
 
     for i in 0..h {
         let ys: [usize; FW] =
@@ -555,20 +594,38 @@ fn statistic<T: Px, const DIRECT: bool, const FW: usize, const HALF: usize>(
         while j0 < w {
             // A constant length lets the full chunks vectorise without remainder loops.
             if j0 + CHUNK <= w {
-                vertical_chunk::<T, DIRECT, FW, HALF>(&rr, &dr, filt, sh, &mut rows.v, j0, CHUNK);
+                vertical_chunk::<T, DIRECT, FW, HALF>(
+                    &rr,
+                    &dr,
+                    filt,
+                    sh,
+                    v,
+                    &mut sc.vacc,
+                    j0,
+                    CHUNK,
+                );
             } else {
-                vertical_chunk::<T, DIRECT, FW, HALF>(&rr, &dr, filt, sh, &mut rows.v, j0, w - j0);
+                vertical_chunk::<T, DIRECT, FW, HALF>(
+                    &rr,
+                    &dr,
+                    filt,
+                    sh,
+                    v,
+                    &mut sc.vacc,
+                    j0,
+                    w - j0,
+                );
             }
             j0 += CHUNK;
         }
-        for b in rows.v.iter_mut() {
+        for b in v.iter_mut() {
             mirror_margins(b, w, HALF);
         }
         let mut j0 = 0;
         while j0 < w {
             let n = CHUNK.min(w - j0);
-            horizontal_moments::<FW, HALF>(&rows.v, j0, filt, &mut hm);
-            accumulate(&hm, n, ctx, &mut total);
+            horizontal_moments::<FW, HALF>(v, j0, filt, &mut sc.hacc, &mut sc.hm);
+            accumulate(&sc.hm, n, ctx, &mut sc.logs, &mut total);
             j0 += n;
         }
     }
@@ -583,6 +640,7 @@ fn statistic<T: Px, const DIRECT: bool, const FW: usize, const HALF: usize>(
 /// fit 32 bits; otherwise each product is split into 16-bit halves, summed separately and
 /// recombined with the scale's rounding shift. Symmetric taps are paired so each
 /// coefficient multiplies once. The loops over columns are the ones to vectorise.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn vertical_chunk<T: Px, const DIRECT: bool, const FW: usize, const HALF: usize>(
     rr: &[&[T]; FW],
@@ -590,12 +648,12 @@ fn vertical_chunk<T: Px, const DIRECT: bool, const FW: usize, const HALF: usize>
     filt: &[u16; FW],
     sh: Shifts,
     v: &mut [Vec<u16>; 8],
+    acc: &mut [[u32; CHUNK]; 8],
     j0: usize,
     n: usize,
 ) {
-    let mut acc = [[0u32; CHUNK]; 8];
     {
-        let [mu1, mu2, rh, rl, dh, dl, xh, xl] = &mut acc;
+        let [mu1, mu2, rh, rl, dh, dl, xh, xl] = acc;
         let (mu1, mu2, rh, rl) = (&mut mu1[..n], &mut mu2[..n], &mut rh[..n], &mut rl[..n]);
         let (dh, dl, xh, xl) = (&mut dh[..n], &mut dl[..n], &mut xh[..n], &mut xl[..n]);
         let c = filt[HALF] as u32;
@@ -643,7 +701,7 @@ fn vertical_chunk<T: Px, const DIRECT: bool, const FW: usize, const HALF: usize>
             }
         }
     }
-    let [mu1, mu2, rh, rl, dh, dl, xh, xl] = &acc;
+    let [mu1, mu2, rh, rl, dh, dl, xh, xl] = &*acc;
     let o = PAD + j0;
     let [o_mu1, o_mu2, o_rh, o_rl, o_dh, o_dl, o_xh, o_xl] = v;
     let (o_mu1, o_mu2) = (&mut o_mu1[o..o + n], &mut o_mu2[o..o + n]);
@@ -685,9 +743,9 @@ fn horizontal_moments<const FW: usize, const HALF: usize>(
     v: &[Vec<u16>; 8],
     j0: usize,
     filt: &[u16; FW],
+    acc: &mut [[u32; CHUNK]; 8],
     hm: &mut [[u32; CHUNK]; 5],
 ) {
-    let mut acc = [[0u32; CHUNK]; 8];
     for (src, a) in v.iter().zip(acc.iter_mut()) {
         // Every tap of the chunk lies in this window (taps span at most 17 samples).
         let win: &[u16; CHUNK + 16] = src[PAD - HALF + j0..][..CHUNK + 16].try_into().unwrap();
@@ -729,15 +787,17 @@ fn floor_to_int(x: f64) -> i64 {
 /// afterwards instead of branching: the branch on the variance is unpredictable on
 /// natural images. Arguments of unused logarithms are set to 2^17, whose entry is exact.
 #[inline(always)]
-fn accumulate(hm: &[[u32; CHUNK]; 5], n: usize, ctx: Ctx, sums: &mut Sums) {
+fn accumulate(hm: &[[u32; CHUNK]; 5], n: usize, ctx: Ctx, la: &mut LogArgs, sums: &mut Sums) {
     const EPS: f64 = 65536.0 * 1.0e-10;
     const NSQ: u32 = SIGMA_NSQ as u32;
     let [m1, m2, xx, yy, xy] = hm;
-    let mut den_arg = [0u32; CHUNK];
-    let mut num_arg = [0u64; CHUNK];
-    let mut base_arg = [0u32; CHUNK];
-    let mut non_log = [0u32; CHUNK];
-    let mut sigma2_non_log = [0u32; CHUNK];
+    let LogArgs {
+        den: den_arg,
+        num: num_arg,
+        base: base_arg,
+        non_log,
+        sigma2_non_log,
+    } = la;
     let prod =
         |a: u32, b: u32| ((a as u64).wrapping_mul(b as u64).wrapping_add(1 << 31) >> 32) as u32;
     for t in 0..CHUNK {
@@ -809,28 +869,18 @@ fn subsample<T: Px, const FW: usize, const HALF: usize>(
         let i = 2 * io;
         let ys: [usize; FW] =
             std::array::from_fn(|k| mirror(i as isize + k as isize - HALF as isize, h));
+        let acc = &mut rows.scratch.conv;
         for (img, conv) in [(r, &mut rows.conv_ref), (d, &mut rows.conv_dis)] {
             let src: [&[T]; FW] = ys.map(|y| img.row(y));
-            let mut j = 0;
-            while j < w {
-                let n = LANES.min(w - j);
-                let mut s = [0u32; LANES];
-                for k in 0..HALF {
-                    let c = filt[k] as u32;
-                    let (a1, a2) = (&src[k][j..j + n], &src[FW - 1 - k][j..j + n]);
-                    for l in 0..n {
-                        s[l] = mac(s[l], c, add(a1[l].w(), a2[l].w()));
-                    }
+            let mut j0 = 0;
+            while j0 < w {
+                // A constant length lets the full chunks vectorise without remainder loops.
+                if j0 + CHUNK <= w {
+                    subsample_chunk::<T, FW, HALF>(&src, filt, sh, acc, conv, j0, CHUNK);
+                } else {
+                    subsample_chunk::<T, FW, HALF>(&src, filt, sh, acc, conv, j0, w - j0);
                 }
-                let c = filt[HALF] as u32;
-                let a = &src[HALF][j..j + n];
-                for l in 0..n {
-                    s[l] = mac(s[l], c, a[l].w());
-                }
-                for (o, &v) in conv[PAD + j..PAD + j + n].iter_mut().zip(&s) {
-                    *o = (add(v, sh.mu_round) >> sh.mu_shift) as u16;
-                }
-                j += n;
+                j0 += CHUNK;
             }
             mirror_margins(conv, w, HALF);
         }
@@ -848,6 +898,35 @@ fn subsample<T: Px, const FW: usize, const HALF: usize>(
                 *o = (add(s, 32768) >> 16) as u16;
             }
         }
+    }
+}
+
+/// Vertical low-pass of columns `j0..j0 + n` (`n <= CHUNK`) of one kept row, rounded to
+/// 16 bits into `conv` at `PAD + j0`.
+#[inline(always)]
+fn subsample_chunk<T: Px, const FW: usize, const HALF: usize>(
+    src: &[&[T]; FW],
+    filt: &[u16; FW],
+    sh: Shifts,
+    acc: &mut [u32; CHUNK],
+    conv: &mut [u16],
+    j0: usize,
+    n: usize,
+) {
+    let s = &mut acc[..n];
+    let c = filt[HALF] as u32;
+    for (acc, x) in s.iter_mut().zip(&src[HALF][j0..j0 + n]) {
+        *acc = mul(c, x.w());
+    }
+    for k in 0..HALF {
+        let c = filt[k] as u32;
+        let (a1, a2) = (&src[k][j0..j0 + n], &src[FW - 1 - k][j0..j0 + n]);
+        for t in 0..n {
+            s[t] = mac(s[t], c, add(a1[t].w(), a2[t].w()));
+        }
+    }
+    for (o, &v) in conv[PAD + j0..PAD + j0 + n].iter_mut().zip(s.iter()) {
+        *o = (add(v, sh.mu_round) >> sh.mu_shift) as u16;
     }
 }
 
