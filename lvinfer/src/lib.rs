@@ -1,0 +1,1 @@
+//! Inference runtime (see docs/dnnscale-design.md).

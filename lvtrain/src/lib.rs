@@ -1,0 +1,1 @@
+//! Training engine (see docs/dnnscale-design.md).
