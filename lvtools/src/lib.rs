@@ -1,1 +1,3 @@
 //! Shared helpers of the command-line tools.
+
+pub mod bdrate;
