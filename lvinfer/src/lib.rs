@@ -1,1 +1,19 @@
-//! Inference runtime (see docs/dnnscale-design.md).
+//! Inference runtime for the learned-video elements (see docs/dnnscale-design.md).
+//!
+//! - [`Model`]: an ONNX file or bytes, validated against the `dnnscale-refine-v1` contract,
+//!   with a cache of plans concretized per size (H and W fixed before tract optimizes).
+//! - [`PlaneRunner`]: one plane size, horizontal tiles over a rayon pool, output independent of
+//!   the tiling, no per-frame buffers of its own.
+//! - [`BackendKind`]: `cpu` (tract) or `cuda` (probed at run time, falls back to `cpu` with a
+//!   reason the caller logs).
+//! - [`synth`]: builds contract-conforming models from given weights (tests, debugging).
+
+mod backend;
+mod model;
+mod runner;
+pub mod synth;
+
+pub use backend::{cuda_device, BackendKind};
+pub use model::{Model, ModelError, ModelInfo, KIND_REFINE_V1};
+pub use runner::{PlaneRunner, RunError, RunnerConfig, Sample};
+pub use tract_onnx::pb;

@@ -1,0 +1,311 @@
+//! Loading and validating a `dnnscale-refine-v1` ONNX model, and concretizing it per size.
+//!
+//! The protobuf is decoded here (not inside tract) so the contract can be checked before tract
+//! sees the graph: one `input` / one `output`, both f32 `[1, 1, H, W]`, and the `lv.*`
+//! metadata. Each failure is its own [`ModelError`] variant, so the element can name the
+//! problem in its bus error.
+
+use prost::Message;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tract_onnx::pb;
+use tract_onnx::prelude::*;
+
+/// The only model kind this runtime implements (docs/dnnscale-design.md).
+pub const KIND_REFINE_V1: &str = "dnnscale-refine-v1";
+
+/// Largest `lv.align` / `lv.receptive_radius` accepted: far above anything the contract's
+/// small nets produce, low enough that a corrupt value cannot make the runner pad a tile by
+/// megabytes.
+const MAX_ALIGN: usize = 64;
+const MAX_RADIUS: usize = 256;
+/// Per-size plans kept by one model.
+const MAX_CACHED_PLANS: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot read model file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("not a valid ONNX protobuf: {0}")]
+    Malformed(String),
+    #[error("ONNX model has no graph")]
+    NoGraph,
+    #[error("model input does not fit the contract (one f32 input `input` of shape [1, 1, H, W]): {0}")]
+    Input(String),
+    #[error("model output does not fit the contract (one f32 output `output` of shape [1, 1, H, W]): {0}")]
+    Output(String),
+    #[error("model metadata `{key}` is missing")]
+    MissingMetadata { key: &'static str },
+    #[error("model metadata `{key}` = {value:?} is invalid: {reason}")]
+    InvalidMetadata {
+        key: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    #[error("model kind {0:?} is not supported (this runtime implements `dnnscale-refine-v1`)")]
+    UnsupportedKind(String),
+    /// tract could not parse, type or optimize the graph.
+    #[error("tract cannot prepare the model{}: {msg}", .size.map(|(w, h)| format!(" for {w}x{h}")).unwrap_or_default())]
+    Tract {
+        size: Option<(usize, usize)>,
+        msg: String,
+    },
+    #[error("plane size {w}x{h} is not usable: {reason}")]
+    BadSize {
+        w: usize,
+        h: usize,
+        reason: &'static str,
+    },
+}
+
+fn tract_err(size: Option<(usize, usize)>, e: impl std::fmt::Display) -> ModelError {
+    // `{:#}` prints anyhow's whole context chain on one line.
+    ModelError::Tract {
+        size,
+        msg: format!("{e:#}"),
+    }
+}
+
+/// What the model's metadata says about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelInfo {
+    pub kind: String,
+    /// H and W given to the network must be multiples of this.
+    pub align: usize,
+    /// Output samples depend on input samples at most this far away (each side).
+    pub receptive_radius: usize,
+    /// Free text, e.g. the training command line (empty if absent).
+    pub recipe: String,
+}
+
+/// A loaded, validated model. Cheap to share (`Arc` inside); the per-size plans it builds are
+/// cached so every runner of one size uses one optimized plan.
+#[derive(Clone)]
+pub struct Model {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    info: ModelInfo,
+    proto: pb::ModelProto,
+    source: tract_onnx::prelude::InferenceModel,
+    plans: Mutex<HashMap<(usize, usize), Arc<TypedSimplePlan>>>,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model").field("info", &self.inner.info).finish()
+    }
+}
+
+fn tensor_shape(
+    v: &pb::ValueInfoProto,
+) -> Result<(i32, Vec<Option<pb::tensor_shape_proto::dimension::Value>>), String> {
+    let Some(pb::type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref())
+    else {
+        return Err(format!("`{}` is not a tensor", v.name));
+    };
+    let dims = t
+        .shape
+        .as_ref()
+        .map(|s| s.dim.iter().map(|d| d.value.clone()).collect())
+        .ok_or_else(|| format!("`{}` has no shape", v.name))?;
+    Ok((t.elem_type, dims))
+}
+
+/// Checks one graph input/output against `[1, 1, H, W]` f32 named `name`.
+fn check_io(list: &[&pb::ValueInfoProto], name: &str) -> Result<(), String> {
+    use pb::tensor_shape_proto::dimension::Value;
+    let [v] = list else {
+        return Err(format!(
+            "expected exactly one, found {} ({})",
+            list.len(),
+            list.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    };
+    if v.name != name {
+        return Err(format!("it is named `{}`", v.name));
+    }
+    let (elem, dims) = tensor_shape(v)?;
+    if elem != pb::tensor_proto::DataType::Float as i32 {
+        return Err(format!("element type is ONNX type {elem}, not float"));
+    }
+    if dims.len() != 4 {
+        return Err(format!("rank is {}, not 4", dims.len()));
+    }
+    for (i, what) in [(0, "batch"), (1, "channel")] {
+        match &dims[i] {
+            Some(Value::DimValue(1)) | Some(Value::DimParam(_)) | None => {}
+            Some(Value::DimValue(d)) => {
+                return Err(format!("{what} dimension is {d}, not 1"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn metadata<'a>(proto: &'a pb::ModelProto, key: &'static str) -> Option<&'a str> {
+    proto
+        .metadata_props
+        .iter()
+        .find(|e| e.key == key)
+        .map(|e| e.value.as_str())
+}
+
+fn metadata_usize(
+    proto: &pb::ModelProto,
+    key: &'static str,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ModelError> {
+    let v = metadata(proto, key).ok_or(ModelError::MissingMetadata { key })?;
+    let n: usize = v.trim().parse().map_err(|_| ModelError::InvalidMetadata {
+        key,
+        value: v.to_string(),
+        reason: "not a non-negative integer",
+    })?;
+    if !range.contains(&n) {
+        return Err(ModelError::InvalidMetadata {
+            key,
+            value: v.to_string(),
+            reason: "out of range",
+        });
+    }
+    Ok(n)
+}
+
+impl Model {
+    /// Loads a model file.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Model, ModelError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_bytes(&bytes)
+    }
+
+    /// Loads a model from the bytes of an ONNX file (e.g. the element's embedded default).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model, ModelError> {
+        let proto =
+            pb::ModelProto::decode(bytes).map_err(|e| ModelError::Malformed(e.to_string()))?;
+        Self::from_proto(proto)
+    }
+
+    pub fn from_proto(proto: pb::ModelProto) -> Result<Model, ModelError> {
+        let graph = proto.graph.as_ref().ok_or(ModelError::NoGraph)?;
+        // Initializers may be listed as graph inputs (older exporters do): they are weights,
+        // not the picture.
+        let inits: std::collections::HashSet<&str> =
+            graph.initializer.iter().map(|t| t.name.as_str()).collect();
+        let inputs: Vec<_> = graph
+            .input
+            .iter()
+            .filter(|v| !inits.contains(v.name.as_str()))
+            .collect();
+        check_io(&inputs, "input").map_err(ModelError::Input)?;
+        let outputs: Vec<_> = graph.output.iter().collect();
+        check_io(&outputs, "output").map_err(ModelError::Output)?;
+
+        let kind = metadata(&proto, "lv.kind")
+            .ok_or(ModelError::MissingMetadata { key: "lv.kind" })?
+            .to_string();
+        if kind != KIND_REFINE_V1 {
+            return Err(ModelError::UnsupportedKind(kind));
+        }
+        let align = metadata_usize(&proto, "lv.align", 1..=MAX_ALIGN)?;
+        let receptive_radius = metadata_usize(&proto, "lv.receptive_radius", 0..=MAX_RADIUS)?;
+        let recipe = metadata(&proto, "lv.recipe").unwrap_or("").to_string();
+
+        // Shapes stored for outputs and intermediate values describe whatever size the
+        // exporter traced; they are recomputed for each concretized size instead.
+        let source = tract_onnx::onnx()
+            .with_ignore_output_shapes(true)
+            .with_ignore_value_info(true)
+            .model_for_proto_model(&proto)
+            .map_err(|e| tract_err(None, e))?;
+        let model = Model {
+            inner: Arc::new(Inner {
+                info: ModelInfo {
+                    kind,
+                    align,
+                    receptive_radius,
+                    recipe,
+                },
+                proto,
+                source,
+                plans: Mutex::new(HashMap::new()),
+            }),
+        };
+        Ok(model)
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.inner.info
+    }
+
+    /// The decoded protobuf (the CUDA backend reads the initializers from it).
+    pub fn proto(&self) -> &pb::ModelProto {
+        &self.inner.proto
+    }
+
+    /// Checks that the model can be concretized for `w x h` (already aligned) by building (and
+    /// caching) the plan: used at caps time so a graph tract cannot type fails there.
+    pub fn plan(&self, w: usize, h: usize) -> Result<Arc<TypedSimplePlan>, ModelError> {
+        let a = self.inner.info.align;
+        if w == 0 || h == 0 || w % a != 0 || h % a != 0 {
+            return Err(ModelError::BadSize {
+                w,
+                h,
+                reason: "not a positive multiple of lv.align",
+            });
+        }
+        // Held while building: two runners asking for one size wait for one build instead of
+        // optimizing the graph twice.
+        let mut plans = self.inner.plans.lock().unwrap();
+        if let Some(p) = plans.get(&(w, h)) {
+            return Ok(p.clone());
+        }
+        let size = Some((w, h));
+        // H and W are fixed before `into_optimized()`: with symbolic dims tract cannot pick
+        // its convolution kernels and packing for the real size (measured 14x slower).
+        let plan = self
+            .inner
+            .source
+            .clone()
+            .with_input_fact(0, f32::fact([1, 1, h, w]).into())
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| tract_err(size, e))?;
+        let out = plan.model().output_fact(0).map_err(|e| tract_err(size, e))?;
+        let want: TVec<TDim> = tvec![1.into(), 1.into(), h.into(), w.into()];
+        if out.shape.to_tvec() != want {
+            return Err(ModelError::Output(format!(
+                "for a {w}x{h} input it is {:?}",
+                out.shape
+            )));
+        }
+        // Bounded: a stream that keeps changing size must not grow the cache forever; the
+        // sizes in use are rebuilt once after a flush.
+        if plans.len() >= MAX_CACHED_PLANS {
+            plans.clear();
+        }
+        plans.insert((w, h), plan.clone());
+        Ok(plan)
+    }
+
+    /// Drops cached plans (e.g. after a resolution change, when the old size will not come
+    /// back); plans still held by runners stay alive until those runners are dropped.
+    pub fn clear_cache(&self) {
+        self.inner.plans.lock().unwrap().clear();
+    }
+
+    /// Number of cached per-size plans.
+    pub fn cached_sizes(&self) -> usize {
+        self.inner.plans.lock().unwrap().len()
+    }
+}
