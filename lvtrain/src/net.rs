@@ -1,0 +1,342 @@
+//! `RefineNet`: the dnnscale refinement network of docs/dnnscale-design.md.
+//!
+//! `x [1, H, W] -> SpaceToDepth(2) -> Conv(4→C) -> ReLU -> [Conv(C→C) -> ReLU]^L -> Conv(C→4)
+//! -> DepthToSpace(2, DCR) -> + x`. Every conv runs at half resolution on the 2x2 phases, so
+//! a C-channel layer costs C²·9/4 MAC per output pixel.
+//!
+//! Parameters live in one flat vector (`[w0, b0, w1, b1, …]`, ONNX `Conv` layouts) so the
+//! optimizer, gradient reduction and checkpoints treat them as a single array.
+
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{conv, ops, tensor::Tensor};
+
+/// Architecture: `channels` = C, `hidden_layers` = number of C→C convs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefineConfig {
+    pub channels: usize,
+    pub hidden_layers: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvLayer {
+    pub cin: usize,
+    pub cout: usize,
+    /// Offset of `[cout][cin][3][3]` weights in the parameter vector; bias follows.
+    pub offset: usize,
+}
+
+impl ConvLayer {
+    pub fn weight_len(&self) -> usize {
+        self.cout * self.cin * 9
+    }
+    pub fn len(&self) -> usize {
+        self.weight_len() + self.cout
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn weight<'a>(&self, p: &'a [f32]) -> &'a [f32] {
+        &p[self.offset..self.offset + self.weight_len()]
+    }
+    pub fn bias<'a>(&self, p: &'a [f32]) -> &'a [f32] {
+        &p[self.offset + self.weight_len()..self.offset + self.len()]
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RefineNet {
+    pub config: RefineConfig,
+    pub layers: Vec<ConvLayer>,
+    pub params: Vec<f32>,
+}
+
+/// Spatial block of SpaceToDepth / DepthToSpace; also the `lv.align` of the model.
+pub const BLOCK: usize = 2;
+
+/// What a forward pass keeps for the backward pass of one image.
+#[derive(Clone, Debug)]
+pub struct Trace {
+    pub h: usize,
+    pub w: usize,
+    /// Input of each conv (post-ReLU activations; the first is SpaceToDepth(x)).
+    pub acts: Vec<Vec<f32>>,
+    /// The network output `[1, h, w]`.
+    pub output: Vec<f32>,
+}
+
+impl RefineNet {
+    /// He-initialized network (normal, std `sqrt(2 / fan_in)`); the last conv starts at a
+    /// tenth of that so the untrained net is close to the identity (plain Lanczos), which
+    /// is the baseline training has to improve on.
+    pub fn new(config: RefineConfig, seed: u64) -> Self {
+        assert!(config.channels > 0);
+        let c = config.channels;
+        let mut dims = vec![(BLOCK * BLOCK, c)];
+        dims.extend(std::iter::repeat_n((c, c), config.hidden_layers));
+        dims.push((c, BLOCK * BLOCK));
+        let mut layers = Vec::new();
+        let mut offset = 0;
+        for (cin, cout) in dims {
+            let l = ConvLayer { cin, cout, offset };
+            offset += l.len();
+            layers.push(l);
+        }
+        let mut params = vec![0.0f32; offset];
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+        let last = layers.len() - 1;
+        for (k, l) in layers.iter().enumerate() {
+            let std = (2.0 / (l.cin * 9) as f64).sqrt() * if k == last { 0.1 } else { 1.0 };
+            for p in &mut params[l.offset..l.offset + l.weight_len()] {
+                *p = (normal(&mut rng) * std) as f32;
+            }
+        }
+        RefineNet {
+            config,
+            layers,
+            params,
+        }
+    }
+
+    pub fn num_params(&self) -> usize {
+        self.params.len()
+    }
+
+    /// Receptive radius in output pixels: each 3x3 conv at half resolution reaches one
+    /// low-resolution sample (two output pixels) further, plus one pixel for the 2x2 phase.
+    pub fn receptive_radius(&self) -> usize {
+        BLOCK * self.layers.len() + (BLOCK - 1)
+    }
+
+    /// Multiply-accumulates per output pixel.
+    pub fn macs_per_pixel(&self) -> f64 {
+        self.layers
+            .iter()
+            .map(|l| (l.cin * l.cout * 9) as f64)
+            .sum::<f64>()
+            / (BLOCK * BLOCK) as f64
+    }
+
+    fn scratch_len(&self, lh: usize, lw: usize) -> usize {
+        self.layers.iter().map(|l| l.cin * 9).max().unwrap() * lh * lw
+    }
+
+    /// Forward pass of one `[1, h, w]` image (`h`, `w` even), keeping the activations.
+    pub fn forward_trace(&self, x: &[f32], h: usize, w: usize) -> Trace {
+        assert!(h % BLOCK == 0 && w % BLOCK == 0, "RefineNet: {h}x{w} must be even");
+        assert_eq!(x.len(), h * w);
+        let (lh, lw) = (h / BLOCK, w / BLOCK);
+        let hw = lh * lw;
+        let mut col = vec![0.0f32; self.scratch_len(lh, lw)];
+        let mut a0 = vec![0.0f32; BLOCK * BLOCK * hw];
+        ops::space_to_depth(x, 1, h, w, BLOCK, &mut a0);
+        let mut acts = vec![a0];
+        let last = self.layers.len() - 1;
+        let mut z = Vec::new();
+        for (k, l) in self.layers.iter().enumerate() {
+            let mut out = vec![0.0f32; l.cout * hw];
+            conv::forward(
+                &acts[k],
+                l.cin,
+                lh,
+                lw,
+                l.weight(&self.params),
+                l.bias(&self.params),
+                l.cout,
+                &mut out,
+                &mut col,
+            );
+            if k < last {
+                ops::relu(&mut out);
+                acts.push(out);
+            } else {
+                z = out;
+            }
+        }
+        let mut output = vec![0.0f32; h * w];
+        ops::depth_to_space(&z, BLOCK * BLOCK, lh, lw, BLOCK, &mut output);
+        for (o, &i) in output.iter_mut().zip(x) {
+            *o += i;
+        }
+        Trace { h, w, acts, output }
+    }
+
+    /// Forward pass without keeping activations.
+    pub fn forward(&self, x: &[f32], h: usize, w: usize) -> Vec<f32> {
+        self.forward_trace(x, h, w).output
+    }
+
+    /// Backward pass: accumulates the parameter gradients of `L` into `grad` (same layout
+    /// as `params`) given `dy = dL/d output`; returns `dL/dx` when `want_dx`.
+    pub fn backward(&self, t: &Trace, dy: &[f32], grad: &mut [f32], want_dx: bool) -> Option<Vec<f32>> {
+        let (h, w) = (t.h, t.w);
+        let (lh, lw) = (h / BLOCK, w / BLOCK);
+        let hw = lh * lw;
+        let mut col = vec![0.0f32; self.scratch_len(lh, lw)];
+        let mut g = vec![0.0f32; BLOCK * BLOCK * hw];
+        ops::space_to_depth(dy, 1, h, w, BLOCK, &mut g);
+        for (k, l) in self.layers.iter().enumerate().rev() {
+            let (gw, gb) = grad[l.offset..l.offset + l.len()].split_at_mut(l.weight_len());
+            let need_dx = k > 0 || want_dx;
+            let mut dx = if need_dx { vec![0.0f32; l.cin * hw] } else { Vec::new() };
+            conv::backward(
+                &t.acts[k],
+                l.cin,
+                lh,
+                lw,
+                l.weight(&self.params),
+                l.cout,
+                &g,
+                need_dx.then_some(&mut dx[..]),
+                gw,
+                gb,
+                &mut col,
+            );
+            if k > 0 {
+                ops::relu_backward(&t.acts[k], &mut dx);
+            }
+            g = dx;
+        }
+        want_dx.then(|| {
+            let mut dx = vec![0.0f32; h * w];
+            ops::depth_to_space(&g, BLOCK * BLOCK, lh, lw, BLOCK, &mut dx);
+            for (a, &b) in dx.iter_mut().zip(dy) {
+                *a += b;
+            }
+            dx
+        })
+    }
+
+    /// Forward passes of a batch of images of any (even) sizes, in parallel.
+    pub fn forward_batch(&self, inputs: &[Tensor]) -> Vec<Trace> {
+        inputs
+            .par_iter()
+            .map(|x| {
+                assert_eq!(x.shape[..2], [1, 1], "RefineNet takes [1, 1, H, W] inputs");
+                self.forward_trace(&x.data, x.h(), x.w())
+            })
+            .collect()
+    }
+
+    /// Backward passes of a batch in parallel; returns the summed parameter gradient.
+    /// Per-image gradients are summed in batch order, so the result does not depend on how
+    /// rayon schedules the work (training is reproducible for a fixed seed).
+    pub fn backward_batch(&self, traces: &[Trace], dys: &[Vec<f32>]) -> Vec<f32> {
+        let n = self.params.len();
+        let per: Vec<Vec<f32>> = traces
+            .par_iter()
+            .zip(dys.par_iter())
+            .map(|(t, dy)| {
+                let mut g = vec![0.0f32; n];
+                self.backward(t, dy, &mut g, false);
+                g
+            })
+            .collect();
+        let mut sum = vec![0.0f32; n];
+        for g in &per {
+            for (s, v) in sum.iter_mut().zip(g) {
+                *s += v;
+            }
+        }
+        sum
+    }
+}
+
+/// Standard normal by Box–Muller (`rand` without `rand_distr`, which would be a crate for
+/// one function).
+pub fn normal(rng: &mut impl Rng) -> f64 {
+    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whole-net gradient check: `L = Σ r ⊙ net(x)` with random `r`; central differences in
+    /// f32 with a step large enough to dominate rounding, compared on every parameter and
+    /// on the input. The ReLU kinks make a handful of entries legitimately disagree when a
+    /// pre-activation sits within `eps` of zero, so a small fraction of misses is allowed.
+    #[test]
+    fn gradients_match_finite_differences() {
+        let cfg = RefineConfig { channels: 5, hidden_layers: 2 };
+        let mut net = RefineNet::new(cfg, 7);
+        // Larger last-layer weights and biases so every parameter has a visible effect.
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(11);
+        for p in net.params.iter_mut() {
+            *p += (normal(&mut rng) * 0.1) as f32;
+        }
+        let (h, w) = (6, 8);
+        let x: Vec<f32> = (0..h * w).map(|_| rng.random_range(0.0f32..1.0)).collect();
+        let r: Vec<f32> = (0..h * w).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        let loss = |net: &RefineNet, x: &[f32]| -> f64 {
+            net.forward(x, h, w).iter().zip(&r).map(|(a, b)| *a as f64 * *b as f64).sum()
+        };
+        let t = net.forward_trace(&x, h, w);
+        let mut grad = vec![0.0f32; net.num_params()];
+        let dx = net.backward(&t, &r, &mut grad, true).unwrap();
+        let eps = 1e-3f32;
+        let mut bad = 0;
+        let total = grad.len() + dx.len();
+        for i in 0..grad.len() {
+            let mut n2 = net.clone();
+            n2.params[i] += eps;
+            let lp = loss(&n2, &x);
+            n2.params[i] -= 2.0 * eps;
+            let lm = loss(&n2, &x);
+            let num = (lp - lm) / (2.0 * eps as f64);
+            if (num - grad[i] as f64).abs() > 2e-2 * (1.0 + num.abs()) {
+                bad += 1;
+            }
+        }
+        for i in 0..dx.len() {
+            let mut x2 = x.clone();
+            x2[i] += eps;
+            let lp = loss(&net, &x2);
+            x2[i] -= 2.0 * eps;
+            let lm = loss(&net, &x2);
+            let num = (lp - lm) / (2.0 * eps as f64);
+            if (num - dx[i] as f64).abs() > 2e-2 * (1.0 + num.abs()) {
+                bad += 1;
+            }
+        }
+        assert!(bad * 100 <= total, "{bad} of {total} gradient entries disagree");
+        // And a gross error (e.g. a dropped bias gradient) would break far more than 1 %.
+        assert!(grad.iter().any(|g| g.abs() > 1e-3));
+    }
+
+    #[test]
+    fn batch_gradient_is_sum_of_single_gradients() {
+        let net = RefineNet::new(RefineConfig { channels: 4, hidden_layers: 1 }, 3);
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(5);
+        let sizes = [(4usize, 6usize), (8, 2), (2, 2)];
+        let inputs: Vec<Tensor> = sizes
+            .iter()
+            .map(|&(h, w)| Tensor::from_vec([1, 1, h, w], (0..h * w).map(|_| rng.random()).collect()))
+            .collect();
+        let dys: Vec<Vec<f32>> = sizes
+            .iter()
+            .map(|&(h, w)| (0..h * w).map(|_| rng.random_range(-1.0..1.0)).collect())
+            .collect();
+        let traces = net.forward_batch(&inputs);
+        let g = net.backward_batch(&traces, &dys);
+        let mut want = vec![0.0f32; net.num_params()];
+        for (t, dy) in traces.iter().zip(&dys) {
+            net.backward(t, dy, &mut want, false);
+        }
+        for (a, b) in g.iter().zip(&want) {
+            assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()));
+        }
+    }
+
+    #[test]
+    fn cost_and_radius() {
+        let net = RefineNet::new(RefineConfig { channels: 16, hidden_layers: 1 }, 0);
+        assert_eq!(net.macs_per_pixel(), 864.0);
+        assert_eq!(net.receptive_radius(), 7);
+        assert_eq!(net.num_params(), 4 * 16 * 9 + 16 + 16 * 16 * 9 + 16 + 16 * 4 * 9 + 4);
+    }
+}
