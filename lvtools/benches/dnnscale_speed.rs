@@ -14,7 +14,8 @@
 //! (model loading, graph optimisation for the size) is not counted; the first frame's own
 //! time is the only thing left out.
 //!
-//! Needs `cargo build --release -p gst-plugin-dnnscale` (target/release/libgstdnnscale.so),
+//! Needs `cargo build --release -p gst-plugin-dnnscale` (target/release/libgstdnnscale.so, or
+//! the directory in `DNNSCALE_PLUGIN_DIR`),
 //! the model (`DNNSCALE_MODEL`, default models/dnnscale/dnnscale.onnx), the bench clip
 //! (scripts/fetch-eval-clips.sh) and the oracle ffmpeg.
 //!
@@ -35,7 +36,10 @@ fn fail(msg: impl std::fmt::Display) -> ! {
 }
 
 fn env_usize(k: &str, d: usize) -> usize {
-    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
 }
 
 /// Shared frame bytes, so pushing a looped frame does not copy it.
@@ -48,7 +52,12 @@ impl AsRef<[u8]> for Bytes {
 
 /// Runs `appsrc ! <scaler> ! caps ! fakesink` over `total` frames; returns the seconds from the
 /// first buffer at the sink to the last, and the number of buffers the sink saw.
-fn gst_run(frames: &[Arc<Vec<u8>>], total: usize, scaler: &str, out: (usize, usize)) -> (f64, usize) {
+fn gst_run(
+    frames: &[Arc<Vec<u8>>],
+    total: usize,
+    scaler: &str,
+    out: (usize, usize),
+) -> (f64, usize) {
     let desc = format!(
         "appsrc name=src format=time is-live=false block=true max-buffers=4 \
          caps=video/x-raw,format=I420,width={SRC_W},height={SRC_H},framerate=30/1,pixel-aspect-ratio=1/1 \
@@ -109,7 +118,10 @@ fn gst_run(frames: &[Arc<Vec<u8>>], total: usize, scaler: &str, out: (usize, usi
     }
     let s = stamps.lock().unwrap();
     if s.len() != total {
-        fail(format!("{scaler}: the sink saw {} of {total} frames", s.len()));
+        fail(format!(
+            "{scaler}: the sink saw {} of {total} frames",
+            s.len()
+        ));
     }
     ((s[s.len() - 1] - s[0]).as_secs_f64(), s.len() - 1)
 }
@@ -121,13 +133,20 @@ fn ffmpeg_run(ff: &Path, clip: &Path, loops: usize, vf: Option<&str>, threads: u
         .arg((loops - 1).to_string())
         .arg("-i")
         .arg(clip)
-        .args(["-threads", &threads.to_string(), "-filter_threads", &threads.to_string()]);
+        .args([
+            "-threads",
+            &threads.to_string(),
+            "-filter_threads",
+            &threads.to_string(),
+        ]);
     if let Some(vf) = vf {
         cmd.args(["-vf", vf]);
     }
     cmd.args(["-f", "null", "-"]).stdout(Stdio::null());
     let t = Instant::now();
-    let out = cmd.output().unwrap_or_else(|e| fail(format!("ffmpeg: {e}")));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| fail(format!("ffmpeg: {e}")));
     let secs = t.elapsed().as_secs_f64();
     if !out.status.success() {
         fail(format!("ffmpeg: {}", String::from_utf8_lossy(&out.stderr)));
@@ -151,8 +170,10 @@ fn main() {
     // `cargo bench` passes `--bench`; nothing to parse.
     let root = lvcore::oracle::repo_root();
     let exe = std::env::current_exe().unwrap();
-    // target/release/deps/dnnscale_speed-* → target/release
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+    // target/release/deps/dnnscale_speed-* → target/release, unless DNNSCALE_PLUGIN_DIR says.
+    let profile_dir = std::env::var_os("DNNSCALE_PLUGIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| exe.parent().and_then(Path::parent).unwrap().to_path_buf());
     let plugin = profile_dir.join("libgstdnnscale.so");
     if !plugin.is_file() {
         fail(format!(
@@ -164,7 +185,10 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("models/dnnscale/dnnscale.onnx"));
     if !model.is_file() {
-        fail(format!("model {} missing (set DNNSCALE_MODEL)", model.display()));
+        fail(format!(
+            "model {} missing (set DNNSCALE_MODEL)",
+            model.display()
+        ));
     }
     let ff = lvcore::oracle::ffmpeg().unwrap_or_else(|e| fail(e));
     let clip_src = lvcore::oracle::corpus_dir().join("bench/pan_seeding_1920x1080_60f.y4m");
@@ -173,13 +197,22 @@ fn main() {
 
     // The first 30 frames, in memory (I420, GStreamer's default strides for 1920x1080 are the
     // packed widths) and as a y4m file for ffmpeg.
-    let f = std::fs::File::open(&clip_src)
-        .unwrap_or_else(|e| fail(format!("{}: {e} (run scripts/fetch-eval-clips.sh)", clip_src.display())));
+    let f = std::fs::File::open(&clip_src).unwrap_or_else(|e| {
+        fail(format!(
+            "{}: {e} (run scripts/fetch-eval-clips.sh)",
+            clip_src.display()
+        ))
+    });
     let mut rd = lvcore::y4m::Reader::new(std::io::BufReader::new(f)).unwrap();
-    assert_eq!((rd.header.width, rd.header.height, rd.header.bpc), (SRC_W, SRC_H, 8));
+    assert_eq!(
+        (rd.header.width, rd.header.height, rd.header.bpc),
+        (SRC_W, SRC_H, 8)
+    );
     let mut frames = Vec::new();
     while frames.len() < 30 {
-        let Some(fr) = rd.next_frame().unwrap() else { break };
+        let Some(fr) = rd.next_frame().unwrap() else {
+            break;
+        };
         let bytes: Vec<u8> = fr.planes.iter().flatten().map(|&v| v as u8).collect();
         frames.push(Arc::new(bytes));
     }
@@ -223,8 +256,14 @@ fn main() {
         baselines.push((threads, gb, fb));
         for out in [(960usize, 540usize), (1280, 720)] {
             let cands: [(&'static str, String); 2] = [
-                ("dnnscale", format!("dnnscale model=\"{}\" threads={threads}", model.display())),
-                ("videoscale lanczos", format!("videoscale method=lanczos n-threads={threads}")),
+                (
+                    "dnnscale",
+                    format!("dnnscale model=\"{}\" threads={threads}", model.display()),
+                ),
+                (
+                    "videoscale lanczos",
+                    format!("videoscale method=lanczos n-threads={threads}"),
+                ),
             ];
             for (name, scaler) in cands {
                 let per = best(reps, || {
@@ -238,10 +277,16 @@ fn main() {
                     raw_fps: 1.0 / per,
                     net_fps: 1.0 / (per - gb).max(1e-9),
                 });
-                println!("  {name:<20} {}x{} threads {threads}: {:.1} fps", out.0, out.1, 1.0 / per);
+                println!(
+                    "  {name:<20} {}x{} threads {threads}: {:.1} fps",
+                    out.0,
+                    out.1,
+                    1.0 / per
+                );
             }
             let vf = format!("scale={}:{}:flags=lanczos", out.0, out.1);
-            let per = best(reps, || ffmpeg_run(&ff, &clip30, loops, Some(&vf), threads)) / ff_frames as f64;
+            let per = best(reps, || ffmpeg_run(&ff, &clip30, loops, Some(&vf), threads))
+                / ff_frames as f64;
             rows.push(Row {
                 scaler: "ffmpeg lanczos",
                 out,
@@ -249,11 +294,19 @@ fn main() {
                 raw_fps: 1.0 / per,
                 net_fps: 1.0 / (per - fb).max(1e-9),
             });
-            println!("  {:<20} {}x{} threads {threads}: {:.1} fps", "ffmpeg lanczos", out.0, out.1, 1.0 / per);
+            println!(
+                "  {:<20} {}x{} threads {threads}: {:.1} fps",
+                "ffmpeg lanczos",
+                out.0,
+                out.1,
+                1.0 / per
+            );
         }
     }
 
-    println!("\n| scaler | 1920x1080 → | threads | fps (net) | fps (raw) | dnnscale ÷ this (net) |");
+    println!(
+        "\n| scaler | 1920x1080 → | threads | fps (net) | fps (raw) | dnnscale ÷ this (net) |"
+    );
     println!("| --- | --- | ---: | ---: | ---: | ---: |");
     for r in &rows {
         let dnn = rows

@@ -38,7 +38,10 @@ fn fonts() -> bool {
     static OK: OnceLock<bool> = OnceLock::new();
     *OK.get_or_init(|| {
         let env = std::env::var("LV_PLOT_FONT").ok();
-        let candidates = env.iter().map(String::as_str).chain(FONT_CANDIDATES.iter().copied());
+        let candidates = env
+            .iter()
+            .map(String::as_str)
+            .chain(FONT_CANDIDATES.iter().copied());
         for p in candidates {
             if let Ok(bytes) = std::fs::read(p) {
                 // plotters keeps a `'static` reference; the font lives for the process.
@@ -90,7 +93,8 @@ fn draw(
     text: bool,
 ) -> DrawResult<()> {
     let (pw, ph) = (560u32, 420u32);
-    let root = BitMapBackend::new(path, (pw * cols as u32, ph * rows as u32 + 40)).into_drawing_area();
+    let root =
+        BitMapBackend::new(path, (pw * cols as u32, ph * rows as u32 + 40)).into_drawing_area();
     root.fill(&WHITE)?;
     let body = if text {
         root.titled(title, ("sans-serif", 24))?
@@ -149,7 +153,11 @@ where
             .label_style(("sans-serif", 12))
             .draw()?;
     } else {
-        chart.configure_mesh().disable_x_mesh().disable_y_mesh().draw()?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .disable_y_mesh()
+            .draw()?;
     }
     for (i, s) in panel.series.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];

