@@ -29,7 +29,8 @@ fn net() -> SynthNet {
         channels: 8,
         convs: 3,
         seed: 3,
-        residual_scale: 0.3,
+        // A residual of a few levels: close to Lanczos, but visibly not equal to it.
+        residual_scale: 0.05,
     }
 }
 
@@ -226,9 +227,11 @@ fn negotiates_downscales_from_1080p() {
         let par = oi.par();
         let dar = (w as f64 * par.numer() as f64) / (h as f64 * par.denom() as f64);
         assert!((dar - 16.0 / 9.0).abs() < 1e-3, "{w}x{h}: {caps}");
-        // Flat input stays flat (luma 100): the network does not invent detail there.
+        // Flat input gives flat output, borders included: the runner pads by edge
+        // replication, so every output sample sees the same constant neighbourhood.
         let planes = from_buffer(&oi, out);
-        assert!(planes[0].iter().all(|&v| (v as i32 - 100).abs() <= 12), "{w}x{h}");
+        assert!(planes[0].iter().all(|&v| v == planes[0][0]), "{w}x{h}: luma not flat");
+        assert!(planes[1].iter().chain(&planes[2]).all(|&v| v == 100), "{w}x{h}: chroma");
     }
 }
 

@@ -282,8 +282,7 @@ impl Model {
             .and_then(|m| m.into_runnable())
             .map_err(|e| tract_err(size, e))?;
         let out = plan.model().output_fact(0).map_err(|e| tract_err(size, e))?;
-        let want: TVec<TDim> = tvec![1.into(), 1.into(), h.into(), w.into()];
-        if out.shape.to_tvec() != want {
+        if out.shape.as_concrete() != Some(&[1, 1, h, w][..]) {
             return Err(ModelError::Output(format!(
                 "for a {w}x{h} input it is {:?}",
                 out.shape

@@ -116,3 +116,135 @@ fn gst_inspect_documents_every_vqmeter_property() {
         );
     }
 }
+
+/// The dnnscale command line of issue #3, as written (the embedded default model, y4m in and
+/// out), then the output checked: 960x540, every frame there.
+#[test]
+fn dnnscale_issue_command_line() {
+    let dir = plugin_dir();
+    assert!(
+        dir.join("libgstdnnscale.so").is_file(),
+        "{} has no libgstdnnscale.so: build the workspace first",
+        dir.display()
+    );
+    let work = oracle::scratch_dir().join("gst-launch-dnnscale");
+    std::fs::create_dir_all(&work).unwrap();
+    let src = oracle::corpus_dir().join("test/bbb_320x180_30f.y4m");
+    // The issue's source is 1080p; a natural clip upscaled to 1920x1080 by the oracle stands in
+    // for it (dnnscale only downscales).
+    let hd = work.join("src.y4m");
+    if !hd.is_file() {
+        oracle_scale(&src, &hd, 1920, 1080);
+    }
+    let _ = std::fs::remove_file(work.join("down.y4m"));
+    gst_launch(
+        &work,
+        "filesrc location=src.y4m ! y4mdec ! dnnscale ! video/x-raw,width=960,height=540 ! y4menc ! filesink location=down.y4m",
+    );
+    let (h, frames) = lvcore::y4m::read_all(&work.join("down.y4m")).unwrap();
+    assert_eq!((h.width, h.height), (960, 540));
+    assert_eq!(frames.len(), 30);
+    // Not a blank picture: the luma varies like the clip's.
+    let y = &frames[10].planes[0];
+    let mean = y.iter().map(|&v| v as f64).sum::<f64>() / y.len() as f64;
+    let var = y.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / y.len() as f64;
+    assert!(var > 100.0, "luma variance {var}");
+}
+
+fn oracle_scale(src: &Path, dst: &Path, w: usize, h: usize) {
+    let out = Command::new(oracle::ffmpeg().unwrap())
+        .args(["-y", "-loglevel", "error", "-i"])
+        .arg(src)
+        .args(["-vf", &format!("scale={w}:{h}:flags=lanczos"), "-pix_fmt", "yuv420p"])
+        .arg(dst)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Frames and size of the first video stream of `path`, decoded by GStreamer.
+fn decoded_video(path: &Path) -> (usize, u32, u32) {
+    let out = Command::new("gst-launch-1.0")
+        .args(["-v", "filesrc"])
+        .arg(format!("location={}", path.display()))
+        .args(["!", "decodebin", "!", "video/x-raw", "!", "fakesink", "name=s", "silent=false"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let frames = text.lines().filter(|l| l.contains("s: last-message = chain")).count();
+    let caps = text
+        .lines()
+        .find(|l| l.contains("s.GstPad:sink: caps = video/x-raw"))
+        .unwrap_or_else(|| panic!("no video caps in:\n{text}"));
+    let field = |name: &str| -> u32 {
+        let i = caps.find(&format!("{name}=(int)")).unwrap() + name.len() + 6;
+        caps[i..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    };
+    (frames, field("width"), field("height"))
+}
+
+/// The two example scripts, run as documented on the natural clip (upscaled to 1080p).
+fn run_example(script: &str, args: &[&str]) {
+    let root = oracle::repo_root();
+    let out = Command::new("bash")
+        .arg(root.join("examples").join(script))
+        .args(args)
+        .env("LV_PLUGIN_DIR", plugin_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn hd_clip(work: &Path) -> PathBuf {
+    let hd = work.join("src.y4m");
+    if !hd.is_file() {
+        let src = oracle::corpus_dir().join("test/bbb_320x180_30f.y4m");
+        oracle_scale(&src, &hd, 1920, 1080);
+    }
+    hd
+}
+
+#[test]
+fn dnnscale_example_x264_mp4() {
+    let work = oracle::scratch_dir().join("example-dnnscale-mp4");
+    std::fs::create_dir_all(&work).unwrap();
+    let hd = hd_clip(&work);
+    let mp4 = work.join("out.mp4");
+    let _ = std::fs::remove_file(&mp4);
+    run_example(
+        "dnnscale-x264-mp4.sh",
+        &[hd.to_str().unwrap(), mp4.to_str().unwrap(), "640", "360"],
+    );
+    assert_eq!(decoded_video(&mp4), (30, 640, 360));
+}
+
+#[test]
+fn dnnscale_example_dash_ladder() {
+    let work = oracle::scratch_dir().join("example-dnnscale-dash");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    let hd = hd_clip(&work);
+    let out = work.join("dash");
+    run_example("dnnscale-dash-ladder.sh", &[hd.to_str().unwrap(), out.to_str().unwrap()]);
+    let mpd = std::fs::read_to_string(out.join("ladder.mpd")).unwrap();
+    let reps: Vec<&str> = mpd.split("<Representation ").skip(1).collect();
+    assert_eq!(reps.len(), 3, "{mpd}");
+    for (i, (w, h)) in [(1280, 720), (960, 540), (640, 360)].into_iter().enumerate() {
+        let rep = reps
+            .iter()
+            .find(|r| r.starts_with(&format!("id=\"video_{i}\"")))
+            .unwrap_or_else(|| panic!("no video_{i} in {mpd}"));
+        assert!(rep.contains(&format!("width=\"{w}\" height=\"{h}\"")), "{rep}");
+        // Its first segment exists and decodes to that size.
+        let seg = out.join(format!("video_{i}_1.ts"));
+        let (frames, dw, dh) = decoded_video(&seg);
+        assert!(frames > 0);
+        assert_eq!((dw, dh), (w, h));
+    }
+}

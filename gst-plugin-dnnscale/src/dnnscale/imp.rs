@@ -283,8 +283,8 @@ impl Dnnscale {
                 self,
                 gst::CoreError::Negotiation,
                 [
-                    "dnnscale only downscales: the input is {}x{} and downstream accepts only \
-                     larger sizes ({peer}); put videoscale after dnnscale (or instead of it) to \
+                    "dnnscale only downscales: the input is {}x{} and downstream accepts no size \
+                     within it ({peer}); put videoscale after dnnscale (or instead of it) to \
                      upscale",
                     info.width(),
                     info.height()
@@ -638,7 +638,10 @@ impl VideoFilterImpl for Dnnscale {
             gst::FlowError::Error
         };
         let in_strides = inframe.plane_stride();
-        let out_strides: Vec<usize> = outframe.plane_stride().iter().map(|&s| s as usize).collect();
+        let mut out_strides = [0usize; 4];
+        for (d, &s) in out_strides.iter_mut().zip(outframe.plane_stride()) {
+            *d = s as usize;
+        }
 
         // Luma: Lanczos to the output size, then the network.
         let src = Plane::new_u8(inframe.plane_data(0).map_err(map_err)?, iw, ih, in_strides[0] as usize);
