@@ -96,8 +96,10 @@ fn draw(
     let root =
         BitMapBackend::new(path, (pw * cols as u32, ph * rows as u32 + 40)).into_drawing_area();
     root.fill(&WHITE)?;
+    // Shrink the title to the image width (about 0.55 em per character).
+    let size = (24.0f64).min(pw as f64 * cols as f64 / (0.55 * title.len().max(1) as f64));
     let body = if text {
-        root.titled(title, ("sans-serif", 24))?
+        root.titled(title, ("sans-serif", size))?
     } else {
         root.margin(40, 0, 0, 0)
     };
@@ -131,8 +133,11 @@ where
         // Nothing to draw: leave the panel blank rather than fail the whole grid.
         return Ok(());
     }
-    let (xpad, ypad) = ((x1 / x0).powf(0.05).max(1.01), ((y1 - y0) * 0.05).max(0.1));
-    let (x0, x1, y0, y1) = (x0 / xpad, x1 * xpad, y0 - ypad, y1 + ypad);
+    // The x axis is log10(rate) on a linear coordinate, labelled with the rate itself: plotters'
+    // log coordinate labels only the powers of ten, which a 4-point RD curve rarely spans.
+    let (x0, x1) = (x0.log10(), x1.log10());
+    let (xpad, ypad) = (((x1 - x0) * 0.05).max(0.01), ((y1 - y0) * 0.05).max(0.1));
+    let (x0, x1, y0, y1) = (x0 - xpad, x1 + xpad, y0 - ypad, y1 + ypad);
     let mut b = ChartBuilder::on(area);
     b.margin(8);
     if text {
@@ -140,7 +145,7 @@ where
             .x_label_area_size(36)
             .y_label_area_size(48);
     }
-    let mut chart = b.build_cartesian_2d((x0..x1).log_scale(), y0..y1)?;
+    let mut chart = b.build_cartesian_2d(x0..x1, y0..y1)?;
     if text {
         chart
             .configure_mesh()
@@ -148,7 +153,7 @@ where
             .y_desc(panel.y_label.as_str())
             .x_labels(6)
             .y_labels(6)
-            .x_label_formatter(&|v| format!("{v:.0}"))
+            .x_label_formatter(&|v| format!("{:.0}", 10f64.powf(*v)))
             .y_label_formatter(&|v| format!("{v:.1}"))
             .label_style(("sans-serif", 12))
             .draw()?;
@@ -161,7 +166,12 @@ where
     }
     for (i, s) in panel.series.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
-        let mut pts = s.points.clone();
+        let mut pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter(|p| p.0 > 0.0 && p.0.is_finite() && p.1.is_finite())
+            .map(|&(x, y)| (x.log10(), y))
+            .collect();
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
         let line = chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?;
         if text {
