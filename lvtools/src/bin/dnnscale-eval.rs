@@ -1028,9 +1028,24 @@ fn eval_clip(
                 }
                 let s = res?;
                 let v = (mean(&s.vmaf), mean(&s.vmaf_neg), mean(&s.psnr_y));
-                // NaN (not measured) is written as null.
-                let j = json!({"vmaf": v.0, "vmaf_neg": v.1, "psnr_y": v.2,
-                    "frames": {"vmaf": s.vmaf, "vmaf_neg": s.vmaf_neg, "psnr_y": s.psnr_y}});
+                // NaN (not measured) is written as null; metrics an earlier run measured and
+                // this one did not are kept, so runs with different --metrics add up.
+                let old: Value = std::fs::read_to_string(&score_file)
+                    .ok()
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or(Value::Null);
+                let keep = |m: Metric, mean_v: f64, frames: &Vec<f64>| -> (Value, Value) {
+                    if metrics.contains(&m) || old[m.key()].is_null() {
+                        (json!(mean_v), json!(frames))
+                    } else {
+                        (old[m.key()].clone(), old["frames"][m.key()].clone())
+                    }
+                };
+                let (a0, a1) = keep(Metric::Vmaf, v.0, &s.vmaf);
+                let (b0, b1) = keep(Metric::VmafNeg, v.1, &s.vmaf_neg);
+                let (c0, c1) = keep(Metric::Psnr, v.2, &s.psnr_y);
+                let j = json!({"vmaf": a0, "vmaf_neg": b0, "psnr_y": c0,
+                    "frames": {"vmaf": a1, "vmaf_neg": b1, "psnr_y": c1}});
                 std::fs::write(&score_file, serde_json::to_string(&j).unwrap())
                     .map_err(|e| e.to_string())?;
                 v
@@ -1449,9 +1464,9 @@ fn crosscheck(
         Metric::VmafNeg => mean(&ours.vmaf_neg),
         Metric::Psnr => mean(&ours.psnr_y),
     };
-    let same = args
-        .metrics
+    let same = METRICS
         .iter()
+        .filter(|&&m| p.metric(m).is_finite())
         .all(|&m| (p.metric(m) - again(m)).abs() < 1e-9);
     if !same {
         return Err(format!(
