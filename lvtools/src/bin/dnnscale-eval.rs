@@ -1121,6 +1121,14 @@ fn fmt_pct(v: Option<f64>) -> String {
         .unwrap_or_else(|| "n/a".into())
 }
 
+/// An average cell: the value, with "(k of n)" when some entries were n/a.
+fn cell((v, n, missing): (Option<f64>, usize, usize)) -> String {
+    match v {
+        Some(_) if missing > 0 => format!("{} ({n} of {})", fmt_pct(v), n + missing),
+        _ => fmt_pct(v),
+    }
+}
+
 fn avg(v: impl Iterator<Item = Option<f64>>) -> (Option<f64>, usize, usize) {
     let (mut s, mut n, mut missing) = (0.0, 0, 0);
     for x in v {
@@ -1532,7 +1540,7 @@ fn report(
     let _ = writeln!(s, "## Average BD-rate over all clips and sizes\n");
     let _ = writeln!(
         s,
-        "| test | anchor | codec | VMAF NEG | VMAF | PSNR-Y | BD-PSNR (dB) | n |"
+        "| test | anchor | codec | VMAF NEG | VMAF | PSNR-Y | BD-PSNR (dB) | entries |"
     );
     let _ = writeln!(s, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |");
     for (t, a) in pairs {
@@ -1552,23 +1560,19 @@ fn report(
                         && codec.is_none_or(|c| b.codec == c)
                 })
             };
-            let (vn, n, miss) = avg(sel(Metric::VmafNeg).map(|b| b.rate));
-            let (v, _, _) = avg(sel(Metric::Vmaf).map(|b| b.rate));
-            let (p, _, _) = avg(sel(Metric::Psnr).map(|b| b.rate));
+            let vn = avg(sel(Metric::VmafNeg).map(|b| b.rate));
+            let v = avg(sel(Metric::Vmaf).map(|b| b.rate));
+            let p = avg(sel(Metric::Psnr).map(|b| b.rate));
             let (bq, _, _) = avg(sel(Metric::Psnr).map(|b| b.quality));
             let _ = writeln!(
                 s,
-                "| {t} | {a} | {} | {} | {} | {} | {} | {n}{} |",
+                "| {t} | {a} | {} | {} | {} | {} | {} | {} |",
                 codec.map(|c| c.name()).unwrap_or("**all**"),
-                fmt_pct(vn),
-                fmt_pct(v),
-                fmt_pct(p),
+                cell(vn),
+                cell(v),
+                cell(p),
                 bq.map(|x| format!("{x:+.3}")).unwrap_or("n/a".into()),
-                if miss > 0 {
-                    format!(" ({miss} n/a)")
-                } else {
-                    String::new()
-                }
+                p.1 + p.2
             );
         }
     }
@@ -1580,7 +1584,10 @@ fn report(
         s,
         "\n## Average BD-rate per ladder size (over the clips that have it, all codecs)\n"
     );
-    let _ = writeln!(s, "| test | anchor | size | VMAF NEG | VMAF | PSNR-Y | n |");
+    let _ = writeln!(
+        s,
+        "| test | anchor | size | VMAF NEG | VMAF | PSNR-Y | entries |"
+    );
     let _ = writeln!(s, "| --- | --- | --- | ---: | ---: | ---: | ---: |");
     for (t, a) in pairs {
         for &size in &sizes {
@@ -1589,17 +1596,18 @@ fn report(
                     &b.test == t && &b.anchor == a && b.metric == m && b.size == size
                 })
             };
-            let (vn, n, _) = avg(sel(Metric::VmafNeg).map(|b| b.rate));
-            let (v, _, _) = avg(sel(Metric::Vmaf).map(|b| b.rate));
-            let (p, _, _) = avg(sel(Metric::Psnr).map(|b| b.rate));
+            let vn = avg(sel(Metric::VmafNeg).map(|b| b.rate));
+            let v = avg(sel(Metric::Vmaf).map(|b| b.rate));
+            let p = avg(sel(Metric::Psnr).map(|b| b.rate));
             let _ = writeln!(
                 s,
-                "| {t} | {a} | {}x{} | {} | {} | {} | {n} |",
+                "| {t} | {a} | {}x{} | {} | {} | {} | {} |",
                 size.0,
                 size.1,
-                fmt_pct(vn),
-                fmt_pct(v),
-                fmt_pct(p)
+                cell(vn),
+                cell(v),
+                cell(p),
+                p.1 + p.2
             );
         }
     }
