@@ -94,8 +94,19 @@ impl RefineNet {
                 continue;
             }
             let std = (2.0 / (l.cin * 9) as f64).sqrt();
-            for p in &mut params[l.offset..l.offset + l.weight_len()] {
-                *p = (normal(&mut rng) * std) as f32;
+            let fan = l.cin * 9;
+            for f in params[l.offset..l.offset + l.weight_len()].chunks_mut(fan) {
+                for p in f.iter_mut() {
+                    *p = (normal(&mut rng) * std) as f32;
+                }
+                // Zero-mean filters: units then respond to local detail, not to the mean
+                // level. Otherwise every activation carries the picture's brightness, the
+                // last layer's gradient is dominated by it, and Adam spends hundreds of
+                // steps cancelling it before the (small) useful correction appears.
+                let m = f.iter().sum::<f32>() / fan as f32;
+                for p in f.iter_mut() {
+                    *p -= m;
+                }
             }
         }
         RefineNet {
@@ -343,5 +354,61 @@ mod tests {
         assert_eq!(net.macs_per_pixel(), 864.0);
         assert_eq!(net.receptive_radius(), 7);
         assert_eq!(net.num_params(), 4 * 16 * 9 + 16 + 16 * 16 * 9 + 16 + 16 * 4 * 9 + 4);
+    }
+}
+
+#[cfg(test)]
+mod learn_tests {
+    use super::*;
+    use crate::Adam;
+
+    /// End to end: Adam on the net's gradients learns a fixed 3x3 sharpening of smooth random
+    /// images (a correction of the same kind dnnscale needs) and cuts the error tenfold.
+    #[test]
+    fn learns_a_sharpening_residual() {
+        let mut net = RefineNet::new(RefineConfig { channels: 8, hidden_layers: 1 }, 1);
+        let mut adam = Adam::new(net.num_params(), 1e-2);
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(2);
+        let (h, w) = (16usize, 16usize);
+        let make = |rng: &mut rand_pcg::Pcg64| {
+            // Smooth-ish content: sum of a few random ramps and bumps.
+            let (a, b, c): (f32, f32, f32) = (rng.random(), rng.random(), rng.random());
+            let x: Vec<f32> = (0..h * w)
+                .map(|i| {
+                    let (y, xx) = ((i / w) as f32, (i % w) as f32);
+                    0.5 + 0.3 * (a * 6.0 + xx * (0.3 + b)).sin() * (y * (0.2 + c)).cos()
+                })
+                .collect();
+            let t: Vec<f32> = (0..h * w)
+                .map(|i| {
+                    let (y, xx) = (i / w, i % w);
+                    let at = |yy: usize, xq: usize| x[yy.min(h - 1) * w + xq.min(w - 1)];
+                    let lap = 4.0 * x[i]
+                        - at(y.saturating_sub(1), xx)
+                        - at(y + 1, xx)
+                        - at(y, xx.saturating_sub(1))
+                        - at(y, xx + 1);
+                    x[i] + 0.5 * lap
+                })
+                .collect();
+            (x, t)
+        };
+        let mut first = 0.0;
+        let mut last = 0.0;
+        for step in 0..400 {
+            let (x, t) = make(&mut rng);
+            let tr = net.forward_trace(&x, h, w);
+            let (l, dy) = crate::mse(&tr.output, &t);
+            let mut g = vec![0.0; net.num_params()];
+            net.backward(&tr, &dy, &mut g, false);
+            adam.step(&mut net.params, &g, 1e-2);
+            if step < 20 {
+                first += l / 20.0;
+            }
+            if step >= 380 {
+                last += l / 20.0;
+            }
+        }
+        assert!(last < first / 10.0, "loss {first} -> {last}");
     }
 }
