@@ -10,6 +10,8 @@
 //! four or more RD points can overshoot between them; the monotone interpolant cannot, which is
 //! why JCT-VC's reporting sheets switched to it.
 
+use std::cmp::Ordering;
+
 /// One rate–distortion point: `rate` in any unit (kbps, bytes), `quality` in the metric's unit.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RdPoint {
@@ -29,7 +31,11 @@ impl Pchip {
     /// `None` when there are fewer than two points or `x` is not strictly increasing.
     pub fn new(x: &[f64], y: &[f64]) -> Option<Pchip> {
         let n = x.len();
-        if n < 2 || y.len() != n || x.windows(2).any(|w| !(w[1] > w[0])) {
+        if n < 2
+            || y.len() != n
+            || x.windows(2)
+                .any(|w| w[1].partial_cmp(&w[0]) != Some(Ordering::Greater))
+        {
             return None;
         }
         let h: Vec<f64> = x.windows(2).map(|w| w[1] - w[0]).collect();
@@ -171,7 +177,11 @@ fn avg_diff(anchor: &[(f64, f64)], test: &[(f64, f64)]) -> Option<f64> {
 /// `None` if a curve has fewer than two distinct qualities, a rate is not positive, or the
 /// quality ranges do not overlap.
 pub fn bd_rate(anchor: &[RdPoint], test: &[RdPoint]) -> Option<f64> {
-    if anchor.iter().chain(test).any(|p| !(p.rate > 0.0)) {
+    if anchor
+        .iter()
+        .chain(test)
+        .any(|p| p.rate.partial_cmp(&0.0) != Some(Ordering::Greater))
+    {
         return None;
     }
     let f = |c: &[RdPoint]| -> Vec<(f64, f64)> {
@@ -183,7 +193,11 @@ pub fn bd_rate(anchor: &[RdPoint], test: &[RdPoint]) -> Option<f64> {
 /// BD-quality (BD-PSNR when the metric is PSNR): the average quality difference `test - anchor`
 /// over the common log-rate interval, quality interpolated as a function of log10(rate).
 pub fn bd_quality(anchor: &[RdPoint], test: &[RdPoint]) -> Option<f64> {
-    if anchor.iter().chain(test).any(|p| !(p.rate > 0.0)) {
+    if anchor
+        .iter()
+        .chain(test)
+        .any(|p| p.rate.partial_cmp(&0.0) != Some(Ordering::Greater))
+    {
         return None;
     }
     let f = |c: &[RdPoint]| -> Vec<(f64, f64)> {
