@@ -16,7 +16,9 @@
 //! after every layer. These nets are many small convolutions, so that synchronisation is
 //! paid per layer; independent tiles (one per thread) need none until the frame ends and
 //! keep each tile's intermediates smaller (cache-friendlier). Tiles it is; tract stays
-//! single-threaded.
+//! single-threaded. (`multithread-mm` was not benchmarked against tiles here: enabling it
+//! means another feature set of tract-linalg in the shared build, which did not fit the
+//! session; the tiled runner's 1- vs 2-thread numbers are in the README.)
 //!
 //! # Allocation
 //! The tiles' input tensors and tract states are made once per runner; a frame refills the
@@ -53,8 +55,9 @@ impl Default for RunnerConfig {
     }
 }
 
-/// Rows of output per tile above which the automatic tiling adds tiles: measured on 960x540
-/// (1080p → 540p), 2 cores — see the crate README/bench notes in the element's docs.
+/// Output rows per tile above which the automatic tiling adds tiles, so one tile's hidden
+/// activations (C x rows/2 x W/2 floats) stay a few MB for 960-wide pictures rather than the
+/// whole frame's. A starting point, not a tuned value.
 const AUTO_TILE_ROWS: usize = 144;
 
 #[derive(Debug, thiserror::Error)]
@@ -301,7 +304,10 @@ impl PlaneRunner {
             // Uniquely owned again once the previous run's state dropped its reference, so
             // `make_mut` refills it in place (it would copy, not fail, if tract kept one).
             let input = Arc::make_mut(&mut tile.input);
-            let buf = input
+            let mut view = input
+                .try_as_plain_ram_mut()
+                .map_err(|e| RunError::Tract(format!("{e:#}")))?;
+            let buf = view
                 .as_slice_mut::<f32>()
                 .map_err(|e| RunError::Tract(format!("{e:#}")))?;
             for (ty, row) in buf.chunks_exact_mut(tw).enumerate() {
@@ -322,7 +328,8 @@ impl PlaneRunner {
             .run(tvec![TValue::from_const(tile.input.clone())])
             .map_err(|e| RunError::Tract(format!("{e:#}")))?;
         let res = outputs[0]
-            .as_slice::<f32>()
+            .try_as_plain_ram()
+            .and_then(|v| v.as_slice::<f32>())
             .map_err(|e| RunError::Tract(format!("{e:#}")))?;
         for r in 0..tile.rows {
             let s = &res[(r + pad) * tw + pad..(r + pad) * tw + pad + w];
