@@ -7,6 +7,8 @@
 //! says the network really ran.
 
 use gst::prelude::*;
+use gst_base::prelude::*;
+use gst_video::prelude::*;
 use gst_check::Harness;
 use gst_video::VideoFormat;
 use lvcore::plane::Plane;
