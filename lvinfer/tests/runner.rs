@@ -170,8 +170,9 @@ fn run_u8(m: &Model, w: usize, h: usize, threads: usize, tiles: usize, src: &[u8
         },
     )
     .unwrap();
-    if tiles > 0 {
-        assert_eq!(r.tiles(), tiles.min(h.div_ceil(2)));
+    if tiles > 1 {
+        // Cores are rounded up to the alignment, which can merge the last tiles away.
+        assert!(r.tiles() > 1 && r.tiles() <= tiles, "{} tiles for {tiles}", r.tiles());
     }
     // Destination with a padded stride, to check rows land where they should.
     let ds = w + 5;
