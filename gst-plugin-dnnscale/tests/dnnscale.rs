@@ -38,7 +38,11 @@ fn net() -> SynthNet {
 
 fn write_model(name: &str, bytes: &[u8]) -> PathBuf {
     let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dnnscale-test-{name}.onnx"));
-    std::fs::write(&p, bytes).unwrap();
+    // Tests run in parallel and share these files: write a private file and rename it into
+    // place, so no test ever reads a half-written model.
+    let tmp = p.with_extension(format!("{:?}.tmp", std::thread::current().id()).replace(['(', ')'], ""));
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, &p).unwrap();
     p
 }
 
