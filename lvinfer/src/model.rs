@@ -35,7 +35,9 @@ pub enum ModelError {
     Malformed(String),
     #[error("ONNX model has no graph")]
     NoGraph,
-    #[error("model input does not fit the contract (one f32 input `input` of shape [1, 1, H, W]): {0}")]
+    #[error(
+        "model input does not fit the contract (one f32 input `input` of shape [1, 1, H, W]): {0}"
+    )]
     Input(String),
     #[error("model output does not fit the contract (one f32 output `output` of shape [1, 1, H, W]): {0}")]
     Output(String),
@@ -99,14 +101,17 @@ struct Inner {
 
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Model").field("info", &self.inner.info).finish()
+        f.debug_struct("Model")
+            .field("info", &self.inner.info)
+            .finish()
     }
 }
 
 fn tensor_shape(
     v: &pb::ValueInfoProto,
 ) -> Result<(i32, Vec<Option<pb::tensor_shape_proto::dimension::Value>>), String> {
-    let Some(pb::type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref())
+    let Some(pb::type_proto::Value::TensorType(t)) =
+        v.r#type.as_ref().and_then(|t| t.value.as_ref())
     else {
         return Err(format!("`{}` is not a tensor", v.name));
     };
@@ -125,7 +130,10 @@ fn check_io(list: &[&pb::ValueInfoProto], name: &str) -> Result<(), String> {
         return Err(format!(
             "expected exactly one, found {} ({})",
             list.len(),
-            list.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", ")
+            list.iter()
+                .map(|v| v.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     };
     if v.name != name {
@@ -281,7 +289,10 @@ impl Model {
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
             .map_err(|e| tract_err(size, e))?;
-        let out = plan.model().output_fact(0).map_err(|e| tract_err(size, e))?;
+        let out = plan
+            .model()
+            .output_fact(0)
+            .map_err(|e| tract_err(size, e))?;
         if out.shape.as_concrete() != Some(&[1, 1, h, w][..]) {
             return Err(ModelError::Output(format!(
                 "for a {w}x{h} input it is {:?}",

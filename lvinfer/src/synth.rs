@@ -109,8 +109,14 @@ impl SynthNet {
                 name: "refine".into(),
                 node: nodes,
                 initializer: inits,
-                input: vec![value_info("input", &[Dim::N(1), Dim::N(1), Dim::S("H"), Dim::S("W")])],
-                output: vec![value_info("output", &[Dim::N(1), Dim::N(1), Dim::S("H"), Dim::S("W")])],
+                input: vec![value_info(
+                    "input",
+                    &[Dim::N(1), Dim::N(1), Dim::S("H"), Dim::S("W")],
+                )],
+                output: vec![value_info(
+                    "output",
+                    &[Dim::N(1), Dim::N(1), Dim::S("H"), Dim::S("W")],
+                )],
                 ..Default::default()
             }),
             metadata_props: vec![
@@ -182,7 +188,12 @@ fn tensor(name: &str, dims: &[usize], data: Vec<f32>) -> pb::TensorProto {
     }
 }
 
-fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<pb::AttributeProto>) -> pb::NodeProto {
+fn node(
+    op: &str,
+    inputs: &[&str],
+    output: &str,
+    attribute: Vec<pb::AttributeProto>,
+) -> pb::NodeProto {
     pb::NodeProto {
         op_type: op.into(),
         name: output.into(),

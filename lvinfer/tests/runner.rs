@@ -20,8 +20,9 @@ fn picture(w: usize, h: usize) -> Vec<u8> {
     (0..w * h)
         .map(|i| {
             let (x, y) = ((i % w) as f64, (i / w) as f64);
-            (128.0 + 60.0 * (x * 0.37).sin() * (y * 0.21).cos() + 40.0 * ((x + 2.0 * y) * 0.05).sin())
-                as u8
+            (128.0
+                + 60.0 * (x * 0.37).sin() * (y * 0.21).cos()
+                + 40.0 * ((x + 2.0 * y) * 0.05).sin()) as u8
         })
         .collect()
 }
@@ -153,12 +154,23 @@ fn output_matches_hand_computed_network_with_edge_replication() {
             max_residual = max_residual.max((r - src[y * w + x]).abs());
         }
     }
-    assert!(max_err < 1e-4, "tract vs hand-computed net: max error {max_err}");
+    assert!(
+        max_err < 1e-4,
+        "tract vs hand-computed net: max error {max_err}"
+    );
     // The net does something (otherwise the comparison above proves little).
     assert!(max_residual > 1e-3, "residual {max_residual}");
 }
 
-fn run_u8(m: &Model, w: usize, h: usize, threads: usize, tiles: usize, src: &[u8], stride: usize) -> Vec<u8> {
+fn run_u8(
+    m: &Model,
+    w: usize,
+    h: usize,
+    threads: usize,
+    tiles: usize,
+    src: &[u8],
+    stride: usize,
+) -> Vec<u8> {
     let r = PlaneRunner::new(
         m,
         w,
@@ -172,16 +184,25 @@ fn run_u8(m: &Model, w: usize, h: usize, threads: usize, tiles: usize, src: &[u8
     .unwrap();
     if tiles > 1 {
         // Cores are rounded up to the alignment, which can merge the last tiles away.
-        assert!(r.tiles() > 1 && r.tiles() <= tiles, "{} tiles for {tiles}", r.tiles());
+        assert!(
+            r.tiles() > 1 && r.tiles() <= tiles,
+            "{} tiles for {tiles}",
+            r.tiles()
+        );
     }
     // Destination with a padded stride, to check rows land where they should.
     let ds = w + 5;
     let mut dst = vec![0xAAu8; ds * h];
     r.run(src, stride, &mut dst, ds).unwrap();
     for y in 0..h {
-        assert!(dst[y * ds + w..(y + 1) * ds].iter().all(|&v| v == 0xAA), "row {y} padding written");
+        assert!(
+            dst[y * ds + w..(y + 1) * ds].iter().all(|&v| v == 0xAA),
+            "row {y} padding written"
+        );
     }
-    (0..h).flat_map(|y| dst[y * ds..y * ds + w].to_vec()).collect()
+    (0..h)
+        .flat_map(|y| dst[y * ds..y * ds + w].to_vec())
+        .collect()
 }
 
 #[test]
@@ -251,7 +272,17 @@ fn cuda_request_falls_back_to_cpu_with_a_reason() {
         Ok(name) => assert!(reason.contains(&name), "{reason}"),
         Err(e) => assert!(reason.contains(&e), "{reason}"),
     }
-    let cpu = PlaneRunner::new(&m, 32, 32, RunnerConfig { threads: 1, tiles: 1, backend: BackendKind::Cpu }).unwrap();
+    let cpu = PlaneRunner::new(
+        &m,
+        32,
+        32,
+        RunnerConfig {
+            threads: 1,
+            tiles: 1,
+            backend: BackendKind::Cpu,
+        },
+    )
+    .unwrap();
     assert!(cpu.fallback_reason().is_none());
 }
 
@@ -290,27 +321,62 @@ fn load_errors_are_typed() {
         g.input[0] = synth::value_info("input", &[Dim::N(1), Dim::S("H"), Dim::S("W")]);
     }))
     .unwrap_err();
-    assert!(matches!(e, ModelError::Input(ref s) if s.contains("rank is 3")), "{e}");
+    assert!(
+        matches!(e, ModelError::Input(ref s) if s.contains("rank is 3")),
+        "{e}"
+    );
 
     let e = Model::from_bytes(&with_graph(|g| {
         g.input[0] = synth::value_info("input", &[Dim::N(1), Dim::N(3), Dim::S("H"), Dim::S("W")]);
     }))
     .unwrap_err();
-    assert!(matches!(e, ModelError::Input(ref s) if s.contains("channel")), "{e}");
+    assert!(
+        matches!(e, ModelError::Input(ref s) if s.contains("channel")),
+        "{e}"
+    );
 
     let e = Model::from_bytes(&with_graph(|g| g.output[0].name = "y".into())).unwrap_err();
     assert!(matches!(e, ModelError::Output(_)), "{e}");
 
     let e = Model::from_bytes(&with_metadata("lv.kind", None)).unwrap_err();
-    assert!(matches!(e, ModelError::MissingMetadata { key: "lv.kind" }), "{e}");
+    assert!(
+        matches!(e, ModelError::MissingMetadata { key: "lv.kind" }),
+        "{e}"
+    );
     let e = Model::from_bytes(&with_metadata("lv.kind", Some("srenhance-v1"))).unwrap_err();
     assert!(matches!(e, ModelError::UnsupportedKind(_)), "{e}");
     let e = Model::from_bytes(&with_metadata("lv.align", Some("two"))).unwrap_err();
-    assert!(matches!(e, ModelError::InvalidMetadata { key: "lv.align", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            ModelError::InvalidMetadata {
+                key: "lv.align",
+                ..
+            }
+        ),
+        "{e}"
+    );
     let e = Model::from_bytes(&with_metadata("lv.align", Some("0"))).unwrap_err();
-    assert!(matches!(e, ModelError::InvalidMetadata { key: "lv.align", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            ModelError::InvalidMetadata {
+                key: "lv.align",
+                ..
+            }
+        ),
+        "{e}"
+    );
     let e = Model::from_bytes(&with_metadata("lv.receptive_radius", None)).unwrap_err();
-    assert!(matches!(e, ModelError::MissingMetadata { key: "lv.receptive_radius" }), "{e}");
+    assert!(
+        matches!(
+            e,
+            ModelError::MissingMetadata {
+                key: "lv.receptive_radius"
+            }
+        ),
+        "{e}"
+    );
 
     // A graph tract cannot build: a node reading a value nobody produces.
     let e = Model::from_bytes(&with_graph(|g| g.node[1].input[0] = "nowhere".into()))

@@ -4,7 +4,9 @@
 use lvpatch::*;
 
 fn lcg(seed: &mut u64) -> u64 {
-    *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     *seed >> 33
 }
 
@@ -32,7 +34,11 @@ fn sample_message(limits: &Limits) -> (Vec<u8>, Vec<Vec<u8>>) {
         patches: payloads
             .iter()
             .enumerate()
-            .map(|(k, p)| PatchRef { cell_x: k as u16 * 2, cell_y: k as u16, payload: p })
+            .map(|(k, p)| PatchRef {
+                cell_x: k as u16 * 2,
+                cell_y: k as u16,
+                payload: p,
+            })
             .collect(),
     };
     (encode_patches(&batch, limits).unwrap(), payloads)
@@ -42,15 +48,25 @@ fn sample_message(limits: &Limits) -> (Vec<u8>, Vec<Vec<u8>>) {
 fn patches_round_trip_and_jpeg_q95_is_close() {
     let limits = Limits::default();
     let (msg, payloads) = sample_message(&limits);
-    let Message::Patches(b) = parse(&msg, &limits).unwrap() else { panic!("kind") };
-    assert_eq!((b.frame_width, b.frame_height, b.patch_size, b.pts), (320, 180, 48, Some(1_000_000_000)));
+    let Message::Patches(b) = parse(&msg, &limits).unwrap() else {
+        panic!("kind")
+    };
+    assert_eq!(
+        (b.frame_width, b.frame_height, b.patch_size, b.pts),
+        (320, 180, 48, Some(1_000_000_000))
+    );
     assert_eq!(b.patches.len(), 3);
     for (k, p) in b.patches.iter().enumerate() {
         assert_eq!(p.payload, &payloads[k][..]);
         assert_eq!((p.cell_x, p.cell_y), (k as u16 * 2, k as u16));
         let px = decode_patch_luma(b.codec, p.payload, 48).unwrap();
         let src = patch_pixels(48, k as u64);
-        let mse = px.iter().zip(&src).map(|(a, b)| (*a as f64 - *b as f64).powi(2)).sum::<f64>() / src.len() as f64;
+        let mse = px
+            .iter()
+            .zip(&src)
+            .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
+            .sum::<f64>()
+            / src.len() as f64;
         let psnr = 10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10();
         assert!(psnr > 38.0, "JPEG q95 patch PSNR {psnr}");
     }
@@ -68,10 +84,16 @@ fn feedback_round_trip_and_rejects_nan() {
         suggested_patch_kbps: 25,
     };
     let msg = encode_feedback(&fb);
-    assert_eq!(parse(&msg, &Limits::default()).unwrap(), Message::Feedback(fb));
+    assert_eq!(
+        parse(&msg, &Limits::default()).unwrap(),
+        Message::Feedback(fb)
+    );
     let mut bad = fb;
     bad.gain_db = f32::NAN;
-    assert!(matches!(parse(&encode_feedback(&bad), &Limits::default()), Err(WireError::Feedback(_))));
+    assert!(matches!(
+        parse(&encode_feedback(&bad), &Limits::default()),
+        Err(WireError::Feedback(_))
+    ));
 }
 
 #[test]
@@ -79,11 +101,17 @@ fn every_truncation_is_an_error() {
     let limits = Limits::default();
     let (msg, _) = sample_message(&limits);
     for n in 0..msg.len() {
-        assert!(parse(&msg[..n], &limits).is_err(), "prefix of {n} bytes accepted");
+        assert!(
+            parse(&msg[..n], &limits).is_err(),
+            "prefix of {n} bytes accepted"
+        );
     }
     let mut longer = msg.clone();
     longer.push(0);
-    assert!(matches!(parse(&longer, &limits), Err(WireError::Trailing(1))));
+    assert!(matches!(
+        parse(&longer, &limits),
+        Err(WireError::Trailing(1))
+    ));
 }
 
 #[test]
@@ -120,17 +148,44 @@ fn hostile_headers_are_rejected_before_allocating() {
     assert!(matches!(set(0, b"XXXX"), Err(WireError::BadMagic)));
     assert!(matches!(set(4, &[2]), Err(WireError::Version(2))));
     assert!(matches!(set(5, &[9]), Err(WireError::Kind(9))));
-    assert!(matches!(set(6, &3u16.to_le_bytes()), Err(WireError::HeaderLen(3))));
-    assert!(matches!(set(8, &u32::MAX.to_le_bytes()), Err(WireError::Truncated { .. })));
-    assert!(matches!(set(body + 8, &0u32.to_le_bytes()), Err(WireError::FrameSize(..))));
-    assert!(matches!(set(body + 8, &100_000u32.to_le_bytes()), Err(WireError::FrameSize(..))));
-    assert!(matches!(set(body + 16, &4u16.to_le_bytes()), Err(WireError::PatchSize(..))));
+    assert!(matches!(
+        set(6, &3u16.to_le_bytes()),
+        Err(WireError::HeaderLen(3))
+    ));
+    assert!(matches!(
+        set(8, &u32::MAX.to_le_bytes()),
+        Err(WireError::Truncated { .. })
+    ));
+    assert!(matches!(
+        set(body + 8, &0u32.to_le_bytes()),
+        Err(WireError::FrameSize(..))
+    ));
+    assert!(matches!(
+        set(body + 8, &100_000u32.to_le_bytes()),
+        Err(WireError::FrameSize(..))
+    ));
+    assert!(matches!(
+        set(body + 16, &4u16.to_le_bytes()),
+        Err(WireError::PatchSize(..))
+    ));
     assert!(matches!(set(body + 18, &[7]), Err(WireError::Codec(7))));
-    assert!(matches!(set(body + 20, &60000u16.to_le_bytes()), Err(WireError::TooManyPatches(..))));
-    assert!(matches!(set(body + 20, &40u16.to_le_bytes()), Err(WireError::Truncated { .. })));
+    assert!(matches!(
+        set(body + 20, &60000u16.to_le_bytes()),
+        Err(WireError::TooManyPatches(..))
+    ));
+    assert!(matches!(
+        set(body + 20, &40u16.to_le_bytes()),
+        Err(WireError::Truncated { .. })
+    ));
     // First record's cell x: 320 / 48 = 6 columns, so 6 is outside.
-    assert!(matches!(set(body + 22, &6u16.to_le_bytes()), Err(WireError::CellOutside(6, 0))));
-    assert!(matches!(set(body + 26, &u32::MAX.to_le_bytes()), Err(WireError::PayloadTooLarge(..))));
+    assert!(matches!(
+        set(body + 22, &6u16.to_le_bytes()),
+        Err(WireError::CellOutside(6, 0))
+    ));
+    assert!(matches!(
+        set(body + 26, &u32::MAX.to_le_bytes()),
+        Err(WireError::PayloadTooLarge(..))
+    ));
     let big = vec![0u8; limits.max_message + 1];
     assert!(matches!(parse(&big, &limits), Err(WireError::TooLarge(..))));
 }
@@ -141,9 +196,15 @@ fn jpeg_of_another_size_is_rejected_before_decoding() {
     let big = encode_jpeg_luma(&vec![100u8; 256 * 256], 256, 95).unwrap();
     assert!(decode_patch_luma(Codec::Jpeg, &big, 48).is_err());
     let small = encode_jpeg_luma(&patch_pixels(32, 1), 32, 95).unwrap();
-    assert!(matches!(decode_patch_luma(Codec::Jpeg, &small, 48), Err(WireError::JpegSize(32, 32, 48))));
+    assert!(matches!(
+        decode_patch_luma(Codec::Jpeg, &small, 48),
+        Err(WireError::JpegSize(32, 32, 48))
+    ));
     assert!(decode_patch_luma(Codec::Jpeg, b"not a jpeg", 48).is_err());
-    assert!(matches!(decode_patch_luma(Codec::RawLuma, &[0u8; 10], 48), Err(WireError::RawSize(10, 2304))));
+    assert!(matches!(
+        decode_patch_luma(Codec::RawLuma, &[0u8; 10], 48),
+        Err(WireError::RawSize(10, 2304))
+    ));
 }
 
 #[test]

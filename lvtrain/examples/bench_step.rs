@@ -21,7 +21,17 @@ fn reference_step(chans: &[usize], h: usize, w: usize, batch: usize, weights: &[
         for k in 0..chans.len() - 1 {
             let mut out = vec![0f32; chans[k + 1] * hw];
             let b = vec![0.01f32; chans[k + 1]];
-            conv::forward(&acts[k], chans[k], h, w, &weights[k], &b, chans[k + 1], &mut out, &mut col);
+            conv::forward(
+                &acts[k],
+                chans[k],
+                h,
+                w,
+                &weights[k],
+                &b,
+                chans[k + 1],
+                &mut out,
+                &mut col,
+            );
             lvtrain::ops::relu(&mut out);
             acts.push(out);
         }
@@ -30,7 +40,19 @@ fn reference_step(chans: &[usize], h: usize, w: usize, batch: usize, weights: &[
             let mut dw = vec![0f32; weights[k].len()];
             let mut db = vec![0f32; chans[k + 1]];
             let mut dx = vec![0f32; chans[k] * hw];
-            conv::backward(&acts[k], chans[k], h, w, &weights[k], chans[k + 1], &g, (k > 0).then_some(&mut dx[..]), &mut dw, &mut db, &mut col);
+            conv::backward(
+                &acts[k],
+                chans[k],
+                h,
+                w,
+                &weights[k],
+                chans[k + 1],
+                &g,
+                (k > 0).then_some(&mut dx[..]),
+                &mut dw,
+                &mut db,
+                &mut col,
+            );
             g = dx;
         }
     });
@@ -57,7 +79,10 @@ fn time<F: FnMut()>(mut f: F, iters: usize) -> f64 {
 fn main() {
     let threads = rayon::current_num_threads();
     let chans = [1usize, 32, 32, 32, 1];
-    let weights: Vec<Vec<f32>> = chans.windows(2).map(|p| vec![0.01f32; p[0] * p[1] * 9]).collect();
+    let weights: Vec<Vec<f32>> = chans
+        .windows(2)
+        .map(|p| vec![0.01f32; p[0] * p[1] * 9])
+        .collect();
     let s = time(|| reference_step(&chans, 48, 48, 16, &weights), 20);
     println!(
         "reference 1-32-32-32-1 48x48 batch 16 (matrixmultiply, {threads} threads): {:.1} ms/step, {:.1} GFLOP/s",
@@ -68,9 +93,17 @@ fn main() {
     gemm_bench::run(&chans, &weights, threads);
 
     for &(c, l) in &[(16usize, 1usize), (12, 2), (32, 3)] {
-        let net = RefineNet::new(RefineConfig { channels: c, hidden_layers: l }, 1);
+        let net = RefineNet::new(
+            RefineConfig {
+                channels: c,
+                hidden_layers: l,
+            },
+            1,
+        );
         // Training inputs: 96x96 source patches at ratio ~2.6 -> 36x36 low-resolution input.
-        let inputs: Vec<Tensor> = (0..16).map(|_| Tensor::from_vec([1, 1, 36, 36], vec![0.5; 36 * 36])).collect();
+        let inputs: Vec<Tensor> = (0..16)
+            .map(|_| Tensor::from_vec([1, 1, 36, 36], vec![0.5; 36 * 36]))
+            .collect();
         let dys: Vec<Vec<f32>> = (0..16).map(|_| vec![1e-3; 36 * 36]).collect();
         let s = time(
             || {
@@ -96,10 +129,43 @@ mod gemm_bench {
     use gemm::{gemm, Parallelism};
 
     #[allow(clippy::too_many_arguments)]
-    fn mm(m: usize, k: usize, n: usize, a: &[f32], rsa: isize, csa: isize, b: &[f32], rsb: isize, csb: isize, beta: f32, c: &mut [f32], ldc: isize) {
+    fn mm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        rsa: isize,
+        csa: isize,
+        b: &[f32],
+        rsb: isize,
+        csb: isize,
+        beta: f32,
+        c: &mut [f32],
+        ldc: isize,
+    ) {
         // SAFETY: callers pass buffers sized for the given shapes and strides.
         unsafe {
-            gemm(m, n, k, c.as_mut_ptr(), 1, ldc, beta != 0.0, a.as_ptr(), csa, rsa, b.as_ptr(), csb, rsb, beta, 1.0, false, false, false, Parallelism::None);
+            gemm(
+                m,
+                n,
+                k,
+                c.as_mut_ptr(),
+                1,
+                ldc,
+                beta != 0.0,
+                a.as_ptr(),
+                csa,
+                rsa,
+                b.as_ptr(),
+                csb,
+                rsb,
+                beta,
+                1.0,
+                false,
+                false,
+                false,
+                Parallelism::None,
+            );
         }
     }
 
@@ -112,7 +178,20 @@ mod gemm_bench {
                 let (ci, co) = (chans[k], chans[k + 1]);
                 let mut out = vec![0.01f32; co * hw];
                 conv::im2col(&acts[k], ci, h, w, &mut col);
-                mm(co, ci * 9, hw, &weights[k], (ci * 9) as isize, 1, &col, hw as isize, 1, 1.0, &mut out, hw as isize);
+                mm(
+                    co,
+                    ci * 9,
+                    hw,
+                    &weights[k],
+                    (ci * 9) as isize,
+                    1,
+                    &col,
+                    hw as isize,
+                    1,
+                    1.0,
+                    &mut out,
+                    hw as isize,
+                );
                 lvtrain::ops::relu(&mut out);
                 acts.push(out);
             }
@@ -122,10 +201,36 @@ mod gemm_bench {
                 let kk = ci * 9;
                 let mut dw = vec![0f32; weights[k].len()];
                 conv::im2col(&acts[k], ci, h, w, &mut col);
-                mm(co, hw, kk, &g, hw as isize, 1, &col, 1, hw as isize, 1.0, &mut dw, kk as isize);
+                mm(
+                    co,
+                    hw,
+                    kk,
+                    &g,
+                    hw as isize,
+                    1,
+                    &col,
+                    1,
+                    hw as isize,
+                    1.0,
+                    &mut dw,
+                    kk as isize,
+                );
                 let mut dx = vec![0f32; ci * hw];
                 if k > 0 {
-                    mm(kk, co, hw, &weights[k], 1, kk as isize, &g, hw as isize, 1, 0.0, &mut col, hw as isize);
+                    mm(
+                        kk,
+                        co,
+                        hw,
+                        &weights[k],
+                        1,
+                        kk as isize,
+                        &g,
+                        hw as isize,
+                        1,
+                        0.0,
+                        &mut col,
+                        hw as isize,
+                    );
                     conv::col2im_add(&col, ci, h, w, &mut dx);
                 }
                 g = dx;

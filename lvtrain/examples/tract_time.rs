@@ -14,8 +14,17 @@ fn main() {
     } else {
         let c = a.first().map_or(16, |s| s.parse().unwrap());
         let l = a.get(1).map_or(1, |s| s.parse().unwrap());
-        let net = RefineNet::new(RefineConfig { channels: c, hidden_layers: l }, 1);
-        (lvtrain::onnx::export(&net, "tract_time"), a.get(2..).unwrap_or(&[]))
+        let net = RefineNet::new(
+            RefineConfig {
+                channels: c,
+                hidden_layers: l,
+            },
+            1,
+        );
+        (
+            lvtrain::onnx::export(&net, "tract_time"),
+            a.get(2..).unwrap_or(&[]),
+        )
     };
     let net = lvtrain::onnx::import(&bytes).expect("lvtrain model");
     let w: usize = rest.first().map_or(960, |s| s.parse().unwrap());

@@ -35,7 +35,11 @@ impl Adam {
         let b2t = 1.0 - (self.beta2 as f64).powi(self.t as i32);
         let step = (lr as f64 * b2t.sqrt() / b1t) as f32;
         let eps = self.eps * b2t.sqrt() as f32;
-        for ((p, &g), (m, v)) in params.iter_mut().zip(grad).zip(self.m.iter_mut().zip(self.v.iter_mut())) {
+        for ((p, &g), (m, v)) in params
+            .iter_mut()
+            .zip(grad)
+            .zip(self.m.iter_mut().zip(self.v.iter_mut()))
+        {
             *m = self.beta1 * *m + (1.0 - self.beta1) * g;
             *v = self.beta2 * *v + (1.0 - self.beta2) * g * g;
             *p -= step * *m / (v.sqrt() + eps);
@@ -53,7 +57,11 @@ mod tests {
         let mut p = vec![0.0f32; 4];
         let mut opt = Adam::new(4, 0.1);
         for _ in 0..2000 {
-            let g: Vec<f32> = p.iter().enumerate().map(|(i, &v)| 2.0 * (v - i as f32)).collect();
+            let g: Vec<f32> = p
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| 2.0 * (v - i as f32))
+                .collect();
             opt.step(&mut p, &g, 0.05);
         }
         for (i, v) in p.iter().enumerate() {
@@ -67,6 +75,9 @@ mod tests {
         let mut p = vec![1.0f32, 1.0];
         let mut opt = Adam::new(2, 0.01);
         opt.step(&mut p, &[3.0, -0.001], 0.01);
-        assert!((p[0] - 0.99).abs() < 1e-5 && (p[1] - 1.01).abs() < 1e-4, "{p:?}");
+        assert!(
+            (p[0] - 0.99).abs() < 1e-5 && (p[1] - 1.01).abs() < 1e-4,
+            "{p:?}"
+        );
     }
 }

@@ -50,14 +50,26 @@ mod tests {
 
     #[test]
     fn round_trips_exactly_including_rng() {
-        let net = RefineNet::new(RefineConfig { channels: 3, hidden_layers: 1 }, 1);
+        let net = RefineNet::new(
+            RefineConfig {
+                channels: 3,
+                hidden_layers: 1,
+            },
+            1,
+        );
         let mut adam = Adam::new(net.num_params(), 1e-3);
         let mut p = net.params.clone();
         let g: Vec<f32> = (0..p.len()).map(|i| (i as f32).sin()).collect();
         adam.step(&mut p, &g, 1e-3);
         let mut rng = rand_pcg::Pcg64::seed_from_u64(9);
         let _: u64 = rng.random();
-        let ck = Checkpoint { net: RefineNet { params: p, ..net }, adam, step: 1, rng, meta: serde_json::json!({"a": 1}) };
+        let ck = Checkpoint {
+            net: RefineNet { params: p, ..net },
+            adam,
+            step: 1,
+            rng,
+            meta: serde_json::json!({"a": 1}),
+        };
         let path = std::env::temp_dir().join(format!("lvtrain-ck-{}.json", std::process::id()));
         ck.save(&path).unwrap();
         let mut back = Checkpoint::load(&path).unwrap();

@@ -173,7 +173,10 @@ pub fn backward(
     let hw = h * w;
     let k = cin * 9;
     for o in 0..cout {
-        db[o] += dy[o * hw..(o + 1) * hw].iter().map(|&v| v as f64).sum::<f64>() as f32;
+        db[o] += dy[o * hw..(o + 1) * hw]
+            .iter()
+            .map(|&v| v as f64)
+            .sum::<f64>() as f32;
     }
     im2col(x, cin, h, w, col);
     // dW (cout x k) += dy (cout x hw) * colᵀ (hw x k)
@@ -201,7 +204,15 @@ mod tests {
     }
 
     /// Direct convolution in f64: the definition the im2col path must equal.
-    fn direct(x: &[f32], cin: usize, h: usize, w: usize, wt: &[f32], b: &[f32], cout: usize) -> Vec<f64> {
+    fn direct(
+        x: &[f32],
+        cin: usize,
+        h: usize,
+        w: usize,
+        wt: &[f32],
+        b: &[f32],
+        cout: usize,
+    ) -> Vec<f64> {
         let mut out = vec![0.0f64; cout * h * w];
         for o in 0..cout {
             for y in 0..h {
@@ -239,7 +250,10 @@ mod tests {
             forward(&x, cin, h, w, &wt, &b, cout, &mut out, &mut col);
             let want = direct(&x, cin, h, w, &wt, &b, cout);
             for (a, b) in out.iter().zip(&want) {
-                assert!((*a as f64 - b).abs() < 1e-4, "{a} vs {b} for {cin}->{cout} {h}x{w}");
+                assert!(
+                    (*a as f64 - b).abs() < 1e-4,
+                    "{a} vs {b} for {cin}->{cout} {h}x{w}"
+                );
             }
         }
     }
@@ -252,10 +266,18 @@ mod tests {
         let c = rnd(&mut rng, cin * 9 * h * w);
         let mut col = vec![0.0; c.len()];
         im2col(&x, cin, h, w, &mut col);
-        let lhs: f64 = col.iter().zip(&c).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
+        let lhs: f64 = col
+            .iter()
+            .zip(&c)
+            .map(|(a, b)| (*a as f64) * (*b as f64))
+            .sum();
         let mut dx = vec![0.0; x.len()];
         col2im_add(&c, cin, h, w, &mut dx);
-        let rhs: f64 = x.iter().zip(&dx).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
+        let rhs: f64 = x
+            .iter()
+            .zip(&dx)
+            .map(|(a, b)| (*a as f64) * (*b as f64))
+            .sum();
         assert!((lhs - rhs).abs() < 1e-3, "{lhs} vs {rhs}");
     }
 
@@ -270,19 +292,38 @@ mod tests {
         let b = rnd(&mut rng, cout);
         let r = rnd(&mut rng, cout * h * w);
         let loss = |x: &[f32], wt: &[f32], b: &[f32]| -> f64 {
-            direct(x, cin, h, w, wt, b, cout).iter().zip(&r).map(|(a, r)| a * *r as f64).sum()
+            direct(x, cin, h, w, wt, b, cout)
+                .iter()
+                .zip(&r)
+                .map(|(a, r)| a * *r as f64)
+                .sum()
         };
         let mut dx = vec![0.0; x.len()];
         let mut dw = vec![0.0; wt.len()];
         let mut db = vec![0.0; b.len()];
         let mut col = vec![0.0; cin * 9 * h * w];
-        backward(&x, cin, h, w, &wt, cout, &r, Some(&mut dx), &mut dw, &mut db, &mut col);
+        backward(
+            &x,
+            cin,
+            h,
+            w,
+            &wt,
+            cout,
+            &r,
+            Some(&mut dx),
+            &mut dw,
+            &mut db,
+            &mut col,
+        );
         let eps = 1e-2f32;
         let check = |name: &str, analytic: &[f32], f: &dyn Fn(usize, f32) -> f64| {
             for i in 0..analytic.len() {
                 let num = (f(i, eps) - f(i, -eps)) / (2.0 * eps as f64);
                 let a = analytic[i] as f64;
-                assert!((num - a).abs() <= 1e-3 * (1.0 + num.abs()), "{name}[{i}]: analytic {a} numeric {num}");
+                assert!(
+                    (num - a).abs() <= 1e-3 * (1.0 + num.abs()),
+                    "{name}[{i}]: analytic {a} numeric {num}"
+                );
             }
         };
         check("dx", &dx, &|i, e| {

@@ -141,7 +141,10 @@ impl RefineNet {
 
     /// Forward pass of one `[1, h, w]` image (`h`, `w` even), keeping the activations.
     pub fn forward_trace(&self, x: &[f32], h: usize, w: usize) -> Trace {
-        assert!(h % BLOCK == 0 && w % BLOCK == 0, "RefineNet: {h}x{w} must be even");
+        assert!(
+            h % BLOCK == 0 && w % BLOCK == 0,
+            "RefineNet: {h}x{w} must be even"
+        );
         assert_eq!(x.len(), h * w);
         let (lh, lw) = (h / BLOCK, w / BLOCK);
         let hw = lh * lw;
@@ -186,7 +189,13 @@ impl RefineNet {
 
     /// Backward pass: accumulates the parameter gradients of `L` into `grad` (same layout
     /// as `params`) given `dy = dL/d output`; returns `dL/dx` when `want_dx`.
-    pub fn backward(&self, t: &Trace, dy: &[f32], grad: &mut [f32], want_dx: bool) -> Option<Vec<f32>> {
+    pub fn backward(
+        &self,
+        t: &Trace,
+        dy: &[f32],
+        grad: &mut [f32],
+        want_dx: bool,
+    ) -> Option<Vec<f32>> {
         let (h, w) = (t.h, t.w);
         let (lh, lw) = (h / BLOCK, w / BLOCK);
         let hw = lh * lw;
@@ -196,7 +205,11 @@ impl RefineNet {
         for (k, l) in self.layers.iter().enumerate().rev() {
             let (gw, gb) = grad[l.offset..l.offset + l.len()].split_at_mut(l.weight_len());
             let need_dx = k > 0 || want_dx;
-            let mut dx = if need_dx { vec![0.0f32; l.cin * hw] } else { Vec::new() };
+            let mut dx = if need_dx {
+                vec![0.0f32; l.cin * hw]
+            } else {
+                Vec::new()
+            };
             conv::backward(
                 &t.acts[k],
                 l.cin,
@@ -278,7 +291,10 @@ mod tests {
     /// pre-activation sits within `eps` of zero, so a small fraction of misses is allowed.
     #[test]
     fn gradients_match_finite_differences() {
-        let cfg = RefineConfig { channels: 5, hidden_layers: 2 };
+        let cfg = RefineConfig {
+            channels: 5,
+            hidden_layers: 2,
+        };
         let mut net = RefineNet::new(cfg, 7);
         // Larger last-layer weights and biases so every parameter has a visible effect.
         let mut rng = rand_pcg::Pcg64::seed_from_u64(11);
@@ -289,7 +305,11 @@ mod tests {
         let x: Vec<f32> = (0..h * w).map(|_| rng.random_range(0.0f32..1.0)).collect();
         let r: Vec<f32> = (0..h * w).map(|_| rng.random_range(-1.0f32..1.0)).collect();
         let loss = |net: &RefineNet, x: &[f32]| -> f64 {
-            net.forward(x, h, w).iter().zip(&r).map(|(a, b)| *a as f64 * *b as f64).sum()
+            net.forward(x, h, w)
+                .iter()
+                .zip(&r)
+                .map(|(a, b)| *a as f64 * *b as f64)
+                .sum()
         };
         let t = net.forward_trace(&x, h, w);
         let mut grad = vec![0.0f32; net.num_params()];
@@ -319,19 +339,30 @@ mod tests {
                 bad += 1;
             }
         }
-        assert!(bad * 100 <= total, "{bad} of {total} gradient entries disagree");
+        assert!(
+            bad * 100 <= total,
+            "{bad} of {total} gradient entries disagree"
+        );
         // And a gross error (e.g. a dropped bias gradient) would break far more than 1 %.
         assert!(grad.iter().any(|g| g.abs() > 1e-3));
     }
 
     #[test]
     fn batch_gradient_is_sum_of_single_gradients() {
-        let net = RefineNet::new(RefineConfig { channels: 4, hidden_layers: 1 }, 3);
+        let net = RefineNet::new(
+            RefineConfig {
+                channels: 4,
+                hidden_layers: 1,
+            },
+            3,
+        );
         let mut rng = rand_pcg::Pcg64::seed_from_u64(5);
         let sizes = [(4usize, 6usize), (8, 2), (2, 2)];
         let inputs: Vec<Tensor> = sizes
             .iter()
-            .map(|&(h, w)| Tensor::from_vec([1, 1, h, w], (0..h * w).map(|_| rng.random()).collect()))
+            .map(|&(h, w)| {
+                Tensor::from_vec([1, 1, h, w], (0..h * w).map(|_| rng.random()).collect())
+            })
             .collect();
         let dys: Vec<Vec<f32>> = sizes
             .iter()
@@ -350,10 +381,19 @@ mod tests {
 
     #[test]
     fn cost_and_radius() {
-        let net = RefineNet::new(RefineConfig { channels: 16, hidden_layers: 1 }, 0);
+        let net = RefineNet::new(
+            RefineConfig {
+                channels: 16,
+                hidden_layers: 1,
+            },
+            0,
+        );
         assert_eq!(net.macs_per_pixel(), 864.0);
         assert_eq!(net.receptive_radius(), 7);
-        assert_eq!(net.num_params(), 4 * 16 * 9 + 16 + 16 * 16 * 9 + 16 + 16 * 4 * 9 + 4);
+        assert_eq!(
+            net.num_params(),
+            4 * 16 * 9 + 16 + 16 * 16 * 9 + 16 + 16 * 4 * 9 + 4
+        );
     }
 }
 
@@ -367,7 +407,13 @@ mod learn_tests {
     /// reaches ~9x in 400 steps; a wrong gradient or update leaves it flat).
     #[test]
     fn learns_a_sharpening_residual() {
-        let mut net = RefineNet::new(RefineConfig { channels: 8, hidden_layers: 1 }, 1);
+        let mut net = RefineNet::new(
+            RefineConfig {
+                channels: 8,
+                hidden_layers: 1,
+            },
+            1,
+        );
         let mut adam = Adam::new(net.num_params(), 1e-2);
         let mut rng = rand_pcg::Pcg64::seed_from_u64(2);
         let (h, w) = (16usize, 16usize);

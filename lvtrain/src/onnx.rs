@@ -41,7 +41,13 @@ fn attr_str(name: &str, v: &str) -> pb::AttributeProto {
     }
 }
 
-fn node(op: &str, name: &str, inputs: &[&str], output: &str, attrs: Vec<pb::AttributeProto>) -> pb::NodeProto {
+fn node(
+    op: &str,
+    name: &str,
+    inputs: &[&str],
+    output: &str,
+    attrs: Vec<pb::AttributeProto>,
+) -> pb::NodeProto {
     pb::NodeProto {
         input: inputs.iter().map(|s| s.to_string()).collect(),
         output: vec![output.into()],
@@ -101,8 +107,16 @@ pub fn model_proto(net: &RefineNet, recipe: &str) -> pb::ModelProto {
     let mut prev = "s2d".to_string();
     let last = net.layers.len() - 1;
     for (k, l) in net.layers.iter().enumerate() {
-        let (wn, bn, cn) = (format!("conv{k}.weight"), format!("conv{k}.bias"), format!("conv{k}"));
-        inits.push(f32_tensor(&wn, &[l.cout, l.cin, 3, 3], l.weight(&net.params)));
+        let (wn, bn, cn) = (
+            format!("conv{k}.weight"),
+            format!("conv{k}.bias"),
+            format!("conv{k}"),
+        );
+        inits.push(f32_tensor(
+            &wn,
+            &[l.cout, l.cin, 3, 3],
+            l.weight(&net.params),
+        ));
         inits.push(f32_tensor(&bn, &[l.cout], l.bias(&net.params)));
         nodes.push(node(
             "Conv",
@@ -132,7 +146,10 @@ pub fn model_proto(net: &RefineNet, recipe: &str) -> pb::ModelProto {
         vec![attr_int("blocksize", BLOCK as i64), attr_str("mode", "DCR")],
     ));
     nodes.push(node("Add", "skip", &["input", "d2s"], "output", vec![]));
-    let meta = |k: &str, v: String| pb::StringStringEntryProto { key: k.into(), value: v };
+    let meta = |k: &str, v: String| pb::StringStringEntryProto {
+        key: k.into(),
+        value: v,
+    };
     pb::ModelProto {
         ir_version: IR_VERSION,
         opset_import: vec![pb::OperatorSetIdProto {
@@ -182,7 +199,9 @@ pub enum ImportError {
 /// exported model, e.g. codec-aware fine-tuning from the codec-agnostic one).
 pub fn import(bytes: &[u8]) -> Result<RefineNet, ImportError> {
     let proto = pb::ModelProto::decode(bytes)?;
-    let graph = proto.graph.ok_or_else(|| ImportError::Layout("no graph".into()))?;
+    let graph = proto
+        .graph
+        .ok_or_else(|| ImportError::Layout("no graph".into()))?;
     let get = |name: &str| -> Result<&pb::TensorProto, ImportError> {
         graph
             .initializer
@@ -209,7 +228,10 @@ pub fn import(bytes: &[u8]) -> Result<RefineNet, ImportError> {
     for (l, (w, b)) in net.layers.clone().iter().zip(&convs) {
         let want = [l.cout as i64, l.cin as i64, 3, 3];
         if w.dims != want || w.float_data.len() != l.weight_len() || b.float_data.len() != l.cout {
-            return Err(ImportError::Layout(format!("conv weight dims {:?}, expected {want:?}", w.dims)));
+            return Err(ImportError::Layout(format!(
+                "conv weight dims {:?}, expected {want:?}",
+                w.dims
+            )));
         }
         net.params[l.offset..l.offset + l.weight_len()].copy_from_slice(&w.float_data);
         net.params[l.offset + l.weight_len()..l.offset + l.len()].copy_from_slice(&b.float_data);
@@ -243,7 +265,13 @@ mod tests {
 
     #[test]
     fn tract_runs_the_export_like_lvtrain() {
-        let mut net = RefineNet::new(RefineConfig { channels: 6, hidden_layers: 2 }, 4);
+        let mut net = RefineNet::new(
+            RefineConfig {
+                channels: 6,
+                hidden_layers: 2,
+            },
+            4,
+        );
         // Non-trivial biases and last layer, so a wrong layout anywhere shows.
         let mut rng = rand_pcg::Pcg64::seed_from_u64(8);
         for p in net.params.iter_mut() {
@@ -254,14 +282,24 @@ mod tests {
             let x: Vec<f32> = (0..h * w).map(|_| rng.random_range(0.0f32..1.0)).collect();
             let want = net.forward(&x, h, w);
             let got = run_tract(&bytes, &x, h, w);
-            let max = want.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            let max = want
+                .iter()
+                .zip(&got)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
             assert!(max <= 1e-5, "{h}x{w}: max |lvtrain - tract| = {max}");
         }
     }
 
     #[test]
     fn import_reads_back_the_export() {
-        let mut net = RefineNet::new(RefineConfig { channels: 5, hidden_layers: 2 }, 2);
+        let mut net = RefineNet::new(
+            RefineConfig {
+                channels: 5,
+                hidden_layers: 2,
+            },
+            2,
+        );
         net.params[7] = 0.25;
         let back = import(&export(&net, "")).unwrap();
         assert_eq!(back.config, net.config);
@@ -271,14 +309,31 @@ mod tests {
 
     #[test]
     fn metadata_is_readable_by_tract() {
-        let net = RefineNet::new(RefineConfig { channels: 4, hidden_layers: 0 }, 1);
+        let net = RefineNet::new(
+            RefineConfig {
+                channels: 4,
+                hidden_layers: 0,
+            },
+            1,
+        );
         let bytes = export(&net, "dnnscale-train --steps 1");
-        let proto = tract_onnx::onnx().proto_model_for_read(&mut &bytes[..]).unwrap();
-        let get = |k: &str| proto.metadata_props.iter().find(|e| e.key == k).map(|e| e.value.clone());
+        let proto = tract_onnx::onnx()
+            .proto_model_for_read(&mut &bytes[..])
+            .unwrap();
+        let get = |k: &str| {
+            proto
+                .metadata_props
+                .iter()
+                .find(|e| e.key == k)
+                .map(|e| e.value.clone())
+        };
         assert_eq!(get("lv.kind").as_deref(), Some(KIND));
         assert_eq!(get("lv.align").as_deref(), Some("2"));
         assert_eq!(get("lv.receptive_radius").as_deref(), Some("5"));
-        assert_eq!(get("lv.recipe").as_deref(), Some("dnnscale-train --steps 1"));
+        assert_eq!(
+            get("lv.recipe").as_deref(),
+            Some("dnnscale-train --steps 1")
+        );
         assert_eq!(proto.opset_import[0].version, 13);
     }
 }

@@ -30,7 +30,10 @@ pub fn relu_backward(y: &[f32], dy: &mut [f32]) {
 
 /// ONNX `SpaceToDepth` on one image `[c, h, w]` (h, w multiples of `b`).
 pub fn space_to_depth(x: &[f32], c: usize, h: usize, w: usize, b: usize, out: &mut [f32]) {
-    assert!(h % b == 0 && w % b == 0, "space_to_depth: {h}x{w} not a multiple of {b}");
+    assert!(
+        h % b == 0 && w % b == 0,
+        "space_to_depth: {h}x{w} not a multiple of {b}"
+    );
     let (oh, ow) = (h / b, w / b);
     for i in 0..b {
         for j in 0..b {
@@ -50,7 +53,11 @@ pub fn space_to_depth(x: &[f32], c: usize, h: usize, w: usize, b: usize, out: &m
 
 /// ONNX `DepthToSpace` (DCR) on one image `[c, h, w]` (`c` a multiple of `b²`).
 pub fn depth_to_space(x: &[f32], c: usize, h: usize, w: usize, b: usize, out: &mut [f32]) {
-    assert!(c % (b * b) == 0, "depth_to_space: {c} channels not a multiple of {}", b * b);
+    assert!(
+        c % (b * b) == 0,
+        "depth_to_space: {c} channels not a multiple of {}",
+        b * b
+    );
     let oc = c / (b * b);
     let (oh, ow) = (h * b, w * b);
     for i in 0..b {

@@ -156,11 +156,20 @@ fn oracle_scale(src: &Path, dst: &Path, w: usize, h: usize) {
     let out = Command::new(oracle::ffmpeg().unwrap())
         .args(["-y", "-loglevel", "error", "-i"])
         .arg(src)
-        .args(["-vf", &format!("scale={w}:{h}:flags=lanczos"), "-pix_fmt", "yuv420p"])
+        .args([
+            "-vf",
+            &format!("scale={w}:{h}:flags=lanczos"),
+            "-pix_fmt",
+            "yuv420p",
+        ])
         .arg(dst)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Frames and size of the first video stream of `path`, decoded by GStreamer.
@@ -168,19 +177,40 @@ fn decoded_video(path: &Path) -> (usize, u32, u32) {
     let out = Command::new("gst-launch-1.0")
         .args(["-v", "filesrc"])
         .arg(format!("location={}", path.display()))
-        .args(["!", "decodebin", "!", "video/x-raw", "!", "fakesink", "name=s", "silent=false"])
+        .args([
+            "!",
+            "decodebin",
+            "!",
+            "video/x-raw",
+            "!",
+            "fakesink",
+            "name=s",
+            "silent=false",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    let frames = text.lines().filter(|l| l.contains("s: last-message = chain")).count();
+    let frames = text
+        .lines()
+        .filter(|l| l.contains("s: last-message = chain"))
+        .count();
     let caps = text
         .lines()
         .find(|l| l.contains("s.GstPad:sink: caps = video/x-raw"))
         .unwrap_or_else(|| panic!("no video caps in:\n{text}"));
     let field = |name: &str| -> u32 {
         let i = caps.find(&format!("{name}=(int)")).unwrap() + name.len() + 6;
-        caps[i..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+        caps[i..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
     };
     (frames, field("width"), field("height"))
 }
@@ -234,16 +264,25 @@ fn dnnscale_example_dash_ladder() {
     std::fs::create_dir_all(&work).unwrap();
     let hd = hd_clip(&work);
     let out = work.join("dash");
-    run_example("dnnscale-dash-ladder.sh", &[hd.to_str().unwrap(), out.to_str().unwrap()]);
+    run_example(
+        "dnnscale-dash-ladder.sh",
+        &[hd.to_str().unwrap(), out.to_str().unwrap()],
+    );
     let mpd = std::fs::read_to_string(out.join("ladder.mpd")).unwrap();
     let reps: Vec<&str> = mpd.split("<Representation ").skip(1).collect();
     assert_eq!(reps.len(), 3, "{mpd}");
-    for (i, (w, h)) in [(1280, 720), (960, 540), (640, 360)].into_iter().enumerate() {
+    for (i, (w, h)) in [(1280, 720), (960, 540), (640, 360)]
+        .into_iter()
+        .enumerate()
+    {
         let rep = reps
             .iter()
             .find(|r| r.starts_with(&format!("id=\"video_{i}\"")))
             .unwrap_or_else(|| panic!("no video_{i} in {mpd}"));
-        assert!(rep.contains(&format!("width=\"{w}\" height=\"{h}\"")), "{rep}");
+        assert!(
+            rep.contains(&format!("width=\"{w}\" height=\"{h}\"")),
+            "{rep}"
+        );
         // Its first segment exists and decodes to that size.
         let seg = out.join(format!("video_{i}_1.ts"));
         let (frames, dw, dh) = decoded_video(&seg);

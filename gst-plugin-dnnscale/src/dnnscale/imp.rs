@@ -248,11 +248,9 @@ impl Dnnscale {
                 }),
                 None => Err(gst::error_msg!(
                     gst::LibraryError::Settings,
-                    [
-                        "dnnscale: this build has no embedded default model \
+                    ["dnnscale: this build has no embedded default model \
                          (models/dnnscale/dnnscale.onnx was missing when it was built); \
-                         set the `model` property to an ONNX file"
-                    ]
+                         set the `model` property to an ONNX file"]
                 )),
             },
         }
@@ -422,8 +420,7 @@ impl BaseTransformImpl for Dnnscale {
             for (s, f) in caps.iter_with_features() {
                 out.append_structure_full(s.to_owned(), Some(f.to_owned()));
                 let mut s = s.to_owned();
-                let (Some(w), Some(h)) = (int_bounds(&s, "width"), int_bounds(&s, "height"))
-                else {
+                let (Some(w), Some(h)) = (int_bounds(&s, "width"), int_bounds(&s, "height")) else {
                     // No usable size field (e.g. template caps): any size.
                     s.set_value("width", int_range(1, i32::MAX));
                     s.set_value("height", int_range(1, i32::MAX));
@@ -531,11 +528,9 @@ impl VideoFilterImpl for Dnnscale {
         let Some(model) = state.model.clone() else {
             return Err(gst::loggable_error!(CAT, "no model loaded"));
         };
-        if state
-            .processor
-            .as_ref()
-            .is_some_and(|p| p.in_size == (iw, ih) && p.out_size == (ow, oh) && p.format == in_info.format())
-        {
+        if state.processor.as_ref().is_some_and(|p| {
+            p.in_size == (iw, ih) && p.out_size == (ow, oh) && p.format == in_info.format()
+        }) {
             return Ok(());
         }
         let runner = match PlaneRunner::new(
@@ -555,7 +550,10 @@ impl VideoFilterImpl for Dnnscale {
                     gst::CoreError::Negotiation,
                     ["dnnscale: the model cannot run at {ow}x{oh}: {e}"]
                 );
-                return Err(gst::loggable_error!(CAT, "model unusable at {ow}x{oh}: {e}"));
+                return Err(gst::loggable_error!(
+                    CAT,
+                    "model unusable at {ow}x{oh}: {e}"
+                ));
             }
         };
         if let (Some(reason), false) = (runner.fallback_reason(), state.fallback_logged) {
@@ -644,7 +642,12 @@ impl VideoFilterImpl for Dnnscale {
         }
 
         // Luma: Lanczos to the output size, then the network.
-        let src = Plane::new_u8(inframe.plane_data(0).map_err(map_err)?, iw, ih, in_strides[0] as usize);
+        let src = Plane::new_u8(
+            inframe.plane_data(0).map_err(map_err)?,
+            iw,
+            ih,
+            in_strides[0] as usize,
+        );
         let Processor {
             luma,
             chroma,
@@ -656,7 +659,12 @@ impl VideoFilterImpl for Dnnscale {
         } = p;
         runner.install(|| luma.process_u8(&src, luma_tmp, ow));
         runner
-            .run(&luma_tmp[..], ow, outframe.plane_data_mut(0).map_err(map_err)?, out_strides[0])
+            .run(
+                &luma_tmp[..],
+                ow,
+                outframe.plane_data_mut(0).map_err(map_err)?,
+                out_strides[0],
+            )
             .map_err(|e| {
                 gst::element_imp_error!(self, gst::StreamError::Failed, ["dnnscale: {e}"]);
                 gst::FlowError::Error

@@ -75,7 +75,10 @@ const USAGE: &str = "usage: dnnscale-train --data DIR --out model.onnx [--exclud
 [--val-qps 22,27,32,37] [--summary FILE]";
 
 fn list(s: &str) -> Vec<String> {
-    s.split(',').filter(|v| !v.is_empty()).map(str::to_string).collect()
+    s.split(',')
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 // Hand-parsed: a dozen flags do not justify an argument-parsing dependency in the workspace.
@@ -189,7 +192,9 @@ fn read_luma(path: &Path) -> Result<Tile, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut dec = png::Decoder::new(std::io::Cursor::new(bytes));
     dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = dec.read_info().map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut reader = dec
+        .read_info()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let mut buf = vec![0u8; reader.output_buffer_size().ok_or("PNG too large")?];
     let info = reader
         .next_frame(&mut buf)
@@ -201,7 +206,8 @@ fn read_luma(path: &Path) -> Result<Tile, String> {
         let line = &buf[row * info.line_size..][..w * ch];
         for px in line.chunks_exact(ch) {
             let v = if ch >= 3 {
-                16.0 + 219.0 * (0.2126 * px[0] as f64 + 0.7152 * px[1] as f64 + 0.0722 * px[2] as f64)
+                16.0 + 219.0
+                    * (0.2126 * px[0] as f64 + 0.7152 * px[1] as f64 + 0.0722 * px[2] as f64)
                     / 255.0
             } else {
                 16.0 + 219.0 * px[0] as f64 / 255.0
@@ -233,7 +239,10 @@ fn load_tiles(args: &Args) -> Result<(Vec<Tile>, Vec<Tile>), String> {
         }
         let t = read_luma(&p)?;
         if t.w < args.patch || t.h < args.patch {
-            return Err(format!("{n}: {}x{} is smaller than --patch {}", t.w, t.h, args.patch));
+            return Err(format!(
+                "{n}: {}x{} is smaller than --patch {}",
+                t.w, t.h, args.patch
+            ));
         }
         if args.val_ids.iter().any(|v| v == id) {
             val.push(t);
@@ -349,7 +358,11 @@ impl Codec {
         Ok(Codec { ffmpeg, dir })
     }
 
-    fn roundtrip(&self, planes: &[(usize, usize, Vec<u8>)], qp: u32) -> Result<Vec<Vec<u8>>, String> {
+    fn roundtrip(
+        &self,
+        planes: &[(usize, usize, Vec<u8>)],
+        qp: u32,
+    ) -> Result<Vec<Vec<u8>>, String> {
         let cw = planes.iter().map(|p| p.0).max().unwrap().div_ceil(16) * 16;
         let ch = planes.iter().map(|p| p.1).max().unwrap().div_ceil(16) * 16;
         let cols = (planes.len() as f64).sqrt().ceil() as usize;
@@ -369,17 +382,28 @@ impl Codec {
         let size = format!("{pw}x{ph}");
         let qps = qp.to_string();
         let mut enc = Command::new(&self.ffmpeg)
-            .args(["-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", &size])
-            .args(["-i", "-", "-c:v", "libx264", "-qp", &qps, "-preset", "medium", "-f", "h264"])
+            .args([
+                "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", &size,
+            ])
+            .args([
+                "-i", "-", "-c:v", "libx264", "-qp", &qps, "-preset", "medium", "-f", "h264",
+            ])
             .arg(&h264)
             .stdin(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", self.ffmpeg.display()))?;
-        enc.stdin.take().unwrap().write_all(&pic).map_err(|e| e.to_string())?;
+        enc.stdin
+            .take()
+            .unwrap()
+            .write_all(&pic)
+            .map_err(|e| e.to_string())?;
         let out = enc.wait_with_output().map_err(|e| e.to_string())?;
         if !out.status.success() {
-            return Err(format!("x264 encode failed: {}", String::from_utf8_lossy(&out.stderr)));
+            return Err(format!(
+                "x264 encode failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
         let mut dec = Command::new(&self.ffmpeg)
             .args(["-v", "error", "-i"])
@@ -389,10 +413,18 @@ impl Codec {
             .spawn()
             .map_err(|e| e.to_string())?;
         let mut got = Vec::new();
-        dec.stdout.take().unwrap().read_to_end(&mut got).map_err(|e| e.to_string())?;
+        dec.stdout
+            .take()
+            .unwrap()
+            .read_to_end(&mut got)
+            .map_err(|e| e.to_string())?;
         dec.wait().map_err(|e| e.to_string())?;
         if got.len() != pic.len() {
-            return Err(format!("decoded {} bytes, expected {}", got.len(), pic.len()));
+            return Err(format!(
+                "decoded {} bytes, expected {}",
+                got.len(),
+                pic.len()
+            ));
         }
         Ok(planes
             .iter()
@@ -448,7 +480,12 @@ struct ValResult {
 
 /// Held-out validation at the fixed ratios: the element's path (Lanczos u8, net, rounding to
 /// u8), the client's bicubic upscale, PSNR against the source; optionally through x264 too.
-fn validate(net: &RefineNet, val: &[Tile], qps: &[u32], codec: Option<&Codec>) -> Result<ValResult, String> {
+fn validate(
+    net: &RefineNet,
+    val: &[Tile],
+    qps: &[u32],
+    codec: Option<&Codec>,
+) -> Result<ValResult, String> {
     let mut res = ValResult::default();
     if val.is_empty() {
         return Ok(res);
@@ -480,11 +517,17 @@ fn validate(net: &RefineNet, val: &[Tile], qps: &[u32], codec: Option<&Codec>) -
         if let Some(codec) = codec {
             for (qi, &qp) in qps.iter().enumerate() {
                 let ny = codec.roundtrip(
-                    &items.iter().map(|(lw, lh, _, y)| (*lw, *lh, y.clone())).collect::<Vec<_>>(),
+                    &items
+                        .iter()
+                        .map(|(lw, lh, _, y)| (*lw, *lh, y.clone()))
+                        .collect::<Vec<_>>(),
                     qp,
                 )?;
                 let nd = codec.roundtrip(
-                    &items.iter().map(|(lw, lh, d, _)| (*lw, *lh, d.clone())).collect::<Vec<_>>(),
+                    &items
+                        .iter()
+                        .map(|(lw, lh, d, _)| (*lw, *lh, d.clone()))
+                        .collect::<Vec<_>>(),
                     qp,
                 )?;
                 let (a, b): (Vec<f64>, Vec<f64>) = items
@@ -506,7 +549,11 @@ fn validate(net: &RefineNet, val: &[Tile], qps: &[u32], codec: Option<&Codec>) -
     res.net = mean(&res.per_ratio.iter().map(|r| r.1).collect::<Vec<_>>());
     res.lanczos = mean(&res.per_ratio.iter().map(|r| r.2).collect::<Vec<_>>());
     if codec.is_some() {
-        res.codec = qps.iter().zip(&codec_sums).map(|(&q, &(a, b))| (q, a, b)).collect();
+        res.codec = qps
+            .iter()
+            .zip(&codec_sums)
+            .map(|(&q, &(a, b))| (q, a, b))
+            .collect();
     }
     Ok(res)
 }
@@ -569,7 +616,13 @@ fn run() -> Result<(), String> {
     }
     let command = std::env::args()
         .enumerate()
-        .map(|(i, a)| if i == 0 { "dnnscale-train".to_string() } else { a })
+        .map(|(i, a)| {
+            if i == 0 {
+                "dnnscale-train".to_string()
+            } else {
+                a
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ");
     let (train, val) = load_tiles(&args)?;
@@ -578,10 +631,15 @@ fn run() -> Result<(), String> {
         train.len(),
         val.len(),
         args.val_ids.join(","),
-        if args.exclude.is_empty() { "none".into() } else { args.exclude.join(",") }
+        if args.exclude.is_empty() {
+            "none".into()
+        } else {
+            args.exclude.join(",")
+        }
     );
 
-    let (mut net, mut adam, mut step, mut rng, mut history) = match (&args.checkpoint, args.resume) {
+    let (mut net, mut adam, mut step, mut rng, mut history) = match (&args.checkpoint, args.resume)
+    {
         (Some(ck), true) => {
             let c = Checkpoint::load(ck).map_err(|e| e.to_string())?;
             let hist = serde_json::from_value(c.meta["history"].clone()).unwrap_or_default();
@@ -600,7 +658,13 @@ fn run() -> Result<(), String> {
                 ),
             };
             let adam = Adam::new(net.num_params(), args.lr);
-            (net, adam, 0u64, rand_pcg::Pcg64::seed_from_u64(args.seed ^ 0x5eed), Vec::<(u64, f64, f64)>::new())
+            (
+                net,
+                adam,
+                0u64,
+                rand_pcg::Pcg64::seed_from_u64(args.seed ^ 0x5eed),
+                Vec::<(u64, f64, f64)>::new(),
+            )
         }
     };
     eprintln!(
@@ -628,7 +692,12 @@ fn run() -> Result<(), String> {
         v0.net, v0.lanczos
     );
 
-    let save = |net: &RefineNet, adam: &Adam, step: u64, rng: &rand_pcg::Pcg64, history: &Vec<(u64, f64, f64)>| -> Result<(), String> {
+    let save = |net: &RefineNet,
+                adam: &Adam,
+                step: u64,
+                rng: &rand_pcg::Pcg64,
+                history: &Vec<(u64, f64, f64)>|
+     -> Result<(), String> {
         if let Some(path) = &args.checkpoint {
             Checkpoint {
                 net: net.clone(),
@@ -647,16 +716,21 @@ fn run() -> Result<(), String> {
     let first_step = step;
     let bar = ProgressBar::new(args.steps);
     bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}")
-            .unwrap()
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
+        )
+        .unwrap()
+        .progress_chars("=> "),
     );
     bar.set_position(step);
     let mut avg_loss = f64::NAN;
     while step < args.steps {
         let specs = draw_specs(&mut rng, &train, &args);
         let qp = rng.random_range(args.qp_min..=args.qp_max);
-        let samples: Vec<Sample> = specs.par_iter().map(|s| make_sample(s, &train, args.patch)).collect();
+        let samples: Vec<Sample> = specs
+            .par_iter()
+            .map(|s| make_sample(s, &train, args.patch))
+            .collect();
         let inputs: Vec<Tensor> = samples
             .iter()
             .map(|s| Tensor::from_vec([1, 1, s.lh, s.lw], s.d.clone()))
@@ -675,7 +749,13 @@ fn run() -> Result<(), String> {
                 traces
                     .iter()
                     .zip(&dec)
-                    .map(|(t, c)| t.output.iter().zip(c).map(|(&y, &c)| y + (c as f32 / 255.0 - y)).collect())
+                    .map(|(t, c)| {
+                        t.output
+                            .iter()
+                            .zip(c)
+                            .map(|(&y, &c)| y + (c as f32 / 255.0 - y))
+                            .collect()
+                    })
                     .collect()
             }
         };
@@ -703,7 +783,11 @@ fn run() -> Result<(), String> {
         adam.step(&mut net.params, &grad, lr_at(&args, step));
         step += 1;
         let loss = mean(&losses);
-        avg_loss = if avg_loss.is_nan() { loss } else { 0.98 * avg_loss + 0.02 * loss };
+        avg_loss = if avg_loss.is_nan() {
+            loss
+        } else {
+            0.98 * avg_loss + 0.02 * loss
+        };
         bar.set_position(step);
         bar.set_message(format!("train {:.2} dB", psnr(avg_loss * 255.0 * 255.0)));
         if step % args.val_every == 0 || step == args.steps {
@@ -756,10 +840,16 @@ fn run() -> Result<(), String> {
         fin.net - fin.lanczos
     );
     for (r, a, b) in &fin.per_ratio {
-        println!("  ratio {r}: net {a:.3} dB, lanczos {b:.3} dB, gain {:+.3} dB", a - b);
+        println!(
+            "  ratio {r}: net {a:.3} dB, lanczos {b:.3} dB, gain {:+.3} dB",
+            a - b
+        );
     }
     for (q, a, b) in &fin.codec {
-        println!("  x264 qp {q}: net {a:.3} dB, lanczos {b:.3} dB, gain {:+.3} dB", a - b);
+        println!(
+            "  x264 qp {q}: net {a:.3} dB, lanczos {b:.3} dB, gain {:+.3} dB",
+            a - b
+        );
     }
     if let Some(p) = &args.summary {
         let s = Summary {
@@ -777,7 +867,8 @@ fn run() -> Result<(), String> {
             val: fin,
             history,
         };
-        std::fs::write(p, serde_json::to_vec_pretty(&s).unwrap()).map_err(|e| format!("{}: {e}", p.display()))?;
+        std::fs::write(p, serde_json::to_vec_pretty(&s).unwrap())
+            .map_err(|e| format!("{}: {e}", p.display()))?;
     }
     Ok(())
 }
@@ -800,12 +891,23 @@ mod tests {
         let mut rng = rand_pcg::Pcg64::seed_from_u64(3);
         let p = 32;
         let x8: Vec<u8> = (0..p * p)
-            .map(|i| (128.0 + 60.0 * ((i % p) as f32 * 0.7).sin() * ((i / p) as f32 * 0.4).cos()) as u8)
+            .map(|i| {
+                (128.0 + 60.0 * ((i % p) as f32 * 0.7).sin() * ((i / p) as f32 * 0.4).cos()) as u8
+            })
             .collect();
         let l = low_size(p, 2.3);
-        let d: Vec<f32> = lanczos_u8(&x8, p, p, l, l).iter().map(|&v| v as f32 / 255.0).collect();
+        let d: Vec<f32> = lanczos_u8(&x8, p, p, l, l)
+            .iter()
+            .map(|&v| v as f32 / 255.0)
+            .collect();
         let x: Vec<f32> = x8.iter().map(|&v| v as f32 / 255.0).collect();
-        let mut net = RefineNet::new(RefineConfig { channels: 4, hidden_layers: 1 }, 1);
+        let mut net = RefineNet::new(
+            RefineConfig {
+                channels: 4,
+                hidden_layers: 1,
+            },
+            1,
+        );
         for q in net.params.iter_mut() {
             *q += (lvtrain::net::normal(&mut rng) * 0.05) as f32;
         }
