@@ -126,6 +126,15 @@ pub fn distort(
     Ok(out)
 }
 
+/// A temporary sibling of `out`, unique per process *and* per call: the tests that make the same
+/// derived clip run on parallel threads of one process, so the pid alone collides.
+pub fn unique_tmp(out: &Path) -> PathBuf {
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}-{n}.tmp", std::process::id()));
+    out.with_file_name(name)
+}
+
 /// Runs libvmaf through the oracle ffmpeg and returns each frame's `metrics` object.
 ///
 /// `models` is a `|`-separated list of libvmaf model specs, e.g. `version=vmaf_v0.6.1:name=vmaf`

@@ -54,7 +54,7 @@ fn ffmpeg_make(src: &Path, name: &str, vf: &str, frames: usize) -> PathBuf {
     if out.is_file() {
         return out;
     }
-    let tmp = out.with_extension(format!("{}.tmp.y4m", std::process::id()));
+    let tmp = oracle::unique_tmp(&out);
     run(Command::new(oracle::ffmpeg().expect("oracle ffmpeg"))
         .args(["-v", "error", "-y", "-i"])
         .arg(src)
@@ -82,7 +82,7 @@ fn videoscale_make(src: &Path, name: &str, props: &str, w: usize, h: usize) -> P
     if out.is_file() {
         return out;
     }
-    let tmp = out.with_extension(format!("{}.tmp.y4m", std::process::id()));
+    let tmp = oracle::unique_tmp(&out);
     let pipeline = format!(
         "filesrc location={} ! y4mdec ! videoscale {props} ! video/x-raw,width={w},height={h} \
          ! y4menc ! filesink location={}",

@@ -114,7 +114,7 @@ pub fn derive(src: &Path, name: &str, args: &[&str]) -> PathBuf {
         return out;
     }
     let ff = oracle::ffmpeg().expect("oracle ffmpeg");
-    let tmp = out.with_extension(format!("{}.tmp.y4m", std::process::id()));
+    let tmp = oracle::unique_tmp(&out);
     let st = Command::new(ff)
         .args(["-v", "error", "-y", "-i"])
         .arg(src)
