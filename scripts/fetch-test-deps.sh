@@ -19,7 +19,7 @@ done
 
 APT_PKGS=(pkg-config libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav python3 python3-pip python3-venv unzip curl ca-certificates build-essential)
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice python3 python3-pip python3-venv unzip curl ca-certificates build-essential)
 if [ "$APT" = 1 ]; then
   missing=()
   for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
