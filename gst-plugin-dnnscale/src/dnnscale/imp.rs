@@ -267,9 +267,7 @@ impl Dnnscale {
             return;
         };
         let peer = src.peer_query_caps(None);
-        let down = self
-            .transform_caps(gst::PadDirection::Sink, caps, None)
-            .unwrap_or_else(gst::Caps::new_empty);
+        let down = transform_sizes(gst::PadDirection::Sink, caps, false);
         let mut any_size = caps.clone();
         for s in any_size.make_mut().iter_mut() {
             s.set_value("width", int_range(1, i32::MAX));
@@ -414,38 +412,7 @@ impl BaseTransformImpl for Dnnscale {
         caps: &gst::Caps,
         filter: Option<&gst::Caps>,
     ) -> Option<gst::Caps> {
-        let mut out = gst::Caps::new_empty();
-        {
-            let out = out.get_mut().unwrap();
-            for (s, f) in caps.iter_with_features() {
-                out.append_structure_full(s.to_owned(), Some(f.to_owned()));
-                let mut s = s.to_owned();
-                let (Some(w), Some(h)) = (int_bounds(&s, "width"), int_bounds(&s, "height")) else {
-                    // No usable size field (e.g. template caps): any size.
-                    s.set_value("width", int_range(1, i32::MAX));
-                    s.set_value("height", int_range(1, i32::MAX));
-                    out.append_structure_full(s, Some(f.to_owned()));
-                    continue;
-                };
-                if direction == gst::PadDirection::Sink {
-                    s.set_value("width", int_range(1, w.1));
-                    s.set_value("height", int_range(1, h.1));
-                } else {
-                    s.set_value("width", int_range(w.0.max(1), i32::MAX));
-                    s.set_value("height", int_range(h.0.max(1), i32::MAX));
-                }
-                if s.has_field("pixel-aspect-ratio") {
-                    s.set(
-                        "pixel-aspect-ratio",
-                        gst::FractionRange::new(
-                            gst::Fraction::new(1, i32::MAX),
-                            gst::Fraction::new(i32::MAX, 1),
-                        ),
-                    );
-                }
-                out.append_structure_full(s, Some(f.to_owned()));
-            }
-        }
+        let out = transform_sizes(direction, caps, true);
         let out = match filter {
             Some(f) => f.intersect_with_mode(&out, gst::CapsIntersectMode::First),
             None => out,
@@ -472,6 +439,58 @@ impl BaseTransformImpl for Dnnscale {
         gst::debug!(CAT, imp = self, "fixated {caps} -> {fixed}");
         fixed
     }
+}
+
+/// The caps on the other side of `caps` for `direction`: the same size first, then the sizes
+/// reachable by downscaling (PAR open); with `permissive`, then any size (see below).
+fn transform_sizes(direction: gst::PadDirection, caps: &gst::Caps, permissive: bool) -> gst::Caps {
+    let mut out = gst::Caps::new_empty();
+    let mut tail = Vec::new();
+    {
+        let out = out.get_mut().unwrap();
+        for (s, f) in caps.iter_with_features() {
+            out.append_structure_full(s.to_owned(), Some(f.to_owned()));
+            let mut s = s.to_owned();
+            let (Some(w), Some(h)) = (int_bounds(&s, "width"), int_bounds(&s, "height")) else {
+                // No usable size field (e.g. template caps): any size.
+                s.set_value("width", int_range(1, i32::MAX));
+                s.set_value("height", int_range(1, i32::MAX));
+                out.append_structure_full(s, Some(f.to_owned()));
+                continue;
+            };
+            if direction == gst::PadDirection::Sink {
+                s.set_value("width", int_range(1, w.1));
+                s.set_value("height", int_range(1, h.1));
+            } else {
+                s.set_value("width", int_range(w.0.max(1), i32::MAX));
+                s.set_value("height", int_range(h.0.max(1), i32::MAX));
+            }
+            if s.has_field("pixel-aspect-ratio") {
+                s.set(
+                    "pixel-aspect-ratio",
+                    gst::FractionRange::new(
+                        gst::Fraction::new(1, i32::MAX),
+                        gst::Fraction::new(i32::MAX, 1),
+                    ),
+                );
+            }
+            out.append_structure_full(s.clone(), Some(f.to_owned()));
+            if !permissive {
+                continue;
+            }
+            // Last and least preferred: any size. Fixation never picks it over a downscale,
+            // but it lets a pipeline that asks for an upscale link (gst-launch links before
+            // caps are fixed) and then fail at negotiation with our own error naming
+            // videoscale, instead of a bare "could not link".
+            s.set_value("width", int_range(1, i32::MAX));
+            s.set_value("height", int_range(1, i32::MAX));
+            tail.push((s, f.to_owned()));
+        }
+        for (s, f) in tail {
+            out.append_structure_full(s, Some(f));
+        }
+    }
+    out
 }
 
 /// Sample siting of a chroma plane along one axis, in chroma samples (see
@@ -630,7 +649,7 @@ impl VideoFilterImpl for Dnnscale {
             return Err(gst::FlowError::NotNegotiated);
         };
         let (iw, ih) = p.in_size;
-        let (ow, oh) = p.out_size;
+        let ow = p.out_size.0;
         let map_err = |e: glib::BoolError| {
             gst::error!(CAT, imp = self, "cannot map a plane: {e}");
             gst::FlowError::Error
