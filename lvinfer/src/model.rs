@@ -12,8 +12,11 @@ use std::sync::{Arc, Mutex};
 use tract_onnx::pb;
 use tract_onnx::prelude::*;
 
-/// The only model kind this runtime implements (docs/dnnscale-design.md).
+/// The dnnscale model kind (docs/dnnscale-design.md).
 pub const KIND_REFINE_V1: &str = "dnnscale-refine-v1";
+/// The srenhance model kind: the same graph, applied after an upscale
+/// (docs/srenhance-design.md). Each element checks `info().kind` and refuses the other's.
+pub const KIND_SRENHANCE_V1: &str = "srenhance-refine-v1";
 
 /// Largest `lv.align` / `lv.receptive_radius` accepted: far above anything the contract's
 /// small nets produce, low enough that a corrupt value cannot make the runner pad a tile by
@@ -49,7 +52,7 @@ pub enum ModelError {
         value: String,
         reason: &'static str,
     },
-    #[error("model kind {0:?} is not supported (this runtime implements `dnnscale-refine-v1`)")]
+    #[error("model kind {0:?} is not supported (this runtime implements `dnnscale-refine-v1` and `srenhance-refine-v1`)")]
     UnsupportedKind(String),
     /// tract could not parse, type or optimize the graph.
     #[error("tract cannot prepare the model{}: {msg}", .size.map(|(w, h)| format!(" for {w}x{h}")).unwrap_or_default())]
@@ -222,7 +225,7 @@ impl Model {
         let kind = metadata(&proto, "lv.kind")
             .ok_or(ModelError::MissingMetadata { key: "lv.kind" })?
             .to_string();
-        if kind != KIND_REFINE_V1 {
+        if kind != KIND_REFINE_V1 && kind != KIND_SRENHANCE_V1 {
             return Err(ModelError::UnsupportedKind(kind));
         }
         let align = metadata_usize(&proto, "lv.align", 1..=MAX_ALIGN)?;

@@ -96,6 +96,12 @@ fn image_value(name: &str) -> pb::ValueInfoProto {
 
 /// The ModelProto of `net`; `recipe` goes to `lv.recipe` (the training command).
 pub fn model_proto(net: &RefineNet, recipe: &str) -> pb::ModelProto {
+    model_proto_kind(net, KIND, recipe)
+}
+
+/// [`model_proto`] with another `lv.kind` (the same graph serves srenhance as
+/// `srenhance-refine-v1`, docs/srenhance-design.md).
+pub fn model_proto_kind(net: &RefineNet, kind: &str, recipe: &str) -> pb::ModelProto {
     let mut nodes = vec![node(
         "SpaceToDepth",
         "s2d",
@@ -173,7 +179,7 @@ pub fn model_proto(net: &RefineNet, recipe: &str) -> pb::ModelProto {
             ..Default::default()
         }),
         metadata_props: vec![
-            meta("lv.kind", KIND.into()),
+            meta("lv.kind", kind.into()),
             meta("lv.align", BLOCK.to_string()),
             meta("lv.receptive_radius", net.receptive_radius().to_string()),
             meta("lv.recipe", recipe.into()),
@@ -185,6 +191,11 @@ pub fn model_proto(net: &RefineNet, recipe: &str) -> pb::ModelProto {
 /// The encoded `.onnx` bytes.
 pub fn export(net: &RefineNet, recipe: &str) -> Vec<u8> {
     model_proto(net, recipe).encode_to_vec()
+}
+
+/// The encoded `.onnx` bytes with `lv.kind` = `kind`.
+pub fn export_kind(net: &RefineNet, kind: &str, recipe: &str) -> Vec<u8> {
+    model_proto_kind(net, kind, recipe).encode_to_vec()
 }
 
 #[derive(Debug, thiserror::Error)]
