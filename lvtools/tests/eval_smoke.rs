@@ -17,7 +17,6 @@ fn f(v: &Value) -> f64 {
 }
 
 #[test]
-#[ignore = "not yet passed with the dnnscale plugin: see docs/NOTES.md (dnnscale)"]
 fn eval_pipeline_end_to_end() {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_dnnscale-eval"));
     let profile_dir = bin.parent().unwrap();

@@ -120,7 +120,6 @@ fn gst_inspect_documents_every_vqmeter_property() {
 /// The dnnscale command line of issue #3, as written (the embedded default model, y4m in and
 /// out), then the output checked: 960x540, every frame there.
 #[test]
-#[ignore = "not yet run once: written at the session-2 stop, see docs/NOTES.md (dnnscale)"]
 fn dnnscale_issue_command_line() {
     let dir = plugin_dir();
     assert!(
@@ -242,7 +241,6 @@ fn hd_clip(work: &Path) -> PathBuf {
 }
 
 #[test]
-#[ignore = "not yet run once: written at the session-2 stop, see docs/NOTES.md (dnnscale)"]
 fn dnnscale_example_x264_mp4() {
     let work = oracle::scratch_dir().join("example-dnnscale-mp4");
     std::fs::create_dir_all(&work).unwrap();
@@ -257,7 +255,6 @@ fn dnnscale_example_x264_mp4() {
 }
 
 #[test]
-#[ignore = "not yet run once: written at the session-2 stop, see docs/NOTES.md (dnnscale)"]
 fn dnnscale_example_dash_ladder() {
     let work = oracle::scratch_dir().join("example-dnnscale-dash");
     let _ = std::fs::remove_dir_all(&work);
