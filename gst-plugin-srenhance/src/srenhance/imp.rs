@@ -1,0 +1,2017 @@
+// SPDX-License-Identifier: MPL-2.0
+
+//! The `srenhance` element (docs/srenhance-design.md): upscales decoded low-resolution video
+//! to the size downstream asks for — luma: Catmull-Rom bicubic, then a small network
+//! (`lvinfer`); chroma: Catmull-Rom bicubic — and trains the network online, in a background
+//! thread, from the high-quality patches that arrive on `patch_sink` (`lvsr::trainer`), with
+//! LiveNAS' content-adaptive control (`lvsr::adaptive`).
+//!
+//! Threads and locks:
+//! - the `sink` streaming thread converts frames (`State`, its own lock) and keeps the
+//!   recent decoded luma frames in `Shared` (the trainer's pairs are cut from them);
+//! - the `patch_sink` streaming thread parses and decodes patches into `Shared::pending`;
+//! - the trainer thread owns the `Trainer`, turns pending patches into pairs, trains, and at
+//!   each epoch's end publishes a new `PlaneRunner` in `Shared` (the sink thread swaps it in
+//!   before its next frame: an `Arc` exchange, never a wait in a live pipeline).
+//! In a non-live pipeline the sink thread, on reaching an epoch boundary in stream time,
+//! hands the trainer that epoch's fixed step budget and waits for it (reproducible results).
+
+use super::Backend;
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_video::prelude::*;
+use gst_video::VideoFormat;
+use lvcore::plane::Plane;
+use lvcore::resample::{Kernel, Resampler, ResamplerConfig, Siting};
+use lvinfer::{Model, PlaneRunner, RunnerConfig};
+use lvsr::adaptive::{Controller, Params, State as AdaptiveState, Transition};
+use lvsr::store::StoredPatch;
+use lvsr::trainer::{Trainer, TrainerConfig};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "srenhance",
+        gst::DebugColorFlags::empty(),
+        Some("Online-trained super-resolution"),
+    )
+});
+
+/// The generic model, embedded when it exists at build time (see build.rs).
+#[cfg(srenhance_embedded_model)]
+static DEFAULT_MODEL: Option<&[u8]> =
+    Some(include_bytes!("../../../models/srenhance/srenhance.onnx"));
+#[cfg(not(srenhance_embedded_model))]
+static DEFAULT_MODEL: Option<&[u8]> = None;
+
+const CUBIC: Kernel = Kernel::CATMULL_ROM;
+const FORMATS: &[VideoFormat] = &[
+    VideoFormat::I420,
+    VideoFormat::Nv12,
+    VideoFormat::Y42b,
+    VideoFormat::Y444,
+    VideoFormat::Gray8,
+];
+/// Decoded frames kept for patches that arrive after their frame (stream time).
+const FRAME_RING_NS: u64 = 4_000_000_000;
+const FRAME_RING_BYTES: usize = 96 << 20;
+/// Decoded patches waiting for their frame.
+const MAX_PENDING: usize = 512;
+/// Non-live: longest wait (wall time) for the patch stream to reach an epoch boundary.
+const PATCH_WAIT: Duration = Duration::from_millis(1500);
+
+const DEFAULT_EPOCH_NS: u64 = 5_000_000_000;
+const DEFAULT_LR: f64 = 1e-3;
+const DEFAULT_BATCH: u32 = 8;
+const DEFAULT_STEPS_PER_SECOND: u32 = 20;
+const DEFAULT_RECENT: u32 = 150;
+const DEFAULT_RECENT_WEIGHT: f64 = 4.0;
+const DEFAULT_MAX_PATCHES: u32 = 1000;
+const DEFAULT_SEED: u64 = 1;
+
+#[derive(Clone, Debug)]
+struct Settings {
+    model: Option<String>,
+    save_model: Option<String>,
+    backend: Backend,
+    threads: u32,
+    training: bool,
+    adaptive: bool,
+    epoch_duration: u64,
+    learning_rate: f64,
+    batch_size: u32,
+    train_steps_per_second: u32,
+    recent_patches: u32,
+    recent_weight: f64,
+    params: Params,
+    max_patches: u32,
+    seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            model: None,
+            save_model: None,
+            backend: Backend::Cpu,
+            threads: 0,
+            training: true,
+            adaptive: true,
+            epoch_duration: DEFAULT_EPOCH_NS,
+            learning_rate: DEFAULT_LR,
+            batch_size: DEFAULT_BATCH,
+            train_steps_per_second: DEFAULT_STEPS_PER_SECOND,
+            recent_patches: DEFAULT_RECENT,
+            recent_weight: DEFAULT_RECENT_WEIGHT,
+            params: Params::default(),
+            max_patches: DEFAULT_MAX_PATCHES,
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
+/// A decoded low-resolution luma frame kept for training pairs.
+struct Frame {
+    pts: u64,
+    w: usize,
+    h: usize,
+    luma: Arc<Vec<u8>>,
+}
+
+/// A decoded patch waiting for its frame.
+struct Pending {
+    pts: u64,
+    frame_w: usize,
+    frame_h: usize,
+    size: usize,
+    x0: usize,
+    y0: usize,
+    luma: Vec<u8>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Counters {
+    buffers: u64,
+    malformed: u64,
+    patches: u64,
+    bad_payload: u64,
+    dropped_no_frame: u64,
+    dropped_size: u64,
+    dropped_overflow: u64,
+    pairs: u64,
+}
+
+/// A non-live epoch the sink thread asked for.
+#[derive(Clone, Copy, Debug)]
+struct EpochJob {
+    index: u64,
+    boundary: u64,
+    steps: u64,
+}
+
+#[derive(Default)]
+struct SharedInner {
+    frames: VecDeque<Frame>,
+    frame_bytes: usize,
+    frame_tolerance: u64,
+    pending: VecDeque<Pending>,
+    /// Output size (training pairs are cut at it; patches must be for it).
+    out_size: Option<(usize, usize)>,
+    /// Newest patch timestamp seen, and whether the patch stream ended.
+    patch_pos: Option<u64>,
+    patch_eos: bool,
+    counters: Counters,
+    /// Latest published network: generation, model, and a runner for `out_size`.
+    generation: u64,
+    model: Option<Model>,
+    runner: Option<(u64, (usize, usize), Arc<PlaneRunner>)>,
+    job: Option<EpochJob>,
+    jobs_done: u64,
+    /// Requests the trainer thread to write `save-model` now (answered by `saved`).
+    save_requests: u64,
+    saved: u64,
+    stop: bool,
+    flushing: bool,
+    live: bool,
+    trainer_state: Option<AdaptiveState>,
+    epochs: u64,
+}
+
+#[derive(Default)]
+struct Shared {
+    inner: Mutex<SharedInner>,
+    cond: Condvar,
+}
+
+/// Everything built for one caps pair.
+struct Processor {
+    in_info: gst_video::VideoInfo,
+    out_info: gst_video::VideoInfo,
+    luma: Resampler,
+    chroma: Option<Resampler>,
+    runner: Arc<PlaneRunner>,
+    generation: u64,
+    luma_tmp: Vec<u8>,
+    nv12: [Vec<u8>; 4],
+}
+
+#[derive(Default)]
+struct State {
+    in_info: Option<gst_video::VideoInfo>,
+    processor: Option<Processor>,
+    passthrough: bool,
+    fallback_logged: bool,
+    live: Option<bool>,
+    next_boundary: Option<u64>,
+    epoch_index: u64,
+    eos: bool,
+}
+
+pub struct Srenhance {
+    sinkpad: gst::Pad,
+    patchpad: gst::Pad,
+    srcpad: gst::Pad,
+    settings: Mutex<Settings>,
+    state: Mutex<State>,
+    shared: Arc<Shared>,
+    trainer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+fn int_range(min: i32, max: i32) -> glib::SendValue {
+    if min >= max {
+        min.to_send_value()
+    } else {
+        gst::IntRange::new(min, max).to_send_value()
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a.max(1)
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+fn fraction(n: u64, d: u64) -> gst::Fraction {
+    let g = gcd(n, d);
+    let (mut n, mut d) = (n / g, d / g);
+    while n > i32::MAX as u64 || d > i32::MAX as u64 {
+        n = n.div_ceil(2);
+        d = d.div_ceil(2);
+    }
+    gst::Fraction::new(n.max(1) as i32, d.max(1) as i32)
+}
+
+/// Chroma siting along one axis in chroma samples (see `lvcore::resample::Siting`).
+fn chroma_siting(sub_log2: u32, cosited: bool) -> Siting {
+    let v = if sub_log2 == 0 || !cosited {
+        0.5
+    } else {
+        0.5 / (1u32 << sub_log2) as f64
+    };
+    Siting { src: v, dst: v }
+}
+
+fn finite_or_zero(v: f64) -> f32 {
+    if v.is_finite() {
+        v as f32
+    } else {
+        0.0
+    }
+}
+
+impl Srenhance {
+    fn load_model(settings: &Settings) -> Result<(Model, Vec<u8>), gst::ErrorMessage> {
+        let (bytes, what) = match &settings.model {
+            Some(path) => (
+                std::fs::read(path).map_err(|e| {
+                    gst::error_msg!(
+                        gst::ResourceError::OpenRead,
+                        ["srenhance: cannot read model {path}: {e}"]
+                    )
+                })?,
+                path.clone(),
+            ),
+            None => match DEFAULT_MODEL {
+                Some(b) => (b.to_vec(), "(embedded generic model)".to_string()),
+                None => {
+                    return Err(gst::error_msg!(
+                        gst::LibraryError::Settings,
+                        ["srenhance: this build has no embedded generic model \
+                          (models/srenhance/srenhance.onnx was missing when it was built); \
+                          set the `model` property to an ONNX file"]
+                    ))
+                }
+            },
+        };
+        let model = Model::from_bytes(&bytes).map_err(|e| {
+            gst::error_msg!(
+                gst::ResourceError::OpenRead,
+                ["srenhance: cannot use model {what}: {e}"]
+            )
+        })?;
+        if model.info().kind != lvsr::trainer::KIND {
+            return Err(gst::error_msg!(
+                gst::ResourceError::OpenRead,
+                [
+                    "srenhance: model {what} is a {:?} model, not {}: {}",
+                    model.info().kind,
+                    lvsr::trainer::KIND,
+                    if model.info().kind == lvinfer::KIND_REFINE_V1 {
+                        "a dnnscale model belongs to the dnnscale element"
+                    } else {
+                        "use a model exported by srenhance-train or saved by srenhance"
+                    }
+                ]
+            ));
+        }
+        Ok((model, bytes))
+    }
+
+    fn runner_config(settings: &Settings) -> RunnerConfig {
+        RunnerConfig {
+            threads: settings.threads as usize,
+            tiles: 0,
+            backend: settings.backend.into(),
+        }
+    }
+
+    // ---------------------------------------------------------------- caps
+
+    /// Caps the sink accepts given what downstream accepts: any size (we upscale to theirs),
+    /// formats both sides support.
+    fn sink_caps(&self, filter: Option<&gst::CapsRef>) -> gst::Caps {
+        let templ = self.sinkpad.pad_template_caps();
+        let peer = self.srcpad.peer_query_caps(None);
+        if peer.is_any() {
+            return match filter {
+                Some(f) => f.intersect_with_mode(&templ, gst::CapsIntersectMode::First),
+                None => templ,
+            };
+        }
+        let mut any = gst::Caps::new_empty();
+        {
+            let any = any.get_mut().unwrap();
+            for s in peer.iter() {
+                let mut s = s.to_owned();
+                s.set_value("width", int_range(1, i32::MAX));
+                s.set_value("height", int_range(1, i32::MAX));
+                s.remove_field("pixel-aspect-ratio");
+                any.append_structure(s);
+            }
+        }
+        let mut caps = any.intersect_with_mode(&templ, gst::CapsIntersectMode::First);
+        if let Some(f) = filter {
+            caps = f.intersect_with_mode(&caps, gst::CapsIntersectMode::First);
+        }
+        caps
+    }
+
+    /// Caps the source can produce: the input's with any size at least the input's.
+    fn src_caps(&self, filter: Option<&gst::CapsRef>) -> gst::Caps {
+        let templ = self.srcpad.pad_template_caps();
+        // Before the input is known: any size (so linking to a size-fixing capsfilter works
+        // and a downscale is reported by name when the caps arrive, not as a link failure).
+        let base = self.sinkpad.current_caps().unwrap_or_else(|| templ.clone());
+        let mut out = gst::Caps::new_empty();
+        {
+            let out = out.get_mut().unwrap();
+            for s in base.iter() {
+                let mut s = s.to_owned();
+                let w = s.get::<i32>("width").ok();
+                let h = s.get::<i32>("height").ok();
+                s.set_value("width", int_range(w.unwrap_or(1), i32::MAX));
+                s.set_value("height", int_range(h.unwrap_or(1), i32::MAX));
+                if s.has_field("pixel-aspect-ratio") {
+                    s.set(
+                        "pixel-aspect-ratio",
+                        gst::FractionRange::new(
+                            gst::Fraction::new(1, i32::MAX),
+                            gst::Fraction::new(i32::MAX, 1),
+                        ),
+                    );
+                }
+                out.append_structure(s);
+            }
+        }
+        let mut caps = out.intersect_with_mode(&templ, gst::CapsIntersectMode::First);
+        if let Some(f) = filter {
+            caps = f.intersect_with_mode(&caps, gst::CapsIntersectMode::First);
+        }
+        caps
+    }
+
+    /// Output caps for `in_caps`: downstream's preference among sizes ≥ the input's, fixated
+    /// like videoscale (keeping the display aspect ratio when one size is free).
+    fn negotiate_output(&self, in_caps: &gst::Caps) -> Result<gst::Caps, String> {
+        let ins = in_caps.structure(0).ok_or("empty input caps")?;
+        let in_w = ins.get::<i32>("width").map_err(|e| e.to_string())?;
+        let in_h = ins.get::<i32>("height").map_err(|e| e.to_string())?;
+        let in_par = ins
+            .get::<gst::Fraction>("pixel-aspect-ratio")
+            .unwrap_or(gst::Fraction::new(1, 1));
+        let mut cand = ins.to_owned();
+        cand.set_value("width", int_range(in_w, i32::MAX));
+        cand.set_value("height", int_range(in_h, i32::MAX));
+        cand.set(
+            "pixel-aspect-ratio",
+            gst::FractionRange::new(
+                gst::Fraction::new(1, i32::MAX),
+                gst::Fraction::new(i32::MAX, 1),
+            ),
+        );
+        let cand = gst::Caps::builder_full().structure(cand).build();
+        let peer = self.srcpad.peer_query_caps(Some(&cand));
+        let mut caps = peer.intersect_with_mode(&cand, gst::CapsIntersectMode::First);
+        if caps.is_empty() {
+            // Why: a size below the input's, or a format downstream does not take?
+            let mut any = in_caps.clone();
+            for s in any.make_mut().iter_mut() {
+                s.set_value("width", int_range(1, i32::MAX));
+                s.set_value("height", int_range(1, i32::MAX));
+                s.remove_field("pixel-aspect-ratio");
+            }
+            let peer_all = self.srcpad.peer_query_caps(None);
+            if peer_all.can_intersect(&any) {
+                return Err(format!(
+                    "srenhance only upscales: the input is {in_w}x{in_h} and downstream accepts \
+                     no size at least that large ({peer_all}); put videoscale after srenhance \
+                     (or instead of it) to downscale"
+                ));
+            }
+            return Err(format!(
+                "downstream accepts none of the input's format ({in_caps}); downstream: \
+                 {peer_all}; insert videoconvert"
+            ));
+        }
+        caps.truncate();
+        let dar_n = in_w as u64 * in_par.numer() as u64;
+        let dar_d = in_h as u64 * in_par.denom() as u64;
+        {
+            let caps = caps.make_mut();
+            let s = caps.structure_mut(0).unwrap();
+            let w = s.get::<i32>("width").ok();
+            let h = s.get::<i32>("height").ok();
+            let fix_par = |s: &mut gst::StructureRef| -> gst::Fraction {
+                if s.has_field("pixel-aspect-ratio") {
+                    s.fixate_field_nearest_fraction("pixel-aspect-ratio", in_par);
+                }
+                s.get::<gst::Fraction>("pixel-aspect-ratio")
+                    .unwrap_or(in_par)
+            };
+            match (w, h) {
+                (Some(w), Some(h)) => {
+                    if s.get::<gst::Fraction>("pixel-aspect-ratio").is_err() {
+                        let par = fraction(dar_n * h as u64, dar_d * w as u64);
+                        s.fixate_field_nearest_fraction("pixel-aspect-ratio", par);
+                    }
+                }
+                (Some(w), None) => {
+                    let par = fix_par(s);
+                    let h = (w as u64 * par.numer() as u64 * dar_d) as f64
+                        / (par.denom() as u64 * dar_n) as f64;
+                    s.fixate_field_nearest_int("height", (h.round() as i32).max(in_h));
+                }
+                (None, Some(h)) => {
+                    let par = fix_par(s);
+                    let w = (h as u64 * dar_n * par.denom() as u64) as f64
+                        / (dar_d * par.numer() as u64) as f64;
+                    s.fixate_field_nearest_int("width", (w.round() as i32).max(in_w));
+                }
+                (None, None) => {
+                    let par = fix_par(s);
+                    s.fixate_field_nearest_int("width", in_w);
+                    let w = s.get::<i32>("width").unwrap_or(in_w);
+                    let h = (w as u64 * par.numer() as u64 * dar_d) as f64
+                        / (par.denom() as u64 * dar_n) as f64;
+                    s.fixate_field_nearest_int("height", (h.round() as i32).max(in_h));
+                }
+            }
+        }
+        caps.fixate();
+        Ok(caps)
+    }
+
+    fn set_caps(&self, in_caps: &gst::Caps) -> bool {
+        let in_info = match gst_video::VideoInfo::from_caps(in_caps) {
+            Ok(i) => i,
+            Err(e) => {
+                gst::element_imp_error!(
+                    self,
+                    gst::CoreError::Negotiation,
+                    ["srenhance: unusable input caps {in_caps}: {e}"]
+                );
+                return false;
+            }
+        };
+        let out_caps = match self.negotiate_output(in_caps) {
+            Ok(c) => c,
+            Err(msg) => {
+                gst::element_imp_error!(self, gst::CoreError::Negotiation, ["{msg}"]);
+                return false;
+            }
+        };
+        let out_info = match gst_video::VideoInfo::from_caps(&out_caps) {
+            Ok(i) => i,
+            Err(e) => {
+                gst::element_imp_error!(
+                    self,
+                    gst::CoreError::Negotiation,
+                    ["srenhance: cannot use output caps {out_caps}: {e}"]
+                );
+                return false;
+            }
+        };
+        let (iw, ih) = (in_info.width() as usize, in_info.height() as usize);
+        let (ow, oh) = (out_info.width() as usize, out_info.height() as usize);
+        if ow < iw || oh < ih {
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                [
+                    "srenhance only upscales ({iw}x{ih} -> {ow}x{oh} asked); use videoscale to \
+                     downscale"
+                ]
+            );
+            return false;
+        }
+        if let Err(msg) = self.configure(&in_info, &out_info) {
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["srenhance: {msg}"]);
+            return false;
+        }
+        gst::info!(CAT, imp = self, "{in_caps} -> {out_caps}");
+        self.srcpad.push_event(gst::event::Caps::new(&out_caps))
+    }
+
+    /// Builds the resamplers and the runner for a caps pair.
+    fn configure(
+        &self,
+        in_info: &gst_video::VideoInfo,
+        out_info: &gst_video::VideoInfo,
+    ) -> Result<(), String> {
+        let settings = self.settings.lock().unwrap().clone();
+        let (iw, ih) = (in_info.width() as usize, in_info.height() as usize);
+        let (ow, oh) = (out_info.width() as usize, out_info.height() as usize);
+        let fps = in_info.fps();
+        let tolerance = if fps.numer() > 0 && fps.denom() > 0 {
+            (500_000_000u64 * fps.denom() as u64 / fps.numer() as u64).max(1)
+        } else {
+            10_000_000
+        };
+        let mut state = self.state.lock().unwrap();
+        state.in_info = Some(in_info.clone());
+        {
+            let mut sh = self.shared.inner.lock().unwrap();
+            if sh.out_size != Some((ow, oh)) {
+                // Frames of another size cannot make pairs for the new output.
+                sh.frames.clear();
+                sh.frame_bytes = 0;
+            }
+            sh.out_size = Some((ow, oh));
+            sh.frame_tolerance = tolerance;
+        }
+        if (iw, ih) == (ow, oh) {
+            state.passthrough = true;
+            state.processor = None;
+            gst::info!(CAT, imp = self, "{iw}x{ih}: same size, passthrough");
+            return Ok(());
+        }
+        state.passthrough = false;
+        let (generation, model) = {
+            let sh = self.shared.inner.lock().unwrap();
+            (sh.generation, sh.model.clone())
+        };
+        let model = model.ok_or("no model loaded")?;
+        let runner = PlaneRunner::new(&model, ow, oh, Self::runner_config(&settings))
+            .map_err(|e| format!("the model cannot run at {ow}x{oh}: {e}"))?;
+        if let (Some(reason), false) = (runner.fallback_reason(), state.fallback_logged) {
+            gst::warning!(CAT, imp = self, "{reason}");
+            state.fallback_logged = true;
+        }
+        let threads = runner.threads();
+        let resampler = |iw, ih, ow, oh, sx, sy| {
+            Resampler::with_config(ResamplerConfig {
+                siting_x: sx,
+                siting_y: sy,
+                threads,
+                ..ResamplerConfig::new(iw, ih, ow, oh, CUBIC)
+            })
+            .map_err(|e| format!("resampler {iw}x{ih} -> {ow}x{oh}: {e}"))
+        };
+        let luma = resampler(iw, ih, ow, oh, Siting::CENTRE, Siting::CENTRE)?;
+        let finfo = in_info.format_info();
+        let chroma = if finfo.n_components() >= 3 {
+            let (sx, sy) = (finfo.w_sub()[1], finfo.h_sub()[1]);
+            let site = in_info.chroma_site();
+            let siting_x = chroma_siting(sx, site.contains(gst_video::VideoChromaSite::H_COSITED));
+            let siting_y = chroma_siting(sy, site.contains(gst_video::VideoChromaSite::V_COSITED));
+            let sub = |v: usize, s: u32| v.div_ceil(1 << s);
+            Some(resampler(
+                sub(iw, sx),
+                sub(ih, sy),
+                sub(ow, sx),
+                sub(oh, sy),
+                siting_x,
+                siting_y,
+            )?)
+        } else {
+            None
+        };
+        let nv12 = if in_info.format() == VideoFormat::Nv12 {
+            let c = chroma.as_ref().unwrap().config();
+            [
+                vec![0; c.in_w * c.in_h],
+                vec![0; c.in_w * c.in_h],
+                vec![0; c.out_w * c.out_h],
+                vec![0; c.out_w * c.out_h],
+            ]
+        } else {
+            Default::default()
+        };
+        gst::info!(
+            CAT,
+            imp = self,
+            "{:?} {iw}x{ih} -> {ow}x{oh}: {runner:?}",
+            in_info.format()
+        );
+        state.processor = Some(Processor {
+            in_info: in_info.clone(),
+            out_info: out_info.clone(),
+            luma,
+            chroma,
+            runner: Arc::new(runner),
+            generation,
+            luma_tmp: vec![0; ow * oh],
+            nv12,
+        });
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- video path
+
+    fn sink_chain(&self, buffer: gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
+        if self.srcpad.check_reconfigure() {
+            if let Some(caps) = self.sinkpad.current_caps() {
+                if !self.set_caps(&caps) {
+                    return Err(gst::FlowError::NotNegotiated);
+                }
+            }
+        }
+        let settings = self.settings.lock().unwrap().clone();
+        let pts = buffer.pts().map(|t| t.nseconds());
+        let mut state = self.state.lock().unwrap();
+        let Some(in_info) = state.in_info.clone() else {
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["no caps negotiated"]);
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        if state.live.is_none() {
+            let mut q = gst::query::Latency::new();
+            let live = self.sinkpad.peer_query(&mut q) && q.result().0;
+            gst::info!(CAT, imp = self, "live pipeline: {live}");
+            state.live = Some(live);
+            let mut sh = self.shared.inner.lock().unwrap();
+            sh.live = live;
+            self.shared.cond.notify_all();
+        }
+        let live = state.live.unwrap_or(false);
+
+        // Keep the decoded luma for training pairs.
+        if settings.training {
+            if let Some(pts) = pts {
+                let frame =
+                    gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &in_info)
+                        .map_err(|_| {
+                        gst::element_imp_error!(
+                            self,
+                            gst::StreamError::Format,
+                            ["cannot map input frame"]
+                        );
+                        gst::FlowError::Error
+                    })?;
+                let (w, h) = (in_info.width() as usize, in_info.height() as usize);
+                let stride = frame.plane_stride()[0] as usize;
+                let data = frame.plane_data(0).map_err(|_| gst::FlowError::Error)?;
+                let mut luma = Vec::with_capacity(w * h);
+                for r in 0..h {
+                    luma.extend_from_slice(&data[r * stride..r * stride + w]);
+                }
+                drop(frame);
+                self.push_frame(Frame {
+                    pts,
+                    w,
+                    h,
+                    luma: Arc::new(luma),
+                });
+            }
+        }
+
+        // Non-live: epochs are paced by stream time; wait for each finished epoch.
+        if settings.training && !live && !state.passthrough {
+            if let Some(pts) = pts {
+                let epoch = settings.epoch_duration.max(1);
+                state.next_boundary.get_or_insert(pts + epoch);
+                while pts >= state.next_boundary.unwrap() {
+                    let boundary = state.next_boundary.unwrap();
+                    let steps = (settings.train_steps_per_second as u128 * epoch as u128
+                        / 1_000_000_000u128) as u64;
+                    state.epoch_index += 1;
+                    let index = state.epoch_index;
+                    if !self.run_epoch(EpochJob {
+                        index,
+                        boundary,
+                        steps,
+                    }) {
+                        return Err(gst::FlowError::Flushing);
+                    }
+                    state.next_boundary = Some(boundary + epoch);
+                }
+            }
+        }
+
+        if state.passthrough {
+            drop(state);
+            return self.srcpad.push(buffer);
+        }
+        // Swap in the newest network for this size.
+        {
+            let sh = self.shared.inner.lock().unwrap();
+            if let (Some(p), Some((g, size, runner))) = (state.processor.as_mut(), &sh.runner) {
+                let os = (p.out_info.width() as usize, p.out_info.height() as usize);
+                if *g > p.generation && *size == os {
+                    p.runner = runner.clone();
+                    p.generation = *g;
+                    gst::debug!(CAT, imp = self, "network generation {g} in use");
+                }
+            }
+        }
+        let Some(p) = state.processor.as_mut() else {
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["no caps negotiated"]);
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        let out = self.process(p, &buffer)?;
+        drop(state);
+        self.srcpad.push(out)
+    }
+
+    fn push_frame(&self, f: Frame) {
+        let mut sh = self.shared.inner.lock().unwrap();
+        let bytes = f.luma.len();
+        let newest = f.pts;
+        sh.frames.push_back(f);
+        sh.frame_bytes += bytes;
+        while let Some(old) = sh.frames.front() {
+            if sh.frames.len() > 1
+                && (newest.saturating_sub(old.pts) > FRAME_RING_NS
+                    || sh.frame_bytes > FRAME_RING_BYTES)
+            {
+                let b = old.luma.len();
+                sh.frames.pop_front();
+                sh.frame_bytes -= b;
+            } else {
+                break;
+            }
+        }
+        self.shared.cond.notify_all();
+    }
+
+    /// Non-live: hands an epoch to the trainer thread and waits for it. False if flushing.
+    fn run_epoch(&self, job: EpochJob) -> bool {
+        let mut sh = self.shared.inner.lock().unwrap();
+        if sh.stop || sh.flushing {
+            return false;
+        }
+        gst::debug!(
+            CAT,
+            imp = self,
+            "epoch {} at {} ns",
+            job.index,
+            job.boundary
+        );
+        sh.job = Some(job);
+        self.shared.cond.notify_all();
+        while sh.jobs_done < job.index {
+            if sh.stop || sh.flushing {
+                return false;
+            }
+            sh = self.shared.cond.wait(sh).unwrap();
+        }
+        true
+    }
+
+    fn process(
+        &self,
+        p: &mut Processor,
+        inbuf: &gst::Buffer,
+    ) -> Result<gst::Buffer, gst::FlowError> {
+        let map_err = |e: glib::BoolError| {
+            gst::error!(CAT, imp = self, "cannot map a plane: {e}");
+            gst::FlowError::Error
+        };
+        let in_info = &p.in_info;
+        let out_info = &p.out_info;
+        let inframe = gst_video::VideoFrameRef::from_buffer_ref_readable(inbuf.as_ref(), in_info)
+            .map_err(|_| {
+            gst::element_imp_error!(self, gst::StreamError::Format, ["cannot map input frame"]);
+            gst::FlowError::Error
+        })?;
+        let mut outbuf =
+            gst::Buffer::with_size(out_info.size()).map_err(|_| gst::FlowError::Error)?;
+        {
+            let ob = outbuf.get_mut().unwrap();
+            let _ = inbuf.copy_into(
+                ob,
+                gst::BufferCopyFlags::FLAGS | gst::BufferCopyFlags::TIMESTAMPS,
+                ..,
+            );
+        }
+        {
+            let ob = outbuf.get_mut().unwrap();
+            let mut outframe = gst_video::VideoFrameRef::from_buffer_ref_writable(ob, out_info)
+                .map_err(|_| gst::FlowError::Error)?;
+            let (iw, ih) = (in_info.width() as usize, in_info.height() as usize);
+            let ow = out_info.width() as usize;
+            let in_strides = inframe.plane_stride();
+            let mut out_strides = [0usize; 4];
+            for (d, &s) in out_strides.iter_mut().zip(outframe.plane_stride()) {
+                *d = s as usize;
+            }
+            let src = Plane::new_u8(
+                inframe.plane_data(0).map_err(map_err)?,
+                iw,
+                ih,
+                in_strides[0] as usize,
+            );
+            let Processor {
+                luma,
+                chroma,
+                runner,
+                luma_tmp,
+                nv12,
+                ..
+            } = p;
+            runner.install(|| luma.process_u8(&src, luma_tmp, ow));
+            runner
+                .run(
+                    &luma_tmp[..],
+                    ow,
+                    outframe.plane_data_mut(0).map_err(map_err)?,
+                    out_strides[0],
+                )
+                .map_err(|e| {
+                    gst::element_imp_error!(self, gst::StreamError::Failed, ["srenhance: {e}"]);
+                    gst::FlowError::Error
+                })?;
+            if let Some(chroma) = chroma.as_ref() {
+                let c = *chroma.config();
+                if in_info.format() == VideoFormat::Nv12 {
+                    let [u_in, v_in, u_out, v_out] = nv12;
+                    let uv = inframe.plane_data(1).map_err(map_err)?;
+                    let st = in_strides[1] as usize;
+                    for y in 0..c.in_h {
+                        let row = &uv[y * st..y * st + 2 * c.in_w];
+                        for (x, px) in row.chunks_exact(2).enumerate() {
+                            u_in[y * c.in_w + x] = px[0];
+                            v_in[y * c.in_w + x] = px[1];
+                        }
+                    }
+                    runner.install(|| {
+                        chroma.process_u8(
+                            &Plane::new_u8(u_in, c.in_w, c.in_h, c.in_w),
+                            u_out,
+                            c.out_w,
+                        );
+                        chroma.process_u8(
+                            &Plane::new_u8(v_in, c.in_w, c.in_h, c.in_w),
+                            v_out,
+                            c.out_w,
+                        );
+                    });
+                    let st = out_strides[1];
+                    let uv = outframe.plane_data_mut(1).map_err(map_err)?;
+                    for y in 0..c.out_h {
+                        let row = &mut uv[y * st..y * st + 2 * c.out_w];
+                        for (x, px) in row.chunks_exact_mut(2).enumerate() {
+                            px[0] = u_out[y * c.out_w + x];
+                            px[1] = v_out[y * c.out_w + x];
+                        }
+                    }
+                } else {
+                    for i in 1..3u32 {
+                        let src = Plane::new_u8(
+                            inframe.plane_data(i).map_err(map_err)?,
+                            c.in_w,
+                            c.in_h,
+                            in_strides[i as usize] as usize,
+                        );
+                        let dst = outframe.plane_data_mut(i).map_err(map_err)?;
+                        runner.install(|| chroma.process_u8(&src, dst, out_strides[i as usize]));
+                    }
+                }
+            }
+        }
+        Ok(outbuf)
+    }
+
+    fn sink_event(&self, event: gst::Event) -> bool {
+        match event.view() {
+            gst::EventView::Caps(c) => {
+                let caps = c.caps_owned();
+                self.set_caps(&caps)
+            }
+            gst::EventView::FlushStart(_) => {
+                {
+                    let mut sh = self.shared.inner.lock().unwrap();
+                    sh.flushing = true;
+                    self.shared.cond.notify_all();
+                }
+                self.srcpad.push_event(event)
+            }
+            gst::EventView::FlushStop(_) => {
+                {
+                    let mut sh = self.shared.inner.lock().unwrap();
+                    sh.flushing = false;
+                    sh.frames.clear();
+                    sh.frame_bytes = 0;
+                }
+                {
+                    let mut st = self.state.lock().unwrap();
+                    st.next_boundary = None;
+                }
+                self.srcpad.push_event(event)
+            }
+            gst::EventView::Eos(_) => {
+                self.state.lock().unwrap().eos = true;
+                self.save_now();
+                self.srcpad.push_event(event)
+            }
+            _ => self.srcpad.push_event(event),
+        }
+    }
+
+    fn sink_query(&self, query: &mut gst::QueryRef) -> bool {
+        match query.view_mut() {
+            gst::QueryViewMut::Caps(q) => {
+                let caps = self.sink_caps(q.filter());
+                q.set_result(&caps);
+                true
+            }
+            gst::QueryViewMut::AcceptCaps(q) => {
+                let caps = q.caps_owned();
+                let ok = caps.is_fixed()
+                    && caps.can_intersect(&self.sinkpad.pad_template_caps())
+                    && gst_video::VideoInfo::from_caps(&caps)
+                        .is_ok_and(|i| FORMATS.contains(&i.format()));
+                q.set_result(ok);
+                true
+            }
+            // Output buffers are another size: upstream's allocation is its own business.
+            gst::QueryViewMut::Allocation(_) => false,
+            _ => self.srcpad.peer_query(query),
+        }
+    }
+
+    fn src_query(&self, query: &mut gst::QueryRef) -> bool {
+        match query.view_mut() {
+            gst::QueryViewMut::Caps(q) => {
+                let caps = self.src_caps(q.filter());
+                q.set_result(&caps);
+                true
+            }
+            _ => self.sinkpad.peer_query(query),
+        }
+    }
+
+    fn src_event(&self, event: gst::Event) -> bool {
+        match event.view() {
+            gst::EventView::Reconfigure(_) => {
+                self.srcpad.mark_reconfigure();
+                self.sinkpad.push_event(event)
+            }
+            _ => self.sinkpad.push_event(event),
+        }
+    }
+
+    // ---------------------------------------------------------------- patch path
+
+    fn patch_chain(&self, buffer: gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let map = match buffer.map_readable() {
+            Ok(m) => m,
+            Err(_) => {
+                self.malformed("unreadable buffer");
+                return Ok(gst::FlowSuccess::Ok);
+            }
+        };
+        let limits = lvpatch::Limits::default();
+        let msg = match lvpatch::parse(&map, &limits) {
+            Ok(m) => m,
+            Err(e) => {
+                self.malformed(&e.to_string());
+                return Ok(gst::FlowSuccess::Ok);
+            }
+        };
+        let batch = match msg {
+            lvpatch::Message::Patches(b) => b,
+            lvpatch::Message::Feedback(_) => {
+                gst::debug!(CAT, imp = self, "feedback message on patch_sink ignored");
+                return Ok(gst::FlowSuccess::Ok);
+            }
+        };
+        let pts = batch.pts.or(buffer.pts().map(|t| t.nseconds()));
+        let size = batch.patch_size as usize;
+        let mut decoded = Vec::with_capacity(batch.patches.len());
+        let mut bad = 0u64;
+        for p in &batch.patches {
+            match lvpatch::decode_patch_luma(batch.codec, p.payload, batch.patch_size) {
+                Ok(luma) => decoded.push((p.cell_x as usize, p.cell_y as usize, luma)),
+                Err(e) => {
+                    bad += 1;
+                    gst::warning!(CAT, imp = self, "patch payload dropped: {e}");
+                }
+            }
+        }
+        let mut sh = self.shared.inner.lock().unwrap();
+        if sh.stop {
+            return Err(gst::FlowError::Flushing);
+        }
+        sh.counters.buffers += 1;
+        sh.counters.bad_payload += bad;
+        if let Some(pts) = pts {
+            sh.patch_pos = Some(sh.patch_pos.map_or(pts, |p| p.max(pts)));
+            for (cx, cy, luma) in decoded {
+                sh.counters.patches += 1;
+                if sh.pending.len() >= MAX_PENDING {
+                    sh.pending.pop_front();
+                    sh.counters.dropped_overflow += 1;
+                }
+                sh.pending.push_back(Pending {
+                    pts,
+                    frame_w: batch.frame_width as usize,
+                    frame_h: batch.frame_height as usize,
+                    size,
+                    x0: cx * size,
+                    y0: cy * size,
+                    luma,
+                });
+            }
+        } else {
+            sh.counters.dropped_no_frame += decoded.len() as u64;
+            gst::debug!(CAT, imp = self, "patches without a timestamp dropped");
+        }
+        self.shared.cond.notify_all();
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    fn malformed(&self, why: &str) {
+        let n = {
+            let mut sh = self.shared.inner.lock().unwrap();
+            sh.counters.malformed += 1;
+            sh.counters.malformed
+        };
+        gst::warning!(
+            CAT,
+            imp = self,
+            "malformed patch buffer dropped ({n} so far): {why}"
+        );
+        if n == 1 || n.is_power_of_two() {
+            gst::element_imp_warning!(
+                self,
+                gst::StreamError::Decode,
+                ["srenhance: malformed patch buffer dropped ({n} so far): {why}"]
+            );
+        }
+    }
+
+    fn patch_event(&self, event: gst::Event) -> bool {
+        match event.view() {
+            gst::EventView::Eos(_) => {
+                let mut sh = self.shared.inner.lock().unwrap();
+                sh.patch_eos = true;
+                self.shared.cond.notify_all();
+                true
+            }
+            gst::EventView::FlushStop(_) => {
+                let mut sh = self.shared.inner.lock().unwrap();
+                sh.pending.clear();
+                sh.patch_eos = false;
+                sh.patch_pos = None;
+                true
+            }
+            gst::EventView::StreamStart(_) => {
+                let mut sh = self.shared.inner.lock().unwrap();
+                sh.patch_eos = false;
+                true
+            }
+            // Caps, segment and the rest concern only this pad.
+            _ => true,
+        }
+    }
+
+    // ---------------------------------------------------------------- trainer thread
+
+    fn save_now(&self) {
+        let want = self.settings.lock().unwrap().save_model.is_some();
+        if !want || self.trainer_thread.lock().unwrap().is_none() {
+            return;
+        }
+        let mut sh = self.shared.inner.lock().unwrap();
+        sh.save_requests += 1;
+        let target = sh.save_requests;
+        self.shared.cond.notify_all();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while sh.saved < target && !sh.stop && Instant::now() < deadline {
+            sh = self
+                .shared
+                .cond
+                .wait_timeout(sh, Duration::from_millis(100))
+                .unwrap()
+                .0;
+        }
+    }
+
+    fn start_trainer(&self, net: lvtrain::RefineNet) {
+        let settings = self.settings.lock().unwrap().clone();
+        let shared = self.shared.clone();
+        let weak = self.obj().downgrade();
+        let cfg = TrainerConfig {
+            learning_rate: settings.learning_rate as f32,
+            batch_size: settings.batch_size.max(1) as usize,
+            capacity: settings.max_patches.max(1) as usize,
+            recent: settings.recent_patches as usize,
+            recent_weight: settings.recent_weight,
+            seed: settings.seed,
+            ..TrainerConfig::default()
+        };
+        let handle = std::thread::Builder::new()
+            .name("srenhance-train".into())
+            .spawn(move || {
+                let mut w = TrainerWorker {
+                    trainer: Trainer::new(net, cfg),
+                    controller: Controller::new(settings.params),
+                    settings,
+                    shared,
+                    element: weak,
+                    busy: Duration::ZERO,
+                    total: Duration::ZERO,
+                    epochs_trained: 0,
+                    epochs: 0,
+                    new_pairs: 0,
+                };
+                w.run();
+            })
+            .expect("spawn trainer thread");
+        *self.trainer_thread.lock().unwrap() = Some(handle);
+    }
+
+    fn stop_trainer(&self) {
+        {
+            let mut sh = self.shared.inner.lock().unwrap();
+            sh.stop = true;
+            self.shared.cond.notify_all();
+        }
+        if let Some(h) = self.trainer_thread.lock().unwrap().take() {
+            let _ = h.join();
+        }
+    }
+
+    fn stats(&self) -> gst::Structure {
+        let sh = self.shared.inner.lock().unwrap();
+        let c = sh.counters;
+        gst::Structure::builder("srenhance-stats")
+            .field("patch-buffers", c.buffers)
+            .field("malformed-buffers", c.malformed)
+            .field("patches", c.patches)
+            .field("bad-payloads", c.bad_payload)
+            .field("dropped-no-frame", c.dropped_no_frame)
+            .field("dropped-size", c.dropped_size)
+            .field("dropped-overflow", c.dropped_overflow)
+            .field("pairs", c.pairs)
+            .field("epochs", sh.epochs)
+            .field("generation", sh.generation)
+            .field(
+                "state",
+                sh.trainer_state
+                    .map_or("off", |s: AdaptiveState| s.as_str()),
+            )
+            .build()
+    }
+}
+
+/// The background trainer: owns the `Trainer` and the adaptive controller.
+struct TrainerWorker {
+    trainer: Trainer,
+    controller: Controller,
+    settings: Settings,
+    shared: Arc<Shared>,
+    element: glib::WeakRef<super::Srenhance>,
+    busy: Duration,
+    total: Duration,
+    epochs_trained: u64,
+    epochs: u64,
+    new_pairs: u64,
+}
+
+impl TrainerWorker {
+    fn run(&mut self) {
+        {
+            let mut sh = self.shared.inner.lock().unwrap();
+            sh.trainer_state = Some(self.controller.state());
+        }
+        let mut epoch_start = Instant::now();
+        loop {
+            let mut sh = self.shared.inner.lock().unwrap();
+            if sh.stop {
+                break;
+            }
+            if sh.save_requests > sh.saved {
+                let target = sh.save_requests;
+                drop(sh);
+                self.save();
+                let mut sh = self.shared.inner.lock().unwrap();
+                sh.saved = target;
+                self.shared.cond.notify_all();
+                continue;
+            }
+            if let Some(job) = sh.job {
+                if job.index > sh.jobs_done {
+                    // Non-live epoch: wait (bounded) until the patch stream has reached the
+                    // boundary, so the same patches are used whatever the thread timing.
+                    let deadline = Instant::now() + PATCH_WAIT;
+                    while !(sh.stop
+                        || sh.flushing
+                        || sh.patch_eos
+                        || sh.patch_pos.is_some_and(|p| p >= job.boundary)
+                        || Instant::now() >= deadline
+                        || !self.patch_linked())
+                    {
+                        sh = self
+                            .shared
+                            .cond
+                            .wait_timeout(sh, Duration::from_millis(20))
+                            .unwrap()
+                            .0;
+                    }
+                    if sh.stop {
+                        break;
+                    }
+                    let pairs = self.take_pairs(&mut sh, Some(job.boundary));
+                    drop(sh);
+                    self.add_pairs(pairs);
+                    let t0 = Instant::now();
+                    let mut stepped = 0;
+                    if self.controller.state() == AdaptiveState::Training {
+                        for _ in 0..job.steps {
+                            if self.trainer.step().is_none() {
+                                break;
+                            }
+                            stepped += 1;
+                        }
+                    }
+                    self.busy += t0.elapsed();
+                    gst::trace!(CAT, "epoch {}: {stepped} steps", job.index);
+                    self.end_epoch();
+                    let mut sh = self.shared.inner.lock().unwrap();
+                    sh.jobs_done = job.index;
+                    self.shared.cond.notify_all();
+                    continue;
+                }
+            }
+            if !sh.live {
+                // Non-live (or not known yet): wait for a job.
+                let _ = self
+                    .shared
+                    .cond
+                    .wait_timeout(sh, Duration::from_millis(50))
+                    .unwrap();
+                epoch_start = Instant::now();
+                continue;
+            }
+            // Live: train continuously in wall time.
+            let pairs = self.take_pairs(&mut sh, None);
+            let idle = self.controller.state() != AdaptiveState::Training
+                || (self.trainer.store().is_empty() && pairs.is_empty());
+            if idle {
+                let _ = self
+                    .shared
+                    .cond
+                    .wait_timeout(sh, Duration::from_millis(20))
+                    .unwrap();
+            } else {
+                drop(sh);
+            }
+            self.add_pairs(pairs);
+            if !idle {
+                let t0 = Instant::now();
+                self.trainer.step();
+                self.busy += t0.elapsed();
+            }
+            let epoch = Duration::from_nanos(self.settings.epoch_duration.max(1));
+            if epoch_start.elapsed() >= epoch {
+                self.total += epoch_start.elapsed();
+                epoch_start = Instant::now();
+                self.end_epoch();
+            }
+        }
+    }
+
+    fn patch_linked(&self) -> bool {
+        self.element
+            .upgrade()
+            .is_some_and(|e| e.imp().patchpad.is_linked())
+    }
+
+    /// Moves pending patches whose frame is known (and, with `before`, whose timestamp is
+    /// before it) out of the shared queue, with their frames; drops the hopeless ones.
+    fn take_pairs(
+        &self,
+        sh: &mut SharedInner,
+        before: Option<u64>,
+    ) -> Vec<(Pending, Arc<Vec<u8>>, usize, usize, u64)> {
+        let mut out = Vec::new();
+        let Some(out_size) = sh.out_size else {
+            return out;
+        };
+        let tol = sh.frame_tolerance;
+        let oldest = sh.frames.front().map(|f| f.pts);
+        let newest = sh.frames.back().map(|f| f.pts);
+        let mut keep = VecDeque::new();
+        while let Some(p) = sh.pending.pop_front() {
+            if before.is_some_and(|b| p.pts >= b) {
+                keep.push_back(p);
+                continue;
+            }
+            if (p.frame_w, p.frame_h) != out_size
+                || p.x0 + p.size > out_size.0
+                || p.y0 + p.size > out_size.1
+            {
+                sh.counters.dropped_size += 1;
+                continue;
+            }
+            let frame = sh
+                .frames
+                .iter()
+                .filter(|f| f.pts.abs_diff(p.pts) <= tol)
+                .min_by_key(|f| f.pts.abs_diff(p.pts));
+            match frame {
+                Some(f) => {
+                    let (fw, fh, fpts, luma) = (f.w, f.h, f.pts, f.luma.clone());
+                    out.push((p, luma, fw, fh, fpts));
+                }
+                None => {
+                    let gone = oldest.is_some_and(|o| p.pts + tol < o)
+                        || newest.is_some_and(|n| p.pts + tol < n)
+                        || before.is_some();
+                    if gone {
+                        sh.counters.dropped_no_frame += 1;
+                    } else {
+                        keep.push_back(p);
+                    }
+                }
+            }
+        }
+        sh.pending = keep;
+        out
+    }
+
+    /// Cuts training pairs (upscaled decoded frame around the cell, the patch as target).
+    fn add_pairs(&mut self, pairs: Vec<(Pending, Arc<Vec<u8>>, usize, usize, u64)>) {
+        if pairs.is_empty() {
+            return;
+        }
+        let margin = self.trainer.margin();
+        let mut cache: Option<(u64, (usize, usize), Vec<u8>, Vec<u8>)> = None;
+        let n = pairs.len() as u64;
+        for (p, luma, fw, fh, fpts) in pairs {
+            let (ow, oh) = (p.frame_w, p.frame_h);
+            if cache
+                .as_ref()
+                .is_none_or(|c| c.0 != fpts || c.1 != (ow, oh))
+            {
+                let up = lvsr::trainer::bicubic_u8(&luma, fw, fh, fw, ow, oh);
+                let bil = Resampler::new(fw, fh, ow, oh, Kernel::Bilinear)
+                    .map(|r| {
+                        let mut out = vec![0u8; ow * oh];
+                        r.process_u8(&Plane::new_u8(&luma, fw, fh, fw), &mut out, ow);
+                        out
+                    })
+                    .unwrap_or_default();
+                cache = Some((fpts, (ow, oh), up, bil));
+            }
+            let (_, _, up, bil) = cache.as_ref().unwrap();
+            let mut sp = StoredPatch::from_upscaled(
+                p.pts, up, ow, oh, ow, p.x0, p.y0, p.luma, p.size, margin,
+            );
+            if bil.len() == ow * oh {
+                let mut se = 0.0f64;
+                for r in 0..p.size {
+                    for c in 0..p.size {
+                        let d = bil[(p.y0 + r) * ow + p.x0 + c] as f64
+                            - sp.target[r * p.size + c] as f64;
+                        se += d * d;
+                    }
+                }
+                sp.bilinear_mse = se / (p.size * p.size) as f64;
+            }
+            self.trainer.add(sp);
+        }
+        self.new_pairs += n;
+        let mut sh = self.shared.inner.lock().unwrap();
+        sh.counters.pairs += n;
+    }
+
+    fn end_epoch(&mut self) {
+        let q = self.trainer.end_epoch();
+        let trained = q.steps > 0;
+        self.epochs += 1;
+        if trained {
+            self.epochs_trained += 1;
+        }
+        let before = self.controller.state();
+        let transition = if !self.settings.adaptive {
+            Transition::None
+        } else if before == AdaptiveState::Training {
+            if trained {
+                self.controller.end_of_epoch(q.gain_vs_previous())
+            } else {
+                Transition::None
+            }
+        } else if self.new_pairs > 0 {
+            self.controller.validation(q.gain_vs_initial())
+        } else {
+            Transition::None
+        };
+        self.new_pairs = 0;
+        let state = self.controller.state();
+        let live = self.shared.inner.lock().unwrap().live;
+        let fraction = if live {
+            let total = self.total.as_secs_f64();
+            if total > 0.0 {
+                (self.busy.as_secs_f64() / total).clamp(0.0, 1.0)
+            } else {
+                0.0
+            }
+        } else {
+            self.epochs_trained as f64 / self.epochs.max(1) as f64
+        };
+        // Publish the new weights.
+        if trained {
+            self.publish();
+        }
+        let fb = lvpatch::Feedback {
+            epoch: q.epoch,
+            state: match state {
+                AdaptiveState::Training => lvpatch::TrainerState::Training,
+                AdaptiveState::Suspended => lvpatch::TrainerState::Suspended,
+            },
+            gain_db: finite_or_zero(q.gain_vs_previous()),
+            gain_vs_initial_db: finite_or_zero(q.gain_vs_initial()),
+            gain_vs_bicubic_db: finite_or_zero(q.gain_vs_bicubic()),
+            training_fraction: fraction as f32,
+            suggested_patch_kbps: 0,
+        };
+        {
+            let mut sh = self.shared.inner.lock().unwrap();
+            sh.trainer_state = Some(state);
+            sh.epochs = self.epochs;
+        }
+        let Some(element) = self.element.upgrade() else {
+            return;
+        };
+        let imp = element.imp();
+        gst::debug!(
+            CAT,
+            imp = imp,
+            "epoch {}: {:?}, {:?} -> {:?} ({transition:?})",
+            q.epoch,
+            q,
+            before,
+            state
+        );
+        let fs = gst::Structure::builder("srpatch-feedback")
+            .field("epoch", fb.epoch)
+            .field("state", state.as_str())
+            .field("gain-db", fb.gain_db as f64)
+            .field("gain-vs-initial-db", fb.gain_vs_initial_db as f64)
+            .field("gain-vs-bicubic-db", fb.gain_vs_bicubic_db as f64)
+            .field("training-fraction", fb.training_fraction as f64)
+            .field("suggested-patch-kbps", fb.suggested_patch_kbps)
+            .field(
+                "data",
+                glib::Bytes::from_owned(lvpatch::encode_feedback(&fb)),
+            )
+            .build();
+        let _ = imp.patchpad.push_event(gst::event::CustomUpstream::new(fs));
+        let ms = gst::Structure::builder("srenhance-epoch")
+            .field("epoch", q.epoch)
+            .field("state", state.as_str())
+            .field(
+                "transition",
+                match transition {
+                    Transition::None => "none",
+                    Transition::Suspend => "suspend",
+                    Transition::Resume => "resume",
+                },
+            )
+            .field("trained", trained)
+            .field("steps", q.steps)
+            .field("patches", q.patches as u64)
+            .field("store", self.trainer.store().len() as u64)
+            .field("psnr", q.current)
+            .field("psnr-previous", q.previous)
+            .field("psnr-initial", q.initial)
+            .field("psnr-bicubic", q.bicubic)
+            .field("psnr-bilinear", q.bilinear)
+            .field("gain-db", q.gain_vs_previous())
+            .field("gain-vs-initial-db", q.gain_vs_initial())
+            .field("gain-vs-bicubic-db", q.gain_vs_bicubic())
+            .field("gain-vs-bilinear-db", q.gain_vs_bilinear())
+            .field("training-fraction", fraction)
+            .build();
+        let _ = element.post_message(gst::message::Element::builder(ms).src(&element).build());
+    }
+
+    /// Exports the current network and publishes a model and a runner for the output size.
+    fn publish(&mut self) {
+        let bytes = self.trainer.export("srenhance online training");
+        let model = match Model::from_bytes(&bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                if let Some(el) = self.element.upgrade() {
+                    gst::error!(CAT, obj = el, "exported model unusable: {e}");
+                }
+                return;
+            }
+        };
+        let out_size = self.shared.inner.lock().unwrap().out_size;
+        let runner = out_size.and_then(|(w, h)| {
+            PlaneRunner::new(&model, w, h, Srenhance::runner_config(&self.settings))
+                .ok()
+                .map(|r| ((w, h), Arc::new(r)))
+        });
+        let mut sh = self.shared.inner.lock().unwrap();
+        sh.generation += 1;
+        let g = sh.generation;
+        sh.model = Some(model);
+        sh.runner = runner.map(|(s, r)| (g, s, r));
+    }
+
+    fn save(&self) {
+        let Some(path) = self.settings.save_model.clone() else {
+            return;
+        };
+        let bytes = self
+            .trainer
+            .export("srenhance online training (saved model)");
+        let tmp = format!("{path}.tmp{}", std::process::id());
+        let res = std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, &path));
+        if let Some(el) = self.element.upgrade() {
+            match res {
+                Ok(()) => gst::info!(CAT, obj = el, "saved the learned model to {path}"),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    gst::element_error!(
+                        el,
+                        gst::ResourceError::Write,
+                        ["srenhance: cannot save the model to {path}: {e}"]
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for Srenhance {
+    const NAME: &'static str = "GstSrenhance";
+    type Type = super::Srenhance;
+    type ParentType = gst::Element;
+
+    fn with_class(klass: &Self::Class) -> Self {
+        let sinkpad = gst::Pad::builder_from_template(&klass.pad_template("sink").unwrap())
+            .chain_function(|pad, parent, buffer| {
+                Srenhance::catch_panic_pad_function(
+                    parent,
+                    || Err(gst::FlowError::Error),
+                    |imp| imp.sink_chain(buffer),
+                )
+                .inspect_err(|e| {
+                    gst::debug!(CAT, obj = pad, "sink chain: {e:?}");
+                })
+            })
+            .event_function(|_pad, parent, event| {
+                Srenhance::catch_panic_pad_function(parent, || false, |imp| imp.sink_event(event))
+            })
+            .query_function(|_pad, parent, query| {
+                Srenhance::catch_panic_pad_function(parent, || false, |imp| imp.sink_query(query))
+            })
+            .iterate_internal_links_function(|_pad, parent| {
+                Srenhance::catch_panic_pad_function(
+                    parent,
+                    || gst::Iterator::from_vec(vec![]),
+                    |imp| gst::Iterator::from_vec(vec![imp.srcpad.clone()]),
+                )
+            })
+            .build();
+        let patchpad = gst::Pad::builder_from_template(&klass.pad_template("patch_sink").unwrap())
+            .chain_function(|_pad, parent, buffer| {
+                Srenhance::catch_panic_pad_function(
+                    parent,
+                    || Err(gst::FlowError::Error),
+                    |imp| imp.patch_chain(buffer),
+                )
+            })
+            .event_function(|_pad, parent, event| {
+                Srenhance::catch_panic_pad_function(parent, || false, |imp| imp.patch_event(event))
+            })
+            .query_function(|pad, _parent, query| match query.view_mut() {
+                gst::QueryViewMut::Caps(q) => {
+                    let templ = pad.pad_template_caps();
+                    let caps = match q.filter() {
+                        Some(f) => f.intersect_with_mode(&templ, gst::CapsIntersectMode::First),
+                        None => templ,
+                    };
+                    q.set_result(&caps);
+                    true
+                }
+                gst::QueryViewMut::AcceptCaps(q) => {
+                    let ok = q.caps().can_intersect(&pad.pad_template_caps());
+                    q.set_result(ok);
+                    true
+                }
+                _ => false,
+            })
+            .iterate_internal_links_function(|_pad, _parent| gst::Iterator::from_vec(vec![]))
+            .build();
+        let srcpad = gst::Pad::builder_from_template(&klass.pad_template("src").unwrap())
+            .event_function(|_pad, parent, event| {
+                Srenhance::catch_panic_pad_function(parent, || false, |imp| imp.src_event(event))
+            })
+            .query_function(|_pad, parent, query| {
+                Srenhance::catch_panic_pad_function(parent, || false, |imp| imp.src_query(query))
+            })
+            .iterate_internal_links_function(|_pad, parent| {
+                Srenhance::catch_panic_pad_function(
+                    parent,
+                    || gst::Iterator::from_vec(vec![]),
+                    |imp| gst::Iterator::from_vec(vec![imp.sinkpad.clone()]),
+                )
+            })
+            .build();
+        Srenhance {
+            sinkpad,
+            patchpad,
+            srcpad,
+            settings: Mutex::new(Settings::default()),
+            state: Mutex::new(State::default()),
+            shared: Arc::new(Shared::default()),
+            trainer_thread: Mutex::new(None),
+        }
+    }
+}
+
+impl ObjectImpl for Srenhance {
+    fn constructed(&self) {
+        self.parent_constructed();
+        let obj = self.obj();
+        obj.add_pad(&self.sinkpad).unwrap();
+        obj.add_pad(&self.patchpad).unwrap();
+        obj.add_pad(&self.srcpad).unwrap();
+    }
+
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            let d = Settings::default();
+            vec![
+                glib::ParamSpecString::builder("model")
+                    .nick("Model")
+                    .blurb(
+                        "Path of a srenhance-refine-v1 ONNX model to start from (e.g. one saved \
+                         with save-model for this streamer); empty: the generic model embedded \
+                         in the plugin. Read when the element starts",
+                    )
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("save-model")
+                    .nick("Save model")
+                    .blurb(
+                        "Where to write the online-trained model (ONNX) at end of stream and \
+                         when the element stops; empty: not saved",
+                    )
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("backend", Backend::Cpu)
+                    .nick("Backend")
+                    .blurb(
+                        "Where the network runs: cpu (tract-onnx) or cuda (falls back to cpu \
+                         with a log line when no CUDA device is usable)",
+                    )
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("threads")
+                    .nick("Threads")
+                    .blurb(
+                        "Worker threads of the inference (network tiles and resampling bands); \
+                         0 = all cores",
+                    )
+                    .default_value(d.threads)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("training")
+                    .nick("Training")
+                    .blurb(
+                        "Train the network online from the patches on patch_sink; false: \
+                         inference with the loaded model only",
+                    )
+                    .default_value(d.training)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("adaptive")
+                    .nick("Adaptive")
+                    .blurb(
+                        "Content-adaptive training (LiveNAS Algorithm 1): suspend when the gain \
+                         saturates, resume on a scene change; false: train continuously",
+                    )
+                    .default_value(d.adaptive)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt64::builder("epoch-duration")
+                    .nick("Epoch duration")
+                    .blurb(
+                        "Length of a training epoch in ns (wall time in a live pipeline, stream \
+                         time otherwise); new weights are used from each epoch's end",
+                    )
+                    .minimum(10_000_000)
+                    .default_value(d.epoch_duration)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecDouble::builder("learning-rate")
+                    .nick("Learning rate")
+                    .blurb("Adam learning rate of the online training")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(d.learning_rate)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("batch-size")
+                    .nick("Batch size")
+                    .blurb("Patches per training step (a random 48x48 square of each)")
+                    .minimum(1)
+                    .maximum(256)
+                    .default_value(d.batch_size)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("train-steps-per-second")
+                    .nick("Training steps per second")
+                    .blurb(
+                        "Non-live pipelines: training steps per second of stream time (each \
+                         epoch's budget; the stream waits for it, so results are reproducible). \
+                         Ignored in live pipelines, which train as fast as they can",
+                    )
+                    .maximum(10_000)
+                    .default_value(d.train_steps_per_second)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("recent-patches")
+                    .nick("Recent patches")
+                    .blurb("How many of the newest patches are drawn more often (LiveNAS: 150)")
+                    .default_value(d.recent_patches)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecDouble::builder("recent-weight")
+                    .nick("Recent weight")
+                    .blurb("How much more likely a recent patch is drawn (LiveNAS: 4)")
+                    .minimum(0.0)
+                    .maximum(1000.0)
+                    .default_value(d.recent_weight)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecDouble::builder("thresh-sat")
+                    .nick("Saturation threshold")
+                    .blurb(
+                        "Algorithm 1: an epoch whose model gains less than this (dB, PSNR on \
+                         the newest patches, over the previous epoch's model) counts towards \
+                         saturation",
+                    )
+                    .minimum(-100.0)
+                    .maximum(100.0)
+                    .default_value(d.params.thresh_sat)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("count-sat")
+                    .nick("Saturation patience")
+                    .blurb(
+                        "Algorithm 1: training is suspended after more than this many \
+                         saturated epochs in a row",
+                    )
+                    .default_value(d.params.count_sat)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecDouble::builder("thresh-online")
+                    .nick("Online threshold")
+                    .blurb(
+                        "Algorithm 1: while suspended, a validation where the online model is \
+                         less than this (dB) better than the initial model on new patches \
+                         counts towards a scene change",
+                    )
+                    .minimum(-100.0)
+                    .maximum(100.0)
+                    .default_value(d.params.thresh_online)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("count-online")
+                    .nick("Scene-change patience")
+                    .blurb(
+                        "Algorithm 1: training resumes after more than this many such \
+                         validations in a row",
+                    )
+                    .default_value(d.params.count_online)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("max-patches")
+                    .nick("Maximum patches")
+                    .blurb("Capacity of the patch store (oldest patches are dropped)")
+                    .minimum(1)
+                    .maximum(1_000_000)
+                    .default_value(d.max_patches)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt64::builder("seed")
+                    .nick("Seed")
+                    .blurb("Seed of the training's random draws (minibatches, crops)")
+                    .default_value(d.seed)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
+                    .nick("Statistics")
+                    .blurb(
+                        "Counters: patch buffers, malformed buffers, patches, undecodable \
+                         payloads, patches dropped (no frame, wrong size, overflow), training \
+                         pairs, epochs, network generation, trainer state",
+                    )
+                    .read_only()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut s = self.settings.lock().unwrap();
+        let opt_str = |v: &glib::Value| {
+            v.get::<Option<String>>()
+                .ok()
+                .flatten()
+                .filter(|m| !m.is_empty())
+        };
+        match pspec.name() {
+            "model" => s.model = opt_str(value),
+            "save-model" => s.save_model = opt_str(value),
+            "backend" => s.backend = value.get().unwrap(),
+            "threads" => s.threads = value.get().unwrap(),
+            "training" => s.training = value.get().unwrap(),
+            "adaptive" => s.adaptive = value.get().unwrap(),
+            "epoch-duration" => s.epoch_duration = value.get().unwrap(),
+            "learning-rate" => s.learning_rate = value.get().unwrap(),
+            "batch-size" => s.batch_size = value.get().unwrap(),
+            "train-steps-per-second" => s.train_steps_per_second = value.get().unwrap(),
+            "recent-patches" => s.recent_patches = value.get().unwrap(),
+            "recent-weight" => s.recent_weight = value.get().unwrap(),
+            "thresh-sat" => s.params.thresh_sat = value.get().unwrap(),
+            "count-sat" => s.params.count_sat = value.get().unwrap(),
+            "thresh-online" => s.params.thresh_online = value.get().unwrap(),
+            "count-online" => s.params.count_online = value.get().unwrap(),
+            "max-patches" => s.max_patches = value.get().unwrap(),
+            "seed" => s.seed = value.get().unwrap(),
+            _ => unreachable!(),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        if pspec.name() == "stats" {
+            return self.stats().to_value();
+        }
+        let s = self.settings.lock().unwrap();
+        match pspec.name() {
+            "model" => s.model.clone().unwrap_or_default().to_value(),
+            "save-model" => s.save_model.clone().unwrap_or_default().to_value(),
+            "backend" => s.backend.to_value(),
+            "threads" => s.threads.to_value(),
+            "training" => s.training.to_value(),
+            "adaptive" => s.adaptive.to_value(),
+            "epoch-duration" => s.epoch_duration.to_value(),
+            "learning-rate" => s.learning_rate.to_value(),
+            "batch-size" => s.batch_size.to_value(),
+            "train-steps-per-second" => s.train_steps_per_second.to_value(),
+            "recent-patches" => s.recent_patches.to_value(),
+            "recent-weight" => s.recent_weight.to_value(),
+            "thresh-sat" => s.params.thresh_sat.to_value(),
+            "count-sat" => s.params.count_sat.to_value(),
+            "thresh-online" => s.params.thresh_online.to_value(),
+            "count-online" => s.params.count_online.to_value(),
+            "max-patches" => s.max_patches.to_value(),
+            "seed" => s.seed.to_value(),
+            _ => unreachable!(),
+        }
+    }
+}
+
+impl GstObjectImpl for Srenhance {}
+
+impl ElementImpl for Srenhance {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Online-trained super-resolution",
+                "Filter/Converter/Video/Scaler",
+                "Upscales decoded video to the size downstream asks for (luma: bicubic then a \
+                 small network, chroma: bicubic) and trains the network online from \
+                 high-quality patches sent by the streamer (LiveNAS)",
+                "learned-video-gst developers",
+            )
+        });
+        Some(&*META)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = gst_video::VideoCapsBuilder::new()
+                .format_list(FORMATS.iter().copied())
+                .build();
+            let patch_caps = gst::Caps::new_empty_simple(lvpatch::CAPS_MEDIA_TYPE);
+            vec![
+                gst::PadTemplate::new(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .unwrap(),
+                gst::PadTemplate::new(
+                    "sink",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .unwrap(),
+                gst::PadTemplate::new(
+                    "patch_sink",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &patch_caps,
+                )
+                .unwrap(),
+            ]
+        });
+        TEMPLATES.as_ref()
+    }
+
+    fn change_state(
+        &self,
+        transition: gst::StateChange,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        match transition {
+            gst::StateChange::ReadyToPaused => {
+                let settings = self.settings.lock().unwrap().clone();
+                let (model, bytes) = match Self::load_model(&settings) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        self.post_error_message(e);
+                        return Err(gst::StateChangeError);
+                    }
+                };
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "model {}: {:?}",
+                    settings
+                        .model
+                        .as_deref()
+                        .unwrap_or("(embedded generic model)"),
+                    model.info()
+                );
+                {
+                    let mut sh = self.shared.inner.lock().unwrap();
+                    *sh = SharedInner {
+                        model: Some(model),
+                        ..SharedInner::default()
+                    };
+                }
+                *self.state.lock().unwrap() = State::default();
+                if settings.training {
+                    match lvtrain::onnx::import(&bytes) {
+                        Ok(net) => self.start_trainer(net),
+                        Err(e) => {
+                            gst::element_imp_error!(
+                                self,
+                                gst::ResourceError::OpenRead,
+                                ["srenhance: the model loads for inference but cannot be \
+                                     trained ({e}); set training=false to use it as is"]
+                            );
+                            return Err(gst::StateChangeError);
+                        }
+                    }
+                }
+            }
+            gst::StateChange::PausedToReady => {
+                // Unblock a streaming thread waiting for an epoch before the pads deactivate.
+                let mut sh = self.shared.inner.lock().unwrap();
+                sh.flushing = true;
+                self.shared.cond.notify_all();
+            }
+            _ => {}
+        }
+        let ret = self.parent_change_state(transition)?;
+        if transition == gst::StateChange::PausedToReady {
+            let eos = self.state.lock().unwrap().eos;
+            if !eos {
+                self.save_now();
+            }
+            self.stop_trainer();
+            *self.state.lock().unwrap() = State::default();
+        }
+        Ok(ret)
+    }
+}
