@@ -416,6 +416,7 @@ fn model_errors_are_bus_errors() {
 /// Patch messages for HR frames: `per_frame` random cells of side `size`, JPEG q95.
 fn patch_buffers(hr: &[I420], size: u16, per_frame: usize, seed: u64) -> Vec<gst::Buffer> {
     use rand::{Rng, SeedableRng};
+    init();
     let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
     let limits = lvpatch::Limits::default();
     hr.iter()
