@@ -176,6 +176,10 @@ struct SharedInner {
     stop: bool,
     flushing: bool,
     live: bool,
+    /// Segment of the patch stream: patch timestamps are compared in running time (an
+    /// encoder between srpatch and srenhance may shift the video's timestamps, e.g.
+    /// GstVideoEncoder's 1000-hour offset, and its segment with them).
+    patch_segment: Option<gst::FormattedSegment<gst::ClockTime>>,
     trainer_state: Option<AdaptiveState>,
     epochs: u64,
 }
@@ -208,6 +212,7 @@ struct State {
     next_boundary: Option<u64>,
     epoch_index: u64,
     eos: bool,
+    segment: Option<gst::FormattedSegment<gst::ClockTime>>,
 }
 
 pub struct Srenhance {
@@ -642,8 +647,12 @@ impl Srenhance {
             }
         }
         let settings = self.settings.lock().unwrap().clone();
-        let pts = buffer.pts().map(|t| t.nseconds());
         let mut state = self.state.lock().unwrap();
+        // Frames, patches and epochs are matched in running time.
+        let pts = buffer.pts().and_then(|t| match &state.segment {
+            Some(seg) => seg.to_running_time(t).map(|r| r.nseconds()),
+            None => Some(t.nseconds()),
+        });
         let Some(in_info) = state.in_info.clone() else {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ["no caps negotiated"]);
             return Err(gst::FlowError::NotNegotiated);
@@ -923,6 +932,11 @@ impl Srenhance {
                 }
                 self.srcpad.push_event(event)
             }
+            gst::EventView::Segment(e) => {
+                let seg = e.segment().downcast_ref::<gst::ClockTime>().cloned();
+                self.state.lock().unwrap().segment = seg;
+                self.srcpad.push_event(event)
+            }
             gst::EventView::Eos(_) => {
                 self.state.lock().unwrap().eos = true;
                 self.save_now();
@@ -1000,7 +1014,14 @@ impl Srenhance {
                 return Ok(gst::FlowSuccess::Ok);
             }
         };
-        let pts = batch.pts.or(buffer.pts().map(|t| t.nseconds()));
+        let raw = batch.pts.or(buffer.pts().map(|t| t.nseconds()));
+        let seg = self.shared.inner.lock().unwrap().patch_segment.clone();
+        let pts = raw.and_then(|p| match &seg {
+            Some(seg) => seg
+                .to_running_time(gst::ClockTime::from_nseconds(p))
+                .map(|r| r.nseconds()),
+            None => Some(p),
+        });
         let size = batch.patch_size as usize;
         let mut decoded = Vec::with_capacity(batch.patches.len());
         let mut bad = 0u64;
@@ -1078,6 +1099,11 @@ impl Srenhance {
                 sh.pending.clear();
                 sh.patch_eos = false;
                 sh.patch_pos = None;
+                true
+            }
+            gst::EventView::Segment(e) => {
+                let seg = e.segment().downcast_ref::<gst::ClockTime>().cloned();
+                self.shared.inner.lock().unwrap().patch_segment = seg;
                 true
             }
             gst::EventView::StreamStart(_) => {
