@@ -1035,7 +1035,23 @@ impl Srenhance {
             }
         }
         let mut sh = self.shared.inner.lock().unwrap();
-        if sh.stop {
+        // Non-live: a patch stream running ahead of the video waits here (back-pressure)
+        // rather than losing patches, so every patch reaches its epoch; live: the oldest
+        // pending patches are dropped instead (never stall a live source).
+        while !sh.live
+            && !sh.stop
+            && !sh.flushing
+            && !sh.pending.is_empty()
+            && sh.pending.len() + decoded.len() > MAX_PENDING
+        {
+            sh = self
+                .shared
+                .cond
+                .wait_timeout(sh, Duration::from_millis(50))
+                .unwrap()
+                .0;
+        }
+        if sh.stop || sh.flushing {
             return Err(gst::FlowError::Flushing);
         }
         sh.counters.buffers += 1;
@@ -1264,6 +1280,7 @@ impl TrainerWorker {
                         break;
                     }
                     let pairs = self.take_pairs(&mut sh, Some(job.boundary));
+                    self.shared.cond.notify_all();
                     drop(sh);
                     self.add_pairs(pairs);
                     let t0 = Instant::now();
