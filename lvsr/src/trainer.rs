@@ -442,7 +442,7 @@ mod tests {
                 (
                     rng.random_range(0.05..0.9),
                     rng.random_range(0.05..0.9),
-                    rng.random_range(0.0..6.28),
+                    rng.random_range(0.0..std::f32::consts::TAU),
                     rng.random_range(10.0..40.0),
                 )
             })

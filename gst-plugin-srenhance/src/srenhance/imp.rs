@@ -13,6 +13,7 @@
 //! - the trainer thread owns the `Trainer`, turns pending patches into pairs, trains, and at
 //!   each epoch's end publishes a new `PlaneRunner` in `Shared` (the sink thread swaps it in
 //!   before its next frame: an `Arc` exchange, never a wait in a live pipeline).
+//!
 //! In a non-live pipeline the sink thread, on reaching an epoch boundary in stream time,
 //! hands the trainer that epoch's fixed step budget and waits for it (reproducible results).
 
@@ -120,6 +121,9 @@ struct Frame {
     h: usize,
     luma: Arc<Vec<u8>>,
 }
+
+/// A pending patch with its frame: luma, width, height, timestamp.
+type Ready = (Pending, Arc<Vec<u8>>, usize, usize, u64);
 
 /// A decoded patch waiting for its frame.
 struct Pending {
@@ -1348,11 +1352,7 @@ impl TrainerWorker {
 
     /// Moves pending patches whose frame is known (and, with `before`, whose timestamp is
     /// before it) out of the shared queue, with their frames; drops the hopeless ones.
-    fn take_pairs(
-        &self,
-        sh: &mut SharedInner,
-        before: Option<u64>,
-    ) -> Vec<(Pending, Arc<Vec<u8>>, usize, usize, u64)> {
+    fn take_pairs(&self, sh: &mut SharedInner, before: Option<u64>) -> Vec<Ready> {
         let mut out = Vec::new();
         let Some(out_size) = sh.out_size else {
             return out;
@@ -1400,12 +1400,14 @@ impl TrainerWorker {
     }
 
     /// Cuts training pairs (upscaled decoded frame around the cell, the patch as target).
-    fn add_pairs(&mut self, pairs: Vec<(Pending, Arc<Vec<u8>>, usize, usize, u64)>) {
+    fn add_pairs(&mut self, pairs: Vec<Ready>) {
         if pairs.is_empty() {
             return;
         }
         let margin = self.trainer.margin();
-        let mut cache: Option<(u64, (usize, usize), Vec<u8>, Vec<u8>)> = None;
+        // Upscaled (bicubic, bilinear) frame of the last pair's timestamp and size.
+        type Upscaled = (u64, (usize, usize), Vec<u8>, Vec<u8>);
+        let mut cache: Option<Upscaled> = None;
         let n = pairs.len() as u64;
         for (p, luma, fw, fh, fpts) in pairs {
             let (ow, oh) = (p.frame_w, p.frame_h);
