@@ -566,7 +566,10 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
         });
     }
 
-    // --- Data channel: patches one way, feedback the other.
+    // --- Data channel: patches one way, feedback the other (webrtcbin must be READY).
+    sender
+        .set_state(gst::State::Ready)
+        .map_err(|e| e.to_string())?;
     let channel = send
         .emit_by_name::<Option<glib::Object>>(
             "create-data-channel",
