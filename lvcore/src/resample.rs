@@ -200,6 +200,18 @@ pub struct Siting {
 
 impl Siting {
     pub const CENTRE: Siting = Siting { src: 0.5, dst: 0.5 };
+
+    /// The siting of a chroma plane subsampled by `2^sub_log2` along one axis, the same in source
+    /// and destination: a sample co-sited with the first luma sample of its cell sits at
+    /// `0.5 / 2^sub_log2` chroma samples, a centred one (or an unsubsampled plane) at 0.5.
+    pub fn chroma(sub_log2: u32, cosited: bool) -> Siting {
+        let v = if sub_log2 == 0 || !cosited {
+            0.5
+        } else {
+            0.5 / (1u32 << sub_log2) as f64
+        };
+        Siting { src: v, dst: v }
+    }
 }
 
 impl Default for Siting {

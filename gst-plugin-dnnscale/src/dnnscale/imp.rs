@@ -493,18 +493,6 @@ fn transform_sizes(direction: gst::PadDirection, caps: &gst::Caps, permissive: b
     out
 }
 
-/// Sample siting of a chroma plane along one axis, in chroma samples (see
-/// `lvcore::resample::Siting`): a chroma sample co-sited with the first luma sample of its
-/// cell sits at 0.5 / subsampling; a centred one at 0.5.
-fn chroma_siting(sub_log2: u32, cosited: bool) -> Siting {
-    let v = if sub_log2 == 0 || !cosited {
-        0.5
-    } else {
-        0.5 / (1u32 << sub_log2) as f64
-    };
-    Siting { src: v, dst: v }
-}
-
 impl VideoFilterImpl for Dnnscale {
     fn set_info(
         &self,
@@ -594,8 +582,8 @@ impl VideoFilterImpl for Dnnscale {
         let chroma = if finfo.n_components() >= 3 {
             let (sx, sy) = (finfo.w_sub()[1], finfo.h_sub()[1]);
             let site = in_info.chroma_site();
-            let siting_x = chroma_siting(sx, site.contains(gst_video::VideoChromaSite::H_COSITED));
-            let siting_y = chroma_siting(sy, site.contains(gst_video::VideoChromaSite::V_COSITED));
+            let siting_x = Siting::chroma(sx, site.contains(gst_video::VideoChromaSite::H_COSITED));
+            let siting_y = Siting::chroma(sy, site.contains(gst_video::VideoChromaSite::V_COSITED));
             let sub = |v: usize, s: u32| v.div_ceil(1 << s);
             Some(resampler(
                 sub(iw, sx),

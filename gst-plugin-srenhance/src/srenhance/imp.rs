@@ -255,16 +255,6 @@ fn fraction(n: u64, d: u64) -> gst::Fraction {
     gst::Fraction::new(n.max(1) as i32, d.max(1) as i32)
 }
 
-/// Chroma siting along one axis in chroma samples (see `lvcore::resample::Siting`).
-fn chroma_siting(sub_log2: u32, cosited: bool) -> Siting {
-    let v = if sub_log2 == 0 || !cosited {
-        0.5
-    } else {
-        0.5 / (1u32 << sub_log2) as f64
-    };
-    Siting { src: v, dst: v }
-}
-
 fn finite_or_zero(v: f64) -> f32 {
     if v.is_finite() {
         v as f32
@@ -596,8 +586,8 @@ impl Srenhance {
         let chroma = if finfo.n_components() >= 3 {
             let (sx, sy) = (finfo.w_sub()[1], finfo.h_sub()[1]);
             let site = in_info.chroma_site();
-            let siting_x = chroma_siting(sx, site.contains(gst_video::VideoChromaSite::H_COSITED));
-            let siting_y = chroma_siting(sy, site.contains(gst_video::VideoChromaSite::V_COSITED));
+            let siting_x = Siting::chroma(sx, site.contains(gst_video::VideoChromaSite::H_COSITED));
+            let siting_y = Siting::chroma(sy, site.contains(gst_video::VideoChromaSite::V_COSITED));
             let sub = |v: usize, s: u32| v.div_ceil(1 << s);
             Some(resampler(
                 sub(iw, sx),
