@@ -51,6 +51,13 @@ pub struct RefineNet {
     pub config: RefineConfig,
     pub layers: Vec<ConvLayer>,
     pub params: Vec<f32>,
+    /// Optional linear branch: `Conv(4→4)` on SpaceToDepth(x), added to the last conv's output
+    /// before DepthToSpace. Its parameters follow the main layers' in `params`. It lets the net
+    /// hold the least-squares linear correction (a 6x6 filter at output resolution) exactly,
+    /// with a clean convex gradient; without it the linear part must be carried through ReLU
+    /// pairs and training stalled near the identity (models/dnnscale/MODEL_CARD.md).
+    #[serde(default)]
+    pub skip: Option<ConvLayer>,
 }
 
 /// Spatial block of SpaceToDepth / DepthToSpace; also the `lv.align` of the model.
@@ -113,7 +120,23 @@ impl RefineNet {
             config,
             layers,
             params,
+            skip: None,
         }
+    }
+
+    /// Adds the linear branch (see [`RefineNet::skip`]), at zero so the net's function is
+    /// unchanged. No-op if it is already there.
+    pub fn with_linear_skip(mut self) -> Self {
+        if self.skip.is_none() {
+            let l = ConvLayer {
+                cin: BLOCK * BLOCK,
+                cout: BLOCK * BLOCK,
+                offset: self.params.len(),
+            };
+            self.params.resize(self.params.len() + l.len(), 0.0);
+            self.skip = Some(l);
+        }
+        self
     }
 
     pub fn num_params(&self) -> usize {
@@ -130,6 +153,7 @@ impl RefineNet {
     pub fn macs_per_pixel(&self) -> f64 {
         self.layers
             .iter()
+            .chain(self.skip.iter())
             .map(|l| (l.cin * l.cout * 9) as f64)
             .sum::<f64>()
             / (BLOCK * BLOCK) as f64
@@ -174,6 +198,23 @@ impl RefineNet {
                 z = out;
             }
         }
+        if let Some(s) = &self.skip {
+            let mut out = vec![0.0f32; s.cout * hw];
+            conv::forward(
+                &acts[0],
+                s.cin,
+                lh,
+                lw,
+                s.weight(&self.params),
+                s.bias(&self.params),
+                s.cout,
+                &mut out,
+                &mut col,
+            );
+            for (a, b) in z.iter_mut().zip(&out) {
+                *a += b;
+            }
+        }
         let mut output = vec![0.0f32; h * w];
         ops::depth_to_space(&z, BLOCK * BLOCK, lh, lw, BLOCK, &mut output);
         for (o, &i) in output.iter_mut().zip(x) {
@@ -202,6 +243,29 @@ impl RefineNet {
         let mut col = vec![0.0f32; self.scratch_len(lh, lw)];
         let mut g = vec![0.0f32; BLOCK * BLOCK * hw];
         ops::space_to_depth(dy, 1, h, w, BLOCK, &mut g);
+        let mut skip_dx = None;
+        if let Some(s) = &self.skip {
+            let (gw, gb) = grad[s.offset..s.offset + s.len()].split_at_mut(s.weight_len());
+            let mut dx = if want_dx {
+                vec![0.0f32; s.cin * hw]
+            } else {
+                Vec::new()
+            };
+            conv::backward(
+                &t.acts[0],
+                s.cin,
+                lh,
+                lw,
+                s.weight(&self.params),
+                s.cout,
+                &g,
+                want_dx.then_some(&mut dx[..]),
+                gw,
+                gb,
+                &mut col,
+            );
+            skip_dx = want_dx.then_some(dx);
+        }
         for (k, l) in self.layers.iter().enumerate().rev() {
             let (gw, gb) = grad[l.offset..l.offset + l.len()].split_at_mut(l.weight_len());
             let need_dx = k > 0 || want_dx;
@@ -227,6 +291,11 @@ impl RefineNet {
                 ops::relu_backward(&t.acts[k], &mut dx);
             }
             g = dx;
+        }
+        if let Some(sd) = &skip_dx {
+            for (a, b) in g.iter_mut().zip(sd) {
+                *a += b;
+            }
         }
         want_dx.then(|| {
             let mut dx = vec![0.0f32; h * w];
@@ -295,7 +364,7 @@ mod tests {
             channels: 5,
             hidden_layers: 2,
         };
-        let mut net = RefineNet::new(cfg, 7);
+        let mut net = RefineNet::new(cfg, 7).with_linear_skip();
         // Larger last-layer weights and biases so every parameter has a visible effect.
         let mut rng = rand_pcg::Pcg64::seed_from_u64(11);
         for p in net.params.iter_mut() {

@@ -144,6 +144,29 @@ pub fn model_proto_kind(net: &RefineNet, kind: &str, recipe: &str) -> pb::ModelP
             prev = rn;
         }
     }
+    if let Some(s) = &net.skip {
+        inits.push(f32_tensor(
+            "skip.weight",
+            &[s.cout, s.cin, 3, 3],
+            s.weight(&net.params),
+        ));
+        inits.push(f32_tensor("skip.bias", &[s.cout], s.bias(&net.params)));
+        nodes.push(node(
+            "Conv",
+            "skipconv",
+            &["s2d", "skip.weight", "skip.bias"],
+            "skipconv",
+            vec![
+                attr_ints("kernel_shape", &[3, 3]),
+                attr_ints("pads", &[1, 1, 1, 1]),
+                attr_ints("strides", &[1, 1]),
+                attr_ints("dilations", &[1, 1]),
+                attr_int("group", 1),
+            ],
+        ));
+        nodes.push(node("Add", "linear", &[&prev, "skipconv"], "linear", vec![]));
+        prev = "linear".into();
+    }
     nodes.push(node(
         "DepthToSpace",
         "d2s",
@@ -247,6 +270,16 @@ pub fn import(bytes: &[u8]) -> Result<RefineNet, ImportError> {
         net.params[l.offset..l.offset + l.weight_len()].copy_from_slice(&w.float_data);
         net.params[l.offset + l.weight_len()..l.offset + l.len()].copy_from_slice(&b.float_data);
     }
+    if let Ok(w) = get("skip.weight") {
+        let b = get("skip.bias")?;
+        net = net.with_linear_skip();
+        let s = net.skip.unwrap();
+        if w.float_data.len() != s.weight_len() || b.float_data.len() != s.cout {
+            return Err(ImportError::Layout("skip conv weight size".into()));
+        }
+        net.params[s.offset..s.offset + s.weight_len()].copy_from_slice(&w.float_data);
+        net.params[s.offset + s.weight_len()..s.offset + s.len()].copy_from_slice(&b.float_data);
+    }
     Ok(net)
 }
 
@@ -276,6 +309,15 @@ mod tests {
 
     #[test]
     fn tract_runs_the_export_like_lvtrain() {
+        tract_matches(false);
+    }
+
+    #[test]
+    fn tract_runs_the_export_with_linear_skip() {
+        tract_matches(true);
+    }
+
+    fn tract_matches(skip: bool) {
         let mut net = RefineNet::new(
             RefineConfig {
                 channels: 6,
@@ -283,6 +325,9 @@ mod tests {
             },
             4,
         );
+        if skip {
+            net = net.with_linear_skip();
+        }
         // Non-trivial biases and last layer, so a wrong layout anywhere shows.
         let mut rng = rand_pcg::Pcg64::seed_from_u64(8);
         for p in net.params.iter_mut() {
@@ -314,6 +359,13 @@ mod tests {
         net.params[7] = 0.25;
         let back = import(&export(&net, "")).unwrap();
         assert_eq!(back.config, net.config);
+        assert_eq!(back.params, net.params);
+        assert!(back.skip.is_none());
+        let mut net = net.with_linear_skip();
+        let n = net.params.len();
+        net.params[n - 5] = -0.5;
+        let back = import(&export(&net, "")).unwrap();
+        assert_eq!(back.skip, net.skip);
         assert_eq!(back.params, net.params);
         assert!(import(b"not a model").is_err());
     }

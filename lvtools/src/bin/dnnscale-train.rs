@@ -10,7 +10,7 @@
 //! dnnscale-train --data DIR --out model.onnx [--exclude id,id] [--val-ids id,id]
 //!     [--checkpoint FILE [--resume]] [--init model.onnx|checkpoint.json]
 //!     [--steps N] [--batch N] [--patch PX] [--ratio-min R] [--ratio-max R]
-//!     [--channels C] [--layers L] [--lr LR] [--seed S] [--threads N]
+//!     [--channels C] [--layers L] [--linear-skip] [--lr LR] [--seed S] [--threads N]
 //!     [--mode agnostic|scaled] [--qp-min Q] [--qp-max Q]
 //!     [--val-every N] [--checkpoint-every N] [--val-qps 22,27,32,37] [--summary FILE]
 //! ```
@@ -56,6 +56,7 @@ struct Args {
     ratio_max: f64,
     channels: usize,
     layers: usize,
+    linear_skip: bool,
     lr: f32,
     seed: u64,
     threads: usize,
@@ -70,7 +71,7 @@ struct Args {
 
 const USAGE: &str = "usage: dnnscale-train --data DIR --out model.onnx [--exclude id,id] [--val-ids id,id] \
 [--checkpoint FILE [--resume]] [--init model.onnx|checkpoint.json] [--steps N] [--batch N] [--patch PX] \
-[--ratio-min R] [--ratio-max R] [--channels C] [--layers L] [--lr LR] [--seed S] [--threads N] \
+[--ratio-min R] [--ratio-max R] [--channels C] [--layers L] [--linear-skip] [--lr LR] [--seed S] [--threads N] \
 [--mode agnostic|scaled] [--qp-min Q] [--qp-max Q] [--val-every N] [--checkpoint-every N] \
 [--val-qps 22,27,32,37] [--summary FILE]";
 
@@ -98,6 +99,7 @@ fn parse_args() -> Result<Args, String> {
         ratio_max: 4.0,
         channels: 16,
         layers: 1,
+        linear_skip: false,
         lr: 1e-3,
         seed: 1,
         threads: 0,
@@ -130,6 +132,7 @@ fn parse_args() -> Result<Args, String> {
             "--ratio-max" => a.ratio_max = num(&f, it.next())?,
             "--channels" => a.channels = num(&f, it.next())?,
             "--layers" => a.layers = num(&f, it.next())?,
+            "--linear-skip" => a.linear_skip = true,
             "--lr" => a.lr = num(&f, it.next())?,
             "--seed" => a.seed = num(&f, it.next())?,
             "--threads" => a.threads = num(&f, it.next())?,
@@ -647,7 +650,7 @@ fn run() -> Result<(), String> {
             (c.net, c.adam, c.step, c.rng, hist)
         }
         _ => {
-            let net = match &args.init {
+            let mut net = match &args.init {
                 Some(p) => load_init(p)?,
                 None => RefineNet::new(
                     RefineConfig {
@@ -657,6 +660,9 @@ fn run() -> Result<(), String> {
                     args.seed,
                 ),
             };
+            if args.linear_skip {
+                net = net.with_linear_skip();
+            }
             let adam = Adam::new(net.num_params(), args.lr);
             (
                 net,
@@ -668,9 +674,10 @@ fn run() -> Result<(), String> {
         }
     };
     eprintln!(
-        "RefineNet C={} hidden={} ({} params, {} MAC/pixel, receptive radius {}), mode {:?}",
+        "RefineNet C={} hidden={} linear skip {} ({} params, {} MAC/pixel, receptive radius {}), mode {:?}",
         net.config.channels,
         net.config.hidden_layers,
+        net.skip.is_some(),
         net.num_params(),
         net.macs_per_pixel(),
         net.receptive_radius(),
