@@ -220,7 +220,10 @@ fn gst_run(
     pipeline.set_state(gst::State::Null).unwrap();
     let s = stamps.lock().unwrap();
     if s.len() != total {
-        fail(format!("{scaler}: the sink saw {} of {total} frames", s.len()));
+        fail(format!(
+            "{scaler}: the sink saw {} of {total} frames",
+            s.len()
+        ));
     }
     Run {
         secs: (s[s.len() - 1] - s[0]).as_secs_f64(),
@@ -345,7 +348,10 @@ fn main() {
             let mut best: Option<Run> = None;
             for _ in 0..reps {
                 let r = gst_run(&lr, with_patches.then_some(&patches[..]), total, &scaler);
-                if best.as_ref().is_none_or(|b| r.secs / (r.frames as f64) < b.secs / (b.frames as f64)) {
+                if best
+                    .as_ref()
+                    .is_none_or(|b| r.secs / (r.frames as f64) < b.secs / (b.frames as f64))
+                {
                     best = Some(r);
                 }
             }

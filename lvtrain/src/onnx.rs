@@ -164,7 +164,13 @@ pub fn model_proto_kind(net: &RefineNet, kind: &str, recipe: &str) -> pb::ModelP
                 attr_int("group", 1),
             ],
         ));
-        nodes.push(node("Add", "linear", &[&prev, "skipconv"], "linear", vec![]));
+        nodes.push(node(
+            "Add",
+            "linear",
+            &[&prev, "skipconv"],
+            "linear",
+            vec![],
+        ));
         prev = "linear".into();
     }
     nodes.push(node(
