@@ -58,6 +58,23 @@ fn node(
     }
 }
 
+/// A same-size 3x3 `Conv` node whose output is named like the node.
+fn conv3x3(name: &str, inputs: &[&str]) -> pb::NodeProto {
+    node(
+        "Conv",
+        name,
+        inputs,
+        name,
+        vec![
+            attr_ints("kernel_shape", &[3, 3]),
+            attr_ints("pads", &[1, 1, 1, 1]),
+            attr_ints("strides", &[1, 1]),
+            attr_ints("dilations", &[1, 1]),
+            attr_int("group", 1),
+        ],
+    )
+}
+
 fn f32_tensor(name: &str, dims: &[usize], data: &[f32]) -> pb::TensorProto {
     pb::TensorProto {
         name: name.into(),
@@ -124,19 +141,7 @@ pub fn model_proto_kind(net: &RefineNet, kind: &str, recipe: &str) -> pb::ModelP
             l.weight(&net.params),
         ));
         inits.push(f32_tensor(&bn, &[l.cout], l.bias(&net.params)));
-        nodes.push(node(
-            "Conv",
-            &cn,
-            &[&prev, &wn, &bn],
-            &cn,
-            vec![
-                attr_ints("kernel_shape", &[3, 3]),
-                attr_ints("pads", &[1, 1, 1, 1]),
-                attr_ints("strides", &[1, 1]),
-                attr_ints("dilations", &[1, 1]),
-                attr_int("group", 1),
-            ],
-        ));
+        nodes.push(conv3x3(&cn, &[&prev, &wn, &bn]));
         prev = cn;
         if k < last {
             let rn = format!("relu{k}");
@@ -151,19 +156,7 @@ pub fn model_proto_kind(net: &RefineNet, kind: &str, recipe: &str) -> pb::ModelP
             s.weight(&net.params),
         ));
         inits.push(f32_tensor("skip.bias", &[s.cout], s.bias(&net.params)));
-        nodes.push(node(
-            "Conv",
-            "skipconv",
-            &["s2d", "skip.weight", "skip.bias"],
-            "skipconv",
-            vec![
-                attr_ints("kernel_shape", &[3, 3]),
-                attr_ints("pads", &[1, 1, 1, 1]),
-                attr_ints("strides", &[1, 1]),
-                attr_ints("dilations", &[1, 1]),
-                attr_int("group", 1),
-            ],
-        ));
+        nodes.push(conv3x3("skipconv", &["s2d", "skip.weight", "skip.bias"]));
         nodes.push(node(
             "Add",
             "linear",
