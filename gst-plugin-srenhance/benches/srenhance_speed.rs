@@ -17,7 +17,7 @@
 
 use gst::prelude::*;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -248,29 +248,7 @@ fn restamp(bytes: &mut Vec<u8>, pts: u64) {
 }
 
 fn ffmpeg_run(ff: &Path, clip: &Path, loops: usize, vf: Option<&str>, threads: usize) -> f64 {
-    let mut cmd = Command::new(ff);
-    cmd.args(["-v", "error", "-nostdin", "-stream_loop"])
-        .arg((loops - 1).to_string())
-        .arg("-i")
-        .arg(clip)
-        .args([
-            "-threads",
-            &threads.to_string(),
-            "-filter_threads",
-            &threads.to_string(),
-        ]);
-    if let Some(vf) = vf {
-        cmd.args(["-vf", vf]);
-    }
-    cmd.args(["-f", "null", "-"]).stdout(Stdio::null());
-    let t = Instant::now();
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| fail(format!("ffmpeg: {e}")));
-    if !out.status.success() {
-        fail(format!("ffmpeg: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    t.elapsed().as_secs_f64()
+    lvcore::oracle::time_ffmpeg_null(ff, clip, loops, vf, threads).unwrap_or_else(|e| fail(e))
 }
 
 fn main() {

@@ -192,3 +192,38 @@ pub fn test_clips() -> Vec<PathBuf> {
     .map(|n| corpus_dir().join("test").join(n))
     .collect()
 }
+
+/// Wall seconds the oracle ffmpeg takes to read `input` `loops` times, run the filter graph `vf`
+/// (none: the read alone, the benches' baseline) with `threads` threads, and discard the frames.
+/// The speed benches run their peer through this, so every peer is timed the same way.
+pub fn time_ffmpeg_null(
+    ff: &Path,
+    input: &Path,
+    loops: usize,
+    vf: Option<&str>,
+    threads: usize,
+) -> Result<f64, String> {
+    let mut cmd = Command::new(ff);
+    cmd.args(["-v", "error", "-nostdin", "-stream_loop"])
+        .arg(loops.saturating_sub(1).to_string())
+        .arg("-i")
+        .arg(input)
+        .args([
+            "-threads",
+            &threads.to_string(),
+            "-filter_threads",
+            &threads.to_string(),
+        ]);
+    if let Some(vf) = vf {
+        cmd.args(["-vf", vf]);
+    }
+    cmd.args(["-f", "null", "-"])
+        .stdout(std::process::Stdio::null());
+    let t = std::time::Instant::now();
+    let out = cmd.output().map_err(|e| format!("ffmpeg: {e}"))?;
+    let secs = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        return Err(format!("ffmpeg: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(secs)
+}

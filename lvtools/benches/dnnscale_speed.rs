@@ -23,7 +23,6 @@
 
 use gst::prelude::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -126,32 +125,8 @@ fn gst_run(
     ((s[s.len() - 1] - s[0]).as_secs_f64(), s.len() - 1)
 }
 
-/// Runs ffmpeg over the looped clip with `vf` (or none); returns wall seconds.
 fn ffmpeg_run(ff: &Path, clip: &Path, loops: usize, vf: Option<&str>, threads: usize) -> f64 {
-    let mut cmd = Command::new(ff);
-    cmd.args(["-v", "error", "-nostdin", "-stream_loop"])
-        .arg((loops - 1).to_string())
-        .arg("-i")
-        .arg(clip)
-        .args([
-            "-threads",
-            &threads.to_string(),
-            "-filter_threads",
-            &threads.to_string(),
-        ]);
-    if let Some(vf) = vf {
-        cmd.args(["-vf", vf]);
-    }
-    cmd.args(["-f", "null", "-"]).stdout(Stdio::null());
-    let t = Instant::now();
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| fail(format!("ffmpeg: {e}")));
-    let secs = t.elapsed().as_secs_f64();
-    if !out.status.success() {
-        fail(format!("ffmpeg: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    secs
+    lvcore::oracle::time_ffmpeg_null(ff, clip, loops, vf, threads).unwrap_or_else(|e| fail(e))
 }
 
 fn best(reps: usize, mut f: impl FnMut() -> f64) -> f64 {
