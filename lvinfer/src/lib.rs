@@ -4,16 +4,19 @@
 //!   with a cache of plans concretized per size (H and W fixed before tract optimizes).
 //! - [`PlaneRunner`]: one plane size, horizontal tiles over a rayon pool, output independent of
 //!   the tiling, no per-frame buffers of its own.
+//! - `native`: the CPU engine for lvtrain's RefineNet graphs (hand-written AVX+FMA 3x3
+//!   convs, channel-last); other graphs run on tract ([`Engine`]).
 //! - [`BackendKind`]: `cpu` (tract) or `cuda` (probed at run time, falls back to `cpu` with a
 //!   reason the caller logs).
 //! - [`synth`]: builds contract-conforming models from given weights (tests, debugging).
 
 mod backend;
 mod model;
+mod native;
 mod runner;
 pub mod synth;
 
 pub use backend::{cuda_device, BackendKind};
 pub use model::{Model, ModelError, ModelInfo, KIND_REFINE_V1};
-pub use runner::{PlaneRunner, RunError, RunnerConfig, Sample};
+pub use runner::{Engine, PlaneRunner, RunError, RunnerConfig, Sample};
 pub use tract_onnx::pb;

@@ -99,6 +99,8 @@ struct Inner {
     info: ModelInfo,
     proto: pb::ModelProto,
     source: tract_onnx::prelude::InferenceModel,
+    /// The graph for the native engine, when it is exactly lvtrain's RefineNet export.
+    native: Option<Arc<crate::native::NativeNet>>,
     plans: Mutex<HashMap<(usize, usize), Arc<TypedSimplePlan>>>,
 }
 
@@ -239,6 +241,10 @@ impl Model {
             .with_ignore_value_info(true)
             .model_for_proto_model(&proto)
             .map_err(|e| tract_err(None, e))?;
+        let native = (align % 2 == 0)
+            .then(|| crate::native::NativeNet::from_proto(&proto, &kind))
+            .flatten()
+            .map(Arc::new);
         let model = Model {
             inner: Arc::new(Inner {
                 info: ModelInfo {
@@ -249,6 +255,7 @@ impl Model {
                 },
                 proto,
                 source,
+                native,
                 plans: Mutex::new(HashMap::new()),
             }),
         };
@@ -257,6 +264,15 @@ impl Model {
 
     pub fn info(&self) -> &ModelInfo {
         &self.inner.info
+    }
+
+    /// Whether the native engine can run this graph (see `native.rs`); tract runs the rest.
+    pub fn has_native(&self) -> bool {
+        self.inner.native.is_some()
+    }
+
+    pub(crate) fn native(&self) -> Option<&Arc<crate::native::NativeNet>> {
+        self.inner.native.as_ref()
     }
 
     /// The decoded protobuf (the CUDA backend reads the initializers from it).

@@ -98,13 +98,28 @@ impl Sample for f32 {
     }
 }
 
+/// Which CPU engine runs the network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// The native kernels when the graph is lvtrain's RefineNet export, tract otherwise.
+    #[default]
+    Auto,
+    /// Always tract (comparisons, benchmarks).
+    Tract,
+}
+
+enum TileEngine {
+    Tract(Box<TypedSimpleState>),
+    Native(crate::native::Scratch),
+}
+
 struct Tile {
     /// First output row this tile produces.
     y0: usize,
     /// Output rows it produces (`core`, less for the last tile).
     rows: usize,
     input: Arc<Tensor>,
-    state: TypedSimpleState,
+    engine: TileEngine,
 }
 
 /// Runs one model on planes of one size. Build it at caps time; `run` per frame.
@@ -121,6 +136,7 @@ pub struct PlaneRunner {
     tiles: Vec<Mutex<Tile>>,
     pool: Option<rayon::ThreadPool>,
     backend: Backend,
+    native: Option<Arc<crate::native::NativeNet>>,
 }
 
 impl std::fmt::Debug for PlaneRunner {
@@ -131,6 +147,7 @@ impl std::fmt::Debug for PlaneRunner {
             .field("tile", &(self.tw, self.core + 2 * self.pad))
             .field("threads", &self.threads())
             .field("backend", &self.backend.kind())
+            .field("engine", &self.engine_name())
             .finish()
     }
 }
@@ -143,6 +160,17 @@ impl PlaneRunner {
     /// Prepares `model` for `w x h` planes (any size ≥ 1; padding handles the alignment).
     /// Fails if tract cannot build the plan for the tile size.
     pub fn new(model: &Model, w: usize, h: usize, cfg: RunnerConfig) -> Result<Self, ModelError> {
+        Self::with_engine(model, w, h, cfg, Engine::Auto)
+    }
+
+    /// [`PlaneRunner::new`] with an explicit engine choice.
+    pub fn with_engine(
+        model: &Model,
+        w: usize,
+        h: usize,
+        cfg: RunnerConfig,
+        engine: Engine,
+    ) -> Result<Self, ModelError> {
         if w == 0 || h == 0 || w > lvcore::resample::MAX_DIM || h > lvcore::resample::MAX_DIM {
             return Err(ModelError::BadSize {
                 w,
@@ -170,10 +198,29 @@ impl PlaneRunner {
         let tw = align_up(w + 2 * pad, a);
         let th = core + 2 * pad;
         let backend = Backend::new(cfg.backend);
-        let plan = model.plan(tw, th)?;
+        let native = match engine {
+            Engine::Auto => model.native().cloned(),
+            Engine::Tract => None,
+        };
+        // The native engine needs no tract plan; tract's is built (and cached) otherwise.
+        let plan = match native {
+            Some(_) => None,
+            None => Some(model.plan(tw, th)?),
+        };
         let tiles = (0..n)
             .map(|i| {
                 let y0 = i * core;
+                let engine =
+                    match (&native, &plan) {
+                        (Some(net), _) => TileEngine::Native(net.scratch(tw, th)),
+                        (None, Some(plan)) => TileEngine::Tract(Box::new(
+                            TypedSimpleState::new(plan).map_err(|e| ModelError::Tract {
+                                size: Some((tw, th)),
+                                msg: format!("{e:#}"),
+                            })?,
+                        )),
+                        (None, None) => unreachable!("a plan is built whenever native is None"),
+                    };
                 Ok(Mutex::new(Tile {
                     y0,
                     rows: core.min(h - y0),
@@ -183,10 +230,7 @@ impl PlaneRunner {
                             msg: format!("{e:#}"),
                         }
                     })?),
-                    state: TypedSimpleState::new(&plan).map_err(|e| ModelError::Tract {
-                        size: Some((tw, th)),
-                        msg: format!("{e:#}"),
-                    })?,
+                    engine,
                 }))
             })
             .collect::<Result<Vec<_>, ModelError>>()?;
@@ -214,7 +258,17 @@ impl PlaneRunner {
             tiles,
             pool,
             backend,
+            native,
         })
+    }
+
+    /// `"native"` or `"tract"`: which engine runs the network.
+    pub fn engine_name(&self) -> &'static str {
+        if self.native.is_some() {
+            "native"
+        } else {
+            "tract"
+        }
     }
 
     pub fn size(&self) -> (usize, usize) {
@@ -323,19 +377,43 @@ impl PlaneRunner {
                 right.fill(s[w - 1].to_unit());
             }
         }
-        let outputs = tile
-            .state
-            .run(tvec![TValue::from_const(tile.input.clone())])
-            .map_err(|e| RunError::Tract(format!("{e:#}")))?;
-        let res = outputs[0]
-            .try_as_plain_ram()
-            .and_then(|v| v.as_slice::<f32>())
-            .map_err(|e| RunError::Tract(format!("{e:#}")))?;
-        for r in 0..tile.rows {
-            let s = &res[(r + pad) * tw + pad..(r + pad) * tw + pad + w];
-            let d = &mut out[r * dst_stride..r * dst_stride + w];
-            for (d, &v) in d.iter_mut().zip(s) {
-                *d = S::from_unit(v);
+        let Tile {
+            input,
+            engine,
+            rows,
+            ..
+        } = tile;
+        match engine {
+            TileEngine::Native(scratch) => {
+                let net = self
+                    .native
+                    .as_ref()
+                    .expect("native tiles have a native net");
+                let x = input
+                    .try_as_plain_ram()
+                    .and_then(|v| v.as_slice::<f32>())
+                    .map_err(|e| RunError::Tract(format!("{e:#}")))?;
+                net.run(x, tw, scratch);
+                for r in 0..*rows {
+                    let d = &mut out[r * dst_stride..r * dst_stride + w];
+                    scratch.output_row(x, tw, r + pad, pad, w, |k, v| d[k] = S::from_unit(v));
+                }
+            }
+            TileEngine::Tract(state) => {
+                let outputs = state
+                    .run(tvec![TValue::from_const(input.clone())])
+                    .map_err(|e| RunError::Tract(format!("{e:#}")))?;
+                let res = outputs[0]
+                    .try_as_plain_ram()
+                    .and_then(|v| v.as_slice::<f32>())
+                    .map_err(|e| RunError::Tract(format!("{e:#}")))?;
+                for r in 0..*rows {
+                    let s = &res[(r + pad) * tw + pad..(r + pad) * tw + pad + w];
+                    let d = &mut out[r * dst_stride..r * dst_stride + w];
+                    for (d, &v) in d.iter_mut().zip(s) {
+                        *d = S::from_unit(v);
+                    }
+                }
             }
         }
         Ok(())

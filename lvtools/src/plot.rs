@@ -23,6 +23,9 @@ pub struct Panel {
     pub x_label: String,
     pub y_label: String,
     pub series: Vec<Series>,
+    /// Logarithmic x axis with a marker on every point (RD curves); false: linear x axis,
+    /// lines only (time series).
+    pub log_x: bool,
 }
 
 const FONT_CANDIDATES: &[&str] = &[
@@ -121,8 +124,10 @@ where
 {
     let all = || panel.series.iter().flat_map(|s| s.points.iter());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    let tx = |x: f64| if panel.log_x { x.log10() } else { x };
+    let usable = |x: f64, y: f64| (!panel.log_x || x > 0.0) && x.is_finite() && y.is_finite();
     for &(x, y) in all() {
-        if x > 0.0 && x.is_finite() && y.is_finite() {
+        if usable(x, y) {
             x0 = x0.min(x);
             x1 = x1.max(x);
             y0 = y0.min(y);
@@ -135,7 +140,7 @@ where
     }
     // The x axis is log10(rate) on a linear coordinate, labelled with the rate itself: plotters'
     // log coordinate labels only the powers of ten, which a 4-point RD curve rarely spans.
-    let (x0, x1) = (x0.log10(), x1.log10());
+    let (x0, x1) = (tx(x0), tx(x1));
     let (xpad, ypad) = (((x1 - x0) * 0.05).max(0.01), ((y1 - y0) * 0.05).max(0.1));
     let (x0, x1, y0, y1) = (x0 - xpad, x1 + xpad, y0 - ypad, y1 + ypad);
     let mut b = ChartBuilder::on(area);
@@ -153,8 +158,20 @@ where
             .y_desc(panel.y_label.as_str())
             .x_labels(6)
             .y_labels(6)
-            .x_label_formatter(&|v| format!("{:.0}", 10f64.powf(*v)))
-            .y_label_formatter(&|v| format!("{v:.1}"))
+            .x_label_formatter(&|v| {
+                if panel.log_x {
+                    format!("{:.0}", 10f64.powf(*v))
+                } else {
+                    format!("{v:.0}")
+                }
+            })
+            .y_label_formatter(&|v| {
+                if y1 - y0 < 1.0 {
+                    format!("{v:.3}")
+                } else {
+                    format!("{v:.1}")
+                }
+            })
             .label_style(("sans-serif", 12))
             .draw()?;
     } else {
@@ -169,8 +186,8 @@ where
         let mut pts: Vec<(f64, f64)> = s
             .points
             .iter()
-            .filter(|p| p.0 > 0.0 && p.0.is_finite() && p.1.is_finite())
-            .map(|&(x, y)| (x.log10(), y))
+            .filter(|p| usable(p.0, p.1))
+            .map(|&(x, y)| (tx(x), y))
             .collect();
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
         let line = chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?;
@@ -179,7 +196,9 @@ where
                 PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
             });
         }
-        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+        if panel.log_x {
+            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+        }
     }
     if text {
         chart
@@ -216,6 +235,7 @@ mod tests {
                     points: vec![(90.0, 42.0), (180.0, 63.0), (390.0, 77.0)],
                 },
             ],
+            log_x: true,
         };
         grid_png(&p, "test", 1, 2, &[panel("x"), panel("y")]).unwrap();
         let bytes = std::fs::read(&p).unwrap();

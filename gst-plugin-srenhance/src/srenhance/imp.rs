@@ -217,6 +217,8 @@ struct State {
     epoch_index: u64,
     eos: bool,
     segment: Option<gst::FormattedSegment<gst::ClockTime>>,
+    /// Running time of the end of the newest frame (its pts plus duration).
+    stream_end: Option<u64>,
 }
 
 pub struct Srenhance {
@@ -692,6 +694,11 @@ impl Srenhance {
             }
         }
 
+        if let Some(pts) = pts {
+            let end = pts + buffer.duration().map_or(0, |d| d.nseconds());
+            state.stream_end = Some(state.stream_end.map_or(end, |e| e.max(end)));
+        }
+
         // Non-live: epochs are paced by stream time; wait for each finished epoch.
         if settings.training && !live && !state.passthrough {
             if let Some(pts) = pts {
@@ -759,6 +766,35 @@ impl Srenhance {
             }
         }
         self.shared.cond.notify_all();
+    }
+
+    /// Non-live, at EOS: trains the stream's last, partial epoch (from the last boundary to
+    /// the end of the last frame) with the budget of its stream time, so the patches of a
+    /// stream's tail are used (and a clip of exactly N epochs gets N epochs).
+    fn final_epoch(&self) {
+        let settings = self.settings.lock().unwrap().clone();
+        let mut state = self.state.lock().unwrap();
+        if !settings.training || state.live != Some(false) || state.passthrough || state.eos {
+            return;
+        }
+        let (Some(next), Some(end)) = (state.next_boundary, state.stream_end) else {
+            return;
+        };
+        let epoch = settings.epoch_duration.max(1);
+        let start = next.saturating_sub(epoch);
+        if end <= start {
+            return;
+        }
+        let steps = (settings.train_steps_per_second as u128 * (end - start) as u128
+            / 1_000_000_000u128) as u64;
+        state.epoch_index += 1;
+        let index = state.epoch_index;
+        self.run_epoch(EpochJob {
+            index,
+            boundary: end,
+            steps,
+        });
+        state.next_boundary = Some(end + epoch);
     }
 
     /// Non-live: hands an epoch to the trainer thread and waits for it. False if flushing.
@@ -923,6 +959,8 @@ impl Srenhance {
                 {
                     let mut st = self.state.lock().unwrap();
                     st.next_boundary = None;
+                    st.stream_end = None;
+                    st.eos = false;
                 }
                 self.srcpad.push_event(event)
             }
@@ -932,6 +970,7 @@ impl Srenhance {
                 self.srcpad.push_event(event)
             }
             gst::EventView::Eos(_) => {
+                self.final_epoch();
                 self.state.lock().unwrap().eos = true;
                 self.save_now();
                 self.srcpad.push_event(event)
@@ -1119,6 +1158,24 @@ impl Srenhance {
             gst::EventView::StreamStart(_) => {
                 let mut sh = self.shared.inner.lock().unwrap();
                 sh.patch_eos = false;
+                true
+            }
+            // srpatch sends a GAP for each frame without patches: the patch stream has
+            // reached that time, so a non-live epoch boundary before it need not wait for
+            // patches that will never come (PATCH_WAIT would stall the stream, and patches
+            // arriving after the wait would make the run depend on thread timing).
+            gst::EventView::Gap(g) => {
+                let (ts, dur) = g.get();
+                let mut sh = self.shared.inner.lock().unwrap();
+                let end = ts + dur.unwrap_or(gst::ClockTime::ZERO);
+                let pos = match &sh.patch_segment {
+                    Some(seg) => seg.to_running_time(end).map(|r| r.nseconds()),
+                    None => Some(end.nseconds()),
+                };
+                if let Some(pos) = pos {
+                    sh.patch_pos = Some(sh.patch_pos.map_or(pos, |p| p.max(pos)));
+                    self.shared.cond.notify_all();
+                }
                 true
             }
             // Caps, segment and the rest concern only this pad.

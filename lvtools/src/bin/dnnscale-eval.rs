@@ -1331,6 +1331,7 @@ fn main() {
                                     .collect(),
                             })
                             .collect(),
+                        log_x: true,
                     });
                 }
             }

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The srenhance (LiveNAS) evaluation as recorded in models/srenhance/EVAL.md: methods (a)-(f) of
+# issue #4 on natural clips with scene changes, through the real elements (lvtools'
+# srenhance-eval). Results, per-frame scores and plots land in docs/eval/srenhance/.
+#
+# Clips (built here from the sources of scripts/fetch-eval-clips.sh, pinned public downloads):
+#   sr_trailer_1280x720_480f.y4m  Big Buck Bunny trailer (moviepy 2.2.1 sdist), 22 s to 42 s,
+#                                 24 fps: camera cuts at 24.7, 36.0, 37.5 and 41.2 s
+#   sr_pans_1280x720_480f.y4m     three 16/3-s camera pans over three different photos
+#                                 (lomiri wallpapers; the generic model never saw them), 30 fps:
+#                                 scene changes at 5.3 and 10.7 s
+#
+# Usage: scripts/run-srenhance-eval.sh [extra srenhance-eval options]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/fetch-eval-clips.sh >/dev/null
+SRC="${EVAL_SRC:-$ROOT/.cache/eval-src}"
+OUT="${LV_CORPUS:-$ROOT/.cache/corpus}/srenhance"
+FF="${LV_FFMPEG:-$ROOT/.cache/ffmpeg/ffmpeg}"
+VPY="$SRC/venv/bin/python"
+SWS="lanczos+accurate_rnd+full_chroma_int+bitexact"
+mkdir -p "$OUT"
+
+TRAILER="$SRC/x/moviepy/moviepy-2.2.1/docs/_static/medias/getting_started/moviepy_10_minutes/trailer_bbb.mp4"
+T="$OUT/sr_trailer_1280x720_480f.y4m"
+if [ ! -s "$T" ]; then
+  "$FF" -v error -y -i "$TRAILER" -an -vf "trim=start_frame=528:end_frame=1008,setpts=PTS-STARTPTS,format=yuv420p" \
+    -fps_mode passthrough -fflags +bitexact -f yuv4mpegpipe "$T.tmp"
+  mv "$T.tmp" "$T"
+fi
+P="$OUT/sr_pans_1280x720_480f.y4m"
+if [ ! -s "$P" ]; then
+  B16="$SRC/x/lomiri-wallpapers-16.04/usr/share/backgrounds"
+  B20="$SRC/x/lomiri-wallpapers-20.04/usr/share/backgrounds"
+  { "$VPY" scripts/pan_zoom.py "$B16/seeding_by_Clements_Engelhardt.jpg" 1280 720 160 1.00 1.10 0.40 0.60 0.50 0.48
+    "$VPY" scripts/pan_zoom.py "$B20/Kleiber_by_Lukas_Baubkus.jpg" 1280 720 160 1.05 1.00 0.55 0.40 0.50 0.50
+    "$VPY" scripts/pan_zoom.py "$B16/picosdeeuropa_by_Aitzol_Berasategi.jpg" 1280 720 160 1.00 1.12 0.35 0.55 0.55 0.50
+  } | "$FF" -v error -y -f rawvideo -pix_fmt rgb24 -s 1280x720 -r 30 -i - \
+      -vf "scale=out_color_matrix=bt709:out_range=tv:flags=$SWS,format=yuv420p,setsar=1" \
+      -fps_mode passthrough -fflags +bitexact -f yuv4mpegpipe "$P.tmp"
+  mv "$P.tmp" "$P"
+fi
+
+# One release build of both packages (one feature resolution: tract is compiled once).
+cargo build --release -p gst-plugin-srenhance -p lvtools
+target/release/srenhance-eval --clip "$T" --clip "$P" --out docs/eval/srenhance "$@"
