@@ -83,6 +83,11 @@ pub struct Report {
     pub last_video_kbps: f64,
     pub last_patch_kbps: f64,
     pub frames_out: u64,
+    /// `srenhance-epoch` messages on the receiver, the training steps they report, and the
+    /// largest patch store (pairs built from delivered patches) they saw.
+    pub epochs: u64,
+    pub train_steps: u64,
+    pub store: u64,
     pub out_size: Option<(i32, i32)>,
     pub receiver: String,
     pub errors: Vec<String>,
@@ -128,6 +133,16 @@ fn rtp_timestamp(buf: &gst::BufferRef) -> Option<u32> {
         return None;
     }
     Some(u32::from_be_bytes([map[4], map[5], map[6], map[7]]))
+}
+
+/// The buffer a probe sees, or the first of a buffer list (payloaders push lists: one
+/// frame's packets share its RTP timestamp and pts).
+fn probe_buffer<'a>(info: &'a gst::PadProbeInfo) -> Option<&'a gst::BufferRef> {
+    match &info.data {
+        Some(gst::PadProbeData::Buffer(b)) => Some(b.as_ref()),
+        Some(gst::PadProbeData::BufferList(l)) => l.get(0),
+        _ => None,
+    }
 }
 
 fn ns_to_ticks(ns: u64) -> u32 {
@@ -505,9 +520,9 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
             let sh = shared.clone();
             let appsrc2 = appsrc.clone();
             depay.static_pad("sink").unwrap().add_probe(
-                gst::PadProbeType::BUFFER,
+                gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
                 move |_, info| {
-                    if let Some(buf) = info.buffer() {
+                    if let Some(buf) = probe_buffer(info) {
                         if let (Some(rtp), Some(pts)) = (rtp_timestamp(buf), buf.pts()) {
                             let mut s = sh.lock().unwrap();
                             if let std::collections::hash_map::Entry::Vacant(e) =
@@ -665,19 +680,23 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
         by_name(&sender, "pay")?
             .static_pad("src")
             .unwrap()
-            .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-                if let Some(buf) = info.buffer() {
-                    if let (Some(rtp), Some(pts)) = (rtp_timestamp(buf), buf.pts()) {
-                        let mut sh = shared.lock().unwrap();
-                        if sh.send_offset.is_none() {
-                            sh.send_offset = Some(rtp.wrapping_sub(ns_to_ticks(pts.nseconds())));
-                            drop(sh);
-                            flush_sender(&shared);
+            .add_probe(
+                gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+                move |_, info| {
+                    if let Some(buf) = probe_buffer(info) {
+                        if let (Some(rtp), Some(pts)) = (rtp_timestamp(buf), buf.pts()) {
+                            let mut sh = shared.lock().unwrap();
+                            if sh.send_offset.is_none() {
+                                sh.send_offset =
+                                    Some(rtp.wrapping_sub(ns_to_ticks(pts.nseconds())));
+                                drop(sh);
+                                flush_sender(&shared);
+                            }
                         }
                     }
-                }
-                gst::PadProbeReturn::Ok
-            });
+                    gst::PadProbeReturn::Ok
+                },
+            );
     }
 
     // Both pipelines on one clock, so the two live pipelines share a timeline.
@@ -707,6 +726,13 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
                     }
                     gst::MessageView::Element(e) => {
                         let Some(s) = e.structure() else { continue };
+                        if s.name() == "srenhance-epoch" {
+                            let mut sh = shared.lock().unwrap();
+                            sh.report.epochs += 1;
+                            sh.report.train_steps += s.get::<u64>("steps").unwrap_or(0);
+                            sh.report.store =
+                                sh.report.store.max(s.get::<u64>("store").unwrap_or(0));
+                        }
                         if s.name() == "srpatch-rate" {
                             let v = s.get::<f64>("video-kbps").unwrap_or(0.0);
                             let p = s.get::<f64>("patch-kbps").unwrap_or(0.0);
