@@ -264,12 +264,14 @@ fn ingest_desc(
 ) -> String {
     let loc = r.path.display().to_string().replace('"', "");
     format!(
-        "filesrc location=\"{loc}\" ! y4mdec ! identity eos-after={limit} ! \
-         srpatch name=p seed={seed} scheduler=false patch-kbps={pk} ! videoscale ! \
+        "filesrc location=\"{loc}\" ! y4mdec ! identity eos-after={after} ! \
+         srpatch name=p seed={seed} scheduler=false patch-kbps={pk} ! queue ! videoscale ! \
          video/x-raw,width={iw},height={ih} ! x264enc tune=zerolatency bitrate={kbps} ! \
          h264parse ! avdec_h264 ! tee name=dec ",
         seed = args.seed,
         pk = args.patch_kbps,
+        // identity passes N - 1 buffers and turns the N-th into EOS (GStreamer 1.22).
+        after = limit + 1,
     )
 }
 
@@ -307,7 +309,7 @@ fn run_pipeline(
         Some(sr) => {
             let _ = write!(desc, " p.patch_src ! queue ! {sr}.patch_sink");
         }
-        None => desc.push_str(" p.patch_src ! fakesink sync=false async=false"),
+        None => desc.push_str(" p.patch_src ! queue ! fakesink sync=false async=false"),
     }
     let pipeline = gst::parse::launch(&desc)
         .map_err(|e| format!("pipeline: {e}\n{desc}"))?
