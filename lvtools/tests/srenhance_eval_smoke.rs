@@ -27,7 +27,10 @@ fn srenhance_eval_end_to_end() {
         clip.display()
     );
     let root = lvcore::oracle::repo_root();
-    let out = root.join(format!("target/srenhance-eval-smoke-{}", std::process::id()));
+    let out = root.join(format!(
+        "target/srenhance-eval-smoke-{}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&out);
     let run = Command::new(&bin)
         .arg("--clip")
@@ -80,7 +83,10 @@ fn srenhance_eval_end_to_end() {
     for k in ["continuous", "adaptive"] {
         let epochs = get(k)["epochs"].as_array().unwrap();
         assert!(epochs.len() >= 2, "{k}: {} epochs", epochs.len());
-        assert!(epochs.iter().any(|e| e["steps"].as_u64().unwrap() > 0), "{k}");
+        assert!(
+            epochs.iter().any(|e| e["steps"].as_u64().unwrap() > 0),
+            "{k}"
+        );
         let f = get(k)["training_fraction"].as_f64().unwrap();
         assert!(f > 0.0 && f <= 1.0, "{k}: {f}");
     }

@@ -72,6 +72,7 @@ const DEFAULT_RECENT: u32 = 150;
 const DEFAULT_RECENT_WEIGHT: f64 = 4.0;
 const DEFAULT_MAX_PATCHES: u32 = 1000;
 const DEFAULT_SEED: u64 = 1;
+const DEFAULT_TRAINER_NICE: i32 = 19;
 
 #[derive(Clone, Debug)]
 struct Settings {
@@ -90,6 +91,7 @@ struct Settings {
     params: Params,
     max_patches: u32,
     seed: u64,
+    trainer_nice: i32,
 }
 
 impl Default for Settings {
@@ -110,6 +112,7 @@ impl Default for Settings {
             params: Params::default(),
             max_patches: DEFAULT_MAX_PATCHES,
             seed: DEFAULT_SEED,
+            trainer_nice: DEFAULT_TRAINER_NICE,
         }
     }
 }
@@ -186,6 +189,8 @@ struct SharedInner {
     patch_segment: Option<gst::FormattedSegment<gst::ClockTime>>,
     trainer_state: Option<AdaptiveState>,
     epochs: u64,
+    /// Training steps taken since start (both modes).
+    train_steps: u64,
 }
 
 #[derive(Default)]
@@ -219,6 +224,20 @@ struct State {
     segment: Option<gst::FormattedSegment<gst::ClockTime>>,
     /// Running time of the end of the newest frame (its pts plus duration).
     stream_end: Option<u64>,
+}
+
+/// Sets the calling thread's niceness (Linux: per thread); best effort elsewhere or when the
+/// process may not change it.
+fn lower_priority(nice: i32) {
+    if nice <= 0 {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain syscalls on the calling thread's own id; no memory is shared.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, nice);
+    }
 }
 
 pub struct Srenhance {
@@ -1218,9 +1237,19 @@ impl Srenhance {
             seed: settings.seed,
             ..TrainerConfig::default()
         };
+        let nice = settings.trainer_nice;
         let handle = std::thread::Builder::new()
             .name("srenhance-train".into())
             .spawn(move || {
+                lower_priority(nice);
+                // The trainer's own pool (its batch runs in parallel on it), at the same low
+                // priority, so training never takes cores from the streaming thread and the
+                // inference pool in a live pipeline.
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .thread_name(|i| format!("srenhance-train-{i}"))
+                    .start_handler(move |_| lower_priority(nice))
+                    .build()
+                    .ok();
                 let mut w = TrainerWorker {
                     trainer: Trainer::new(net, cfg),
                     controller: Controller::new(settings.params),
@@ -1233,7 +1262,10 @@ impl Srenhance {
                     epochs: 0,
                     new_pairs: 0,
                 };
-                w.run();
+                match &pool {
+                    Some(p) => p.install(|| w.run()),
+                    None => w.run(),
+                }
             })
             .expect("spawn trainer thread");
         *self.trainer_thread.lock().unwrap() = Some(handle);
@@ -1263,6 +1295,7 @@ impl Srenhance {
             .field("dropped-overflow", c.dropped_overflow)
             .field("pairs", c.pairs)
             .field("epochs", sh.epochs)
+            .field("train-steps", sh.train_steps)
             .field("generation", sh.generation)
             .field(
                 "state",
@@ -1335,7 +1368,7 @@ impl TrainerWorker {
                     drop(sh);
                     self.add_pairs(pairs);
                     let t0 = Instant::now();
-                    let mut stepped = 0;
+                    let mut stepped = 0u64;
                     if self.controller.state() == AdaptiveState::Training {
                         for _ in 0..job.steps {
                             if self.trainer.step().is_none() {
@@ -1345,6 +1378,7 @@ impl TrainerWorker {
                         }
                     }
                     self.busy += t0.elapsed();
+                    self.shared.inner.lock().unwrap().train_steps += stepped;
                     gst::trace!(CAT, "epoch {}: {stepped} steps", job.index);
                     self.end_epoch();
                     let mut sh = self.shared.inner.lock().unwrap();
@@ -1379,7 +1413,9 @@ impl TrainerWorker {
             self.add_pairs(pairs);
             if !idle {
                 let t0 = Instant::now();
-                self.trainer.step();
+                if self.trainer.step().is_some() {
+                    self.shared.inner.lock().unwrap().train_steps += 1;
+                }
                 self.busy += t0.elapsed();
             }
             let epoch = Duration::from_nanos(self.settings.epoch_duration.max(1));
@@ -1846,6 +1882,19 @@ impl ObjectImpl for Srenhance {
                     .default_value(d.train_steps_per_second)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecInt::builder("trainer-nice")
+                    .nick("Trainer niceness")
+                    .blurb(
+                        "OS niceness (Linux, 0..19) of the training threads: with the default \
+                         19 a live stream's inference always runs first and training takes \
+                         the CPU time left over; 0 trains at the stream's priority. Non-live \
+                         pipelines wait for each epoch, so it only changes their speed",
+                    )
+                    .minimum(0)
+                    .maximum(19)
+                    .default_value(d.trainer_nice)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecUInt::builder("recent-patches")
                     .nick("Recent patches")
                     .blurb("How many of the newest patches are drawn more often (LiveNAS: 150)")
@@ -1921,7 +1970,7 @@ impl ObjectImpl for Srenhance {
                     .blurb(
                         "Counters: patch buffers, malformed buffers, patches, undecodable \
                          payloads, patches dropped (no frame, wrong size, overflow), training \
-                         pairs, epochs, network generation, trainer state",
+                         pairs, epochs, training steps, network generation, trainer state",
                     )
                     .read_only()
                     .build(),
@@ -1957,6 +2006,7 @@ impl ObjectImpl for Srenhance {
             "count-online" => s.params.count_online = value.get().unwrap(),
             "max-patches" => s.max_patches = value.get().unwrap(),
             "seed" => s.seed = value.get().unwrap(),
+            "trainer-nice" => s.trainer_nice = value.get().unwrap(),
             _ => unreachable!(),
         }
     }
@@ -1985,6 +2035,7 @@ impl ObjectImpl for Srenhance {
             "count-online" => s.params.count_online.to_value(),
             "max-patches" => s.max_patches.to_value(),
             "seed" => s.seed.to_value(),
+            "trainer-nice" => s.trainer_nice.to_value(),
             _ => unreachable!(),
         }
     }

@@ -254,6 +254,9 @@ struct RunResult {
 }
 
 /// The ingest part of every pipeline: the issue's streamer side up to the decoder.
+/// `x264enc threads=1`: with its default threads (sliced, zerolatency) x264's output differed
+/// from run to run here (measured: two runs, two bitstream sizes), and every method must see
+/// the same ingest stream; the per-pipeline bicubic check below enforces it.
 fn ingest_desc(
     args: &Args,
     r: &Reference,
@@ -266,7 +269,7 @@ fn ingest_desc(
     format!(
         "filesrc location=\"{loc}\" ! y4mdec ! identity eos-after={after} ! \
          srpatch name=p seed={seed} scheduler=false patch-kbps={pk} ! queue ! videoscale ! \
-         video/x-raw,width={iw},height={ih} ! x264enc tune=zerolatency bitrate={kbps} ! \
+         video/x-raw,width={iw},height={ih} ! x264enc tune=zerolatency bitrate={kbps} threads=1 ! \
          h264parse ! avdec_h264 ! tee name=dec ",
         seed = args.seed,
         pk = args.patch_kbps,
