@@ -241,6 +241,8 @@ struct Epoch {
     trained: bool,
     steps: u64,
     patches: u64,
+    /// Over the previous epoch's network (Algorithm 1's saturation test).
+    gain_db: f64,
     gain_vs_bicubic_db: f64,
     gain_vs_initial_db: f64,
     training_fraction: f64,
@@ -400,6 +402,7 @@ fn run_pipeline(
                     trained: s.get::<bool>("trained").unwrap_or(false),
                     steps: s.get::<u64>("steps").unwrap_or(0),
                     patches: s.get::<u64>("patches").unwrap_or(0),
+                    gain_db: f("gain-db"),
                     gain_vs_bicubic_db: f("gain-vs-bicubic-db"),
                     gain_vs_initial_db: f("gain-vs-initial-db"),
                     training_fraction: f("training-fraction"),
