@@ -148,12 +148,39 @@ pub struct Trainer {
     steps: u64,
     epoch_steps: u64,
     epoch_loss: f64,
+    /// Squared-error sums of the pairs that arrived this epoch, each measured on arrival,
+    /// before any training on it (see [`Trainer::add`]).
+    fresh: Fresh,
+    /// Steps taken when `previous` was last set.
+    steps_at_previous: u64,
+    /// The network at the epoch end before `previous`'s, and the steps taken then: arriving
+    /// pairs compare `net` with it. In a non-live epoch pairs arrive before the epoch trains,
+    /// when `net` is still `previous`; the gain of the last epoch's training is then `net`
+    /// against `older`.
+    older: RefineNet,
+    steps_at_older: u64,
+}
+
+/// Validation on arriving pairs: mean squared errors (8-bit units) of the current, previous
+/// and initial networks and of the plain upscales.
+#[derive(Clone, Copy, Debug, Default)]
+struct Fresh {
+    n: usize,
+    current: f64,
+    previous: f64,
+    initial: f64,
+    bicubic: f64,
+    bilinear: f64,
+    bilinear_n: usize,
+    /// Pairs measured with the earlier network (only while it differs from `current`).
+    previous_n: usize,
 }
 
 impl Trainer {
     /// Starts from `net` (the generic model or a saved per-streamer one): DNN_0 = `net`.
     pub fn new(net: RefineNet, config: TrainerConfig) -> Trainer {
         let adam = Adam::new(net.num_params(), config.learning_rate);
+        let net_clone_for_older = net.clone();
         Trainer {
             store: PatchStore::new(config.capacity, config.recent, config.recent_weight),
             rng: rand_pcg::Pcg64::seed_from_u64(config.seed),
@@ -166,6 +193,10 @@ impl Trainer {
             steps: 0,
             epoch_steps: 0,
             epoch_loss: 0.0,
+            fresh: Fresh::default(),
+            steps_at_previous: 0,
+            older: net_clone_for_older,
+            steps_at_older: 0,
         }
     }
 
@@ -200,7 +231,25 @@ impl Trainer {
     }
 
     /// Adds a training pair (see [`StoredPatch::from_upscaled`], with [`Self::margin`]).
+    ///
+    /// Before it joins the store the pair validates the networks: none has trained on it yet,
+    /// so the epoch's quality measures ([`Trainer::end_epoch`]) are what the networks deliver
+    /// on new content (LiveNAS §5.3 validates on newly arrived patches). Measures on patches
+    /// already trained on favour the newest network and hide saturation.
     pub fn add(&mut self, p: StoredPatch) {
+        let f = &mut self.fresh;
+        f.n += 1;
+        f.current += pair_mse(&self.net, &p);
+        f.initial += pair_mse(&self.initial, &p);
+        if self.steps > self.steps_at_older {
+            f.previous += pair_mse(&self.older, &p);
+            f.previous_n += 1;
+        }
+        f.bicubic += mse_u8(&p.input_under_target(), &p.target);
+        if p.bilinear_mse.is_finite() {
+            f.bilinear += p.bilinear_mse;
+            f.bilinear_n += 1;
+        }
         self.store.push(p);
     }
 
@@ -287,34 +336,67 @@ impl Trainer {
     /// Ends an epoch: measures DNN_t, DNN_{t-1}, DNN_0 and bicubic on the newest patches,
     /// then DNN_t becomes the next epoch's DNN_{t-1}.
     pub fn end_epoch(&mut self) -> EpochQuality {
-        let ps: Vec<&StoredPatch> = self.store.newest(self.config.eval_patches).collect();
-        let q = EpochQuality {
-            epoch: self.epoch,
-            patches: ps.len(),
-            current: quality_on(&self.net, &ps),
-            previous: quality_on(&self.previous, &ps),
-            initial: quality_on(&self.initial, &ps),
-            bicubic: self.bicubic_quality(),
-            bilinear: {
-                let v: Vec<f64> = ps
-                    .iter()
-                    .map(|p| p.bilinear_mse)
-                    .filter(|m| m.is_finite())
-                    .collect();
-                if v.is_empty() {
-                    f64::NAN
-                } else {
-                    psnr_from_mse(v.iter().sum::<f64>() / v.len() as f64)
-                }
-            },
-            steps: self.epoch_steps,
-            train_psnr: if self.epoch_steps > 0 {
-                psnr_from_mse(self.epoch_loss / self.epoch_steps as f64 * 255.0 * 255.0)
-            } else {
+        let f = std::mem::take(&mut self.fresh);
+        let mean_psnr = |se: f64, n: usize| {
+            if n == 0 || !se.is_finite() {
                 f64::NAN
-            },
+            } else {
+                psnr_from_mse(se / n as f64)
+            }
         };
-        self.previous = self.net.clone();
+        let train_psnr = if self.epoch_steps > 0 {
+            psnr_from_mse(self.epoch_loss / self.epoch_steps as f64 * 255.0 * 255.0)
+        } else {
+            f64::NAN
+        };
+        let q = if f.n > 0 {
+            // Pairs that arrived this epoch, measured on arrival (see `add`). `previous` is
+            // NaN when it was the same network as `current` (no step in between): there is
+            // no gain to measure then, rather than a gain of zero.
+            EpochQuality {
+                epoch: self.epoch,
+                patches: f.n,
+                current: mean_psnr(f.current, f.n),
+                previous: if f.previous_n == f.n {
+                    mean_psnr(f.previous, f.n)
+                } else {
+                    f64::NAN
+                },
+                initial: mean_psnr(f.initial, f.n),
+                bicubic: mean_psnr(f.bicubic, f.n),
+                bilinear: mean_psnr(f.bilinear, f.bilinear_n),
+                steps: self.epoch_steps,
+                train_psnr,
+            }
+        } else {
+            // No new pair this epoch: the newest stored ones.
+            let ps: Vec<&StoredPatch> = self.store.newest(self.config.eval_patches).collect();
+            EpochQuality {
+                epoch: self.epoch,
+                patches: ps.len(),
+                current: quality_on(&self.net, &ps),
+                previous: quality_on(&self.previous, &ps),
+                initial: quality_on(&self.initial, &ps),
+                bicubic: self.bicubic_quality(),
+                bilinear: {
+                    let v: Vec<f64> = ps
+                        .iter()
+                        .map(|p| p.bilinear_mse)
+                        .filter(|m| m.is_finite())
+                        .collect();
+                    if v.is_empty() {
+                        f64::NAN
+                    } else {
+                        psnr_from_mse(v.iter().sum::<f64>() / v.len() as f64)
+                    }
+                },
+                steps: self.epoch_steps,
+                train_psnr,
+            }
+        };
+        self.older = std::mem::replace(&mut self.previous, self.net.clone());
+        self.steps_at_older = self.steps_at_previous;
+        self.steps_at_previous = self.steps;
         self.epoch += 1;
         self.epoch_steps = 0;
         self.epoch_loss = 0.0;
@@ -338,29 +420,29 @@ fn mse_u8(a: &[u8], b: &[u8]) -> f64 {
         / a.len().max(1) as f64
 }
 
+/// Mean squared error (8-bit units) of `net` on one whole pair, outputs rounded to 8 bits
+/// as the element writes them.
+fn pair_mse(net: &RefineNet, p: &StoredPatch) -> f64 {
+    let x: Vec<f32> = p.input.iter().map(|&v| v as f32 / 255.0).collect();
+    let y = net.forward(&x, p.input_h, p.input_w);
+    let mut se = 0.0;
+    for r in 0..p.size {
+        let o = (p.target_y + r) * p.input_w + p.target_x;
+        for c in 0..p.size {
+            let v = (y[o + c] * 255.0).round().clamp(0.0, 255.0);
+            let d = v as f64 - p.target[r * p.size + c] as f64;
+            se += d * d;
+        }
+    }
+    se / (p.size * p.size) as f64
+}
+
 /// Mean-MSE PSNR of `net` over whole pairs (what the element would output on those cells).
 pub fn quality_on(net: &RefineNet, ps: &[&StoredPatch]) -> f64 {
     if ps.is_empty() {
         return f64::NAN;
     }
-    let mse: f64 = ps
-        .par_iter()
-        .map(|p| {
-            let x: Vec<f32> = p.input.iter().map(|&v| v as f32 / 255.0).collect();
-            let y = net.forward(&x, p.input_h, p.input_w);
-            let mut se = 0.0;
-            for r in 0..p.size {
-                let o = (p.target_y + r) * p.input_w + p.target_x;
-                for c in 0..p.size {
-                    let v = (y[o + c] * 255.0).round().clamp(0.0, 255.0);
-                    let d = v as f64 - p.target[r * p.size + c] as f64;
-                    se += d * d;
-                }
-            }
-            se / (p.size * p.size) as f64
-        })
-        .sum::<f64>()
-        / ps.len() as f64;
+    let mse: f64 = ps.par_iter().map(|p| pair_mse(net, p)).sum::<f64>() / ps.len() as f64;
     psnr_from_mse(mse)
 }
 
