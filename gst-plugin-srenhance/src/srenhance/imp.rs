@@ -1912,8 +1912,8 @@ impl ObjectImpl for Srenhance {
                 glib::ParamSpecDouble::builder("thresh-sat")
                     .nick("Saturation threshold")
                     .blurb(
-                        "Algorithm 1: an epoch whose model gains less than this (dB, PSNR on \
-                         the newest patches, over the previous epoch's model) counts towards \
+                        "Algorithm 1: an epoch whose training gains less than this (dB, PSNR \
+                         on the patches that arrived in it, measured on arrival) counts towards \
                          saturation",
                     )
                     .minimum(-100.0)
