@@ -654,70 +654,48 @@ fn run(args: &Args) -> Result<(), String> {
             r.fps
         );
         let res = eval_clip(args, r.clone(), &args.out)?;
-        let ps = |v: &[f64]| per_second(v, r.fps);
+        // One series per method; `points` None leaves a method out of that panel.
+        let panel =
+            |title: String,
+             x_label: &str,
+             y_label: &str,
+             points: &dyn Fn(&VariantResult) -> Option<Vec<(f64, f64)>>| Panel {
+                title,
+                x_label: x_label.into(),
+                y_label: y_label.into(),
+                series: res
+                    .iter()
+                    .filter_map(|v| {
+                        Some(Series {
+                            name: format!("{} {}", letter(&v.key), v.key),
+                            points: points(v)?,
+                        })
+                    })
+                    .collect(),
+                log_x: false,
+            };
+        let per_epoch = |v: &VariantResult, f: fn(&Epoch) -> f64| {
+            (!v.epochs.is_empty()).then(|| epoch_points(&v.epochs, args.epoch_seconds, f))
+        };
         let panels = vec![
-            Panel {
-                title: format!("{}: PSNR-Y per second", r.name),
-                x_label: "s".into(),
-                y_label: "dB".into(),
-                series: res
-                    .iter()
-                    .map(|v| Series {
-                        name: format!("{} {}", letter(&v.key), v.key),
-                        points: ps(&v.psnr),
-                    })
-                    .collect(),
-                log_x: false,
-            },
-            Panel {
-                title: "SSIM-Y per second".into(),
-                x_label: "s".into(),
-                y_label: "SSIM".into(),
-                series: res
-                    .iter()
-                    .map(|v| Series {
-                        name: format!("{} {}", letter(&v.key), v.key),
-                        points: ps(&v.ssim),
-                    })
-                    .collect(),
-                log_x: false,
-            },
-            Panel {
-                title: "gain over bicubic on the newest patches".into(),
-                x_label: "epoch end (s)".into(),
-                y_label: "dB".into(),
-                series: res
-                    .iter()
-                    .filter(|v| !v.epochs.is_empty())
-                    .map(|v| Series {
-                        name: format!("{} {}", letter(&v.key), v.key),
-                        points: epoch_points(&v.epochs, args.epoch_seconds, |e| {
-                            e.gain_vs_bicubic_db
-                        }),
-                    })
-                    .collect(),
-                log_x: false,
-            },
-            Panel {
-                title: "training (1) or suspended (0) in the epoch".into(),
-                x_label: "epoch end (s)".into(),
-                y_label: "state".into(),
-                series: res
-                    .iter()
-                    .filter(|v| !v.epochs.is_empty())
-                    .map(|v| Series {
-                        name: format!("{} {}", letter(&v.key), v.key),
-                        points: epoch_points(&v.epochs, args.epoch_seconds, |e| {
-                            if e.trained {
-                                1.0
-                            } else {
-                                0.0
-                            }
-                        }),
-                    })
-                    .collect(),
-                log_x: false,
-            },
+            panel(format!("{}: PSNR-Y per second", r.name), "s", "dB", &|v| {
+                Some(per_second(&v.psnr, r.fps))
+            }),
+            panel("SSIM-Y per second".into(), "s", "SSIM", &|v| {
+                Some(per_second(&v.ssim, r.fps))
+            }),
+            panel(
+                "gain over bicubic on the epoch's new patches".into(),
+                "epoch end (s)",
+                "dB",
+                &|v| per_epoch(v, |e| e.gain_vs_bicubic_db),
+            ),
+            panel(
+                "training (1) or suspended (0) in the epoch".into(),
+                "epoch end (s)",
+                "state",
+                &|v| per_epoch(v, |e| if e.trained { 1.0 } else { 0.0 }),
+            ),
         ];
         let png = args.out.join("plots").join(format!("{}.png", r.name));
         grid_png(&png, &format!("srenhance-eval: {}", r.name), 2, 2, &panels)?;
