@@ -77,10 +77,8 @@ pub(crate) struct Scratch {
 impl NativeNet {
     /// The net in `proto` if its graph is exactly lvtrain's RefineNet export; None otherwise.
     pub(crate) fn from_proto(proto: &pb::ModelProto, kind: &str) -> Option<NativeNet> {
-        use prost::Message;
         let graph = proto.graph.as_ref()?;
-        let bytes = proto.encode_to_vec();
-        let net = lvtrain::onnx::import(&bytes).ok()?;
+        let net = lvtrain::onnx::import_proto(proto).ok()?;
         let recipe = proto
             .metadata_props
             .iter()

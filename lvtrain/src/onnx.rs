@@ -231,9 +231,14 @@ pub enum ImportError {
 /// Reads back the weights of a model written by [`export`] (to start a new training from an
 /// exported model, e.g. codec-aware fine-tuning from the codec-agnostic one).
 pub fn import(bytes: &[u8]) -> Result<RefineNet, ImportError> {
-    let proto = pb::ModelProto::decode(bytes)?;
+    import_proto(&pb::ModelProto::decode(bytes)?)
+}
+
+/// [`import`] from an already decoded model (e.g. lvinfer's, which keeps the proto).
+pub fn import_proto(proto: &pb::ModelProto) -> Result<RefineNet, ImportError> {
     let graph = proto
         .graph
+        .as_ref()
         .ok_or_else(|| ImportError::Layout("no graph".into()))?;
     let get = |name: &str| -> Result<&pb::TensorProto, ImportError> {
         graph

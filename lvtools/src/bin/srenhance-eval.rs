@@ -807,26 +807,14 @@ fn report(args: &Args, table: &[ClipRow]) -> String {
         "## Goals (averaged over clips)\n\n| quantity | goal | measured |\n|---|---|---|"
     );
     let f = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:+.3} dB"));
-    let _ = writeln!(
-        s,
-        "| (f) − (b) bicubic | ≥ +1.0 dB | {} |",
-        f(avg("adaptive", "bicubic"))
-    );
-    let _ = writeln!(
-        s,
-        "| (f) − (c) generic | ≥ +0.5 dB | {} |",
-        f(avg("adaptive", "generic"))
-    );
-    let _ = writeln!(
-        s,
-        "| (f) − (e) continuous | ≥ −0.1 dB | {} |",
-        f(avg("adaptive", "continuous"))
-    );
-    let _ = writeln!(
-        s,
-        "| (f) − (a) bilinear | (paper: +1.96 dB) | {} |",
-        f(avg("adaptive", "bilinear"))
-    );
+    for (quantity, goal, other) in [
+        ("(f) − (b) bicubic", "≥ +1.0 dB", "bicubic"),
+        ("(f) − (c) generic", "≥ +0.5 dB", "generic"),
+        ("(f) − (e) continuous", "≥ −0.1 dB", "continuous"),
+        ("(f) − (a) bilinear", "(paper: +1.96 dB)", "bilinear"),
+    ] {
+        let _ = writeln!(s, "| {quantity} | {goal} | {} |", f(avg("adaptive", other)));
+    }
     let ratio = match (frac("adaptive"), frac("continuous")) {
         (Some(a), Some(c)) if c > 0.0 => format!("{a:.2} / {c:.2} = {:.2}", a / c),
         _ => "–".into(),
