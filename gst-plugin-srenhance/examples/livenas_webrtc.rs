@@ -151,7 +151,7 @@ fn ns_to_ticks(ns: u64) -> u32 {
 
 /// Rewrites the pts field of a version-1 patches message in place.
 fn set_message_pts(msg: &mut [u8], pts: u64) -> bool {
-    if msg.len() < lvpatch::HEADER_LEN {
+    if msg.len() < lv_livenas::wire::HEADER_LEN {
         return false;
     }
     let header_len = u16::from_le_bytes([msg[6], msg[7]]) as usize;
@@ -163,8 +163,8 @@ fn set_message_pts(msg: &mut [u8], pts: u64) -> bool {
 }
 
 fn patches_pts(msg: &[u8]) -> Option<u64> {
-    match lvpatch::parse(msg, &lvpatch::Limits::default()) {
-        Ok(lvpatch::Message::Patches(b)) => b.pts,
+    match lv_livenas::wire::parse(msg, &lv_livenas::wire::Limits::default()) {
+        Ok(lv_livenas::wire::Message::Patches(b)) => b.pts,
         _ => None,
     }
 }
@@ -201,27 +201,27 @@ fn num(s: &gst::StructureRef, name: &str) -> Option<f64> {
 }
 
 /// `srpatch-feedback` structure -> wire feedback.
-fn feedback_from_structure(s: &gst::StructureRef) -> Option<lvpatch::Feedback> {
+fn feedback_from_structure(s: &gst::StructureRef) -> Option<lv_livenas::wire::Feedback> {
     if let Ok(data) = s.get::<glib::Bytes>("data") {
-        return match lvpatch::parse(&data, &lvpatch::Limits::default()) {
-            Ok(lvpatch::Message::Feedback(fb)) => Some(fb),
+        return match lv_livenas::wire::parse(&data, &lv_livenas::wire::Limits::default()) {
+            Ok(lv_livenas::wire::Message::Feedback(fb)) => Some(fb),
             _ => None,
         };
     }
     let state = match s.get::<&str>("state") {
-        Ok("suspended") => lvpatch::TrainerState::Suspended,
-        Ok(_) => lvpatch::TrainerState::Training,
+        Ok("suspended") => lv_livenas::wire::TrainerState::Suspended,
+        Ok(_) => lv_livenas::wire::TrainerState::Training,
         Err(_) => match s.get::<bool>("state") {
-            Ok(true) => lvpatch::TrainerState::Suspended,
-            Ok(false) => lvpatch::TrainerState::Training,
+            Ok(true) => lv_livenas::wire::TrainerState::Suspended,
+            Ok(false) => lv_livenas::wire::TrainerState::Training,
             Err(_) => match num(s, "state") {
-                Some(x) if x == 1.0 => lvpatch::TrainerState::Suspended,
-                _ => lvpatch::TrainerState::Training,
+                Some(x) if x == 1.0 => lv_livenas::wire::TrainerState::Suspended,
+                _ => lv_livenas::wire::TrainerState::Training,
             },
         },
     };
     let f = |n: &str| num(s, n).unwrap_or(0.0) as f32;
-    Some(lvpatch::Feedback {
+    Some(lv_livenas::wire::Feedback {
         epoch: num(s, "epoch")? as u32,
         state,
         gain_db: f("gain_db"),
@@ -233,15 +233,15 @@ fn feedback_from_structure(s: &gst::StructureRef) -> Option<lvpatch::Feedback> {
 }
 
 /// Wire feedback -> the event srpatch takes on `patch_src`.
-fn feedback_event(fb: &lvpatch::Feedback) -> gst::Event {
+fn feedback_event(fb: &lv_livenas::wire::Feedback) -> gst::Event {
     gst::event::CustomUpstream::new(
         gst::Structure::builder("srpatch-feedback")
             .field("epoch", fb.epoch)
             .field(
                 "state",
                 match fb.state {
-                    lvpatch::TrainerState::Training => "training",
-                    lvpatch::TrainerState::Suspended => "suspended",
+                    lv_livenas::wire::TrainerState::Training => "training",
+                    lv_livenas::wire::TrainerState::Suspended => "suspended",
                 },
             )
             .field("gain_db", fb.gain_db as f64)
@@ -292,8 +292,8 @@ fn flush_sender(shared: &SharedRef) {
 
 /// Receiver side: bytes from the data channel (untrusted).
 fn receiver_message(shared: &SharedRef, appsrc: &gst::Element, bytes: &[u8]) {
-    let pts = match lvpatch::parse(bytes, &lvpatch::Limits::default()) {
-        Ok(lvpatch::Message::Patches(b)) => {
+    let pts = match lv_livenas::wire::parse(bytes, &lv_livenas::wire::Limits::default()) {
+        Ok(lv_livenas::wire::Message::Patches(b)) => {
             let mut sh = shared.lock().unwrap();
             sh.report.patch_messages_received += 1;
             sh.report.patches_received += b.patches.len() as u64;
@@ -604,8 +604,8 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
             let Ok(bytes) = v[1].get::<glib::Bytes>() else {
                 return None;
             };
-            if let Ok(lvpatch::Message::Feedback(fb)) =
-                lvpatch::parse(&bytes, &lvpatch::Limits::default())
+            if let Ok(lv_livenas::wire::Message::Feedback(fb)) =
+                lv_livenas::wire::parse(&bytes, &lv_livenas::wire::Limits::default())
             {
                 shared3.lock().unwrap().report.feedback_received += 1;
                 if let Some(pad) = srpatch.static_pad("patch_src") {
@@ -650,7 +650,7 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
                     {
                         let ch = shared.lock().unwrap().recv_channel.clone();
                         if let Some(ch) = ch {
-                            send_bytes(&ch, &lvpatch::encode_feedback(&fb));
+                            send_bytes(&ch, &lv_livenas::wire::encode_feedback(&fb));
                             shared.lock().unwrap().report.feedback_sent += 1;
                         }
                     }

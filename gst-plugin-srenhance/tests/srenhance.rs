@@ -9,10 +9,10 @@
 
 use gst::glib;
 use gst::prelude::*;
-use lvcore::plane::Plane;
-use lvcore::resample::{Kernel, Resampler};
-use lvinfer::{Model, PlaneRunner, RunnerConfig};
-use lvtrain::{RefineConfig, RefineNet};
+use lv_image::plane::Plane;
+use lv_image::resample::{Kernel, Resampler};
+use lv_infer::{Model, PlaneRunner, RunnerConfig};
+use lv_train::{RefineConfig, RefineNet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
@@ -67,7 +67,7 @@ fn identity_net() -> RefineNet {
 fn model_file(name: &str, net: &RefineNet) -> PathBuf {
     write_model(
         name,
-        &lvtrain::onnx::export_kind(net, lvsr::trainer::KIND, "test"),
+        &lv_graph::onnx::export_kind(net, lv_livenas::trainer::KIND, "test"),
     )
 }
 
@@ -121,8 +121,8 @@ fn resample(src: &[u8], w: usize, h: usize, ow: usize, oh: usize, k: Kernel) -> 
 
 /// The natural clip (Big Buck Bunny 320x180, 30 frames) as HR I420 frames.
 fn clip() -> Vec<I420> {
-    let path = lvcore::oracle::corpus_dir().join("test/bbb_320x180_30f.y4m");
-    let (hdr, frames) = lvcore::y4m::read_all(&path)
+    let path = lv_testkit::oracle::corpus_dir().join("test/bbb_320x180_30f.y4m");
+    let (hdr, frames) = lv_testkit::y4m::read_all(&path)
         .unwrap_or_else(|e| panic!("{} ({e}): run scripts/fetch-test-deps.sh", path.display()));
     frames
         .iter()
@@ -164,7 +164,7 @@ fn half(f: &I420) -> I420 {
 }
 
 fn psnr(a: &[u8], b: &[u8]) -> f64 {
-    lvsr::trainer::psnr_u8(a, b)
+    lv_livenas::trainer::psnr_u8(a, b)
 }
 
 const FRAME_NS: u64 = 33_333_333;
@@ -223,7 +223,7 @@ fn run_ex(
             .property("format", gst::Format::Time)
             .property(
                 "caps",
-                gst::Caps::new_empty_simple(lvpatch::CAPS_MEDIA_TYPE),
+                gst::Caps::new_empty_simple(lv_livenas::wire::CAPS_MEDIA_TYPE),
             )
             .build()
             .unwrap();
@@ -421,7 +421,7 @@ fn model_errors_are_bus_errors() {
     // A dnnscale model is refused by kind.
     let dnn = write_model(
         "dnnscale-kind",
-        &lvtrain::onnx::export(&random_net(), "test"),
+        &lv_graph::onnx::export(&random_net(), "test"),
     );
     let r = run(&no_training(&dnn), &frames, (320, 180), None, true);
     let e = r.error.expect("dnnscale model");
@@ -433,7 +433,7 @@ fn patch_buffers(hr: &[I420], size: u16, per_frame: usize, seed: u64) -> Vec<gst
     use rand::{Rng, SeedableRng};
     init();
     let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
-    let limits = lvpatch::Limits::default();
+    let limits = lv_livenas::wire::Limits::default();
     hr.iter()
         .enumerate()
         .map(|(i, f)| {
@@ -447,20 +447,20 @@ fn patch_buffers(hr: &[I420], size: u16, per_frame: usize, seed: u64) -> Vec<gst
                         let o = (cy * s + r) * f.w + cx * s;
                         px.extend_from_slice(&f.planes[0][o..o + s]);
                     }
-                    let jpeg = lvpatch::encode_jpeg_luma(&px, size, 95).unwrap();
+                    let jpeg = lv_livenas::wire::encode_jpeg_luma(&px, size, 95).unwrap();
                     (cx as u16, cy as u16, jpeg)
                 })
                 .collect();
             let pts = i as u64 * FRAME_NS;
-            let batch = lvpatch::PatchBatch {
+            let batch = lv_livenas::wire::PatchBatch {
                 pts: Some(pts),
                 frame_width: f.w as u32,
                 frame_height: f.h as u32,
                 patch_size: size,
-                codec: lvpatch::Codec::Jpeg,
+                codec: lv_livenas::wire::Codec::Jpeg,
                 patches: payloads
                     .iter()
-                    .map(|(x, y, p)| lvpatch::PatchRef {
+                    .map(|(x, y, p)| lv_livenas::wire::PatchRef {
                         cell_x: *x,
                         cell_y: *y,
                         payload: p,
@@ -468,7 +468,7 @@ fn patch_buffers(hr: &[I420], size: u16, per_frame: usize, seed: u64) -> Vec<gst
                     .collect(),
             };
             let mut b =
-                gst::Buffer::from_mut_slice(lvpatch::encode_patches(&batch, &limits).unwrap());
+                gst::Buffer::from_mut_slice(lv_livenas::wire::encode_patches(&batch, &limits).unwrap());
             b.get_mut()
                 .unwrap()
                 .set_pts(gst::ClockTime::from_nseconds(pts));
@@ -579,8 +579,8 @@ fn saves_the_learned_model() {
     );
     assert!(r.error.is_none(), "{:?}", r.error);
     let m = Model::from_path(&out).expect("saved model loads");
-    assert_eq!(m.info().kind, lvsr::trainer::KIND);
-    let net = lvtrain::onnx::import(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(m.info().kind, lv_livenas::trainer::KIND);
+    let net = lv_graph::onnx::import(&std::fs::read(&out).unwrap()).unwrap();
     assert_ne!(
         net.params,
         identity_net().params,
@@ -617,21 +617,21 @@ fn hostile_patch_streams_are_dropped_not_fatal() {
     }];
     bufs.extend(patch_buffers(&other, 32, 2, 4));
     // A raw-luma patch whose JPEG claim is false (codec 1 with garbage payload).
-    let garbage = lvpatch::PatchBatch {
+    let garbage = lv_livenas::wire::PatchBatch {
         pts: Some(0),
         frame_width: hr[0].w as u32,
         frame_height: hr[0].h as u32,
         patch_size: 32,
-        codec: lvpatch::Codec::Jpeg,
-        patches: vec![lvpatch::PatchRef {
+        codec: lv_livenas::wire::Codec::Jpeg,
+        patches: vec![lv_livenas::wire::PatchRef {
             cell_x: 0,
             cell_y: 0,
             payload: &[0xff, 0xd8, 0xff, 0x00, 1, 2, 3],
         }],
     };
-    bufs.push(mk(lvpatch::encode_patches(
+    bufs.push(mk(lv_livenas::wire::encode_patches(
         &garbage,
-        &lvpatch::Limits::default(),
+        &lv_livenas::wire::Limits::default(),
     )
     .unwrap()));
     bufs.extend(good);
@@ -683,10 +683,10 @@ fn eos_on_either_pad_or_no_patches_does_not_hang() {
 
 #[test]
 fn embedded_generic_model_is_an_srenhance_model() {
-    let bytes = std::fs::read(lvcore::oracle::repo_root().join("models/srenhance/srenhance.onnx"))
+    let bytes = std::fs::read(lv_testkit::oracle::repo_root().join("models/srenhance/srenhance.onnx"))
         .expect("models/srenhance/srenhance.onnx is shipped");
     let m = Model::from_bytes(&bytes).unwrap();
-    assert_eq!(m.info().kind, lvsr::trainer::KIND);
+    assert_eq!(m.info().kind, lv_livenas::trainer::KIND);
 }
 
 #[test]

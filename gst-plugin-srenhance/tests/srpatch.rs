@@ -207,11 +207,11 @@ struct Parsed {
 
 fn parse(buf: &gst::Buffer) -> Parsed {
     let map = buf.map_readable().unwrap();
-    let msg = lvpatch::parse(&map, &lvpatch::Limits::default()).expect("patch_src output parses");
-    let lvpatch::Message::Patches(b) = msg else {
+    let msg = lv_livenas::wire::parse(&map, &lv_livenas::wire::Limits::default()).expect("patch_src output parses");
+    let lv_livenas::wire::Message::Patches(b) = msg else {
         panic!("not a patches message")
     };
-    assert_eq!(b.codec, lvpatch::Codec::Jpeg);
+    assert_eq!(b.codec, lv_livenas::wire::Codec::Jpeg);
     assert_eq!(
         b.pts,
         buf.pts().map(|t| t.nseconds()),
@@ -229,7 +229,7 @@ fn parse(buf: &gst::Buffer) -> Parsed {
                 (
                     p.cell_x,
                     p.cell_y,
-                    lvpatch::decode_patch_luma(b.codec, p.payload, b.patch_size).unwrap(),
+                    lv_livenas::wire::decode_patch_luma(b.codec, p.payload, b.patch_size).unwrap(),
                 )
             })
             .collect(),
@@ -567,7 +567,7 @@ fn decoded_frames_guide_the_selection_to_cells_that_encode_worst() {
         Some(&linfo.to_caps().unwrap()),
     );
     let down =
-        lvcore::resample::Resampler::new(w, h, lw, lh, lvcore::resample::Kernel::CATMULL_ROM)
+        lv_image::resample::Resampler::new(w, h, lw, lh, lv_image::resample::Kernel::CATMULL_ROM)
             .unwrap();
     let dec = r.dec_src.as_ref().unwrap();
     for k in 0..60u64 {
@@ -576,7 +576,7 @@ fn decoded_frames_guide_the_selection_to_cells_that_encode_worst() {
         // The client's decoded frame follows its source frame, as after an encoder.
         let _ = pull(&r.video).unwrap();
         let mut lr = vec![0u8; lw * lh];
-        down.process_u8(&lvcore::plane::Plane::new_u8(&hr, w, h, w), &mut lr, lw);
+        down.process_u8(&lv_image::plane::Plane::new_u8(&hr, w, h, w), &mut lr, lw);
         push(dec, frame(gst_video::VideoFormat::I420, lw, lh, &lr).0, k);
     }
     end(&r.src);

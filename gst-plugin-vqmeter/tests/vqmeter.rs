@@ -5,7 +5,7 @@
 
 use gst::prelude::*;
 use gstvqmeter::FrameMessage;
-use lvcore::oracle;
+use lv_testkit::oracle;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -267,12 +267,12 @@ fn formats_that_differ_are_a_negotiation_error_naming_videoconvert() {
 }
 
 fn truncated_copy(src: &Path, frames: usize) -> PathBuf {
-    let (h, all) = lvcore::y4m::read_all(src).unwrap();
+    let (h, all) = lv_testkit::y4m::read_all(src).unwrap();
     let out = oracle::scratch_dir().join(format!(
         "{}_first{frames}.y4m",
         src.file_stem().unwrap().to_string_lossy()
     ));
-    lvcore::y4m::write_all(
+    lv_testkit::y4m::write_all(
         std::io::BufWriter::new(std::fs::File::create(&out).unwrap()),
         &h,
         &all[..frames],

@@ -1,7 +1,7 @@
 //! The command lines the README and the issues give, run through `gst-launch-1.0` with the
 //! plugins loaded from the build directory, as a user would, and checked against the oracle.
 
-use lvcore::oracle;
+use lv_testkit::oracle;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -141,7 +141,7 @@ fn dnnscale_issue_command_line() {
         &work,
         "filesrc location=src.y4m ! y4mdec ! dnnscale ! video/x-raw,width=960,height=540 ! y4menc ! filesink location=down.y4m",
     );
-    let (h, frames) = lvcore::y4m::read_all(&work.join("down.y4m")).unwrap();
+    let (h, frames) = lv_testkit::y4m::read_all(&work.join("down.y4m")).unwrap();
     assert_eq!((h.width, h.height), (960, 540));
     assert_eq!(frames.len(), 30);
     // Not a blank picture: the luma varies like the clip's.
@@ -313,8 +313,8 @@ fn srenhance_issue_command_line() {
         &work,
         "filesrc location=hr.y4m ! y4mdec ! srpatch name=p ! videoscale ! video/x-raw,width=320,height=180 ! x264enc tune=zerolatency bitrate=800 ! h264parse ! avdec_h264 ! queue ! sr.sink p.patch_src ! queue ! sr.patch_sink srenhance name=sr ! video/x-raw,width=640,height=360 ! y4menc ! filesink location=out.y4m",
     );
-    let (h, frames) = lvcore::y4m::read_all(&work.join("out.y4m")).unwrap();
-    let (_, refs) = lvcore::y4m::read_all(&hr).unwrap();
+    let (h, frames) = lv_testkit::y4m::read_all(&work.join("out.y4m")).unwrap();
+    let (_, refs) = lv_testkit::y4m::read_all(&hr).unwrap();
     assert_eq!((h.width, h.height), (640, 360));
     assert_eq!(frames.len(), refs.len(), "lost frames");
     // A real picture that follows the source (x264 at 800 kbit/s on 320x180 is near-transparent,

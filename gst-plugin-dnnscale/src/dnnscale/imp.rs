@@ -4,7 +4,7 @@
 //! size comes from downstream caps) but only downward. Luma: Lanczos to the output size, then
 //! the network (`lvinfer`); chroma: Lanczos to the chroma size with the stream's siting.
 //!
-//! Everything numeric lives in `lvcore::resample` and `lvinfer`; this file is caps handling
+//! Everything numeric lives in `lv_image::resample` and `lvinfer`; this file is caps handling
 //! and plumbing planes between mapped frames and those.
 
 use super::Backend;
@@ -16,9 +16,9 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 use gst_video::VideoFormat;
-use lvcore::plane::Plane;
-use lvcore::resample::{Kernel, Resampler, ResamplerConfig, Siting};
-use lvinfer::{Model, PlaneRunner, RunnerConfig};
+use lv_image::plane::Plane;
+use lv_image::resample::{Kernel, Resampler, ResamplerConfig, Siting};
+use lv_infer::{Model, PlaneRunner, RunnerConfig};
 use std::sync::{LazyLock, Mutex};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {

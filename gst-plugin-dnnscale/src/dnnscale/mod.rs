@@ -20,11 +20,11 @@ pub enum Backend {
     Cuda = 1,
 }
 
-impl From<Backend> for lvinfer::BackendKind {
+impl From<Backend> for lv_infer::BackendKind {
     fn from(b: Backend) -> Self {
         match b {
-            Backend::Cpu => lvinfer::BackendKind::Cpu,
-            Backend::Cuda => lvinfer::BackendKind::Cuda,
+            Backend::Cpu => lv_infer::BackendKind::Cpu,
+            Backend::Cuda => lv_infer::BackendKind::Cuda,
         }
     }
 }

@@ -3,8 +3,8 @@
 //! The `srenhance` element (docs/srenhance-design.md): upscales decoded low-resolution video
 //! to the size downstream asks for — luma: Catmull-Rom bicubic, then a small network
 //! (`lvinfer`); chroma: Catmull-Rom bicubic — and trains the network online, in a background
-//! thread, from the high-quality patches that arrive on `patch_sink` (`lvsr::trainer`), with
-//! LiveNAS' content-adaptive control (`lvsr::adaptive`).
+//! thread, from the high-quality patches that arrive on `patch_sink` (`lv_livenas::trainer`), with
+//! LiveNAS' content-adaptive control (`lv_livenas::adaptive`).
 //!
 //! Threads and locks:
 //! - the `sink` streaming thread converts frames (`State`, its own lock) and keeps the
@@ -23,12 +23,12 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::VideoFormat;
-use lvcore::plane::Plane;
-use lvcore::resample::{Kernel, Resampler, ResamplerConfig, Siting};
-use lvinfer::{Model, PlaneRunner, RunnerConfig};
-use lvsr::adaptive::{Controller, Params, State as AdaptiveState, Transition};
-use lvsr::store::StoredPatch;
-use lvsr::trainer::{Trainer, TrainerConfig};
+use lv_image::plane::Plane;
+use lv_image::resample::{Kernel, Resampler, ResamplerConfig, Siting};
+use lv_infer::{Model, PlaneRunner, RunnerConfig};
+use lv_livenas::adaptive::{Controller, Params, State as AdaptiveState, Transition};
+use lv_livenas::store::StoredPatch;
+use lv_livenas::trainer::{Trainer, TrainerConfig};
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, LazyLock, Mutex};
 use std::time::{Duration, Instant};
@@ -314,14 +314,14 @@ impl Srenhance {
                 ["srenhance: cannot use model {what}: {e}"]
             )
         })?;
-        if model.info().kind != lvsr::trainer::KIND {
+        if model.info().kind != lv_livenas::trainer::KIND {
             return Err(gst::error_msg!(
                 gst::ResourceError::OpenRead,
                 [
                     "srenhance: model {what} is a {:?} model, not {}: {}",
                     model.info().kind,
-                    lvsr::trainer::KIND,
-                    if model.info().kind == lvinfer::KIND_REFINE_V1 {
+                    lv_livenas::trainer::KIND,
+                    if model.info().kind == lv_infer::KIND_REFINE_V1 {
                         "a dnnscale model belongs to the dnnscale element"
                     } else {
                         "use a model exported by srenhance-train or saved by srenhance"
@@ -1051,8 +1051,8 @@ impl Srenhance {
                 return Ok(gst::FlowSuccess::Ok);
             }
         };
-        let limits = lvpatch::Limits::default();
-        let msg = match lvpatch::parse(&map, &limits) {
+        let limits = lv_livenas::wire::Limits::default();
+        let msg = match lv_livenas::wire::parse(&map, &limits) {
             Ok(m) => m,
             Err(e) => {
                 self.malformed(&e.to_string());
@@ -1060,8 +1060,8 @@ impl Srenhance {
             }
         };
         let batch = match msg {
-            lvpatch::Message::Patches(b) => b,
-            lvpatch::Message::Feedback(_) => {
+            lv_livenas::wire::Message::Patches(b) => b,
+            lv_livenas::wire::Message::Feedback(_) => {
                 gst::debug!(CAT, imp = self, "feedback message on patch_sink ignored");
                 return Ok(gst::FlowSuccess::Ok);
             }
@@ -1078,7 +1078,7 @@ impl Srenhance {
         let mut decoded = Vec::with_capacity(batch.patches.len());
         let mut bad = 0u64;
         for p in &batch.patches {
-            match lvpatch::decode_patch_luma(batch.codec, p.payload, batch.patch_size) {
+            match lv_livenas::wire::decode_patch_luma(batch.codec, p.payload, batch.patch_size) {
                 Ok(luma) => decoded.push((p.cell_x as usize, p.cell_y as usize, luma)),
                 Err(e) => {
                     bad += 1;
@@ -1224,7 +1224,7 @@ impl Srenhance {
         }
     }
 
-    fn start_trainer(&self, net: lvtrain::RefineNet) {
+    fn start_trainer(&self, net: lv_train::RefineNet) {
         let settings = self.settings.lock().unwrap().clone();
         let shared = self.shared.clone();
         let weak = self.obj().downgrade();
@@ -1498,7 +1498,7 @@ impl TrainerWorker {
                 .as_ref()
                 .is_none_or(|c| c.0 != fpts || c.1 != (ow, oh))
             {
-                let up = lvsr::trainer::bicubic_u8(&luma, fw, fh, fw, ow, oh);
+                let up = lv_livenas::trainer::bicubic_u8(&luma, fw, fh, fw, ow, oh);
                 let bil = Resampler::new(fw, fh, ow, oh, Kernel::Bilinear)
                     .map(|r| {
                         let mut out = vec![0u8; ow * oh];
@@ -1568,11 +1568,11 @@ impl TrainerWorker {
         if trained {
             self.publish();
         }
-        let fb = lvpatch::Feedback {
+        let fb = lv_livenas::wire::Feedback {
             epoch: q.epoch,
             state: match state {
-                AdaptiveState::Training => lvpatch::TrainerState::Training,
-                AdaptiveState::Suspended => lvpatch::TrainerState::Suspended,
+                AdaptiveState::Training => lv_livenas::wire::TrainerState::Training,
+                AdaptiveState::Suspended => lv_livenas::wire::TrainerState::Suspended,
             },
             gain_db: finite_or_zero(q.gain_vs_previous()),
             gain_vs_initial_db: finite_or_zero(q.gain_vs_initial()),
@@ -1608,7 +1608,7 @@ impl TrainerWorker {
             .field("suggested-patch-kbps", fb.suggested_patch_kbps)
             .field(
                 "data",
-                glib::Bytes::from_owned(lvpatch::encode_feedback(&fb)),
+                glib::Bytes::from_owned(lv_livenas::wire::encode_feedback(&fb)),
             )
             .build();
         let _ = imp.patchpad.push_event(gst::event::CustomUpstream::new(fs));
@@ -2063,7 +2063,7 @@ impl ElementImpl for Srenhance {
             let caps = gst_video::VideoCapsBuilder::new()
                 .format_list(FORMATS.iter().copied())
                 .build();
-            let patch_caps = gst::Caps::new_empty_simple(lvpatch::CAPS_MEDIA_TYPE);
+            let patch_caps = gst::Caps::new_empty_simple(lv_livenas::wire::CAPS_MEDIA_TYPE);
             vec![
                 gst::PadTemplate::new(
                     "src",
@@ -2124,7 +2124,7 @@ impl ElementImpl for Srenhance {
                 }
                 *self.state.lock().unwrap() = State::default();
                 if settings.training {
-                    match lvtrain::onnx::import(&bytes) {
+                    match lv_graph::onnx::import(&bytes) {
                         Ok(net) => self.start_trainer(net),
                         Err(e) => {
                             gst::element_imp_error!(

@@ -22,10 +22,10 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::VideoFormat;
-use lvcore::plane::Plane;
-use lvpatch::{Codec, Feedback, Limits, PatchBatch, PatchRef, TrainerState};
-use lvsr::scheduler::{Scheduler, SchedulerConfig};
-use lvsr::select::{PatchSampler, TokenBucket, DEFAULT_PATCH_SIZE};
+use lv_image::plane::Plane;
+use lv_livenas::wire::{Codec, Feedback, Limits, PatchBatch, PatchRef, TrainerState};
+use lv_livenas::scheduler::{Scheduler, SchedulerConfig};
+use lv_livenas::select::{PatchSampler, TokenBucket, DEFAULT_PATCH_SIZE};
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -188,7 +188,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn patch_caps() -> gst::Caps {
-    gst::Caps::builder(lvpatch::CAPS_MEDIA_TYPE).build()
+    gst::Caps::builder(lv_livenas::wire::CAPS_MEDIA_TYPE).build()
 }
 
 fn video_caps() -> gst::Caps {
@@ -398,7 +398,7 @@ impl Srpatch {
         let frame =
             gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), info).ok()?;
         let p = luma(&frame)?;
-        let lvcore::plane::Samples::U8(d) = p.samples else {
+        let lv_image::plane::Samples::U8(d) = p.samples else {
             return None;
         };
         let mut luma = Vec::with_capacity(p.width * p.height);
@@ -478,7 +478,7 @@ impl Srpatch {
         }
         let mut jpegs = Vec::with_capacity(sel.patches.len());
         for p in &sel.patches {
-            match lvpatch::encode_jpeg_luma(&p.pixels, patch_size, s.jpeg_quality as u8) {
+            match lv_livenas::wire::encode_jpeg_luma(&p.pixels, patch_size, s.jpeg_quality as u8) {
                 Ok(j) => jpegs.push((p.cell_x, p.cell_y, j)),
                 Err(e) => {
                     gst::warning!(CAT, imp = self, "JPEG encoding failed: {e}");
@@ -501,7 +501,7 @@ impl Srpatch {
                 })
                 .collect(),
         };
-        let bytes = match lvpatch::encode_patches(&batch, &Limits::default()) {
+        let bytes = match lv_livenas::wire::encode_patches(&batch, &Limits::default()) {
             Ok(b) => b,
             Err(e) => {
                 if !st.warned_small {

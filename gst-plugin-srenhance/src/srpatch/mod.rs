@@ -6,12 +6,12 @@
 //!
 //! The server's feedback arrives as the upstream custom event `srpatch-feedback` on
 //! `patch_src` (or sent to the element); its structure carries the fields of
-//! [`lvpatch::Feedback`], built and read by [`feedback_to_structure`] /
+//! [`lv_livenas::wire::Feedback`], built and read by [`feedback_to_structure`] /
 //! [`feedback_from_structure`].
 
 use gst::glib;
 use gst::prelude::*;
-use lvpatch::{Feedback, TrainerState};
+use lv_livenas::wire::{Feedback, TrainerState};
 
 mod imp;
 
@@ -85,15 +85,15 @@ fn num(s: &gst::StructureRef, name: &str) -> Option<f64> {
 /// present, else the fields. Accepts the layout of [`feedback_to_structure`] and, for
 /// interoperability, dashed field names, any numeric type, and `state` as 0/1, a boolean
 /// (`true`: suspended) or the string `training` / `suspended`. The values are checked as
-/// [`lvpatch::parse`] checks the wire message (finite gains, fraction in [0, 1]).
+/// [`lv_livenas::wire::parse`] checks the wire message (finite gains, fraction in [0, 1]).
 pub(crate) fn feedback_from_structure(s: &gst::StructureRef) -> Result<Feedback, String> {
     if s.name() != FEEDBACK_NAME {
         return Err(format!("not a {FEEDBACK_NAME} structure: {}", s.name()));
     }
     // srenhance also attaches the wire message itself.
     if let Ok(data) = s.get::<glib::Bytes>("data") {
-        return match lvpatch::parse(&data, &lvpatch::Limits::default()) {
-            Ok(lvpatch::Message::Feedback(fb)) => Ok(fb),
+        return match lv_livenas::wire::parse(&data, &lv_livenas::wire::Limits::default()) {
+            Ok(lv_livenas::wire::Message::Feedback(fb)) => Ok(fb),
             Ok(_) => Err("data holds a patches message".into()),
             Err(e) => Err(e.to_string()),
         };
@@ -126,7 +126,7 @@ pub(crate) fn feedback_from_structure(s: &gst::StructureRef) -> Result<Feedback,
             .clamp(0.0, u32::MAX as f64) as u32,
     };
     // The wire format's checks, in one place.
-    match lvpatch::parse(&lvpatch::encode_feedback(&fb), &lvpatch::Limits::default()) {
+    match lv_livenas::wire::parse(&lv_livenas::wire::encode_feedback(&fb), &lv_livenas::wire::Limits::default()) {
         Ok(_) => Ok(fb),
         Err(e) => Err(e.to_string()),
     }

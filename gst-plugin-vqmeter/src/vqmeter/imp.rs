@@ -17,11 +17,11 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 use gst_video::subclass::AggregateFramesToken;
 use gst_video::VideoFormat;
-use lvcore::metrics::meter::{FrameScores, Meter, MeterConfig};
-use lvcore::metrics::model::VmafModel;
-use lvcore::metrics::report::{Collector, ResultsWriter};
-use lvcore::plane::Plane;
-use lvcore::y4m::Chroma;
+use lv_metrics::meter::{FrameScores, Meter, MeterConfig};
+use lv_metrics::model::VmafModel;
+use lv_metrics::report::{Collector, ResultsWriter};
+use lv_image::plane::Plane;
+use lv_image::plane::Chroma;
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{LazyLock, Mutex};
@@ -386,9 +386,9 @@ impl Vqmeter {
             }
             if let Some(path) = s.results_filename.clone() {
                 let format = match s.results_format {
-                    ResultsFormat::Json => lvcore::metrics::report::ResultsFormat::Json,
-                    ResultsFormat::Csv => lvcore::metrics::report::ResultsFormat::Csv,
-                    ResultsFormat::Xml => lvcore::metrics::report::ResultsFormat::Xml,
+                    ResultsFormat::Json => lv_metrics::report::ResultsFormat::Json,
+                    ResultsFormat::Csv => lv_metrics::report::ResultsFormat::Csv,
+                    ResultsFormat::Xml => lv_metrics::report::ResultsFormat::Xml,
                 };
                 let version = concat!("vqmeter ", env!("CARGO_PKG_VERSION"));
                 match ResultsWriter::create(Path::new(&path), format, &names, version) {

@@ -3,7 +3,7 @@
 //! The element messages `vqmeter` posts, as typed structs. Applications can parse a bus
 //! message back with `FrameMessage::try_from(structure)`.
 
-use lvcore::metrics::pool::Pooled;
+use lv_metrics::pool::Pooled;
 
 pub const FRAME_MESSAGE: &str = "vqmeter-frame";
 pub const SEGMENT_MESSAGE: &str = "vqmeter-segment";

@@ -1,0 +1,421 @@
+//! Runs a model over one luma plane of a fixed size, in horizontal tiles on a rayon pool.
+//!
+//! # What the output is
+//! The picture is extended by `pad` samples on every side by edge replication (`pad` = the
+//! model's receptive radius rounded up to `lv.align`), the right and bottom edges further to
+//! a multiple of `lv.align`, the network runs on that, and the `w x h` window is cropped out.
+//! Tiling is an implementation detail of that definition: tile `i` computes output rows
+//! `[i * core, (i + 1) * core)` from the rows `pad` above and below them (replicated at the
+//! picture's borders), so every kept output sample sees exactly the input it sees in the
+//! one-tile run — `pad` covers the receptive radius and tile origins stay multiples of
+//! `lv.align` (the `SpaceToDepth` phase). `tests/runner.rs` checks tiled == untiled.
+//!
+//! # Threads
+//! tract runs each plan on the calling thread unless tract-linalg's `multithread-mm`
+//! executor is configured, which splits single matrix products across a pool and joins
+//! after every layer. These nets are many small convolutions, so that synchronisation is
+//! paid per layer; independent tiles (one per thread) need none until the frame ends and
+//! keep each tile's intermediates smaller (cache-friendlier). Tiles it is; tract stays
+//! single-threaded. (`multithread-mm` was not benchmarked against tiles here: enabling it
+//! means another feature set of tract-linalg in the shared build, which did not fit the
+//! session; the tiled runner's 1- vs 2-thread numbers are in the README.)
+//!
+//! # Allocation
+//! The tiles' input tensors and tract states are made once per runner; a frame refills the
+//! input tensors in place (they are `Arc`s handed to tract and uniquely owned again after the
+//! run). tract allocates its intermediate and output tensors inside `run`; nothing else here
+//! allocates per frame.
+
+use crate::backend::{Backend, BackendKind};
+use crate::model::{Model, ModelError};
+use rayon::prelude::*;
+use std::sync::{Arc, Mutex};
+use tract_onnx::prelude::*;
+
+/// How a [`PlaneRunner`] splits its work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunnerConfig {
+    /// Worker threads (0 = all cores, 1 = run on the calling thread).
+    pub threads: usize,
+    /// Number of tiles; 0 = automatic (at least one per thread, more for tall pictures so a
+    /// tile's intermediates stay small).
+    pub tiles: usize,
+    /// Which backend to use; `Cuda` falls back to `Cpu` when no CUDA driver/device is usable
+    /// (see [`PlaneRunner::fallback_reason`]).
+    pub backend: BackendKind,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        RunnerConfig {
+            threads: 0,
+            tiles: 0,
+            backend: BackendKind::Cpu,
+        }
+    }
+}
+
+/// Output rows per tile above which the automatic tiling adds tiles, so one tile's hidden
+/// activations (C x rows/2 x W/2 floats) stay a few MB for 960-wide pictures rather than the
+/// whole frame's. A starting point, not a tuned value.
+const AUTO_TILE_ROWS: usize = 144;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("plane buffer too small: {what}")]
+    Buffer { what: &'static str },
+    #[error("inference failed: {0}")]
+    Tract(String),
+}
+
+/// A sample type the runner reads and writes: `u8` planes (0..=255, scaled by 1/255 on the way
+/// in, rounded and clamped on the way out) or `f32` planes already in the network's 0..1 range.
+pub trait Sample: Copy + Send + Sync {
+    fn to_unit(self) -> f32;
+    fn from_unit(v: f32) -> Self;
+}
+
+impl Sample for u8 {
+    #[inline]
+    fn to_unit(self) -> f32 {
+        self as f32 * (1.0 / 255.0)
+    }
+    #[inline]
+    fn from_unit(v: f32) -> Self {
+        // `as` saturates (NaN -> 0), so out-of-range network outputs clamp to 0..=255.
+        (v * 255.0).round() as u8
+    }
+}
+
+impl Sample for f32 {
+    #[inline]
+    fn to_unit(self) -> f32 {
+        self
+    }
+    #[inline]
+    fn from_unit(v: f32) -> Self {
+        v
+    }
+}
+
+/// Which CPU engine runs the network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// The native kernels when the graph is lvtrain's RefineNet export, tract otherwise.
+    #[default]
+    Auto,
+    /// Always tract (comparisons, benchmarks).
+    Tract,
+}
+
+enum TileEngine {
+    Tract(Box<TypedSimpleState>),
+    Native(crate::native::Scratch),
+}
+
+struct Tile {
+    /// First output row this tile produces.
+    y0: usize,
+    /// Output rows it produces (`core`, less for the last tile).
+    rows: usize,
+    input: Arc<Tensor>,
+    engine: TileEngine,
+}
+
+/// Runs one model on planes of one size. Build it at caps time; `run` per frame.
+pub struct PlaneRunner {
+    model: Model,
+    w: usize,
+    h: usize,
+    /// Context rows/columns added on each side (receptive radius rounded up to the alignment).
+    pad: usize,
+    /// Network input width (`w + 2 * pad`, rounded up to the alignment).
+    tw: usize,
+    /// Output rows per tile (multiple of the alignment).
+    core: usize,
+    tiles: Vec<Mutex<Tile>>,
+    pool: Option<rayon::ThreadPool>,
+    backend: Backend,
+    native: Option<Arc<crate::native::NativeNet>>,
+}
+
+impl std::fmt::Debug for PlaneRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlaneRunner")
+            .field("size", &(self.w, self.h))
+            .field("tiles", &self.tiles.len())
+            .field("tile", &(self.tw, self.core + 2 * self.pad))
+            .field("threads", &self.threads())
+            .field("backend", &self.backend.kind())
+            .field("engine", &self.engine_name())
+            .finish()
+    }
+}
+
+fn align_up(v: usize, a: usize) -> usize {
+    v.div_ceil(a) * a
+}
+
+impl PlaneRunner {
+    /// Prepares `model` for `w x h` planes (any size ≥ 1; padding handles the alignment).
+    /// Fails if tract cannot build the plan for the tile size.
+    pub fn new(model: &Model, w: usize, h: usize, cfg: RunnerConfig) -> Result<Self, ModelError> {
+        Self::with_engine(model, w, h, cfg, Engine::Auto)
+    }
+
+    /// [`PlaneRunner::new`] with an explicit engine choice.
+    pub fn with_engine(
+        model: &Model,
+        w: usize,
+        h: usize,
+        cfg: RunnerConfig,
+        engine: Engine,
+    ) -> Result<Self, ModelError> {
+        if w == 0 || h == 0 || w > lv_image::resample::MAX_DIM || h > lv_image::resample::MAX_DIM {
+            return Err(ModelError::BadSize {
+                w,
+                h,
+                reason: "plane sizes must be 1..=65536",
+            });
+        }
+        let info = model.info();
+        let a = info.align;
+        let pad = align_up(info.receptive_radius, a);
+        let threads = if cfg.threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            cfg.threads
+        };
+        let n = if cfg.tiles == 0 {
+            threads.max(h.div_ceil(AUTO_TILE_ROWS))
+        } else {
+            cfg.tiles
+        };
+        // Equal cores (the last tile may run past the bottom, into replicated rows), so all
+        // tiles share one plan.
+        let core = align_up(h.div_ceil(n.clamp(1, h)), a);
+        let n = h.div_ceil(core);
+        let tw = align_up(w + 2 * pad, a);
+        let th = core + 2 * pad;
+        let backend = Backend::new(cfg.backend);
+        let native = match engine {
+            Engine::Auto => model.native().cloned(),
+            Engine::Tract => None,
+        };
+        // The native engine needs no tract plan; tract's is built (and cached) otherwise.
+        let plan = match native {
+            Some(_) => None,
+            None => Some(model.plan(tw, th)?),
+        };
+        let tiles = (0..n)
+            .map(|i| {
+                let y0 = i * core;
+                let engine =
+                    match (&native, &plan) {
+                        (Some(net), _) => TileEngine::Native(net.scratch(tw, th)),
+                        (None, Some(plan)) => TileEngine::Tract(Box::new(
+                            TypedSimpleState::new(plan).map_err(|e| ModelError::Tract {
+                                size: Some((tw, th)),
+                                msg: format!("{e:#}"),
+                            })?,
+                        )),
+                        (None, None) => unreachable!("a plan is built whenever native is None"),
+                    };
+                Ok(Mutex::new(Tile {
+                    y0,
+                    rows: core.min(h - y0),
+                    input: Arc::new(Tensor::zero::<f32>(&[1, 1, th, tw]).map_err(|e| {
+                        ModelError::Tract {
+                            size: Some((tw, th)),
+                            msg: format!("{e:#}"),
+                        }
+                    })?),
+                    engine,
+                }))
+            })
+            .collect::<Result<Vec<_>, ModelError>>()?;
+        let pool = if threads > 1 {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("lvinfer-{i}"))
+                    .build()
+                    .map_err(|e| ModelError::Tract {
+                        size: None,
+                        msg: format!("cannot start {threads} worker threads: {e}"),
+                    })?,
+            )
+        } else {
+            None
+        };
+        Ok(PlaneRunner {
+            model: model.clone(),
+            w,
+            h,
+            pad,
+            tw,
+            core,
+            tiles,
+            pool,
+            backend,
+            native,
+        })
+    }
+
+    /// `"native"` or `"tract"`: which engine runs the network.
+    pub fn engine_name(&self) -> &'static str {
+        if self.native.is_some() {
+            "native"
+        } else {
+            "tract"
+        }
+    }
+
+    pub fn size(&self) -> (usize, usize) {
+        (self.w, self.h)
+    }
+
+    pub fn tiles(&self) -> usize {
+        self.tiles.len()
+    }
+
+    pub fn threads(&self) -> usize {
+        self.pool.as_ref().map_or(1, |p| p.current_num_threads())
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The backend actually in use.
+    pub fn backend(&self) -> BackendKind {
+        self.backend.kind()
+    }
+
+    /// Why a requested CUDA backend is not in use (for the caller to log once).
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.backend.fallback_reason()
+    }
+
+    /// Runs `f` on this runner's pool (or the calling thread when single-threaded), so a
+    /// caller's own rayon work (e.g. `lv_image::resample` bands) uses the same workers.
+    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match &self.pool {
+            Some(p) => p.install(f),
+            None => f(),
+        }
+    }
+
+    /// Runs the network on `src` (`h` rows of `w` samples, `src_stride` apart) and writes the
+    /// result to `dst` (rows `dst_stride` apart).
+    pub fn run<S: Sample>(
+        &self,
+        src: &[S],
+        src_stride: usize,
+        dst: &mut [S],
+        dst_stride: usize,
+    ) -> Result<(), RunError> {
+        let (w, h) = (self.w, self.h);
+        if src_stride < w || src.len() < (h - 1) * src_stride + w {
+            return Err(RunError::Buffer { what: "source" });
+        }
+        if dst_stride < w || dst.len() < (h - 1) * dst_stride + w {
+            return Err(RunError::Buffer {
+                what: "destination",
+            });
+        }
+        // Disjoint row bands of `dst`, one per tile, so tiles write in parallel.
+        let band = self.core * dst_stride;
+        let work = |(tile, out): (&Mutex<Tile>, &mut [S])| -> Result<(), RunError> {
+            let mut tile = tile.lock().unwrap();
+            self.run_tile(&mut tile, src, src_stride, out, dst_stride)
+        };
+        match &self.pool {
+            Some(pool) => pool.install(|| {
+                self.tiles
+                    .par_iter()
+                    .zip(dst.par_chunks_mut(band))
+                    .try_for_each(work)
+            }),
+            None => self
+                .tiles
+                .iter()
+                .zip(dst.chunks_mut(band))
+                .try_for_each(work),
+        }
+    }
+
+    fn run_tile<S: Sample>(
+        &self,
+        tile: &mut Tile,
+        src: &[S],
+        src_stride: usize,
+        out: &mut [S],
+        dst_stride: usize,
+    ) -> Result<(), RunError> {
+        let (w, h, pad, tw) = (self.w, self.h, self.pad, self.tw);
+        {
+            // Uniquely owned again once the previous run's state dropped its reference, so
+            // `make_mut` refills it in place (it would copy, not fail, if tract kept one).
+            let input = Arc::make_mut(&mut tile.input);
+            let mut view = input
+                .try_as_plain_ram_mut()
+                .map_err(|e| RunError::Tract(format!("{e:#}")))?;
+            let buf = view
+                .as_slice_mut::<f32>()
+                .map_err(|e| RunError::Tract(format!("{e:#}")))?;
+            for (ty, row) in buf.chunks_exact_mut(tw).enumerate() {
+                // Picture row for tile row `ty`, clamped = edge replication.
+                let y = (tile.y0 + ty).saturating_sub(pad).min(h - 1);
+                let s = &src[y * src_stride..y * src_stride + w];
+                let (left, rest) = row.split_at_mut(pad);
+                let (mid, right) = rest.split_at_mut(w);
+                left.fill(s[0].to_unit());
+                for (d, &v) in mid.iter_mut().zip(s) {
+                    *d = v.to_unit();
+                }
+                right.fill(s[w - 1].to_unit());
+            }
+        }
+        let Tile {
+            input,
+            engine,
+            rows,
+            ..
+        } = tile;
+        match engine {
+            TileEngine::Native(scratch) => {
+                let net = self
+                    .native
+                    .as_ref()
+                    .expect("native tiles have a native net");
+                let x = input
+                    .try_as_plain_ram()
+                    .and_then(|v| v.as_slice::<f32>())
+                    .map_err(|e| RunError::Tract(format!("{e:#}")))?;
+                net.run(x, tw, scratch);
+                for r in 0..*rows {
+                    let d = &mut out[r * dst_stride..r * dst_stride + w];
+                    scratch.output_row(x, tw, r + pad, pad, w, |k, v| d[k] = S::from_unit(v));
+                }
+            }
+            TileEngine::Tract(state) => {
+                let outputs = state
+                    .run(tvec![TValue::from_const(input.clone())])
+                    .map_err(|e| RunError::Tract(format!("{e:#}")))?;
+                let res = outputs[0]
+                    .try_as_plain_ram()
+                    .and_then(|v| v.as_slice::<f32>())
+                    .map_err(|e| RunError::Tract(format!("{e:#}")))?;
+                for r in 0..*rows {
+                    let s = &res[(r + pad) * tw + pad..(r + pad) * tw + pad + w];
+                    let d = &mut out[r * dst_stride..r * dst_stride + w];
+                    for (d, &v) in d.iter_mut().zip(s) {
+                        *d = S::from_unit(v);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

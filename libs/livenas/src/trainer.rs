@@ -1,0 +1,699 @@
+//! Online trainer of the ingest server (docs/srenhance-design.md, LiveNAS §5–6).
+//!
+//! The model is `lvtrain`'s [`RefineNet`] applied, as in the `srenhance` element, to the
+//! Catmull-Rom upscale of the decoded luma at the output size ([`bicubic_u8`]: the same
+//! swscale-exact 8-bit resampler the element uses, so training inputs are bit-identical to
+//! what inference sees). Training pairs come from the [`PatchStore`]: input = that upscale
+//! cropped around the patch's cell (with context), target = the high-quality patch.
+//!
+//! One [`Trainer::step`] draws `batch_size` pairs (recent ones more likely), cuts a random
+//! `crop x crop` square of each target (plus `margin` context of input around it), and does
+//! one Adam step on the mean squared error over the target squares (in 8-bit units, as
+//! dnnscale-train does, so inner-layer gradients stay above Adam's epsilon). The context is
+//! there so the loss never sees the network's zero-padded borders, which inference (on
+//! whole frames) never sees either.
+//!
+//! [`Trainer::end_epoch`] measures the quality of the current network DNN_t, the previous
+//! epoch's DNN_{t-1}, the initial DNN_0 and plain bicubic on the newest patches (PSNR of the
+//! luma, outputs rounded to 8 bits as the element does), which Algorithm 1
+//! ([`crate::adaptive`]) and the element's feedback use.
+
+use crate::store::{PatchStore, StoredPatch};
+use lv_image::plane::Plane;
+use lv_image::resample::{Kernel, Resampler};
+use lv_train::{Adam, RefineNet, Tensor, Trainable};
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Model kind of the srenhance network (docs/srenhance-design.md).
+pub const KIND: &str = "srenhance-refine-v1";
+/// The upscaler in front of the network: Catmull-Rom, swscale convention.
+pub const UPSCALE_KERNEL: Kernel = Kernel::CATMULL_ROM;
+/// Loss in squared 8-bit levels (see the module documentation).
+const GRAD_SCALE: f32 = 255.0 * 255.0;
+
+/// The element's and the trainer's upscale: `src` (`w x h`, rows `stride` apart) to
+/// `out_w x out_h` with Catmull-Rom (swscale-exact 8-bit path).
+pub fn bicubic_u8(
+    src: &[u8],
+    w: usize,
+    h: usize,
+    stride: usize,
+    out_w: usize,
+    out_h: usize,
+) -> Vec<u8> {
+    let r = Resampler::new(w, h, out_w, out_h, UPSCALE_KERNEL).expect("valid resampler sizes");
+    let mut out = vec![0u8; out_w * out_h];
+    r.process_u8(&Plane::new_u8(src, w, h, stride), &mut out, out_w);
+    out
+}
+
+/// PSNR (dB, 8-bit peak) of two equally long sample vectors; 100 dB for identical ones.
+pub fn psnr_u8(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let se: u64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let d = x as i64 - y as i64;
+            (d * d) as u64
+        })
+        .sum();
+    psnr_from_mse(se as f64 / a.len().max(1) as f64)
+}
+
+pub fn psnr_from_mse(mse: f64) -> f64 {
+    if mse <= 0.0 {
+        100.0
+    } else {
+        (10.0 * (255.0f64 * 255.0 / mse).log10()).min(100.0)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainerConfig {
+    pub learning_rate: f32,
+    pub batch_size: usize,
+    /// Side of the square of each target used in one step (≤ the patch size; even).
+    pub crop: usize,
+    /// Patch store capacity and recent weighting.
+    pub capacity: usize,
+    pub recent: usize,
+    pub recent_weight: f64,
+    /// Newest patches the quality measures use.
+    pub eval_patches: usize,
+    pub seed: u64,
+}
+
+impl Default for TrainerConfig {
+    fn default() -> Self {
+        TrainerConfig {
+            learning_rate: 1e-3,
+            batch_size: 8,
+            crop: 48,
+            capacity: 1000,
+            recent: 150,
+            recent_weight: 4.0,
+            eval_patches: 16,
+            seed: 1,
+        }
+    }
+}
+
+/// Quality of the models on the newest patches at an epoch's end (PSNR, dB); NaN when the
+/// store is empty.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochQuality {
+    pub epoch: u32,
+    pub patches: usize,
+    pub current: f64,
+    pub previous: f64,
+    pub initial: f64,
+    pub bicubic: f64,
+    /// Bilinear upscale (NaN when the pairs carry no bilinear error).
+    pub bilinear: f64,
+    /// Training steps taken in this epoch.
+    pub steps: u64,
+    /// Mean training loss of the epoch as PSNR (NaN without steps).
+    pub train_psnr: f64,
+}
+
+impl EpochQuality {
+    pub fn gain_vs_previous(&self) -> f64 {
+        self.current - self.previous
+    }
+    pub fn gain_vs_initial(&self) -> f64 {
+        self.current - self.initial
+    }
+    pub fn gain_vs_bicubic(&self) -> f64 {
+        self.current - self.bicubic
+    }
+    pub fn gain_vs_bilinear(&self) -> f64 {
+        self.current - self.bilinear
+    }
+}
+
+/// Online trainer: the current, previous-epoch and initial networks, Adam, the patch store.
+#[derive(Clone, Debug)]
+pub struct Trainer {
+    pub config: TrainerConfig,
+    net: RefineNet,
+    previous: RefineNet,
+    initial: RefineNet,
+    adam: Adam,
+    store: PatchStore,
+    rng: rand_pcg::Pcg64,
+    epoch: u32,
+    steps: u64,
+    epoch_steps: u64,
+    epoch_loss: f64,
+    /// Squared-error sums of the pairs that arrived this epoch, each measured on arrival,
+    /// before any training on it (see [`Trainer::add`]).
+    fresh: Fresh,
+    /// Steps taken when `previous` was last set.
+    steps_at_previous: u64,
+    /// The network at the epoch end before `previous`'s, and the steps taken then: arriving
+    /// pairs compare `net` with it. In a non-live epoch pairs arrive before the epoch trains,
+    /// when `net` is still `previous`; the gain of the last epoch's training is then `net`
+    /// against `older`.
+    older: RefineNet,
+    steps_at_older: u64,
+}
+
+/// Validation on arriving pairs: mean squared errors (8-bit units) of the current, previous
+/// and initial networks and of the plain upscales.
+#[derive(Clone, Copy, Debug, Default)]
+struct Fresh {
+    n: usize,
+    current: f64,
+    previous: f64,
+    initial: f64,
+    bicubic: f64,
+    bilinear: f64,
+    bilinear_n: usize,
+    /// Pairs measured with the earlier network (only while it differs from `current`).
+    previous_n: usize,
+}
+
+impl Trainer {
+    /// Starts from `net` (the generic model or a saved per-streamer one): DNN_0 = `net`.
+    pub fn new(net: RefineNet, config: TrainerConfig) -> Trainer {
+        let adam = Adam::new(net.num_params(), config.learning_rate);
+        let net_clone_for_older = net.clone();
+        Trainer {
+            store: PatchStore::new(config.capacity, config.recent, config.recent_weight),
+            rng: rand_pcg::Pcg64::seed_from_u64(config.seed),
+            previous: net.clone(),
+            initial: net.clone(),
+            net,
+            adam,
+            config,
+            epoch: 0,
+            steps: 0,
+            epoch_steps: 0,
+            epoch_loss: 0.0,
+            fresh: Fresh::default(),
+            steps_at_previous: 0,
+            older: net_clone_for_older,
+            steps_at_older: 0,
+        }
+    }
+
+    pub fn net(&self) -> &RefineNet {
+        &self.net
+    }
+
+    pub fn initial(&self) -> &RefineNet {
+        &self.initial
+    }
+
+    pub fn store(&self) -> &PatchStore {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut PatchStore {
+        &mut self.store
+    }
+
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Context (samples each side of a target) the training pairs must carry: the network's
+    /// receptive radius rounded up to even, at least 8.
+    pub fn margin(&self) -> usize {
+        self.net.receptive_radius().max(8).div_ceil(2) * 2
+    }
+
+    /// Adds a training pair (see [`StoredPatch::from_upscaled`], with [`Self::margin`]).
+    ///
+    /// Before it joins the store the pair validates the networks: none has trained on it yet,
+    /// so the epoch's quality measures ([`Trainer::end_epoch`]) are what the networks deliver
+    /// on new content (LiveNAS §5.3 validates on newly arrived patches). Measures on patches
+    /// already trained on favour the newest network and hide saturation.
+    pub fn add(&mut self, p: StoredPatch) {
+        let f = &mut self.fresh;
+        f.n += 1;
+        f.current += pair_mse(&self.net, &p);
+        f.initial += pair_mse(&self.initial, &p);
+        if self.steps > self.steps_at_older {
+            f.previous += pair_mse(&self.older, &p);
+            f.previous_n += 1;
+        }
+        f.bicubic += mse_u8(&p.input_under_target(), &p.target);
+        if p.bilinear_mse.is_finite() {
+            f.bilinear += p.bilinear_mse;
+            f.bilinear_n += 1;
+        }
+        self.store.push(p);
+    }
+
+    /// One Adam step on a minibatch; `None` (nothing done) when the store is empty. Returns
+    /// the minibatch's mean squared error (0..1 units).
+    pub fn step(&mut self) -> Option<f64> {
+        if self.store.is_empty() || self.config.batch_size == 0 {
+            return None;
+        }
+        let idx: Vec<usize> = (0..self.config.batch_size)
+            .filter_map(|_| self.store.draw_index(&mut self.rng))
+            .collect();
+        let store = std::mem::replace(&mut self.store, PatchStore::new(1, 0, 1.0));
+        let items: Vec<&StoredPatch> = store.iter().collect();
+        let batch: Vec<&StoredPatch> = idx.iter().map(|&i| items[i]).collect();
+        let loss = self.step_on(&batch);
+        self.store = store;
+        loss
+    }
+
+    /// One Adam step on the given pairs (a random `crop` square of each, drawn from the
+    /// trainer's generator), e.g. for offline training; `None` for an empty batch.
+    pub fn step_on(&mut self, batch: &[&StoredPatch]) -> Option<f64> {
+        if batch.is_empty() {
+            return None;
+        }
+        let margin = self.margin();
+        let samples: Vec<Sample> = batch
+            .iter()
+            .map(|p| {
+                let crop = self.config.crop.max(2).min(p.size);
+                let cx = self.rng.random_range(0..=p.size - crop);
+                let cy = self.rng.random_range(0..=p.size - crop);
+                Sample::cut(p, cx, cy, crop, margin)
+            })
+            .collect();
+        let inputs: Vec<Tensor> = samples
+            .iter()
+            .map(|s| Tensor::from_vec([1, 1, s.h, s.w], s.x.clone()))
+            .collect();
+        let traces = self.net.forward_batch(&inputs);
+        let nb = samples.len() as f32;
+        let (losses, dys): (Vec<f64>, Vec<Vec<f32>>) = samples
+            .par_iter()
+            .zip(traces.par_iter())
+            .map(|(s, t)| s.loss_and_grad(&t.output, GRAD_SCALE / nb))
+            .unzip();
+        let grad = self.net.backward_batch(&traces, &dys);
+        let lr = self.config.learning_rate;
+        self.adam.step(&mut self.net.params, &grad, lr);
+        self.steps += 1;
+        self.epoch_steps += 1;
+        let loss = losses.iter().sum::<f64>() / losses.len() as f64;
+        self.epoch_loss += loss;
+        Some(loss)
+    }
+
+    /// Changes the learning rate of the next steps (Adam's moments are kept).
+    pub fn set_learning_rate(&mut self, lr: f32) {
+        self.config.learning_rate = lr;
+    }
+
+    /// PSNR of `net` on the newest `eval_patches` pairs (whole patches), outputs rounded to
+    /// 8 bits; NaN when the store is empty.
+    pub fn quality(&self, net: &RefineNet) -> f64 {
+        let ps: Vec<&StoredPatch> = self.store.newest(self.config.eval_patches).collect();
+        quality_on(net, &ps)
+    }
+
+    /// PSNR of the plain upscale on the same pairs.
+    pub fn bicubic_quality(&self) -> f64 {
+        let ps: Vec<&StoredPatch> = self.store.newest(self.config.eval_patches).collect();
+        if ps.is_empty() {
+            return f64::NAN;
+        }
+        let mse: f64 = ps
+            .iter()
+            .map(|p| mse_u8(&p.input_under_target(), &p.target))
+            .sum::<f64>()
+            / ps.len() as f64;
+        psnr_from_mse(mse)
+    }
+
+    /// Ends an epoch: measures DNN_t, DNN_{t-1}, DNN_0 and bicubic on the newest patches,
+    /// then DNN_t becomes the next epoch's DNN_{t-1}.
+    pub fn end_epoch(&mut self) -> EpochQuality {
+        let f = std::mem::take(&mut self.fresh);
+        let mean_psnr = |se: f64, n: usize| {
+            if n == 0 || !se.is_finite() {
+                f64::NAN
+            } else {
+                psnr_from_mse(se / n as f64)
+            }
+        };
+        let train_psnr = if self.epoch_steps > 0 {
+            psnr_from_mse(self.epoch_loss / self.epoch_steps as f64 * 255.0 * 255.0)
+        } else {
+            f64::NAN
+        };
+        let q = if f.n > 0 {
+            // Pairs that arrived this epoch, measured on arrival (see `add`). `previous` is
+            // NaN when it was the same network as `current` (no step in between): there is
+            // no gain to measure then, rather than a gain of zero.
+            EpochQuality {
+                epoch: self.epoch,
+                patches: f.n,
+                current: mean_psnr(f.current, f.n),
+                previous: if f.previous_n == f.n {
+                    mean_psnr(f.previous, f.n)
+                } else {
+                    f64::NAN
+                },
+                initial: mean_psnr(f.initial, f.n),
+                bicubic: mean_psnr(f.bicubic, f.n),
+                bilinear: mean_psnr(f.bilinear, f.bilinear_n),
+                steps: self.epoch_steps,
+                train_psnr,
+            }
+        } else {
+            // No new pair this epoch: the newest stored ones.
+            let ps: Vec<&StoredPatch> = self.store.newest(self.config.eval_patches).collect();
+            EpochQuality {
+                epoch: self.epoch,
+                patches: ps.len(),
+                current: quality_on(&self.net, &ps),
+                previous: quality_on(&self.previous, &ps),
+                initial: quality_on(&self.initial, &ps),
+                bicubic: self.bicubic_quality(),
+                bilinear: {
+                    let v: Vec<f64> = ps
+                        .iter()
+                        .map(|p| p.bilinear_mse)
+                        .filter(|m| m.is_finite())
+                        .collect();
+                    if v.is_empty() {
+                        f64::NAN
+                    } else {
+                        psnr_from_mse(v.iter().sum::<f64>() / v.len() as f64)
+                    }
+                },
+                steps: self.epoch_steps,
+                train_psnr,
+            }
+        };
+        self.older = std::mem::replace(&mut self.previous, self.net.clone());
+        self.steps_at_older = self.steps_at_previous;
+        self.steps_at_previous = self.steps;
+        self.epoch += 1;
+        self.epoch_steps = 0;
+        self.epoch_loss = 0.0;
+        q
+    }
+
+    /// The current network as a `srenhance-refine-v1` ONNX model.
+    pub fn export(&self, recipe: &str) -> Vec<u8> {
+        lv_graph::onnx::export_kind(&self.net, KIND, recipe)
+    }
+}
+
+fn mse_u8(a: &[u8], b: &[u8]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let d = x as f64 - y as f64;
+            d * d
+        })
+        .sum::<f64>()
+        / a.len().max(1) as f64
+}
+
+/// Mean squared error (8-bit units) of `net` on one whole pair, outputs rounded to 8 bits
+/// as the element writes them.
+fn pair_mse(net: &RefineNet, p: &StoredPatch) -> f64 {
+    let x: Vec<f32> = p.input.iter().map(|&v| v as f32 / 255.0).collect();
+    let y = net.forward(&x, p.input_h, p.input_w);
+    let mut se = 0.0;
+    for r in 0..p.size {
+        let o = (p.target_y + r) * p.input_w + p.target_x;
+        for c in 0..p.size {
+            let v = (y[o + c] * 255.0).round().clamp(0.0, 255.0);
+            let d = v as f64 - p.target[r * p.size + c] as f64;
+            se += d * d;
+        }
+    }
+    se / (p.size * p.size) as f64
+}
+
+/// Mean-MSE PSNR of `net` over whole pairs (what the element would output on those cells).
+pub fn quality_on(net: &RefineNet, ps: &[&StoredPatch]) -> f64 {
+    if ps.is_empty() {
+        return f64::NAN;
+    }
+    let mse: f64 = ps.par_iter().map(|p| pair_mse(net, p)).sum::<f64>() / ps.len() as f64;
+    psnr_from_mse(mse)
+}
+
+/// One training example cut from a pair: network input window (0..1) and the target square
+/// inside it.
+struct Sample {
+    w: usize,
+    h: usize,
+    x: Vec<f32>,
+    /// Target square: origin inside the window and side.
+    tx: usize,
+    ty: usize,
+    side: usize,
+    t: Vec<f32>,
+}
+
+impl Sample {
+    /// Target square at `(cx, cy)` of the patch, side `crop`, with ≥ `margin` context; the
+    /// window starts on an even input coordinate (the network's 2x2 phase).
+    fn cut(p: &StoredPatch, cx: usize, cy: usize, crop: usize, margin: usize) -> Sample {
+        let (ax, ay) = (p.target_x + cx, p.target_y + cy);
+        let sx = ax.saturating_sub(margin) / 2 * 2;
+        let sy = ay.saturating_sub(margin) / 2 * 2;
+        let ex = ((ax + crop + margin).div_ceil(2) * 2).min(p.input_w);
+        let ey = ((ay + crop + margin).div_ceil(2) * 2).min(p.input_h);
+        let (w, h) = (ex - sx, ey - sy);
+        let mut x = Vec::with_capacity(w * h);
+        for r in sy..ey {
+            x.extend(
+                p.input[r * p.input_w + sx..r * p.input_w + ex]
+                    .iter()
+                    .map(|&v| v as f32 / 255.0),
+            );
+        }
+        let mut t = Vec::with_capacity(crop * crop);
+        for r in 0..crop {
+            let o = (cy + r) * p.size + cx;
+            t.extend(p.target[o..o + crop].iter().map(|&v| v as f32 / 255.0));
+        }
+        Sample {
+            w,
+            h,
+            x,
+            tx: ax - sx,
+            ty: ay - sy,
+            side: crop,
+            t,
+        }
+    }
+
+    /// Squared error over the target square (mean, 0..1 units) and `d loss / d output` for
+    /// the whole window (zero outside the square), scaled by `scale`.
+    fn loss_and_grad(&self, y: &[f32], scale: f32) -> (f64, Vec<f32>) {
+        let n = (self.side * self.side) as f64;
+        let mut dy = vec![0.0f32; self.w * self.h];
+        let mut se = 0.0f64;
+        for r in 0..self.side {
+            for c in 0..self.side {
+                let o = (self.ty + r) * self.w + self.tx + c;
+                let d = y[o] - self.t[r * self.side + c];
+                se += (d as f64) * (d as f64);
+                dy[o] = (2.0 * d as f64 / n) as f32 * scale;
+            }
+        }
+        (se / n, dy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lv_train::RefineConfig;
+
+    /// Smooth random-ish picture with detail at several scales.
+    fn picture(w: usize, h: usize, seed: u64) -> Vec<u8> {
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+        let waves: Vec<(f32, f32, f32, f32)> = (0..6)
+            .map(|_| {
+                (
+                    rng.random_range(0.05..0.9),
+                    rng.random_range(0.05..0.9),
+                    rng.random_range(0.0..std::f32::consts::TAU),
+                    rng.random_range(10.0..40.0),
+                )
+            })
+            .collect();
+        (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32, (i / w) as f32);
+                let v: f32 = 128.0
+                    + waves
+                        .iter()
+                        .map(|&(fx, fy, ph, a)| a * (fx * x + fy * y + ph).sin())
+                        .sum::<f32>();
+                v.clamp(0.0, 255.0) as u8
+            })
+            .collect()
+    }
+
+    fn pairs_for(hr: &[u8], w: usize, h: usize, size: usize, margin: usize) -> Vec<StoredPatch> {
+        let lr = bicubic_u8(hr, w, h, w, w / 2, h / 2);
+        let up = bicubic_u8(&lr, w / 2, h / 2, w / 2, w, h);
+        let mut v = Vec::new();
+        for cy in 0..h / size {
+            for cx in 0..w / size {
+                let mut t = Vec::with_capacity(size * size);
+                for r in 0..size {
+                    let o = (cy * size + r) * w + cx * size;
+                    t.extend_from_slice(&hr[o..o + size]);
+                }
+                v.push(StoredPatch::from_upscaled(
+                    0,
+                    &up,
+                    w,
+                    h,
+                    w,
+                    cx * size,
+                    cy * size,
+                    t,
+                    size,
+                    margin,
+                ));
+            }
+        }
+        v
+    }
+
+    fn small_net() -> RefineNet {
+        RefineNet::new(
+            RefineConfig {
+                channels: 8,
+                hidden_layers: 1,
+            },
+            3,
+        )
+    }
+
+    #[test]
+    fn untrained_net_is_bicubic_and_training_gains() {
+        let (w, h, size) = (128usize, 96usize, 32usize);
+        let hr = picture(w, h, 5);
+        let mut t = Trainer::new(
+            small_net(),
+            TrainerConfig {
+                learning_rate: 3e-3,
+                batch_size: 4,
+                crop: 24,
+                eval_patches: 12,
+                ..TrainerConfig::default()
+            },
+        );
+        assert!(t.step().is_none());
+        let m = t.margin();
+        for p in pairs_for(&hr, w, h, size, m) {
+            t.add(p);
+        }
+        // The zero last layer: the untrained network is the identity on the upscale.
+        let q0 = t.end_epoch();
+        assert!((q0.current - q0.bicubic).abs() < 1e-9, "{q0:?}");
+        for _ in 0..150 {
+            t.step().unwrap();
+        }
+        let q1 = t.end_epoch();
+        assert_eq!(q1.steps, 150);
+        assert!(
+            q1.gain_vs_bicubic() > 0.3,
+            "150 steps on one picture gained only {:.3} dB: {q1:?}",
+            q1.gain_vs_bicubic()
+        );
+        assert!((q1.gain_vs_initial() - q1.gain_vs_bicubic()).abs() < 1e-9);
+        // DNN_{t-1} of the next epoch is this epoch's network.
+        let q2 = t.end_epoch();
+        assert!((q2.previous - q1.current).abs() < 1e-9);
+        assert_eq!(q2.steps, 0);
+        assert!(q2.train_psnr.is_nan());
+    }
+
+    #[test]
+    fn training_is_reproducible_for_a_seed() {
+        let (w, h, size) = (64usize, 64usize, 32usize);
+        let hr = picture(w, h, 9);
+        let run = || {
+            let mut t = Trainer::new(small_net(), TrainerConfig::default());
+            let m = t.margin();
+            for p in pairs_for(&hr, w, h, size, m) {
+                t.add(p);
+            }
+            for _ in 0..5 {
+                t.step();
+            }
+            t.net().params.clone()
+        };
+        assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn context_makes_the_crop_loss_match_whole_frame_inference() {
+        // The PSNR measured on a stored pair equals the PSNR of the same cell cut from a
+        // whole-frame forward pass (edge replication outside the frame, as the runner does):
+        // the margin covers the receptive field.
+        let (w, h, size) = (64usize, 48usize, 16usize);
+        let hr = picture(w, h, 2);
+        let mut net = small_net();
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(4);
+        for p in net.params.iter_mut() {
+            *p += (lv_graph::net::normal(&mut rng) * 0.05) as f32;
+        }
+        let margin = 8;
+        let lr = bicubic_u8(&hr, w, h, w, w / 2, h / 2);
+        let up = bicubic_u8(&lr, w / 2, h / 2, w / 2, w, h);
+        // Whole frame, padded by replication by `pad` (even) on each side.
+        let pad = 8;
+        let (pw, ph) = (w + 2 * pad, h + 2 * pad);
+        let xp: Vec<f32> = (0..pw * ph)
+            .map(|i| {
+                let x = (i % pw).saturating_sub(pad).min(w - 1);
+                let y = (i / pw).saturating_sub(pad).min(h - 1);
+                up[y * w + x] as f32 / 255.0
+            })
+            .collect();
+        let yp = net.forward(&xp, ph, pw);
+        for &(cx, cy) in &[(0usize, 0usize), (1, 1), (3, 2)] {
+            let mut t = Vec::new();
+            for r in 0..size {
+                let o = (cy * size + r) * w + cx * size;
+                t.extend_from_slice(&hr[o..o + size]);
+            }
+            let p = StoredPatch::from_upscaled(
+                0,
+                &up,
+                w,
+                h,
+                w,
+                cx * size,
+                cy * size,
+                t.clone(),
+                size,
+                margin,
+            );
+            let x: Vec<f32> = p.input.iter().map(|&v| v as f32 / 255.0).collect();
+            let y = net.forward(&x, p.input_h, p.input_w);
+            for r in 0..size {
+                for c in 0..size {
+                    let a = y[(p.target_y + r) * p.input_w + p.target_x + c];
+                    let b = yp[(cy * size + r + pad) * pw + cx * size + c + pad];
+                    assert!(
+                        (a - b).abs() < 1e-5,
+                        "cell ({cx},{cy}) at ({c},{r}): {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+}

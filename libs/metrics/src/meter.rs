@@ -1,0 +1,463 @@
+//! One measuring pass over a stream of (reference, distorted) frame pairs: runs the feature
+//! extractors the enabled metrics need, fuses VMAF with each model, and hands back each
+//! frame's scores as soon as they are final.
+//!
+//! VMAF's motion feature for frame `i` needs frame `i + 1`, so a frame's scores are final one
+//! push later (or at `finish`). Everything else is computed when the pair arrives.
+
+use super::adm_float::{FloatAdm, FloatAdmOptions};
+use super::adm_int::{IntegerAdm, IntegerAdmOptions};
+use super::model::{
+    Extractor as ModelExtractor, FeatureFamily, FeatureKind, FeatureSpec, VmafModel,
+};
+use super::motion_float::FloatMotion;
+use super::motion_int::IntegerMotion;
+use super::ms_ssim::FloatMsSsim;
+use super::psnr::{Psnr, PsnrOptions};
+use super::ssim::FloatSsim;
+use super::vif_float::{FloatVif, FloatVifOptions};
+use super::vif_int::{IntegerVif, IntegerVifOptions};
+use lv_image::plane::Plane;
+use lv_image::plane::Chroma;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MeterError {
+    #[error("unsupported picture: {0}")]
+    Unsupported(String),
+    #[error("model {model}: {msg}")]
+    Model { model: String, msg: String },
+}
+
+/// What to measure, fixed for the life of a `Meter` (a new one is made on a caps change).
+#[derive(Clone)]
+pub struct MeterConfig {
+    pub width: usize,
+    pub height: usize,
+    pub bpc: u32,
+    /// Chroma layout; PSNR compares Y only for `Mono`, else Y, Cb and Cr.
+    pub chroma: Chroma,
+    pub models: Vec<VmafModel>,
+    pub psnr: bool,
+    pub ssim: bool,
+    pub ms_ssim: bool,
+    /// Worker threads for the extractors of one frame (0 = all cores).
+    pub threads: usize,
+}
+
+/// Family and options of a VMAF elementary feature, as a model asks for it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Extractor {
+    IntVif { gain: f64 },
+    IntAdm { gain: f64 },
+    IntMotion,
+    FloatVif { gain: f64 },
+    FloatAdm { gain: f64 },
+    FloatMotion,
+}
+
+/// Where one model input comes from.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    Vif { ext: usize, scale: usize },
+    Adm2 { ext: usize },
+    AdmScale { ext: usize, scale: usize },
+    Motion { ext: usize },
+    Motion2 { ext: usize },
+}
+
+/// Per-frame values the extractors produced, before temporal features are known.
+#[derive(Clone, Default)]
+struct Pending {
+    index: u64,
+    vif: Vec<[f64; 4]>,
+    adm: Vec<(f64, [f64; 4])>,
+    fixed: Vec<f64>,
+}
+
+// A handful live per meter, in a Vec: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
+enum Ext {
+    IntVif(IntegerVif),
+    IntAdm(IntegerAdm),
+    IntMotion(IntegerMotion),
+    FloatVif(FloatVif),
+    FloatAdm(FloatAdm),
+    FloatMotion(FloatMotion),
+}
+
+/// The scores of one frame, aligned with `Meter::metric_names()`.
+#[derive(Clone, Debug)]
+pub struct FrameScores {
+    pub index: u64,
+    pub values: Vec<f64>,
+}
+
+pub struct Meter {
+    cfg: MeterConfig,
+    exts: Vec<Ext>,
+    kinds: Vec<Extractor>,
+    /// For each model, where each of its inputs comes from.
+    model_inputs: Vec<Vec<Source>>,
+    ssim: Option<FloatSsim>,
+    ms_ssim: Option<FloatMsSsim>,
+    psnr: Option<Psnr>,
+    names: Vec<String>,
+    pending: Option<Pending>,
+    pool: rayon::ThreadPool,
+}
+
+fn extractor_of(spec: &FeatureSpec) -> Extractor {
+    let vg = spec.vif_enhn_gain_limit.unwrap_or(100.0);
+    let ag = spec.adm_enhn_gain_limit.unwrap_or(100.0);
+    match (spec.family, spec.kind.extractor()) {
+        (FeatureFamily::Integer, ModelExtractor::Vif) => Extractor::IntVif { gain: vg },
+        (FeatureFamily::Integer, ModelExtractor::Adm) => Extractor::IntAdm { gain: ag },
+        (FeatureFamily::Integer, ModelExtractor::Motion) => Extractor::IntMotion,
+        (FeatureFamily::Float, ModelExtractor::Vif) => Extractor::FloatVif { gain: vg },
+        (FeatureFamily::Float, ModelExtractor::Adm) => Extractor::FloatAdm { gain: ag },
+        (FeatureFamily::Float, ModelExtractor::Motion) => Extractor::FloatMotion,
+    }
+}
+
+impl Meter {
+    pub fn new(cfg: MeterConfig) -> Result<Self, MeterError> {
+        let (w, h, bpc) = (cfg.width, cfg.height, cfg.bpc);
+        if !(8..=16).contains(&bpc) {
+            return Err(MeterError::Unsupported(format!("{bpc} bits per component")));
+        }
+        let mut kinds: Vec<Extractor> = Vec::new();
+        // libvmaf's option suffix of each extractor's log names (e.g. `_egl_1`).
+        let mut suffixes: Vec<String> = Vec::new();
+        let mut model_inputs = Vec::new();
+        for m in &cfg.models {
+            let mut inputs = Vec::new();
+            for spec in m.required_features() {
+                let kind = extractor_of(&spec);
+                let ext = match kinds.iter().position(|k| *k == kind) {
+                    Some(p) => p,
+                    None => {
+                        let base = match spec.family {
+                            FeatureFamily::Integer => format!("integer_{}", spec.kind.base_name()),
+                            FeatureFamily::Float => spec.kind.base_name(),
+                        };
+                        suffixes.push(spec.log_name.strip_prefix(&base).unwrap_or("").to_string());
+                        kinds.push(kind);
+                        kinds.len() - 1
+                    }
+                };
+                inputs.push(match spec.kind {
+                    FeatureKind::VifScale(s) => Source::Vif {
+                        ext,
+                        scale: s as usize,
+                    },
+                    FeatureKind::Adm2 => Source::Adm2 { ext },
+                    FeatureKind::AdmScale(s) => Source::AdmScale {
+                        ext,
+                        scale: s as usize,
+                    },
+                    FeatureKind::Motion => Source::Motion { ext },
+                    FeatureKind::Motion2 => Source::Motion2 { ext },
+                    other => {
+                        return Err(MeterError::Model {
+                            model: m.name.clone(),
+                            msg: format!(
+                                "feature {} ({other:?}) is not computed by vqmeter",
+                                spec.model_name
+                            ),
+                        })
+                    }
+                });
+            }
+            model_inputs.push(inputs);
+        }
+        let unsupported = |e: String| MeterError::Unsupported(e);
+        let mut exts = Vec::new();
+        for k in &kinds {
+            exts.push(match *k {
+                Extractor::IntVif { gain } => Ext::IntVif(
+                    IntegerVif::new(
+                        w,
+                        h,
+                        bpc,
+                        IntegerVifOptions {
+                            enhn_gain_limit: gain,
+                        },
+                    )
+                    .map_err(|e| unsupported(e.to_string()))?,
+                ),
+                Extractor::IntAdm { gain } => Ext::IntAdm(
+                    IntegerAdm::new(
+                        w,
+                        h,
+                        bpc,
+                        IntegerAdmOptions {
+                            enhn_gain_limit: gain,
+                        },
+                    )
+                    .map_err(|e| unsupported(e.to_string()))?,
+                ),
+                Extractor::IntMotion => Ext::IntMotion(
+                    IntegerMotion::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?,
+                ),
+                Extractor::FloatVif { gain } => Ext::FloatVif(
+                    FloatVif::new(
+                        w,
+                        h,
+                        bpc,
+                        FloatVifOptions {
+                            enhn_gain_limit: gain,
+                        },
+                    )
+                    .map_err(|e| unsupported(e.to_string()))?,
+                ),
+                Extractor::FloatAdm { gain } => Ext::FloatAdm(
+                    FloatAdm::new(
+                        w,
+                        h,
+                        bpc,
+                        FloatAdmOptions {
+                            enhn_gain_limit: gain,
+                        },
+                    )
+                    .map_err(|e| unsupported(e.to_string()))?,
+                ),
+                Extractor::FloatMotion => Ext::FloatMotion(
+                    FloatMotion::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?,
+                ),
+            });
+        }
+        let ssim = if cfg.ssim {
+            Some(FloatSsim::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?)
+        } else {
+            None
+        };
+        let ms_ssim = if cfg.ms_ssim {
+            Some(FloatMsSsim::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?)
+        } else {
+            None
+        };
+
+        let psnr = cfg
+            .psnr
+            .then(|| Psnr::new(w, h, bpc, cfg.chroma, &PsnrOptions::default()));
+        let mut names: Vec<String> = cfg.models.iter().map(|m| m.name.clone()).collect();
+        if cfg.psnr {
+            names.push("psnr_y".into());
+            if cfg.chroma != Chroma::Mono {
+                names.push("psnr_cb".into());
+                names.push("psnr_cr".into());
+            }
+        }
+        if cfg.ssim {
+            names.push("float_ssim".into());
+        }
+        if cfg.ms_ssim {
+            names.push("float_ms_ssim".into());
+        }
+        // The elementary features, under libvmaf's log names, after the headline metrics.
+        for (k, suffix) in kinds.iter().zip(&suffixes) {
+            let prefix = match k {
+                Extractor::IntVif { .. } | Extractor::IntAdm { .. } | Extractor::IntMotion => {
+                    "integer_"
+                }
+                _ => "",
+            };
+            match k {
+                Extractor::IntVif { .. } | Extractor::FloatVif { .. } => {
+                    for s in 0..4 {
+                        names.push(format!("{prefix}vif_scale{s}{suffix}"));
+                    }
+                }
+                Extractor::IntAdm { .. } | Extractor::FloatAdm { .. } => {
+                    names.push(format!("{prefix}adm2{suffix}"));
+                    for s in 0..4 {
+                        names.push(format!("{prefix}adm_scale{s}{suffix}"));
+                    }
+                }
+                Extractor::IntMotion | Extractor::FloatMotion => {
+                    names.push(format!("{prefix}motion{suffix}"));
+                    names.push(format!("{prefix}motion2{suffix}"));
+                }
+            }
+        }
+        let threads = if cfg.threads == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        } else {
+            cfg.threads
+        };
+        // A pool even for one thread, so `threads = 1` really runs on one thread.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("vqmeter-{i}"))
+            .build()
+            .map_err(|e| MeterError::Unsupported(e.to_string()))?;
+        Ok(Meter {
+            cfg,
+            exts,
+            kinds,
+            model_inputs,
+            ssim,
+            ms_ssim,
+            psnr,
+            names,
+            pending: None,
+            pool,
+        })
+    }
+
+    /// Metric names in the order of `FrameScores::values` (libvmaf's log names; the models'
+    /// scores under the models' names first).
+    pub fn metric_names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn config(&self) -> &MeterConfig {
+        &self.cfg
+    }
+
+    /// Measures one pair. `reference` and `distorted` hold 1 (gray) or 3 planes each.
+    /// Returns the previous frame's scores, now final.
+    pub fn push(
+        &mut self,
+        index: u64,
+        reference: &[Plane],
+        distorted: &[Plane],
+    ) -> Option<FrameScores> {
+        let (r, d) = (&reference[0], &distorted[0]);
+        let n_ext = self.exts.len();
+        let mut vif = vec![[0f64; 4]; n_ext];
+        let mut adm = vec![(0f64, [0f64; 4]); n_ext];
+        let mut motion: Vec<Option<(f64, f64)>> = vec![None; n_ext];
+        let mut ssim_v = 0.0;
+        let mut ms_ssim_v = 0.0;
+        let mut psnr_v = [0f64; 3];
+        let Meter {
+            exts,
+            ssim,
+            ms_ssim,
+            psnr,
+            pool,
+            ..
+        } = self;
+        let (vif_o, adm_o, motion_o) = (&mut vif, &mut adm, &mut motion);
+        let (ssim_o, ms_ssim_o, psnr_o) = (&mut ssim_v, &mut ms_ssim_v, &mut psnr_v);
+        pool.install(|| {
+            rayon::scope(|s| {
+                for (((e, vif), adm), motion) in exts
+                    .iter_mut()
+                    .zip(vif_o.iter_mut())
+                    .zip(adm_o.iter_mut())
+                    .zip(motion_o.iter_mut())
+                {
+                    s.spawn(move |_| match e {
+                        Ext::IntVif(x) => *vif = x.compute(r, d),
+                        Ext::FloatVif(x) => *vif = x.compute(r, d),
+                        Ext::IntAdm(x) => {
+                            let a = x.compute(r, d);
+                            *adm = (a.adm2, a.scale);
+                        }
+                        Ext::FloatAdm(x) => {
+                            let a = x.compute(r, d);
+                            *adm = (a.adm2, a.scale);
+                        }
+                        Ext::IntMotion(x) => {
+                            *motion = x.push(index, r).map(|m| (m.motion, m.motion2))
+                        }
+                        Ext::FloatMotion(x) => {
+                            *motion = x.push(index, r).map(|m| (m.motion, m.motion2))
+                        }
+                    });
+                }
+                if let Some(x) = ssim.as_mut() {
+                    s.spawn(move |_| *ssim_o = x.compute(r, d));
+                }
+                if let Some(x) = ms_ssim.as_mut() {
+                    s.spawn(move |_| *ms_ssim_o = x.compute(r, d));
+                }
+                if let Some(x) = psnr.as_mut() {
+                    s.spawn(move |_| {
+                        let v = x.compute(reference, distorted);
+                        *psnr_o = [v.psnr_y, v.psnr_cb.unwrap_or(0.0), v.psnr_cr.unwrap_or(0.0)];
+                    });
+                }
+            })
+        });
+        let mut fixed = Vec::new();
+        if self.cfg.psnr {
+            fixed.extend_from_slice(
+                &psnr_v[..if self.cfg.chroma == Chroma::Mono {
+                    1
+                } else {
+                    3
+                }],
+            );
+        }
+        if self.cfg.ssim {
+            fixed.push(ssim_v);
+        }
+        if self.cfg.ms_ssim {
+            fixed.push(ms_ssim_v);
+        }
+        let prev = self.pending.replace(Pending {
+            index,
+            vif,
+            adm,
+            fixed,
+        });
+        prev.map(|p| self.finalize(p, &motion))
+    }
+
+    /// End of stream: the last frame's scores.
+    pub fn finish(&mut self) -> Option<FrameScores> {
+        let p = self.pending.take()?;
+        let mut motion = vec![None; self.exts.len()];
+        for (m, e) in motion.iter_mut().zip(self.exts.iter_mut()) {
+            *m = match e {
+                Ext::IntMotion(x) => x.flush().map(|s| (s.motion, s.motion2)),
+                Ext::FloatMotion(x) => x.flush().map(|s| (s.motion, s.motion2)),
+                _ => None,
+            };
+        }
+        Some(self.finalize(p, &motion))
+    }
+
+    fn finalize(&self, p: Pending, motion: &[Option<(f64, f64)>]) -> FrameScores {
+        let mut values = Vec::with_capacity(self.names.len());
+        for (m, inputs) in self.cfg.models.iter().zip(&self.model_inputs) {
+            let feats: Vec<f64> = inputs
+                .iter()
+                .map(|s| match *s {
+                    Source::Vif { ext, scale } => p.vif[ext][scale],
+                    Source::Adm2 { ext } => p.adm[ext].0,
+                    Source::AdmScale { ext, scale } => p.adm[ext].1[scale],
+                    Source::Motion { ext } => motion[ext].map(|m| m.0).unwrap_or(0.0),
+                    Source::Motion2 { ext } => motion[ext].map(|m| m.1).unwrap_or(0.0),
+                })
+                .collect();
+            values.push(m.predict(&feats));
+        }
+        values.extend_from_slice(&p.fixed);
+        for (i, k) in self.kinds.iter().enumerate() {
+            match k {
+                Extractor::IntVif { .. } | Extractor::FloatVif { .. } => {
+                    values.extend_from_slice(&p.vif[i])
+                }
+                Extractor::IntAdm { .. } | Extractor::FloatAdm { .. } => {
+                    values.push(p.adm[i].0);
+                    values.extend_from_slice(&p.adm[i].1);
+                }
+                Extractor::IntMotion | Extractor::FloatMotion => {
+                    let (m, m2) = motion[i].unwrap_or((0.0, 0.0));
+                    values.push(m);
+                    values.push(m2);
+                }
+            }
+        }
+        FrameScores {
+            index: p.index,
+            values,
+        }
+    }
+}

@@ -1,0 +1,579 @@
+//! libvmaf's integer motion feature (`integer_motion.c`, the "pipelined" version that
+//! blurs the frame difference), reproduced bit for bit.
+//!
+//! For frame `i >= 1` libvmaf blurs `prev - cur` of the *reference* luma with a 5-tap
+//! fixed-point Gaussian (vertical pass rounded to 16 bits, horizontal pass to 16 bits),
+//! sums the absolute values and normalises:
+//! `motion[i] = min(sad / 256 / (w * h), 10000)`; frame 0 scores 0.
+//!
+//! libvmaf only derives the temporal scores once the whole sequence is known (in its
+//! `flush`): `motion2[0] = 0`, `motion2[i] = min(motion[i], motion[i + 1])`, and the last
+//! frame keeps `motion2 = motion`. `motion3` (the blended score) equals `motion2` with the
+//! default options, except on frame 0 where it is stamped with `motion[1]`.
+//! Since frame `i` needs frame `i + 1`, [`IntegerMotion::push`] answers with the previous
+//! frame's scores (one frame of delay) and [`IntegerMotion::flush`] with the last one.
+//!
+//! libvmaf's log calls the per-frame score `VMAF_integer_feature_motion_sad_score` (the
+//! `integer_motion` alias only appears with `debug=true`); `integer_motion2` and
+//! `integer_motion3` are the temporal ones.
+
+use lv_image::plane::Plane;
+
+/// Taps of libvmaf's 5-tap Gaussian, Q16 (they sum to 65536).
+const FILTER: [i32; 5] = [3571, 16004, 26386, 16004, 3571];
+
+/// libvmaf clips motion scores to this (its `motion_max_val` default).
+const MOTION_MAX: f64 = 10000.0;
+
+/// Smallest plane the mirrored 5-tap filter is defined on.
+pub const MIN_SIZE: usize = 3;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MotionError {
+    #[error("motion needs at least {MIN_SIZE}x{MIN_SIZE} samples, got {0}x{1}")]
+    TooSmall(usize, usize),
+    #[error("unsupported bit depth {0} (8..=16)")]
+    BitDepth(u32),
+}
+
+/// Options of libvmaf's integer motion extractor that this port honours.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MotionOptions {
+    /// libvmaf's `motion_force_zero`: every score is 0 (default false).
+    pub force_zero: bool,
+}
+
+/// The final motion scores of one frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MotionScores {
+    pub index: u64,
+    /// `VMAF_integer_feature_motion_sad_score`: blurred SAD against the previous frame.
+    pub motion: f64,
+    /// `integer_motion2`: what the VMAF models use.
+    pub motion2: f64,
+    /// `integer_motion3`: blended motion2 (identical to motion2 except on frame 0).
+    pub motion3: f64,
+}
+
+/// A frame whose motion is known but whose motion2 still waits for the next frame.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    index: u64,
+    motion: f64,
+    first: bool,
+}
+
+/// Streaming integer motion over the reference luma.
+pub struct IntegerMotion {
+    w: usize,
+    h: usize,
+    bpc: u32,
+    opts: MotionOptions,
+    prev: Vec<u16>,
+    cur: Vec<u16>,
+    have_prev: bool,
+    y_row: Vec<i32>,
+    pending: Option<Pending>,
+    /// Instruction set of the kernels.
+    isa: Isa,
+}
+
+impl IntegerMotion {
+    pub fn new(width: usize, height: usize, bpc: u32) -> Result<Self, MotionError> {
+        Self::with_options(width, height, bpc, MotionOptions::default())
+    }
+
+    pub fn with_options(
+        width: usize,
+        height: usize,
+        bpc: u32,
+        opts: MotionOptions,
+    ) -> Result<Self, MotionError> {
+        if !(8..=16).contains(&bpc) {
+            return Err(MotionError::BitDepth(bpc));
+        }
+        if width < MIN_SIZE || height < MIN_SIZE {
+            return Err(MotionError::TooSmall(width, height));
+        }
+        Ok(IntegerMotion {
+            w: width,
+            h: height,
+            bpc,
+            opts,
+            prev: vec![0; width * height],
+            cur: vec![0; width * height],
+            have_prev: false,
+            y_row: vec![0; width],
+            pending: None,
+            isa: Isa::detect(),
+        })
+    }
+
+    /// Feeds the reference luma of frame `index` and returns the scores of the frame
+    /// before it, which this frame completes. The first frame after [`new`](Self::new),
+    /// [`reset`](Self::reset) or [`flush`](Self::flush) starts a sequence (motion 0, like
+    /// libvmaf's frame 0); frames are expected in order, `index` is only carried along.
+    ///
+    /// Panics if the plane's size or bit depth differ from the ones given to `new`.
+    pub fn push(&mut self, index: u64, reference: &Plane) -> Option<MotionScores> {
+        assert!(
+            reference.width == self.w && reference.height == self.h && reference.bpc == self.bpc,
+            "motion: plane is {}x{} at {} bits, expected {}x{} at {} bits",
+            reference.width,
+            reference.height,
+            reference.bpc,
+            self.w,
+            self.h,
+            self.bpc
+        );
+        let w = self.w;
+        for y in 0..self.h {
+            reference.row_u16(y, &mut self.cur[y * w..(y + 1) * w]);
+        }
+        let first = !self.have_prev;
+        let motion = if first || self.opts.force_zero {
+            0.0
+        } else {
+            let sad = blurred_sad(
+                self.isa,
+                &self.prev,
+                &self.cur,
+                w,
+                self.h,
+                self.bpc,
+                &mut self.y_row,
+            );
+            (sad as f64 / 256.0 / (w * self.h) as f64).min(MOTION_MAX)
+        };
+        std::mem::swap(&mut self.prev, &mut self.cur);
+        self.have_prev = true;
+        let done = self.pending.take().map(|p| finish(p, Some(motion)));
+        self.pending = Some(Pending {
+            index,
+            motion,
+            first,
+        });
+        done
+    }
+
+    /// End of stream: the last frame's scores (None if nothing is pending). The next
+    /// `push` starts a new sequence.
+    pub fn flush(&mut self) -> Option<MotionScores> {
+        self.have_prev = false;
+        self.pending.take().map(|p| finish(p, None))
+    }
+
+    /// Forgets the sequence, dropping a pending frame.
+    pub fn reset(&mut self) {
+        self.have_prev = false;
+        self.pending = None;
+    }
+}
+
+/// Completes a frame once its successor's motion (or the end of stream) is known,
+/// the way libvmaf's `flush` does with the default blend options (factor 1, so the
+/// blend is the identity).
+fn finish(p: Pending, next: Option<f64>) -> MotionScores {
+    let (motion2, motion3) = match (p.first, next) {
+        (true, Some(n)) => (0.0, n.min(MOTION_MAX)),
+        (true, None) => (0.0, 0.0),
+        (false, Some(n)) => {
+            let m = if p.motion < n { p.motion } else { n };
+            (m, m.min(MOTION_MAX))
+        }
+        (false, None) => (p.motion, p.motion.min(MOTION_MAX)),
+    };
+    MotionScores {
+        index: p.index,
+        motion: p.motion,
+        motion2,
+        motion3,
+    }
+}
+
+/// Mirror without repeating the edge sample (libvmaf's `mirror`); needs `n >= 3`.
+#[inline]
+fn mirror(i: isize, n: usize) -> usize {
+    if i < 0 {
+        (-i) as usize
+    } else if i as usize >= n {
+        2 * n - i as usize - 2
+    } else {
+        i as usize
+    }
+}
+
+/// Defines `$name(isa, args..)` running the `#[inline(always)]` kernel `$imp` as a
+/// portable copy or as a copy compiled for AVX2 or AVX-512, chosen at run time.
+macro_rules! multiversion {
+    ($(#[$m:meta])* fn $name:ident($($p:ident: $t:ty),* $(,)?) $(-> $r:ty)? = $imp:path;) => {
+        $(#[$m])*
+        #[allow(clippy::too_many_arguments)]
+        fn $name(isa: Isa, $($p: $t),*) $(-> $r)? {
+            #[allow(clippy::too_many_arguments)]
+            #[inline(never)]
+            fn portable($($p: $t),*) $(-> $r)? {
+                $imp($($p),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[allow(clippy::too_many_arguments)]
+            #[target_feature(enable = "avx2")]
+            #[inline(never)]
+            fn avx2($($p: $t),*) $(-> $r)? {
+                $imp($($p),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[allow(clippy::too_many_arguments)]
+            #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2")]
+            #[inline(never)]
+            fn avx512($($p: $t),*) $(-> $r)? {
+                $imp($($p),*)
+            }
+            match isa {
+                // SAFETY: `Isa::detect` only reports instruction sets the CPU has.
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => unsafe { avx512($($p),*) },
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => unsafe { avx2($($p),*) },
+                _ => portable($($p),*),
+            }
+        }
+    };
+}
+
+/// The instruction set the kernels run with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code)]
+enum Isa {
+    Portable,
+    Avx2,
+    Avx512,
+}
+
+impl Isa {
+    fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") {
+                return Isa::Avx512;
+            }
+            if has!("avx2") {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Portable
+    }
+}
+
+multiversion! { fn vertical_k(p0: &[u16], p1: &[u16], p2: &[u16], p3: &[u16], p4: &[u16], c0: &[u16], c1: &[u16], c2: &[u16], c3: &[u16], c4: &[u16], y: &mut [i32], bpc: u32) -> (i32, i32) = vertical_i32; }
+multiversion! { fn horizontal_k(y: &[i32]) -> u32 = horizontal_interior; }
+
+/// Sum over the frame of |blur(prev - cur)| with libvmaf's rounding.
+fn blurred_sad(
+    isa: Isa,
+    prev: &[u16],
+    cur: &[u16],
+    w: usize,
+    h: usize,
+    bpc: u32,
+    y_row: &mut [i32],
+) -> u64 {
+    let mut sad: u64 = 0;
+    for i in 0..h {
+        let rows: [usize; 5] = std::array::from_fn(|k| mirror(i as isize - 2 + k as isize, h) * w);
+        let p = rows.map(|r| &prev[r..r + w]);
+        let c = rows.map(|r| &cur[r..r + w]);
+        let y = &mut y_row[..w];
+        let (any, max_abs) = if bpc <= 15 {
+            // 65536 * (2^15 - 1) + 2^14 still fits an i32.
+            vertical_k(
+                isa, p[0], p[1], p[2], p[3], p[4], c[0], c[1], c[2], c[3], c[4], y, bpc,
+            )
+        } else {
+            vertical_i64(&p, &c, y, bpc)
+        };
+        if any == 0 {
+            continue;
+        }
+        sad += horizontal(isa, y, max_abs) as u64;
+    }
+    sad
+}
+
+/// One row of the vertical pass; returns (OR of the outputs, max |output|).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn vertical_i32(
+    p0: &[u16],
+    p1: &[u16],
+    p2: &[u16],
+    p3: &[u16],
+    p4: &[u16],
+    c0: &[u16],
+    c1: &[u16],
+    c2: &[u16],
+    c3: &[u16],
+    c4: &[u16],
+    y: &mut [i32],
+    bpc: u32,
+) -> (i32, i32) {
+    let n = y.len();
+    let (p0, p1, p2, p3, p4) = (&p0[..n], &p1[..n], &p2[..n], &p3[..n], &p4[..n]);
+    let (c0, c1, c2, c3, c4) = (&c0[..n], &c1[..n], &c2[..n], &c3[..n], &c4[..n]);
+    let round = 1i32 << (bpc - 1);
+    let d = |a: u16, b: u16| a as i32 - b as i32;
+    let mut any = 0i32;
+    let mut max_abs = 0i32;
+    for j in 0..n {
+        let acc = FILTER[0] * d(p0[j], c0[j])
+            + FILTER[1] * d(p1[j], c1[j])
+            + FILTER[2] * d(p2[j], c2[j])
+            + FILTER[3] * d(p3[j], c3[j])
+            + FILTER[4] * d(p4[j], c4[j]);
+        let v = (acc + round) >> bpc;
+        y[j] = v;
+        any |= v;
+        max_abs = max_abs.max(v.abs());
+    }
+    (any, max_abs)
+}
+
+/// 16 bits per sample: libvmaf's 64-bit path.
+fn vertical_i64(p: &[&[u16]; 5], c: &[&[u16]; 5], y: &mut [i32], bpc: u32) -> (i32, i32) {
+    let round = 1i64 << (bpc - 1);
+    let mut any = 0i32;
+    let mut max_abs = 0i32;
+    for (j, out) in y.iter_mut().enumerate() {
+        let acc: i64 = (0..5)
+            .map(|k| FILTER[k] as i64 * (p[k][j] as i64 - c[k][j] as i64))
+            .sum();
+        let v = ((acc + round) >> bpc) as i32;
+        *out = v;
+        any |= v;
+        max_abs = max_abs.max(v.wrapping_abs());
+    }
+    (any, max_abs)
+}
+
+/// Horizontal pass and |.| sum of one row; libvmaf keeps the row sum in 32 bits.
+fn horizontal(isa: Isa, y: &[i32], max_abs: i32) -> u32 {
+    let w = y.len();
+    let tap = |j: usize, k: usize| y[mirror(j as isize - 2 + k as isize, w)];
+    let edge = |j: usize| -> u32 {
+        let acc: i64 = (0..5).map(|k| FILTER[k] as i64 * tap(j, k) as i64).sum();
+        ((acc + (1 << 15)) >> 16).unsigned_abs() as u32
+    };
+    let mut row_sad: u32 = 0;
+    if w < 5 {
+        for j in 0..w {
+            row_sad = row_sad.wrapping_add(edge(j));
+        }
+        return row_sad;
+    }
+    for j in [0, 1, w - 2, w - 1] {
+        row_sad = row_sad.wrapping_add(edge(j));
+    }
+    if max_abs < 32768 {
+        row_sad.wrapping_add(horizontal_k(isa, y))
+    } else {
+        for win in y.windows(5) {
+            let acc: i64 = (0..5).map(|k| FILTER[k] as i64 * win[k] as i64).sum();
+            row_sad = row_sad.wrapping_add(((acc + (1 << 15)) >> 16).unsigned_abs() as u32);
+        }
+        row_sad
+    }
+}
+
+/// Interior outputs 2..w-2 of the horizontal pass, summed as |.|; with |y| < 2^15 and
+/// taps summing to 2^16, libvmaf's 64-bit sums fit an i32.
+#[inline(always)]
+fn horizontal_interior(y: &[i32]) -> u32 {
+    let n = y.len() - 4;
+    let (a, b, c, d, e) = (
+        &y[..n],
+        &y[1..n + 1],
+        &y[2..n + 2],
+        &y[3..n + 3],
+        &y[4..n + 4],
+    );
+    let mut sum: u32 = 0;
+    for j in 0..n {
+        let acc = FILTER[0] * a[j]
+            + FILTER[1] * b[j]
+            + FILTER[2] * c[j]
+            + FILTER[3] * d[j]
+            + FILTER[4] * e[j];
+        sum = sum.wrapping_add(((acc + (1 << 15)) >> 16).unsigned_abs());
+    }
+    sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plane(data: &[u8], w: usize, h: usize) -> Plane<'_> {
+        Plane::new_u8(data, w, h, w)
+    }
+
+    /// libvmaf's pipeline transcribed per sample, all in 64 bits.
+    fn naive_sad(prev: &[u16], cur: &[u16], w: usize, h: usize, bpc: u32) -> u64 {
+        let mut sad = 0u64;
+        let mut y = vec![0i64; w];
+        for i in 0..h {
+            for (j, out) in y.iter_mut().enumerate() {
+                let mut acc = 0i64;
+                for (k, &f) in FILTER.iter().enumerate() {
+                    let r = mirror(i as isize - 2 + k as isize, h);
+                    acc += f as i64 * (prev[r * w + j] as i64 - cur[r * w + j] as i64);
+                }
+                *out = (acc + (1 << (bpc - 1))) >> bpc;
+            }
+            let mut row = 0u32;
+            for j in 0..w {
+                let mut acc = 0i64;
+                for k in 0..5 {
+                    acc += FILTER[k] as i64 * y[mirror(j as isize - 2 + k as isize, w)];
+                }
+                row = row.wrapping_add(((acc + (1 << 15)) >> 16).unsigned_abs() as u32);
+            }
+            sad += row as u64;
+        }
+        sad
+    }
+
+    #[test]
+    fn every_instruction_set_matches_naive_transcription() {
+        let best = Isa::detect();
+        let levels: Vec<Isa> = [Isa::Portable, Isa::Avx2, Isa::Avx512]
+            .into_iter()
+            .filter(|&l| match l {
+                Isa::Portable => true,
+                Isa::Avx2 => best != Isa::Portable,
+                Isa::Avx512 => best == Isa::Avx512,
+            })
+            .collect();
+        let mut x = 12345u32;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        for (w, h, bpc) in [
+            (3, 3, 8),
+            (5, 4, 8),
+            (37, 11, 8),
+            (64, 9, 10),
+            (33, 7, 12),
+            (20, 6, 16),
+        ] {
+            let max = (1u32 << bpc) - 1;
+            for kind in 0..3 {
+                let a: Vec<u16> = (0..w * h).map(|_| (rnd() % (max + 1)) as u16).collect();
+                let b: Vec<u16> = match kind {
+                    // small changes
+                    0 => a
+                        .iter()
+                        .map(|&v| (v as u32 + rnd() % 5).min(max) as u16)
+                        .collect(),
+                    // black / white swaps: vertical outputs beyond 2^15
+                    1 => a
+                        .iter()
+                        .map(|&v| if v as u32 > max / 2 { 0 } else { max as u16 })
+                        .collect(),
+                    _ => (0..w * h).map(|_| (rnd() % (max + 1)) as u16).collect(),
+                };
+                let want = naive_sad(&a, &b, w, h, bpc);
+                for &l in &levels {
+                    let mut y = vec![0; w];
+                    let got = blurred_sad(l, &a, &b, w, h, bpc, &mut y);
+                    assert_eq!(got, want, "{w}x{h} {bpc} bits, kind {kind}, {l:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn static_sequence_scores_zero() {
+        let (w, h) = (17, 9);
+        let data: Vec<u8> = (0..w * h).map(|i| (i * 7 % 251) as u8).collect();
+        let mut m = IntegerMotion::new(w, h, 8).unwrap();
+        assert!(m.push(0, &plane(&data, w, h)).is_none());
+        let s0 = m.push(1, &plane(&data, w, h)).unwrap();
+        assert_eq!(
+            (s0.index, s0.motion, s0.motion2, s0.motion3),
+            (0, 0.0, 0.0, 0.0)
+        );
+        let s1 = m.flush().unwrap();
+        assert_eq!((s1.index, s1.motion, s1.motion2), (1, 0.0, 0.0));
+        assert!(m.flush().is_none());
+    }
+
+    #[test]
+    fn motion2_is_min_of_neighbours_and_last_keeps_its_own() {
+        let (w, h) = (8, 8);
+        let frames: Vec<Vec<u8>> = [0u8, 10, 40, 45].iter().map(|&v| vec![v; w * h]).collect();
+        let mut m = IntegerMotion::new(w, h, 8).unwrap();
+        let mut out = Vec::new();
+        for (i, f) in frames.iter().enumerate() {
+            out.extend(m.push(i as u64, &plane(f, w, h)));
+        }
+        out.extend(m.flush());
+        // A flat change of d gives |blur| = d everywhere: motion = d.
+        let mot: Vec<f64> = out.iter().map(|s| s.motion).collect();
+        assert_eq!(mot, vec![0.0, 10.0, 30.0, 5.0]);
+        let m2: Vec<f64> = out.iter().map(|s| s.motion2).collect();
+        assert_eq!(m2, vec![0.0, 10.0, 5.0, 5.0]);
+        assert_eq!(out[0].motion3, 10.0);
+    }
+
+    #[test]
+    fn force_zero_and_sizes() {
+        assert_eq!(
+            IntegerMotion::new(2, 9, 8).err(),
+            Some(MotionError::TooSmall(2, 9))
+        );
+        assert_eq!(
+            IntegerMotion::new(9, 9, 7).err(),
+            Some(MotionError::BitDepth(7))
+        );
+        let (w, h) = (3, 3);
+        let a = vec![0u8; 9];
+        let b = vec![200u8; 9];
+        let mut m =
+            IntegerMotion::with_options(w, h, 8, MotionOptions { force_zero: true }).unwrap();
+        m.push(0, &plane(&a, w, h));
+        let s = m.push(1, &plane(&b, w, h)).unwrap();
+        assert_eq!(s.motion3, 0.0);
+        assert_eq!(m.flush().unwrap().motion, 0.0);
+        // odd tiny sizes run
+        for (w, h) in [(3, 3), (4, 3), (5, 7), (33, 17)] {
+            let a: Vec<u8> = (0..w * h).map(|i| (i * 37 % 256) as u8).collect();
+            let b: Vec<u8> = a.iter().map(|v| v.wrapping_add(3)).collect();
+            let mut m = IntegerMotion::new(w, h, 8).unwrap();
+            m.push(0, &plane(&a, w, h));
+            m.push(1, &plane(&b, w, h));
+            assert!(m.flush().unwrap().motion >= 0.0);
+        }
+    }
+
+    #[test]
+    fn high_bit_depth_matches_scaled_8bit() {
+        // A flat step of d at 10 bits is d/4 in 8-bit units.
+        let (w, h) = (6, 5);
+        let a = vec![100u16; w * h];
+        let b = vec![140u16; w * h];
+        let mut m = IntegerMotion::new(w, h, 10).unwrap();
+        m.push(0, &Plane::new_u16(&a, w, h, w, 10));
+        m.push(1, &Plane::new_u16(&b, w, h, w, 10));
+        assert_eq!(m.flush().unwrap().motion, 10.0);
+        let mut m = IntegerMotion::new(w, h, 16).unwrap();
+        let a = vec![0u16; w * h];
+        let b = vec![65535u16; w * h];
+        m.push(0, &Plane::new_u16(&a, w, h, w, 16));
+        m.push(1, &Plane::new_u16(&b, w, h, w, 16));
+        assert_eq!(m.flush().unwrap().motion, 65535.0 / 256.0);
+    }
+}

@@ -1,0 +1,319 @@
+//! Speed of the `dnnscale` element against `videoscale method=lanczos` and ffmpeg's Lanczos
+//! `scale`, on the same 1080p natural clip (the first 30 frames of a pan over a photo), for
+//! 1080p→540p and 1080p→720p, with 1 and 2 threads. Prints a markdown table of frames per
+//! second and ratios.
+//!
+//! Decode cost is kept out the same way for all three: the GStreamer scalers get frames that
+//! were decoded once into memory and are pushed from an `appsrc` (so the timing is the
+//! scaler's, plus pushing buffers, measured by a baseline pipeline without scaler); ffmpeg
+//! reads the y4m file, so its baseline is the same command without the `scale` filter. The
+//! "net" figures divide the frames by (time − baseline time); the "raw" ones by the time.
+//! The 30 frames are looped (`LV_BENCH_FRAMES`, default 150 in all) for a measurable
+//! duration; each configuration runs `LV_BENCH_REPS` (default 3) times and keeps the fastest.
+//! GStreamer timings start at the first buffer reaching the sink, so the element's start-up
+//! (model loading, graph optimisation for the size) is not counted; the first frame's own
+//! time is the only thing left out.
+//!
+//! Needs `cargo build --release -p gst-plugin-dnnscale` (target/release/libgstdnnscale.so, or
+//! the directory in `DNNSCALE_PLUGIN_DIR`),
+//! the model (`DNNSCALE_MODEL`, default models/dnnscale/dnnscale.onnx), the bench clip
+//! (scripts/fetch-eval-clips.sh) and the oracle ffmpeg.
+//!
+//! Run: `cargo bench -p lvtools --bench dnnscale_speed`
+
+use gst::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+const SRC_W: usize = 1920;
+const SRC_H: usize = 1080;
+
+fn fail(msg: impl std::fmt::Display) -> ! {
+    eprintln!("dnnscale_speed: {msg}");
+    std::process::exit(1)
+}
+
+fn env_usize(k: &str, d: usize) -> usize {
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
+}
+
+/// Shared frame bytes, so pushing a looped frame does not copy it.
+struct Bytes(Arc<Vec<u8>>);
+impl AsRef<[u8]> for Bytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Runs `appsrc ! <scaler> ! caps ! fakesink` over `total` frames; returns the seconds from the
+/// first buffer at the sink to the last, and the number of buffers the sink saw.
+fn gst_run(
+    frames: &[Arc<Vec<u8>>],
+    total: usize,
+    scaler: &str,
+    out: (usize, usize),
+) -> (f64, usize) {
+    let desc = format!(
+        "appsrc name=src format=time is-live=false block=true max-buffers=4 \
+         caps=video/x-raw,format=I420,width={SRC_W},height={SRC_H},framerate=30/1,pixel-aspect-ratio=1/1 \
+         ! {scaler} ! video/x-raw,format=I420,width={},height={} ! fakesink name=sink sync=false",
+        out.0, out.1
+    );
+    let pipeline = gst::parse::launch(&desc)
+        .unwrap_or_else(|e| fail(format!("{desc}: {e}")))
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+    let src = pipeline.by_name("src").unwrap();
+    let sink = pipeline.by_name("sink").unwrap();
+    let stamps: Arc<Mutex<Vec<Instant>>> = Arc::new(Mutex::new(Vec::with_capacity(total)));
+    let st = stamps.clone();
+    sink.static_pad("sink")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            st.lock().unwrap().push(Instant::now());
+            gst::PadProbeReturn::Ok
+        });
+    pipeline
+        .set_state(gst::State::Playing)
+        .unwrap_or_else(|e| fail(format!("{scaler}: cannot start: {e}")));
+    let bus = pipeline.bus().unwrap();
+    let pusher = {
+        let frames = frames.to_vec();
+        let src = src.clone();
+        std::thread::spawn(move || {
+            let dur = gst::ClockTime::from_nseconds(1_000_000_000 / 30);
+            for i in 0..total {
+                let mut b = gst::Buffer::from_slice(Bytes(frames[i % frames.len()].clone()));
+                {
+                    let b = b.get_mut().unwrap();
+                    b.set_pts(dur * i as u64);
+                    b.set_duration(dur);
+                }
+                let r = src.emit_by_name::<gst::FlowReturn>("push-buffer", &[&b]);
+                if r != gst::FlowReturn::Ok {
+                    return;
+                }
+            }
+            let _ = src.emit_by_name::<gst::FlowReturn>("end-of-stream", &[]);
+        })
+    };
+    let msg = bus.timed_pop_filtered(
+        gst::ClockTime::from_seconds(600),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    let _ = pusher.join();
+    pipeline.set_state(gst::State::Null).unwrap();
+    match msg {
+        Some(m) => {
+            if let gst::MessageView::Error(e) = m.view() {
+                fail(format!("{scaler}: {} ({:?})", e.error(), e.debug()));
+            }
+        }
+        None => fail(format!("{scaler}: no EOS within 600 s")),
+    }
+    let s = stamps.lock().unwrap();
+    if s.len() != total {
+        fail(format!(
+            "{scaler}: the sink saw {} of {total} frames",
+            s.len()
+        ));
+    }
+    ((s[s.len() - 1] - s[0]).as_secs_f64(), s.len() - 1)
+}
+
+fn ffmpeg_run(ff: &Path, clip: &Path, loops: usize, vf: Option<&str>, threads: usize) -> f64 {
+    lv_testkit::oracle::time_ffmpeg_null(ff, clip, loops, vf, threads).unwrap_or_else(|e| fail(e))
+}
+
+fn best(reps: usize, mut f: impl FnMut() -> f64) -> f64 {
+    (0..reps).map(|_| f()).fold(f64::INFINITY, f64::min)
+}
+
+struct Row {
+    scaler: &'static str,
+    out: (usize, usize),
+    threads: usize,
+    raw_fps: f64,
+    net_fps: f64,
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing to parse.
+    let root = lv_testkit::oracle::repo_root();
+    let exe = std::env::current_exe().unwrap();
+    // target/release/deps/dnnscale_speed-* → target/release, unless DNNSCALE_PLUGIN_DIR says.
+    let profile_dir = std::env::var_os("DNNSCALE_PLUGIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| exe.parent().and_then(Path::parent).unwrap().to_path_buf());
+    let plugin = profile_dir.join("libgstdnnscale.so");
+    if !plugin.is_file() {
+        fail(format!(
+            "{} missing: run `cargo build --release -p gst-plugin-dnnscale` first",
+            plugin.display()
+        ));
+    }
+    let model = std::env::var_os("DNNSCALE_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("models/dnnscale/dnnscale.onnx"));
+    if !model.is_file() {
+        fail(format!(
+            "model {} missing (set DNNSCALE_MODEL)",
+            model.display()
+        ));
+    }
+    let ff = lv_testkit::oracle::ffmpeg().unwrap_or_else(|e| fail(e));
+    let clip_src = lv_testkit::oracle::corpus_dir().join("bench/pan_seeding_1920x1080_60f.y4m");
+    let total = env_usize("LV_BENCH_FRAMES", 150);
+    let reps = env_usize("LV_BENCH_REPS", 3).max(1);
+
+    // The first 30 frames, in memory (I420, GStreamer's default strides for 1920x1080 are the
+    // packed widths) and as a y4m file for ffmpeg.
+    let f = std::fs::File::open(&clip_src).unwrap_or_else(|e| {
+        fail(format!(
+            "{}: {e} (run scripts/fetch-eval-clips.sh)",
+            clip_src.display()
+        ))
+    });
+    let mut rd = lv_testkit::y4m::Reader::new(std::io::BufReader::new(f)).unwrap();
+    assert_eq!(
+        (rd.header.width, rd.header.height, rd.header.bpc),
+        (SRC_W, SRC_H, 8)
+    );
+    let mut frames = Vec::new();
+    while frames.len() < 30 {
+        let Some(fr) = rd.next_frame().unwrap() else {
+            break;
+        };
+        let bytes: Vec<u8> = fr.planes.iter().flatten().map(|&v| v as u8).collect();
+        frames.push(Arc::new(bytes));
+    }
+    let work = root.join("target/dnnscale-speed");
+    std::fs::create_dir_all(&work).unwrap();
+    let clip30 = work.join("pan_seeding_1920x1080_30f.y4m");
+    {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&clip30).unwrap());
+        writeln!(w, "YUV4MPEG2 W{SRC_W} H{SRC_H} F30:1 Ip A1:1 C420jpeg").unwrap();
+        for fr in &frames {
+            w.write_all(b"FRAME\n").unwrap();
+            w.write_all(fr).unwrap();
+        }
+    }
+    let loops = total.div_ceil(frames.len());
+    let ff_frames = loops * frames.len();
+
+    std::env::set_var("GST_PLUGIN_PATH", &profile_dir);
+    std::env::set_var("GST_REGISTRY", work.join("gst-registry.bin"));
+    gst::init().unwrap();
+    if gst::ElementFactory::find("dnnscale").is_none() {
+        fail(format!("no dnnscale element in {}", plugin.display()));
+    }
+    println!(
+        "dnnscale_speed: {} ({} frames looped to {total}; ffmpeg {ff_frames}), best of {reps}, model {}",
+        clip_src.display(),
+        frames.len(),
+        model.display()
+    );
+
+    let mut rows = Vec::new();
+    let mut baselines = Vec::new();
+    for threads in [1usize, 2] {
+        // Baselines: the same shapes without the scaler.
+        let gb = best(reps, || {
+            let (t, n) = gst_run(&frames, total, "identity", (SRC_W, SRC_H));
+            t / n as f64
+        });
+        let fb = best(reps, || ffmpeg_run(&ff, &clip30, loops, None, threads)) / ff_frames as f64;
+        baselines.push((threads, gb, fb));
+        for out in [(960usize, 540usize), (1280, 720)] {
+            let cands: [(&'static str, String); 2] = [
+                (
+                    "dnnscale",
+                    format!("dnnscale model=\"{}\" threads={threads}", model.display()),
+                ),
+                (
+                    "videoscale lanczos",
+                    format!("videoscale method=lanczos n-threads={threads}"),
+                ),
+            ];
+            for (name, scaler) in cands {
+                let per = best(reps, || {
+                    let (t, n) = gst_run(&frames, total, &scaler, out);
+                    t / n as f64
+                });
+                rows.push(Row {
+                    scaler: name,
+                    out,
+                    threads,
+                    raw_fps: 1.0 / per,
+                    net_fps: 1.0 / (per - gb).max(1e-9),
+                });
+                println!(
+                    "  {name:<20} {}x{} threads {threads}: {:.1} fps",
+                    out.0,
+                    out.1,
+                    1.0 / per
+                );
+            }
+            let vf = format!("scale={}:{}:flags=lanczos", out.0, out.1);
+            let per = best(reps, || ffmpeg_run(&ff, &clip30, loops, Some(&vf), threads))
+                / ff_frames as f64;
+            rows.push(Row {
+                scaler: "ffmpeg lanczos",
+                out,
+                threads,
+                raw_fps: 1.0 / per,
+                net_fps: 1.0 / (per - fb).max(1e-9),
+            });
+            println!(
+                "  {:<20} {}x{} threads {threads}: {:.1} fps",
+                "ffmpeg lanczos",
+                out.0,
+                out.1,
+                1.0 / per
+            );
+        }
+    }
+
+    println!(
+        "\n| scaler | 1920x1080 → | threads | fps (net) | fps (raw) | dnnscale ÷ this (net) |"
+    );
+    println!("| --- | --- | ---: | ---: | ---: | ---: |");
+    for r in &rows {
+        let dnn = rows
+            .iter()
+            .find(|x| x.scaler == "dnnscale" && x.out == r.out && x.threads == r.threads)
+            .unwrap();
+        println!(
+            "| {} | {}x{} | {} | {:.1} | {:.1} | {:.2} |",
+            r.scaler,
+            r.out.0,
+            r.out.1,
+            r.threads,
+            r.net_fps,
+            r.raw_fps,
+            dnn.net_fps / r.net_fps
+        );
+    }
+    println!();
+    for (t, gb, fb) in &baselines {
+        println!(
+            "baseline, {t} thread(s): appsrc ! identity ! fakesink {:.0} fps; ffmpeg y4m read {:.0} fps",
+            1.0 / gb,
+            1.0 / fb
+        );
+    }
+    let goal = rows
+        .iter()
+        .filter(|r| r.scaler == "dnnscale" && r.out == (960, 540))
+        .map(|r| r.net_fps)
+        .fold(0.0, f64::max);
+    println!(
+        "goal: dnnscale 1080p→540p >= 60 fps on this machine: best {goal:.1} fps — {}",
+        if goal >= 60.0 { "met" } else { "missed" }
+    );
+}

@@ -1,0 +1,953 @@
+//! dnnscale-train: trains the dnnscale refinement network (docs/dnnscale-design.md) on luma
+//! patches of natural photos and exports it as ONNX.
+//!
+//! Codec-agnostic mode (Netflix): `loss = mse(bicubic(net(lanczos_u8(x))), x)`.
+//! Scaled mode (codec in the loop): the batch's outputs, rounded to 8 bits, are tiled into one
+//! picture, encoded with x264 at a random QP and decoded; the decoded values are the forward
+//! value and the gradient passes through the codec as the identity (`y + sg(c(y) - y)`).
+//!
+//! ```text
+//! dnnscale-train --data DIR --out model.onnx [--exclude id,id] [--val-ids id,id]
+//!     [--checkpoint FILE [--resume]] [--init model.onnx|checkpoint.json]
+//!     [--steps N] [--batch N] [--patch PX] [--ratio-min R] [--ratio-max R]
+//!     [--channels C] [--layers L] [--linear-skip] [--lr LR] [--seed S] [--threads N]
+//!     [--mode agnostic|scaled] [--qp-min Q] [--qp-max Q]
+//!     [--val-every N] [--checkpoint-every N] [--val-qps 22,27,32,37] [--summary FILE]
+//! ```
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use lv_image::plane::Plane;
+use lv_image::resample::{Kernel, Resampler};
+use lv_train::{Adam, Checkpoint, RefineConfig, RefineNet, Tensor, Trainable};
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use serde::Serialize;
+
+const GRAD_SCALE: f32 = 255.0 * 255.0;
+const LANCZOS: Kernel = Kernel::Lanczos { a: 3.0 };
+const BICUBIC: Kernel = Kernel::Cubic { b: 0.0, c: 0.5 };
+/// Ratios the held-out validation runs at: the 1080p ladder's 720p, 540p and 360p rungs.
+const VAL_RATIOS: [f64; 3] = [1.5, 2.0, 3.0];
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+enum Mode {
+    Agnostic,
+    Scaled,
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct Args {
+    data: PathBuf,
+    exclude: Vec<String>,
+    val_ids: Vec<String>,
+    out: PathBuf,
+    checkpoint: Option<PathBuf>,
+    resume: bool,
+    init: Option<PathBuf>,
+    steps: u64,
+    batch: usize,
+    patch: usize,
+    ratio_min: f64,
+    ratio_max: f64,
+    channels: usize,
+    layers: usize,
+    linear_skip: bool,
+    lr: f32,
+    seed: u64,
+    threads: usize,
+    mode: Mode,
+    qp_min: u32,
+    qp_max: u32,
+    val_every: u64,
+    checkpoint_every: u64,
+    val_qps: Vec<u32>,
+    summary: Option<PathBuf>,
+}
+
+const USAGE: &str = "usage: dnnscale-train --data DIR --out model.onnx [--exclude id,id] [--val-ids id,id] \
+[--checkpoint FILE [--resume]] [--init model.onnx|checkpoint.json] [--steps N] [--batch N] [--patch PX] \
+[--ratio-min R] [--ratio-max R] [--channels C] [--layers L] [--linear-skip] [--lr LR] [--seed S] [--threads N] \
+[--mode agnostic|scaled] [--qp-min Q] [--qp-max Q] [--val-every N] [--checkpoint-every N] \
+[--val-qps 22,27,32,37] [--summary FILE]";
+
+fn list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+// Hand-parsed: a dozen flags do not justify an argument-parsing dependency in the workspace.
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        data: PathBuf::new(),
+        exclude: Vec::new(),
+        val_ids: list("lomiri16_friends,mate_blinds"),
+        out: PathBuf::new(),
+        checkpoint: None,
+        resume: false,
+        init: None,
+        steps: 4000,
+        batch: 16,
+        patch: 96,
+        ratio_min: 1.25,
+        ratio_max: 4.0,
+        channels: 16,
+        layers: 1,
+        linear_skip: false,
+        lr: 1e-3,
+        seed: 1,
+        threads: 0,
+        mode: Mode::Agnostic,
+        qp_min: 22,
+        qp_max: 40,
+        val_every: 500,
+        checkpoint_every: 250,
+        val_qps: vec![22, 27, 32, 37],
+        summary: None,
+    };
+    let mut it = std::env::args().skip(1);
+    fn num<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
+        let v = v.ok_or_else(|| format!("{flag} needs a value"))?;
+        v.parse().map_err(|_| format!("{flag}: bad value {v:?}"))
+    }
+    while let Some(f) = it.next() {
+        match f.as_str() {
+            "--data" => a.data = num::<String>(&f, it.next())?.into(),
+            "--exclude" => a.exclude = list(&num::<String>(&f, it.next())?),
+            "--val-ids" => a.val_ids = list(&num::<String>(&f, it.next())?),
+            "--out" => a.out = num::<String>(&f, it.next())?.into(),
+            "--checkpoint" => a.checkpoint = Some(num::<String>(&f, it.next())?.into()),
+            "--resume" => a.resume = true,
+            "--init" => a.init = Some(num::<String>(&f, it.next())?.into()),
+            "--steps" => a.steps = num(&f, it.next())?,
+            "--batch" => a.batch = num(&f, it.next())?,
+            "--patch" => a.patch = num(&f, it.next())?,
+            "--ratio-min" => a.ratio_min = num(&f, it.next())?,
+            "--ratio-max" => a.ratio_max = num(&f, it.next())?,
+            "--channels" => a.channels = num(&f, it.next())?,
+            "--layers" => a.layers = num(&f, it.next())?,
+            "--linear-skip" => a.linear_skip = true,
+            "--lr" => a.lr = num(&f, it.next())?,
+            "--seed" => a.seed = num(&f, it.next())?,
+            "--threads" => a.threads = num(&f, it.next())?,
+            "--mode" => {
+                a.mode = match num::<String>(&f, it.next())?.as_str() {
+                    "agnostic" => Mode::Agnostic,
+                    "scaled" => Mode::Scaled,
+                    m => return Err(format!("--mode: {m:?} is not agnostic or scaled")),
+                }
+            }
+            "--qp-min" => a.qp_min = num(&f, it.next())?,
+            "--qp-max" => a.qp_max = num(&f, it.next())?,
+            "--val-every" => a.val_every = num(&f, it.next())?,
+            "--checkpoint-every" => a.checkpoint_every = num(&f, it.next())?,
+            "--val-qps" => {
+                a.val_qps = list(&num::<String>(&f, it.next())?)
+                    .iter()
+                    .map(|q| q.parse().map_err(|_| format!("--val-qps: bad QP {q:?}")))
+                    .collect::<Result<_, _>>()?
+            }
+            "--summary" => a.summary = Some(num::<String>(&f, it.next())?.into()),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            _ => return Err(format!("unknown argument {f:?}\n{USAGE}")),
+        }
+    }
+    if a.data.as_os_str().is_empty() || a.out.as_os_str().is_empty() {
+        return Err(format!("--data and --out are required\n{USAGE}"));
+    }
+    if a.resume && a.checkpoint.is_none() {
+        return Err("--resume needs --checkpoint".into());
+    }
+    if !(1.0..=16.0).contains(&a.ratio_min) || a.ratio_max < a.ratio_min {
+        return Err("need 1 <= --ratio-min <= --ratio-max".into());
+    }
+    if a.patch < 16 || a.batch == 0 || a.qp_min > a.qp_max || a.qp_max > 51 {
+        return Err("bad --patch, --batch or QP range".into());
+    }
+    Ok(a)
+}
+
+/// A training tile: 8-bit luma.
+struct Tile {
+    name: String,
+    w: usize,
+    h: usize,
+    y: Vec<u8>,
+}
+
+/// Photo id of a tile named `<photo id>_r<row>c<col>.png` (scripts/make_tiles.py).
+fn photo_id(name: &str) -> &str {
+    name.rsplit_once("_r").map(|(p, _)| p).unwrap_or(name)
+}
+
+/// Reads a PNG and converts it to BT.709 limited-range luma, the matrix and range of the
+/// evaluation clips (Y = 16 + 219 (0.2126 R + 0.7152 G + 0.0722 B) / 255, rounded).
+fn read_luma(path: &Path) -> Result<Tile, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut dec = png::Decoder::new(std::io::Cursor::new(bytes));
+    dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = dec
+        .read_info()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut buf = vec![0u8; reader.output_buffer_size().ok_or("PNG too large")?];
+    let info = reader
+        .next_frame(&mut buf)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let (w, h) = (info.width as usize, info.height as usize);
+    let ch = info.color_type.samples();
+    let mut y = Vec::with_capacity(w * h);
+    for row in 0..h {
+        let line = &buf[row * info.line_size..][..w * ch];
+        for px in line.chunks_exact(ch) {
+            let v = if ch >= 3 {
+                16.0 + 219.0
+                    * (0.2126 * px[0] as f64 + 0.7152 * px[1] as f64 + 0.0722 * px[2] as f64)
+                    / 255.0
+            } else {
+                16.0 + 219.0 * px[0] as f64 / 255.0
+            };
+            y.push(v.round().clamp(0.0, 255.0) as u8);
+        }
+    }
+    Ok(Tile {
+        name: path.file_name().unwrap().to_string_lossy().into_owned(),
+        w,
+        h,
+        y,
+    })
+}
+
+fn load_tiles(args: &Args) -> Result<(Vec<Tile>, Vec<Tile>), String> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&args.data)
+        .map_err(|e| format!("{}: {e}", args.data.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    names.sort();
+    let (mut train, mut val) = (Vec::new(), Vec::new());
+    for p in names {
+        let n = p.file_name().unwrap().to_string_lossy().into_owned();
+        let id = photo_id(&n);
+        if args.exclude.iter().any(|e| e == id) {
+            continue;
+        }
+        let t = read_luma(&p)?;
+        if t.w < args.patch || t.h < args.patch {
+            return Err(format!(
+                "{n}: {}x{} is smaller than --patch {}",
+                t.w, t.h, args.patch
+            ));
+        }
+        if args.val_ids.iter().any(|v| v == id) {
+            val.push(t);
+        } else {
+            train.push(t);
+        }
+    }
+    if train.is_empty() {
+        return Err(format!("no training tiles in {}", args.data.display()));
+    }
+    Ok((train, val))
+}
+
+/// Even size (the model's `lv.align` = 2) nearest to `n / r`, at least 2.
+fn low_size(n: usize, r: f64) -> usize {
+    ((n as f64 / r / 2.0).round() as usize).max(1) * 2
+}
+
+/// `lanczos_u8(x)` at `lw x lh`, as the element computes it.
+fn lanczos_u8(x: &[u8], w: usize, h: usize, lw: usize, lh: usize) -> Vec<u8> {
+    let r = Resampler::new(w, h, lw, lh, LANCZOS).expect("resampler");
+    let mut d = vec![0u8; lw * lh];
+    r.process_u8(&Plane::new_u8(x, w, h, w), &mut d, lw);
+    d
+}
+
+/// One training example: source patch `x` (0..1) and its Lanczos-downscaled `d` (0..1).
+struct Sample {
+    w: usize,
+    h: usize,
+    x: Vec<f32>,
+    lw: usize,
+    lh: usize,
+    d: Vec<f32>,
+}
+
+/// Crop, flip and ratio are drawn here, serially from the one RNG, so the data order is
+/// fixed by the seed; the resampling itself runs in parallel afterwards.
+struct SampleSpec {
+    tile: usize,
+    x0: usize,
+    y0: usize,
+    flip_h: bool,
+    flip_v: bool,
+    transpose: bool,
+    ratio: f64,
+}
+
+fn draw_specs(rng: &mut rand_pcg::Pcg64, tiles: &[Tile], args: &Args) -> Vec<SampleSpec> {
+    (0..args.batch)
+        .map(|_| {
+            let tile = rng.random_range(0..tiles.len());
+            let t = &tiles[tile];
+            SampleSpec {
+                tile,
+                x0: rng.random_range(0..=t.w - args.patch),
+                y0: rng.random_range(0..=t.h - args.patch),
+                flip_h: rng.random(),
+                flip_v: rng.random(),
+                transpose: rng.random(),
+                ratio: rng.random_range(args.ratio_min..=args.ratio_max),
+            }
+        })
+        .collect()
+}
+
+fn make_sample(s: &SampleSpec, tiles: &[Tile], p: usize) -> Sample {
+    let t = &tiles[s.tile];
+    let mut x8 = vec![0u8; p * p];
+    for yy in 0..p {
+        for xx in 0..p {
+            let (mut sx, mut sy) = if s.transpose { (yy, xx) } else { (xx, yy) };
+            if s.flip_h {
+                sx = p - 1 - sx;
+            }
+            if s.flip_v {
+                sy = p - 1 - sy;
+            }
+            x8[yy * p + xx] = t.y[(s.y0 + sy) * t.w + s.x0 + sx];
+        }
+    }
+    let l = low_size(p, s.ratio);
+    let d8 = lanczos_u8(&x8, p, p, l, l);
+    Sample {
+        w: p,
+        h: p,
+        x: x8.iter().map(|&v| v as f32 / 255.0).collect(),
+        lw: l,
+        lh: l,
+        d: d8.iter().map(|&v| v as f32 / 255.0).collect(),
+    }
+}
+
+fn to_u8(v: f32) -> u8 {
+    (v * 255.0).round().clamp(0.0, 255.0) as u8
+}
+
+/// x264 encode + decode of several 8-bit planes at one QP through the oracle ffmpeg.
+///
+/// The planes are tiled into one picture (cells aligned to 16 so macroblocks do not straddle
+/// two planes; the rest of each cell repeats the plane's edge so it costs few bits and rings
+/// little), encoded as one I420 frame with neutral chroma, decoded, and cut apart again.
+struct Codec {
+    ffmpeg: PathBuf,
+    dir: PathBuf,
+}
+
+impl Codec {
+    fn new() -> Result<Self, String> {
+        let ffmpeg = lv_testkit::oracle::ffmpeg()?;
+        let dir = std::env::temp_dir().join(format!("dnnscale-train-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        Ok(Codec { ffmpeg, dir })
+    }
+
+    fn roundtrip(
+        &self,
+        planes: &[(usize, usize, Vec<u8>)],
+        qp: u32,
+    ) -> Result<Vec<Vec<u8>>, String> {
+        let cw = planes.iter().map(|p| p.0).max().unwrap().div_ceil(16) * 16;
+        let ch = planes.iter().map(|p| p.1).max().unwrap().div_ceil(16) * 16;
+        let cols = (planes.len() as f64).sqrt().ceil() as usize;
+        let rows = planes.len().div_ceil(cols);
+        let (pw, ph) = (cols * cw, rows * ch);
+        let mut pic = vec![128u8; pw * ph * 3 / 2];
+        for (i, (w, h, y)) in planes.iter().enumerate() {
+            let (ox, oy) = ((i % cols) * cw, (i / cols) * ch);
+            for r in 0..ch {
+                let sr = r.min(h - 1);
+                for c in 0..cw {
+                    pic[(oy + r) * pw + ox + c] = y[sr * w + c.min(w - 1)];
+                }
+            }
+        }
+        let h264 = self.dir.join(format!("q{qp}.h264"));
+        let size = format!("{pw}x{ph}");
+        let qps = qp.to_string();
+        let mut enc = Command::new(&self.ffmpeg)
+            .args([
+                "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", &size,
+            ])
+            .args([
+                "-i", "-", "-c:v", "libx264", "-qp", &qps, "-preset", "medium", "-f", "h264",
+            ])
+            .arg(&h264)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", self.ffmpeg.display()))?;
+        enc.stdin
+            .take()
+            .unwrap()
+            .write_all(&pic)
+            .map_err(|e| e.to_string())?;
+        let out = enc.wait_with_output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!(
+                "x264 encode failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let mut dec = Command::new(&self.ffmpeg)
+            .args(["-v", "error", "-i"])
+            .arg(&h264)
+            .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let mut got = Vec::new();
+        dec.stdout
+            .take()
+            .unwrap()
+            .read_to_end(&mut got)
+            .map_err(|e| e.to_string())?;
+        dec.wait().map_err(|e| e.to_string())?;
+        if got.len() != pic.len() {
+            return Err(format!(
+                "decoded {} bytes, expected {}",
+                got.len(),
+                pic.len()
+            ));
+        }
+        Ok(planes
+            .iter()
+            .enumerate()
+            .map(|(i, (w, h, _))| {
+                let (ox, oy) = ((i % cols) * cw, (i / cols) * ch);
+                let mut o = Vec::with_capacity(w * h);
+                for r in 0..*h {
+                    o.extend_from_slice(&got[(oy + r) * pw + ox..][..*w]);
+                }
+                o
+            })
+            .collect())
+    }
+}
+
+impl Drop for Codec {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn psnr(mse255: f64) -> f64 {
+    10.0 * (255.0f64 * 255.0 / mse255.max(1e-10)).log10()
+}
+
+/// Mean squared error (0..255 units) of `bicubic(y)` at the source size against the source.
+fn upscaled_mse(y: &[u8], lw: usize, lh: usize, x: &[u8], w: usize, h: usize) -> f64 {
+    let r = Resampler::new(lw, lh, w, h, BICUBIC).expect("resampler");
+    let yf: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+    let mut u = vec![0f32; w * h];
+    r.process_f32(&yf, lw, &mut u, w);
+    u.iter()
+        .zip(x)
+        .map(|(&a, &b)| {
+            let d = a as f64 - b as f64;
+            d * d
+        })
+        .sum::<f64>()
+        / (w * h) as f64
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+struct ValResult {
+    /// Mean PSNR (dB) of the bicubic upscale against the source, over tiles and ratios.
+    net: f64,
+    lanczos: f64,
+    /// Per ratio: (ratio, net, lanczos).
+    per_ratio: Vec<(f64, f64, f64)>,
+    /// Per QP, after an x264 round trip of the downscaled picture: (qp, net, lanczos).
+    codec: Vec<(u32, f64, f64)>,
+}
+
+/// Held-out validation at the fixed ratios: the element's path (Lanczos u8, net, rounding to
+/// u8), the client's bicubic upscale, PSNR against the source; optionally through x264 too.
+fn validate(
+    net: &RefineNet,
+    val: &[Tile],
+    qps: &[u32],
+    codec: Option<&Codec>,
+) -> Result<ValResult, String> {
+    let mut res = ValResult::default();
+    if val.is_empty() {
+        return Ok(res);
+    }
+    let mut codec_sums = vec![(0.0f64, 0.0f64); qps.len()];
+    for &ratio in &VAL_RATIOS {
+        let items: Vec<(usize, usize, Vec<u8>, Vec<u8>)> = val
+            .par_iter()
+            .map(|t| {
+                let (lw, lh) = (low_size(t.w, ratio), low_size(t.h, ratio));
+                let d = lanczos_u8(&t.y, t.w, t.h, lw, lh);
+                let df: Vec<f32> = d.iter().map(|&v| v as f32 / 255.0).collect();
+                let y: Vec<u8> = net.forward(&df, lh, lw).iter().map(|&v| to_u8(v)).collect();
+                (lw, lh, d, y)
+            })
+            .collect();
+        let (pn, pl): (Vec<f64>, Vec<f64>) = items
+            .par_iter()
+            .zip(val.par_iter())
+            .map(|((lw, lh, d, y), t)| {
+                (
+                    psnr(upscaled_mse(y, *lw, *lh, &t.y, t.w, t.h)),
+                    psnr(upscaled_mse(d, *lw, *lh, &t.y, t.w, t.h)),
+                )
+            })
+            .unzip();
+        let (mn, ml) = (mean(&pn), mean(&pl));
+        res.per_ratio.push((ratio, mn, ml));
+        if let Some(codec) = codec {
+            for (qi, &qp) in qps.iter().enumerate() {
+                let ny = codec.roundtrip(
+                    &items
+                        .iter()
+                        .map(|(lw, lh, _, y)| (*lw, *lh, y.clone()))
+                        .collect::<Vec<_>>(),
+                    qp,
+                )?;
+                let nd = codec.roundtrip(
+                    &items
+                        .iter()
+                        .map(|(lw, lh, d, _)| (*lw, *lh, d.clone()))
+                        .collect::<Vec<_>>(),
+                    qp,
+                )?;
+                let (a, b): (Vec<f64>, Vec<f64>) = items
+                    .par_iter()
+                    .zip(val.par_iter())
+                    .zip(ny.par_iter().zip(nd.par_iter()))
+                    .map(|(((lw, lh, _, _), t), (cy, cd))| {
+                        (
+                            psnr(upscaled_mse(cy, *lw, *lh, &t.y, t.w, t.h)),
+                            psnr(upscaled_mse(cd, *lw, *lh, &t.y, t.w, t.h)),
+                        )
+                    })
+                    .unzip();
+                codec_sums[qi].0 += mean(&a) / VAL_RATIOS.len() as f64;
+                codec_sums[qi].1 += mean(&b) / VAL_RATIOS.len() as f64;
+            }
+        }
+    }
+    res.net = mean(&res.per_ratio.iter().map(|r| r.1).collect::<Vec<_>>());
+    res.lanczos = mean(&res.per_ratio.iter().map(|r| r.2).collect::<Vec<_>>());
+    if codec.is_some() {
+        res.codec = qps
+            .iter()
+            .zip(&codec_sums)
+            .map(|(&q, &(a, b))| (q, a, b))
+            .collect();
+    }
+    Ok(res)
+}
+
+/// Progress lines: above the bar on a terminal; plain stderr lines when the bar is hidden
+/// (indicatif drops `println` then, e.g. when the output goes to a log file).
+fn log(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+/// Cosine decay from `lr` to `lr / 20` over the run: the late small steps settle the weights.
+fn lr_at(args: &Args, step: u64) -> f32 {
+    let t = (step as f64 / args.steps.max(1) as f64).min(1.0);
+    let lo = args.lr as f64 / 20.0;
+    (lo + (args.lr as f64 - lo) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())) as f32
+}
+
+/// A starting network: a checkpoint (JSON) or an exported model (ONNX).
+fn load_init(path: &Path) -> Result<RefineNet, String> {
+    if path.extension().is_some_and(|e| e == "onnx") {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        lv_graph::onnx::import(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    } else {
+        Ok(Checkpoint::load(path).map_err(|e| e.to_string())?.net)
+    }
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    args: &'a Args,
+    command: String,
+    channels: usize,
+    hidden_layers: usize,
+    params: usize,
+    macs_per_pixel: f64,
+    train_tiles: usize,
+    val_tiles: Vec<String>,
+    steps: u64,
+    seconds: f64,
+    final_train_loss_psnr: f64,
+    val: ValResult,
+    history: Vec<(u64, f64, f64)>,
+}
+
+fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    if args.threads > 0 {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(args.threads)
+            .build_global()
+            .map_err(|e| e.to_string())?;
+    }
+    let command = std::env::args()
+        .enumerate()
+        .map(|(i, a)| {
+            if i == 0 {
+                "dnnscale-train".to_string()
+            } else {
+                a
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (train, val) = load_tiles(&args)?;
+    eprintln!(
+        "{} training tiles, {} validation tiles ({}), excluded photos: {}",
+        train.len(),
+        val.len(),
+        args.val_ids.join(","),
+        if args.exclude.is_empty() {
+            "none".into()
+        } else {
+            args.exclude.join(",")
+        }
+    );
+
+    let (mut net, mut adam, mut step, mut rng, mut history) = match (&args.checkpoint, args.resume)
+    {
+        (Some(ck), true) => {
+            let c = Checkpoint::load(ck).map_err(|e| e.to_string())?;
+            let hist = serde_json::from_value(c.meta["history"].clone()).unwrap_or_default();
+            eprintln!("resumed {} at step {}", ck.display(), c.step);
+            (c.net, c.adam, c.step, c.rng, hist)
+        }
+        _ => {
+            let mut net = match &args.init {
+                Some(p) => load_init(p)?,
+                None => RefineNet::new(
+                    RefineConfig {
+                        channels: args.channels,
+                        hidden_layers: args.layers,
+                    },
+                    args.seed,
+                ),
+            };
+            if args.linear_skip {
+                net = net.with_linear_skip();
+            }
+            let adam = Adam::new(net.num_params(), args.lr);
+            (
+                net,
+                adam,
+                0u64,
+                rand_pcg::Pcg64::seed_from_u64(args.seed ^ 0x5eed),
+                Vec::<(u64, f64, f64)>::new(),
+            )
+        }
+    };
+    eprintln!(
+        "RefineNet C={} hidden={} linear skip {} ({} params, {} MAC/pixel, receptive radius {}), mode {:?}",
+        net.config.channels,
+        net.config.hidden_layers,
+        net.skip.is_some(),
+        net.num_params(),
+        net.macs_per_pixel(),
+        net.receptive_radius(),
+        args.mode
+    );
+    let codec = Codec::new();
+    let codec = match (args.mode, codec) {
+        (_, Ok(c)) => Some(c),
+        (Mode::Scaled, Err(e)) => return Err(e),
+        (Mode::Agnostic, Err(e)) => {
+            eprintln!("note: {e}; validation after the codec is skipped");
+            None
+        }
+    };
+
+    let v0 = validate(&net, &val, &[], None)?;
+    eprintln!(
+        "validation at start: net {:.3} dB, lanczos {:.3} dB",
+        v0.net, v0.lanczos
+    );
+
+    let save = |net: &RefineNet,
+                adam: &Adam,
+                step: u64,
+                rng: &rand_pcg::Pcg64,
+                history: &Vec<(u64, f64, f64)>|
+     -> Result<(), String> {
+        if let Some(path) = &args.checkpoint {
+            Checkpoint {
+                net: net.clone(),
+                adam: adam.clone(),
+                step,
+                rng: rng.clone(),
+                meta: serde_json::json!({ "args": &args, "history": history }),
+            }
+            .save(path)
+            .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    };
+
+    let start = Instant::now();
+    let first_step = step;
+    let bar = ProgressBar::new(args.steps);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
+        )
+        .unwrap()
+        .progress_chars("=> "),
+    );
+    bar.set_position(step);
+    let mut avg_loss = f64::NAN;
+    while step < args.steps {
+        let specs = draw_specs(&mut rng, &train, &args);
+        let qp = rng.random_range(args.qp_min..=args.qp_max);
+        let samples: Vec<Sample> = specs
+            .par_iter()
+            .map(|s| make_sample(s, &train, args.patch))
+            .collect();
+        let inputs: Vec<Tensor> = samples
+            .iter()
+            .map(|s| Tensor::from_vec([1, 1, s.lh, s.lw], s.d.clone()))
+            .collect();
+        let traces = net.forward_batch(&inputs);
+        // Forward value fed to the upscaler: the net output, or its x264 round trip whose
+        // error enters as a constant (stop-gradient), so d loss / d y is unchanged.
+        let fwd: Vec<Vec<f32>> = match args.mode {
+            Mode::Agnostic => traces.iter().map(|t| t.output.clone()).collect(),
+            Mode::Scaled => {
+                let planes: Vec<(usize, usize, Vec<u8>)> = traces
+                    .iter()
+                    .map(|t| (t.w, t.h, t.output.iter().map(|&v| to_u8(v)).collect()))
+                    .collect();
+                let dec = codec.as_ref().unwrap().roundtrip(&planes, qp)?;
+                traces
+                    .iter()
+                    .zip(&dec)
+                    .map(|(t, c)| {
+                        t.output
+                            .iter()
+                            .zip(c)
+                            .map(|(&y, &c)| y + (c as f32 / 255.0 - y))
+                            .collect()
+                    })
+                    .collect()
+            }
+        };
+        let nb = samples.len() as f32;
+        let (losses, dys): (Vec<f64>, Vec<Vec<f32>>) = samples
+            .par_iter()
+            .zip(fwd.par_iter())
+            .map(|(s, y)| {
+                let up = Resampler::new(s.lw, s.lh, s.w, s.h, BICUBIC).expect("resampler");
+                let mut u = vec![0f32; s.w * s.h];
+                up.process_f32(y, s.lw, &mut u, s.w);
+                let (l, mut du) = lv_train::mse(&u, &s.x);
+                // The loss is taken in squared 8-bit levels (x 255²): on 0..1 samples the
+                // per-weight gradients of the inner layers fall to ~1e-9, below Adam's eps,
+                // and those layers would barely train.
+                for g in &mut du {
+                    *g *= GRAD_SCALE / nb;
+                }
+                let mut dy = vec![0f32; s.lw * s.lh];
+                up.process_f32_transpose(&du, s.w, &mut dy, s.lw);
+                (l, dy)
+            })
+            .unzip();
+        let grad = net.backward_batch(&traces, &dys);
+        adam.step(&mut net.params, &grad, lr_at(&args, step));
+        step += 1;
+        let loss = mean(&losses);
+        avg_loss = if avg_loss.is_nan() {
+            loss
+        } else {
+            0.98 * avg_loss + 0.02 * loss
+        };
+        bar.set_position(step);
+        bar.set_message(format!("train {:.2} dB", psnr(avg_loss * 255.0 * 255.0)));
+        if step % args.val_every == 0 || step == args.steps {
+            let v = validate(&net, &val, &[], None)?;
+            history.push((step, v.net, v.lanczos));
+            log(&bar, format!(
+                "step {step} ({:.0} s): val net {:.3} dB, lanczos {:.3} dB (gain {:+.3} dB), train {:.2} dB, lr {:.2e}",
+                start.elapsed().as_secs_f64(),
+                v.net,
+                v.lanczos,
+                v.net - v.lanczos,
+                psnr(avg_loss * 255.0 * 255.0),
+                lr_at(&args, step)
+            ));
+        }
+        if step % args.checkpoint_every == 0 || step == args.steps {
+            save(&net, &adam, step, &rng, &history)?;
+        }
+    }
+    bar.finish();
+    let secs = start.elapsed().as_secs_f64();
+
+    let bytes = lv_graph::onnx::export(&net, &command);
+    std::fs::write(&args.out, bytes).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let fin = validate(&net, &val, &args.val_qps, codec.as_ref())?;
+    println!("== dnnscale-train summary ==");
+    println!("command: {command}");
+    println!(
+        "model: C={} hidden={} params={} MAC/pixel={} -> {}",
+        net.config.channels,
+        net.config.hidden_layers,
+        net.num_params(),
+        net.macs_per_pixel(),
+        args.out.display()
+    );
+    println!(
+        "steps: {} this run ({} total), {:.1} s ({:.1} steps/s), mode {:?}",
+        step - first_step,
+        step,
+        secs,
+        (step - first_step) as f64 / secs.max(1e-9),
+        args.mode
+    );
+    println!(
+        "validation ({} tiles, ratios {:?}): net {:.3} dB, lanczos {:.3} dB, gain {:+.3} dB",
+        val.len(),
+        VAL_RATIOS,
+        fin.net,
+        fin.lanczos,
+        fin.net - fin.lanczos
+    );
+    for (r, a, b) in &fin.per_ratio {
+        println!(
+            "  ratio {r}: net {a:.3} dB, lanczos {b:.3} dB, gain {:+.3} dB",
+            a - b
+        );
+    }
+    for (q, a, b) in &fin.codec {
+        println!(
+            "  x264 qp {q}: net {a:.3} dB, lanczos {b:.3} dB, gain {:+.3} dB",
+            a - b
+        );
+    }
+    if let Some(p) = &args.summary {
+        let s = Summary {
+            args: &args,
+            command: command.clone(),
+            channels: net.config.channels,
+            hidden_layers: net.config.hidden_layers,
+            params: net.num_params(),
+            macs_per_pixel: net.macs_per_pixel(),
+            train_tiles: train.len(),
+            val_tiles: val.iter().map(|t| t.name.clone()).collect(),
+            steps: step,
+            seconds: secs,
+            final_train_loss_psnr: psnr(avg_loss * 255.0 * 255.0),
+            val: fin,
+            history,
+        };
+        std::fs::write(p, serde_json::to_vec_pretty(&s).unwrap())
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(())
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("dnnscale-train: {e}");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The training step's gradient (net → bicubic → MSE, backward through the resampler's
+    /// adjoint) against central differences of the same loss, on a real-sized sample.
+    #[test]
+    fn step_gradient_matches_finite_differences() {
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(3);
+        let p = 32;
+        let x8: Vec<u8> = (0..p * p)
+            .map(|i| {
+                (128.0 + 60.0 * ((i % p) as f32 * 0.7).sin() * ((i / p) as f32 * 0.4).cos()) as u8
+            })
+            .collect();
+        let l = low_size(p, 2.3);
+        let d: Vec<f32> = lanczos_u8(&x8, p, p, l, l)
+            .iter()
+            .map(|&v| v as f32 / 255.0)
+            .collect();
+        let x: Vec<f32> = x8.iter().map(|&v| v as f32 / 255.0).collect();
+        let mut net = RefineNet::new(
+            RefineConfig {
+                channels: 4,
+                hidden_layers: 1,
+            },
+            1,
+        );
+        for q in net.params.iter_mut() {
+            *q += (lv_graph::net::normal(&mut rng) * 0.05) as f32;
+        }
+        let up = Resampler::new(l, l, p, p, BICUBIC).unwrap();
+        let loss = |net: &RefineNet| -> f64 {
+            let y = net.forward(&d, l, l);
+            let mut u = vec![0f32; p * p];
+            up.process_f32(&y, l, &mut u, p);
+            lv_train::mse(&u, &x).0
+        };
+        let t = net.forward_trace(&d, l, l);
+        let mut u = vec![0f32; p * p];
+        up.process_f32(&t.output, l, &mut u, p);
+        let (_, du) = lv_train::mse(&u, &x);
+        let mut dy = vec![0f32; l * l];
+        up.process_f32_transpose(&du, p, &mut dy, l);
+        let g = net.backward_batch(&[t], &[dy]);
+        let eps = 1e-3;
+        let mut checked = 0;
+        for i in (0..net.num_params()).step_by(7) {
+            let mut n2 = net.clone();
+            n2.params[i] += eps;
+            let lp = loss(&n2);
+            n2.params[i] -= 2.0 * eps;
+            let lm = loss(&n2);
+            let num = (lp - lm) / (2.0 * eps as f64);
+            assert!(
+                (num - g[i] as f64).abs() <= 0.05 * num.abs() + 1e-6,
+                "param {i}: analytic {} numeric {num}",
+                g[i]
+            );
+            checked += 1;
+        }
+        assert!(checked > 10);
+    }
+}

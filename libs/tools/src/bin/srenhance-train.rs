@@ -1,0 +1,599 @@
+//! srenhance-train: trains the generic ×2 super-resolution model of `srenhance`
+//! (docs/srenhance-design.md) on natural photo tiles and exports it as a
+//! `srenhance-refine-v1` ONNX model.
+//!
+//! Pairs: HR tile (BT.709 limited-range luma of the PNG) → Lanczos-3 ×0.5 (8-bit, swscale
+//! convention) → optionally x264 at a fixed QP through the oracle ffmpeg (all tiles of one
+//! QP mosaicked into one intra-coded picture) → Catmull-Rom ×2 (8-bit, the element's
+//! upscale) → network; loss = MSE against the HR tile, on random `crop` squares with
+//! context (`lv_livenas::trainer`). Each QP in `--qps` (and `clean`, no codec) is one variant of
+//! every tile; a step draws tiles and variants uniformly.
+//!
+//! ```text
+//! srenhance-train --data DIR --out model.onnx [--val-ids id,id] [--exclude id,id]
+//!     [--steps N] [--batch N] [--crop PX] [--channels C] [--layers L] [--lr LR]
+//!     [--seed S] [--qps clean,24,30,36] [--threads N] [--val-every N] [--summary FILE]
+//! ```
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use lv_image::plane::Plane;
+use lv_image::resample::{Kernel, Resampler};
+use lv_livenas::store::StoredPatch;
+use lv_livenas::trainer::{bicubic_u8, quality_on, Trainer, TrainerConfig};
+use lv_train::{RefineConfig, RefineNet};
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+struct Args {
+    data: PathBuf,
+    out: PathBuf,
+    val_ids: Vec<String>,
+    exclude: Vec<String>,
+    steps: u64,
+    batch: usize,
+    crop: usize,
+    channels: usize,
+    layers: usize,
+    lr: f32,
+    seed: u64,
+    /// `None` = no codec.
+    qps: Vec<Option<u32>>,
+    threads: usize,
+    val_every: u64,
+    summary: Option<PathBuf>,
+}
+
+const USAGE: &str = "usage: srenhance-train --data DIR --out model.onnx [--val-ids id,id] \
+[--exclude id,id] [--steps N] [--batch N] [--crop PX] [--channels C] [--layers L] [--lr LR] \
+[--seed S] [--qps clean,24,30,36] [--threads N] [--val-every N] [--summary FILE]";
+
+fn list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        data: PathBuf::new(),
+        out: PathBuf::new(),
+        val_ids: list("lomiri16_friends,mate_blinds"),
+        // The evaluation clips are camera pans over these photos (models/dnnscale/MODEL_CARD.md).
+        exclude: list("lomiri16_seeding,lomiri20_kleiber,lomiri16_picosdeeuropa"),
+        steps: 2000,
+        batch: 16,
+        crop: 48,
+        channels: 8,
+        layers: 1,
+        lr: 2e-3,
+        seed: 1,
+        qps: vec![None, Some(24), Some(30), Some(36)],
+        threads: 0,
+        val_every: 250,
+        summary: None,
+    };
+    let mut it = std::env::args().skip(1);
+    fn num<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
+        let v = v.ok_or_else(|| format!("{flag} needs a value"))?;
+        v.parse().map_err(|_| format!("{flag}: bad value {v:?}"))
+    }
+    while let Some(f) = it.next() {
+        match f.as_str() {
+            "--data" => a.data = num::<String>(&f, it.next())?.into(),
+            "--out" => a.out = num::<String>(&f, it.next())?.into(),
+            "--val-ids" => a.val_ids = list(&num::<String>(&f, it.next())?),
+            "--exclude" => a.exclude = list(&num::<String>(&f, it.next())?),
+            "--steps" => a.steps = num(&f, it.next())?,
+            "--batch" => a.batch = num(&f, it.next())?,
+            "--crop" => a.crop = num(&f, it.next())?,
+            "--channels" => a.channels = num(&f, it.next())?,
+            "--layers" => a.layers = num(&f, it.next())?,
+            "--lr" => a.lr = num(&f, it.next())?,
+            "--seed" => a.seed = num(&f, it.next())?,
+            "--threads" => a.threads = num(&f, it.next())?,
+            "--val-every" => a.val_every = num(&f, it.next())?,
+            "--summary" => a.summary = Some(num::<String>(&f, it.next())?.into()),
+            "--qps" => {
+                a.qps = list(&num::<String>(&f, it.next())?)
+                    .iter()
+                    .map(|q| {
+                        if q == "clean" {
+                            Ok(None)
+                        } else {
+                            q.parse::<u32>()
+                                .ok()
+                                .filter(|&q| q <= 51)
+                                .map(Some)
+                                .ok_or_else(|| format!("--qps: bad QP {q:?}"))
+                        }
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            _ => return Err(format!("unknown argument {f:?}\n{USAGE}")),
+        }
+    }
+    if a.data.as_os_str().is_empty() || a.out.as_os_str().is_empty() {
+        return Err(format!("--data and --out are required\n{USAGE}"));
+    }
+    if a.crop < 8 || a.batch == 0 || a.qps.is_empty() || a.channels == 0 {
+        return Err("bad --crop, --batch, --channels or --qps".into());
+    }
+    Ok(a)
+}
+
+/// A tile: 8-bit luma.
+struct Tile {
+    name: String,
+    w: usize,
+    h: usize,
+    y: Vec<u8>,
+}
+
+/// Photo id of a tile named `<photo id>_r<row>c<col>.png` (scripts/make_tiles.py).
+fn photo_id(name: &str) -> &str {
+    name.rsplit_once("_r").map(|(p, _)| p).unwrap_or(name)
+}
+
+/// PNG → BT.709 limited-range luma (the matrix and range of the evaluation clips).
+fn read_luma(path: &Path) -> Result<Tile, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut dec = png::Decoder::new(std::io::Cursor::new(bytes));
+    dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = dec
+        .read_info()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut buf = vec![0u8; reader.output_buffer_size().ok_or("PNG too large")?];
+    let info = reader
+        .next_frame(&mut buf)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let (w, h) = (info.width as usize, info.height as usize);
+    let ch = info.color_type.samples();
+    let mut y = Vec::with_capacity(w * h);
+    for row in 0..h {
+        let line = &buf[row * info.line_size..][..w * ch];
+        for px in line.chunks_exact(ch) {
+            let v = if ch >= 3 {
+                16.0 + 219.0
+                    * (0.2126 * px[0] as f64 + 0.7152 * px[1] as f64 + 0.0722 * px[2] as f64)
+                    / 255.0
+            } else {
+                16.0 + 219.0 * px[0] as f64 / 255.0
+            };
+            y.push(v.round().clamp(0.0, 255.0) as u8);
+        }
+    }
+    Ok(Tile {
+        name: path.file_name().unwrap().to_string_lossy().into_owned(),
+        w: w / 2 * 2,
+        h: h / 2 * 2,
+        y: if w % 2 == 0 && h % 2 == 0 {
+            y
+        } else {
+            (0..h / 2 * 2)
+                .flat_map(|r| y[r * w..r * w + w / 2 * 2].to_vec())
+                .collect()
+        },
+    })
+}
+
+/// x264 intra encode + decode of equally sized planes at one QP (oracle ffmpeg), as one
+/// mosaic picture (cells are multiples of 16, so macroblocks never straddle two tiles).
+fn x264_roundtrip(planes: &[&[u8]], w: usize, h: usize, qp: u32) -> Result<Vec<Vec<u8>>, String> {
+    let ffmpeg = lv_testkit::oracle::ffmpeg()?;
+    let (cw, ch) = (w.div_ceil(16) * 16, h.div_ceil(16) * 16);
+    let cols = (planes.len() as f64).sqrt().ceil() as usize;
+    let rows = planes.len().div_ceil(cols);
+    let (pw, ph) = (cols * cw, rows * ch);
+    let mut pic = vec![128u8; pw * ph * 3 / 2];
+    for (i, y) in planes.iter().enumerate() {
+        let (ox, oy) = ((i % cols) * cw, (i / cols) * ch);
+        for r in 0..ch {
+            let sr = r.min(h - 1);
+            for c in 0..cw {
+                pic[(oy + r) * pw + ox + c] = y[sr * w + c.min(w - 1)];
+            }
+        }
+    }
+    let dir = std::env::temp_dir();
+    let h264 = dir.join(format!("srenhance-train-{}-q{qp}.h264", std::process::id()));
+    let size = format!("{pw}x{ph}");
+    let mut enc = Command::new(&ffmpeg)
+        .args(["-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p"])
+        .args([
+            "-s",
+            &size,
+            "-i",
+            "-",
+            "-c:v",
+            "libx264",
+            "-qp",
+            &qp.to_string(),
+        ])
+        .args(["-preset", "medium", "-f", "h264"])
+        .arg(&h264)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", ffmpeg.display()))?;
+    enc.stdin
+        .take()
+        .unwrap()
+        .write_all(&pic)
+        .map_err(|e| e.to_string())?;
+    let out = enc.wait_with_output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "x264 encode failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let mut dec = Command::new(&ffmpeg)
+        .args(["-v", "error", "-i"])
+        .arg(&h264)
+        .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut got = Vec::new();
+    dec.stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut got)
+        .map_err(|e| e.to_string())?;
+    dec.wait().map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&h264);
+    if got.len() != pic.len() {
+        return Err(format!(
+            "decoded {} bytes, expected {}",
+            got.len(),
+            pic.len()
+        ));
+    }
+    Ok((0..planes.len())
+        .map(|i| {
+            let (ox, oy) = ((i % cols) * cw, (i / cols) * ch);
+            let mut o = Vec::with_capacity(w * h);
+            for r in 0..h {
+                o.extend_from_slice(&got[(oy + r) * pw + ox..][..w]);
+            }
+            o
+        })
+        .collect())
+}
+
+/// One tile's network inputs, one per variant (the ×2 upscale of its degraded half size).
+struct Prepared {
+    tile: Tile,
+    inputs: Vec<Vec<u8>>,
+}
+
+/// Lanczos ×0.5, the variants' codec round trips, Catmull-Rom ×2, for tiles of one size.
+fn prepare(tiles: Vec<Tile>, qps: &[Option<u32>]) -> Result<Vec<Prepared>, String> {
+    // Group by size so each mosaic holds equally sized tiles.
+    let mut out: Vec<Prepared> = Vec::new();
+    let mut sizes: Vec<(usize, usize)> = tiles.iter().map(|t| (t.w, t.h)).collect();
+    sizes.sort();
+    sizes.dedup();
+    let mut tiles: Vec<Option<Tile>> = tiles.into_iter().map(Some).collect();
+    for (w, h) in sizes {
+        let group: Vec<Tile> = tiles
+            .iter_mut()
+            .filter(|t| t.as_ref().is_some_and(|t| (t.w, t.h) == (w, h)))
+            .map(|t| t.take().unwrap())
+            .collect();
+        let (lw, lh) = (w / 2, h / 2);
+        let down = Resampler::new(w, h, lw, lh, Kernel::LANCZOS3).map_err(|e| e.to_string())?;
+        let lows: Vec<Vec<u8>> = group
+            .par_iter()
+            .map(|t| {
+                let mut d = vec![0u8; lw * lh];
+                down.process_u8(&Plane::new_u8(&t.y, w, h, w), &mut d, lw);
+                d
+            })
+            .collect();
+        let mut per_variant: Vec<Vec<Vec<u8>>> = Vec::new();
+        for q in qps {
+            let degraded = match q {
+                None => lows.clone(),
+                Some(qp) => {
+                    let refs: Vec<&[u8]> = lows.iter().map(|v| v.as_slice()).collect();
+                    x264_roundtrip(&refs, lw, lh, *qp)?
+                }
+            };
+            per_variant.push(
+                degraded
+                    .par_iter()
+                    .map(|d| bicubic_u8(d, lw, lh, lw, w, h))
+                    .collect(),
+            );
+        }
+        for (i, t) in group.into_iter().enumerate() {
+            out.push(Prepared {
+                inputs: per_variant.iter().map(|v| v[i].clone()).collect(),
+                tile: t,
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+struct Val {
+    /// Per variant: (label, net PSNR, bicubic PSNR), mean over tiles of the per-tile PSNR.
+    variants: Vec<(String, f64, f64)>,
+    net: f64,
+    bicubic: f64,
+}
+
+fn label(q: &Option<u32>) -> String {
+    q.map_or("clean".into(), |q| format!("x264 qp {q}"))
+}
+
+fn validate(net: &RefineNet, val: &[Prepared], qps: &[Option<u32>], margin: usize) -> Val {
+    let mut v = Val::default();
+    if val.is_empty() {
+        return v;
+    }
+    for (k, q) in qps.iter().enumerate() {
+        let (n, b): (Vec<f64>, Vec<f64>) = val
+            .par_iter()
+            .map(|p| {
+                let t = &p.tile;
+                let sp = StoredPatch::from_upscaled(
+                    0,
+                    &p.inputs[k],
+                    t.w,
+                    t.h,
+                    t.w,
+                    0,
+                    0,
+                    t.y.clone(),
+                    t.w.min(t.h),
+                    margin,
+                );
+                let bic = lv_livenas::trainer::psnr_u8(&sp.input_under_target(), &sp.target);
+                (quality_on(net, &[&sp]), bic)
+            })
+            .unzip();
+        v.variants.push((label(q), mean(&n), mean(&b)));
+    }
+    v.net = mean(&v.variants.iter().map(|x| x.1).collect::<Vec<_>>());
+    v.bicubic = mean(&v.variants.iter().map(|x| x.2).collect::<Vec<_>>());
+    v
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+/// Cosine decay from `lr` to `lr / 20`.
+fn lr_at(args: &Args, step: u64) -> f32 {
+    let t = (step as f64 / args.steps.max(1) as f64).min(1.0);
+    let lo = args.lr as f64 / 20.0;
+    (lo + (args.lr as f64 - lo) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())) as f32
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    args: &'a Args,
+    command: String,
+    channels: usize,
+    hidden_layers: usize,
+    params: usize,
+    macs_per_pixel: f64,
+    train_tiles: usize,
+    val_tiles: Vec<String>,
+    prepare_seconds: f64,
+    train_seconds: f64,
+    start: Val,
+    end: Val,
+    history: Vec<(u64, f64, f64)>,
+}
+
+fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    if args.threads > 0 {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(args.threads)
+            .build_global()
+            .map_err(|e| e.to_string())?;
+    }
+    let command = std::iter::once("srenhance-train".to_string())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&args.data)
+        .map_err(|e| format!("{}: {e}", args.data.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    names.sort();
+    let (mut train, mut val) = (Vec::new(), Vec::new());
+    for p in names {
+        let n = p.file_name().unwrap().to_string_lossy().into_owned();
+        let id = photo_id(&n).to_string();
+        if args.exclude.contains(&id) {
+            continue;
+        }
+        let t = read_luma(&p)?;
+        if t.w < args.crop + 32 || t.h < args.crop + 32 {
+            continue;
+        }
+        if args.val_ids.contains(&id) {
+            val.push(t);
+        } else {
+            train.push(t);
+        }
+    }
+    if train.is_empty() {
+        return Err(format!("no training tiles in {}", args.data.display()));
+    }
+    eprintln!(
+        "{} training tiles, {} validation tiles ({})",
+        train.len(),
+        val.len(),
+        args.val_ids.join(",")
+    );
+    let t0 = Instant::now();
+    let train = prepare(train, &args.qps)?;
+    let val = prepare(val, &args.qps)?;
+    let prepare_seconds = t0.elapsed().as_secs_f64();
+    eprintln!("prepared the variants in {prepare_seconds:.1} s");
+
+    let net = RefineNet::new(
+        RefineConfig {
+            channels: args.channels,
+            hidden_layers: args.layers,
+        },
+        args.seed,
+    );
+    let mut trainer = Trainer::new(
+        net,
+        TrainerConfig {
+            learning_rate: args.lr,
+            batch_size: args.batch,
+            crop: args.crop,
+            seed: args.seed,
+            ..TrainerConfig::default()
+        },
+    );
+    let margin = trainer.margin();
+    eprintln!(
+        "RefineNet C={} hidden={} ({} params, {} MAC/pixel, receptive radius {})",
+        args.channels,
+        args.layers,
+        trainer.net().num_params(),
+        trainer.net().macs_per_pixel(),
+        trainer.net().receptive_radius()
+    );
+    let start = validate(trainer.net(), &val, &args.qps, margin);
+    eprintln!(
+        "validation at start: net {:.3} dB, bicubic {:.3} dB",
+        start.net, start.bicubic
+    );
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(args.seed ^ 0x5eed);
+    let mut history = Vec::new();
+    let t1 = Instant::now();
+    let side = args.crop + 2 * margin;
+    let mut avg = f64::NAN;
+    for step in 0..args.steps {
+        // Random windows of `crop` + context; the trainer takes the whole `crop` square.
+        let pairs: Vec<StoredPatch> = (0..args.batch)
+            .map(|_| {
+                let p = &train[rng.random_range(0..train.len())];
+                let k = rng.random_range(0..p.inputs.len());
+                let t = &p.tile;
+                let x0 = rng.random_range(0..=(t.w - side) / 2) * 2 + margin;
+                let y0 = rng.random_range(0..=(t.h - side) / 2) * 2 + margin;
+                let mut target = Vec::with_capacity(args.crop * args.crop);
+                for r in 0..args.crop {
+                    let o = (y0 + r) * t.w + x0;
+                    target.extend_from_slice(&t.y[o..o + args.crop]);
+                }
+                StoredPatch::from_upscaled(
+                    0,
+                    &p.inputs[k],
+                    t.w,
+                    t.h,
+                    t.w,
+                    x0,
+                    y0,
+                    target,
+                    args.crop,
+                    margin,
+                )
+            })
+            .collect();
+        trainer.set_learning_rate(lr_at(&args, step));
+        let refs: Vec<&StoredPatch> = pairs.iter().collect();
+        let loss = trainer.step_on(&refs).unwrap();
+        avg = if avg.is_nan() {
+            loss
+        } else {
+            0.98 * avg + 0.02 * loss
+        };
+        let s = step + 1;
+        if s % args.val_every == 0 || s == args.steps {
+            let v = validate(trainer.net(), &val, &args.qps, margin);
+            history.push((s, v.net, v.bicubic));
+            eprintln!(
+                "step {s} ({:.0} s): val net {:.3} dB, bicubic {:.3} dB (gain {:+.3} dB), train {:.2} dB",
+                t1.elapsed().as_secs_f64(),
+                v.net,
+                v.bicubic,
+                v.net - v.bicubic,
+                lv_livenas::trainer::psnr_from_mse(avg * 255.0 * 255.0)
+            );
+        }
+    }
+    let train_seconds = t1.elapsed().as_secs_f64();
+    std::fs::write(&args.out, trainer.export(&command))
+        .map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let end = validate(trainer.net(), &val, &args.qps, margin);
+    println!("== srenhance-train summary ==");
+    println!("command: {command}");
+    println!(
+        "model: C={} hidden={} params={} MAC/pixel={} -> {}",
+        args.channels,
+        args.layers,
+        trainer.net().num_params(),
+        trainer.net().macs_per_pixel(),
+        args.out.display()
+    );
+    println!(
+        "{} steps in {train_seconds:.1} s ({:.2} steps/s); data preparation {prepare_seconds:.1} s",
+        args.steps,
+        args.steps as f64 / train_seconds.max(1e-9)
+    );
+    println!(
+        "held-out tiles ({}): net {:.3} dB, bicubic {:.3} dB, gain {:+.3} dB",
+        val.len(),
+        end.net,
+        end.bicubic,
+        end.net - end.bicubic
+    );
+    for (l, n, b) in &end.variants {
+        println!(
+            "  {l}: net {n:.3} dB, bicubic {b:.3} dB, gain {:+.3} dB",
+            n - b
+        );
+    }
+    if let Some(p) = &args.summary {
+        let s = Summary {
+            args: &args,
+            command,
+            channels: args.channels,
+            hidden_layers: args.layers,
+            params: trainer.net().num_params(),
+            macs_per_pixel: trainer.net().macs_per_pixel(),
+            train_tiles: train.len(),
+            val_tiles: val.iter().map(|p| p.tile.name.clone()).collect(),
+            prepare_seconds,
+            train_seconds,
+            start,
+            end,
+            history,
+        };
+        std::fs::write(p, serde_json::to_vec_pretty(&s).unwrap())
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(())
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("srenhance-train: {e}");
+        std::process::exit(1);
+    }
+}
