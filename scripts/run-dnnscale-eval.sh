@@ -15,7 +15,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 WHAT="${1:-all}"
 M=models/dnnscale
-cargo build --release -p lvtools --bin dnnscale-eval
+cargo build --release -p lv-tools --bin dnnscale-eval
 cargo build --release -p gst-plugin-dnnscale
 E=target/release/dnnscale-eval
 COMMON=(--frames 30 --crfs 23,28,33,38 --vp9-crfs 32,38,44,50 --vp9-deadline realtime --vp9-cpu-used 8 --jobs 2)
@@ -30,7 +30,7 @@ codec_aware() {
     --compare dnnscale-scaled:dnnscale-agnostic-cont --out docs/eval/codec-aware
 }
 bench() {
-  cargo bench -p lvtools --bench dnnscale_speed | tee docs/eval/speed.md
+  cargo bench -p lv-tools --bench dnnscale_speed | tee docs/eval/speed.md
 }
 case "$WHAT" in
   main) main ;;

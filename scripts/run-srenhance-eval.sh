@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The srenhance (LiveNAS) evaluation as recorded in models/srenhance/EVAL.md: methods (a)-(f) of
-# issue #4 on natural clips with scene changes, through the real elements (lvtools'
+# issue #4 on natural clips with scene changes, through the real elements (lv-tools'
 # srenhance-eval). Results, per-frame scores and plots land in docs/eval/srenhance/.
 #
 # Clips (built here from the sources of scripts/fetch-eval-clips.sh, pinned public downloads):
@@ -50,9 +50,9 @@ P1080="$OUT/sr_pans_1920x1080_480f.y4m"
 pans "$P1080" 1920 1080 160
 
 # The dev profile (opt-level 2, CI's build: no debug info): srenhance's network runs on
-# lvinfer's native engine and trains with lvtrain, both at opt-level 2 there, and the non-live
+# lv-infer's native engine and trains with lv-train, both at opt-level 2 there, and the non-live
 # pipelines pace training by stream time, so the scores do not depend on the profile; a release
 # build of tract costs ~35 min of this machine's 2 cores for nothing here.
 export CARGO_PROFILE_DEV_DEBUG=0
-cargo build -p gst-plugin-srenhance -p lvtools
+cargo build -p gst-plugin-srenhance -p lv-tools
 target/debug/srenhance-eval --clip "$T" --clip "$P" --clip "$P1080" --out docs/eval/srenhance "$@"

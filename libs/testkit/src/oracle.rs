@@ -7,8 +7,10 @@ use std::process::Command;
 
 /// Repository root (the workspace directory), found from this crate's manifest.
 pub fn repo_root() -> PathBuf {
+    // libs/testkit -> libs -> the root.
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+        .ancestors()
+        .nth(2)
         .unwrap()
         .to_path_buf()
 }
