@@ -26,7 +26,8 @@ use gst_video::VideoFormat;
 use lv_image::plane::Plane;
 use lv_image::resample::{Kernel, Resampler, ResamplerConfig, Siting};
 use lv_infer::{Model, PlaneRunner, RunnerConfig};
-use lv_livenas::adaptive::{Controller, Params, State as AdaptiveState, Transition};
+use lv_livenas::adaptive::{Controller, Params, Transition};
+use lv_livenas::wire::TrainerState;
 use lv_livenas::store::StoredPatch;
 use lv_livenas::trainer::{Trainer, TrainerConfig};
 use std::collections::VecDeque;
@@ -187,7 +188,7 @@ struct SharedInner {
     /// encoder between srpatch and srenhance may shift the video's timestamps, e.g.
     /// GstVideoEncoder's 1000-hour offset, and its segment with them).
     patch_segment: Option<gst::FormattedSegment<gst::ClockTime>>,
-    trainer_state: Option<AdaptiveState>,
+    trainer_state: Option<TrainerState>,
     epochs: u64,
     /// Training steps taken since start (both modes).
     train_steps: u64,
@@ -1300,7 +1301,7 @@ impl Srenhance {
             .field(
                 "state",
                 sh.trainer_state
-                    .map_or("off", |s: AdaptiveState| s.as_str()),
+                    .map_or("off", |s: TrainerState| s.as_str()),
             )
             .build()
     }
@@ -1369,7 +1370,7 @@ impl TrainerWorker {
                     self.add_pairs(pairs);
                     let t0 = Instant::now();
                     let mut stepped = 0u64;
-                    if self.controller.state() == AdaptiveState::Training {
+                    if self.controller.state() == TrainerState::Training {
                         for _ in 0..job.steps {
                             if self.trainer.step().is_none() {
                                 break;
@@ -1399,7 +1400,7 @@ impl TrainerWorker {
             }
             // Live: train continuously in wall time.
             let pairs = self.take_pairs(&mut sh, None);
-            let idle = self.controller.state() != AdaptiveState::Training
+            let idle = self.controller.state() != TrainerState::Training
                 || (self.trainer.store().is_empty() && pairs.is_empty());
             if idle {
                 let _ = self
@@ -1540,7 +1541,7 @@ impl TrainerWorker {
         let before = self.controller.state();
         let transition = if !self.settings.adaptive {
             Transition::None
-        } else if before == AdaptiveState::Training {
+        } else if before == TrainerState::Training {
             if trained {
                 self.controller.end_of_epoch(q.gain_vs_previous())
             } else {
@@ -1570,10 +1571,7 @@ impl TrainerWorker {
         }
         let fb = lv_livenas::wire::Feedback {
             epoch: q.epoch,
-            state: match state {
-                AdaptiveState::Training => lv_livenas::wire::TrainerState::Training,
-                AdaptiveState::Suspended => lv_livenas::wire::TrainerState::Suspended,
-            },
+            state,
             gain_db: finite_or_zero(q.gain_vs_previous()),
             gain_vs_initial_db: finite_or_zero(q.gain_vs_initial()),
             gain_vs_bicubic_db: finite_or_zero(q.gain_vs_bicubic()),

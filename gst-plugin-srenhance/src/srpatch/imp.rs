@@ -345,10 +345,7 @@ impl Srpatch {
             };
             st.rate_kbps = patch;
             st.bucket.set_rate_kbps(patch);
-            let state = match st.scheduler.state() {
-                TrainerState::Training => "training",
-                TrainerState::Suspended => "suspended",
-            };
+            let state = st.scheduler.state().as_str();
             gst::debug!(
                 CAT,
                 imp = self,
