@@ -5,6 +5,7 @@
 //! high-quality training patches beside the video; `srenhance` on the ingest server upscales
 //! the decoded stream with a super-resolution network that it trains online from them.
 
+pub mod feedback;
 mod srenhance;
 mod srpatch;
 

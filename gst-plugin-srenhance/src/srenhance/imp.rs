@@ -1596,20 +1596,9 @@ impl TrainerWorker {
             before,
             state
         );
-        let fs = gst::Structure::builder("srpatch-feedback")
-            .field("epoch", fb.epoch)
-            .field("state", state.as_str())
-            .field("gain-db", fb.gain_db as f64)
-            .field("gain-vs-initial-db", fb.gain_vs_initial_db as f64)
-            .field("gain-vs-bicubic-db", fb.gain_vs_bicubic_db as f64)
-            .field("training-fraction", fb.training_fraction as f64)
-            .field("suggested-patch-kbps", fb.suggested_patch_kbps)
-            .field(
-                "data",
-                glib::Bytes::from_owned(lv_livenas::wire::encode_feedback(&fb)),
-            )
-            .build();
-        let _ = imp.patchpad.push_event(gst::event::CustomUpstream::new(fs));
+let _ = imp
+            .patchpad
+            .push_event(gst::Event::from(crate::feedback::SrpatchFeedback(fb)));
         let ms = gst::Structure::builder("srenhance-epoch")
             .field("epoch", q.epoch)
             .field("state", state.as_str())

@@ -182,9 +182,10 @@ pub struct Srpatch {
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic in a pad function is turned into an element error by catch_panic; the data
-    // behind the lock is still consistent enough to shut down.
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    // The project's convention (srpatch and srenhance alike): a panic in a pad function is
+    // turned into an element error by catch_panic, and the data behind the lock is still
+    // consistent enough to shut down.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn patch_caps() -> gst::Caps {
@@ -797,7 +798,7 @@ impl Srpatch {
     fn patch_src_event(&self, pad: &gst::Pad, event: gst::Event) -> bool {
         if let gst::EventView::CustomUpstream(c) = event.view() {
             if let Some(s) = c.structure() {
-                if s.name() == super::FEEDBACK_NAME {
+                if s.name() == crate::feedback::NAME {
                     return self.take_feedback(s);
                 }
             }
@@ -810,8 +811,8 @@ impl Srpatch {
     }
 
     fn take_feedback(&self, s: &gst::StructureRef) -> bool {
-        match super::feedback_from_structure(s) {
-            Ok(fb) => {
+        match crate::feedback::SrpatchFeedback::try_from(s) {
+            Ok(crate::feedback::SrpatchFeedback(fb)) => {
                 self.apply_feedback(&fb);
                 true
             }
@@ -1243,7 +1244,7 @@ impl ElementImpl for Srpatch {
         // An application may hand the server's feedback to the element itself.
         if let gst::EventView::CustomUpstream(c) = event.view() {
             if let Some(s) = c.structure() {
-                if s.name() == super::FEEDBACK_NAME {
+                if s.name() == crate::feedback::NAME {
                     return self.take_feedback(s);
                 }
             }
