@@ -481,8 +481,9 @@ fn patch_buffers(hr: &[I420], size: u16, per_frame: usize, seed: u64) -> Vec<gst
                     })
                     .collect(),
             };
-            let mut b =
-                gst::Buffer::from_mut_slice(lv_livenas::wire::encode_patches(&batch, &limits).unwrap());
+            let mut b = gst::Buffer::from_mut_slice(
+                lv_livenas::wire::encode_patches(&batch, &limits).unwrap(),
+            );
             b.get_mut()
                 .unwrap()
                 .set_pts(gst::ClockTime::from_nseconds(pts));
@@ -734,8 +735,9 @@ fn trainer_panic_ends_a_non_live_pipeline_with_an_error() {
 
 #[test]
 fn embedded_generic_model_is_an_srenhance_model() {
-    let bytes = std::fs::read(lv_testkit::oracle::repo_root().join("models/srenhance/srenhance.onnx"))
-        .expect("models/srenhance/srenhance.onnx is shipped");
+    let bytes =
+        std::fs::read(lv_testkit::oracle::repo_root().join("models/srenhance/srenhance.onnx"))
+            .expect("models/srenhance/srenhance.onnx is shipped");
     let m = Model::from_bytes(&bytes).unwrap();
     assert_eq!(m.info().kind, lv_livenas::trainer::KIND);
 }

@@ -24,11 +24,13 @@
 //! holding none of the element's locks. A panic in the trainer thread is caught there and
 //! ends that wait (and the next frame or patch) with an element error, never a hang.
 //!
-//! Locks: a poisoned lock is used as is (`PoisonError::into_inner`), as everywhere in this
-//! plugin: pad functions run under `catch_panic`, the trainer under `catch_unwind`, and every
-//! update behind a lock leaves it consistent.
+//! Locks: a poisoned lock is used as is ([`crate::sync::lock`], as in srpatch): pad functions
+//! run under `catch_panic`, the trainer under `catch_unwind`, and every update behind a lock
+//! leaves it consistent.
 
 use super::Backend;
+use crate::feedback::SrpatchFeedback;
+use crate::sync::lock;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -37,14 +39,13 @@ use gst_video::VideoFormat;
 use lv_image::plane::Plane;
 use lv_image::resample::{Kernel, Resampler, ResamplerConfig, Siting};
 use lv_infer::{Model, PlaneRunner, RunnerConfig};
-use crate::feedback::SrpatchFeedback;
 use lv_livenas::adaptive::{Params, Transition};
 use lv_livenas::online::{
     EpochReport, Fault, Frame, Host, Interrupted, OnlineConfig, OnlineTrainer, PatchInput,
 };
 use lv_livenas::trainer::TrainerConfig;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -489,7 +490,7 @@ impl Srenhance {
         in_info: &gst_video::VideoInfo,
         out_info: &gst_video::VideoInfo,
     ) -> Result<(), String> {
-        let settings = self.settings.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let settings = lock(&self.settings).clone();
         let (iw, ih) = (in_info.width() as usize, in_info.height() as usize);
         let (ow, oh) = (out_info.width() as usize, out_info.height() as usize);
         let fps = in_info.fps();
@@ -498,7 +499,7 @@ impl Srenhance {
         } else {
             10_000_000
         };
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = lock(&self.state);
         state.in_info = Some(in_info.clone());
         self.online().set_output(ow, oh, tolerance);
         if (iw, ih) == (ow, oh) {
@@ -509,7 +510,7 @@ impl Srenhance {
         }
         state.passthrough = false;
         let (generation, model) = {
-            let sh = self.network.lock().unwrap_or_else(PoisonError::into_inner);
+            let sh = lock(&self.network);
             (sh.generation, sh.model.clone())
         };
         let model = model.ok_or("no model loaded")?;
@@ -588,13 +589,9 @@ impl Srenhance {
                 }
             }
         }
-        let settings = self
-            .settings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let settings = lock(&self.settings).clone();
         let online = self.online();
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = lock(&self.state);
         // Frames, patches and epochs are matched in running time.
         let pts = buffer.pts().and_then(|t| match &state.segment {
             Some(seg) => seg.to_running_time(t).map(|r| r.nseconds()),
@@ -661,7 +658,7 @@ impl Srenhance {
             if let Some(pts) = pts {
                 drop(state);
                 online.advance(pts).map_err(|e| self.interrupted(e))?;
-                state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+                state = lock(&self.state);
             }
         }
 
@@ -671,7 +668,7 @@ impl Srenhance {
         }
         // Swap in the newest network for this size.
         {
-            let net = self.network.lock().unwrap_or_else(PoisonError::into_inner);
+            let net = lock(&self.network);
             if let (Some(p), Some((g, size, runner))) = (state.processor.as_mut(), &net.runner) {
                 let os = (p.out_info.width() as usize, p.out_info.height() as usize);
                 if *g > p.generation && *size == os {
@@ -693,13 +690,9 @@ impl Srenhance {
     /// Non-live, at EOS: the stream's last, partial epoch ([`OnlineTrainer::finish`]), so the
     /// patches of a stream's tail are used.
     fn final_epoch(&self) -> Result<(), Interrupted> {
-        let training = self
-            .settings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .training;
+        let training = lock(&self.settings).training;
         {
-            let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let state = lock(&self.state);
             if !training || state.live != Some(false) || state.passthrough || state.eos {
                 return Ok(());
             }
@@ -854,12 +847,12 @@ impl Srenhance {
             }
             gst::EventView::FlushStop(_) => {
                 self.online().flush_stop();
-                self.state.lock().unwrap_or_else(PoisonError::into_inner).eos = false;
+                lock(&self.state).eos = false;
                 self.srcpad.push_event(event)
             }
             gst::EventView::Segment(e) => {
                 let seg = e.segment().downcast_ref::<gst::ClockTime>().cloned();
-                self.state.lock().unwrap_or_else(PoisonError::into_inner).segment = seg;
+                lock(&self.state).segment = seg;
                 self.srcpad.push_event(event)
             }
             gst::EventView::Eos(_) => {
@@ -867,7 +860,7 @@ impl Srenhance {
                     let _ = self.trainer_failed(&why);
                     return false;
                 }
-                self.state.lock().unwrap_or_else(PoisonError::into_inner).eos = true;
+                lock(&self.state).eos = true;
                 self.save_now();
                 self.srcpad.push_event(event)
             }
@@ -944,11 +937,7 @@ impl Srenhance {
             }
         };
         let raw = batch.pts.or(buffer.pts().map(|t| t.nseconds()));
-        let seg = self
-            .patch_segment
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let seg = lock(&self.patch_segment).clone();
         let pts = raw.and_then(|p| match &seg {
             Some(seg) => seg
                 .to_running_time(gst::ClockTime::from_nseconds(p))
@@ -1010,10 +999,7 @@ impl Srenhance {
             }
             gst::EventView::Segment(e) => {
                 let seg = e.segment().downcast_ref::<gst::ClockTime>().cloned();
-                *self
-                    .patch_segment
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = seg;
+                *lock(&self.patch_segment) = seg;
                 true
             }
             gst::EventView::StreamStart(_) => {
@@ -1027,11 +1013,7 @@ impl Srenhance {
             gst::EventView::Gap(g) => {
                 let (ts, dur) = g.get();
                 let end = ts + dur.unwrap_or(gst::ClockTime::ZERO);
-                let pos = match &*self
-                    .patch_segment
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                {
+                let pos = match &*lock(&self.patch_segment) {
                     Some(seg) => seg.to_running_time(end).map(|r| r.nseconds()),
                     None => Some(end.nseconds()),
                 };
@@ -1048,10 +1030,7 @@ impl Srenhance {
     // ---------------------------------------------------------------- trainer thread
 
     fn online(&self) -> OnlineTrainer {
-        self.online
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.online).clone()
     }
 
     fn online_config(settings: &Settings, fault: Option<Fault>) -> OnlineConfig {
@@ -1087,28 +1066,15 @@ impl Srenhance {
     }
 
     fn save_now(&self) {
-        let want = self
-            .settings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .save_model
-            .is_some();
-        let running = self
-            .trainer_thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some();
+        let want = lock(&self.settings).save_model.is_some();
+        let running = lock(&self.trainer_thread).is_some();
         if want && running {
             self.online().save(SAVE_WAIT);
         }
     }
 
     fn start_trainer(&self, net: lv_train::RefineNet) -> Result<(), gst::ErrorMessage> {
-        let settings = self
-            .settings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let settings = lock(&self.settings).clone();
         let online = self.online();
         let nice = settings.trainer_nice;
         let mut host = ElementHost {
@@ -1142,20 +1108,13 @@ impl Srenhance {
                     ["srenhance: cannot start the trainer thread: {e}"]
                 )
             })?;
-        *self
-            .trainer_thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(handle);
+        *lock(&self.trainer_thread) = Some(handle);
         Ok(())
     }
 
     fn stop_trainer(&self) {
         self.online().stop();
-        let handle = self
-            .trainer_thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let handle = lock(&self.trainer_thread).take();
         if let Some(h) = handle {
             let _ = h.join();
         }
@@ -1163,11 +1122,7 @@ impl Srenhance {
 
     fn stats(&self) -> gst::Structure {
         let s = self.online().stats();
-        let generation = self
-            .network
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .generation;
+        let generation = lock(&self.network).generation;
         gst::Structure::builder("srenhance-stats")
             .field("patch-buffers", s.patch_buffers)
             .field("malformed-buffers", s.malformed)
@@ -1217,7 +1172,7 @@ impl Host for ElementHost {
                 .ok()
                 .map(|r| ((w, h), Arc::new(r)))
         });
-        let mut net = self.network.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut net = lock(&self.network);
         net.generation += 1;
         let g = net.generation;
         net.model = Some(model);
@@ -1579,7 +1534,7 @@ impl ObjectImpl for Srenhance {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let mut s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut s = lock(&self.settings);
         let opt_str = |v: &glib::Value| {
             v.get::<Option<String>>()
                 .ok()
@@ -1614,7 +1569,7 @@ impl ObjectImpl for Srenhance {
         if pspec.name() == "stats" {
             return self.stats().to_value();
         }
-        let s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
+        let s = lock(&self.settings);
         match pspec.name() {
             "model" => s.model.clone().unwrap_or_default().to_value(),
             "save-model" => s.save_model.clone().unwrap_or_default().to_value(),
@@ -1696,11 +1651,7 @@ impl ElementImpl for Srenhance {
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
         match transition {
             gst::StateChange::ReadyToPaused => {
-                let settings = self
-                    .settings
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone();
+                let settings = lock(&self.settings).clone();
                 let (model, bytes) = match Self::load_model(&settings) {
                     Ok(m) => m,
                     Err(e) => {
@@ -1718,18 +1669,15 @@ impl ElementImpl for Srenhance {
                         .unwrap_or("(embedded generic model)"),
                     model.info()
                 );
-                *self.network.lock().unwrap_or_else(PoisonError::into_inner) = Network {
+                *lock(&self.network) = Network {
                     model: Some(model),
                     ..Network::default()
                 };
-                *self.online.lock().unwrap_or_else(PoisonError::into_inner) =
+                *lock(&self.online) =
                     OnlineTrainer::new(Self::online_config(&settings, self.injected_fault()));
-                *self
-                    .patch_segment
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = None;
+                *lock(&self.patch_segment) = None;
                 self.failure_posted.store(false, Ordering::SeqCst);
-                *self.state.lock().unwrap_or_else(PoisonError::into_inner) = State::default();
+                *lock(&self.state) = State::default();
                 if settings.training {
                     let started = match lv_graph::onnx::import(&bytes) {
                         Ok(net) => self.start_trainer(net),
@@ -1753,12 +1701,12 @@ impl ElementImpl for Srenhance {
         }
         let ret = self.parent_change_state(transition)?;
         if transition == gst::StateChange::PausedToReady {
-            let eos = self.state.lock().unwrap_or_else(PoisonError::into_inner).eos;
+            let eos = lock(&self.state).eos;
             if !eos {
                 self.save_now();
             }
             self.stop_trainer();
-            *self.state.lock().unwrap_or_else(PoisonError::into_inner) = State::default();
+            *lock(&self.state) = State::default();
         }
         Ok(ret)
     }

@@ -17,15 +17,16 @@
 //! When that frame does not come (1 s of stream time later, or a later decoded frame arrives
 //! first), the candidate's cells are chosen at random instead.
 
+use crate::sync::lock;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::VideoFormat;
 use lv_image::plane::Plane;
-use lv_livenas::wire::{Codec, Feedback, Limits, PatchBatch, PatchRef, TrainerState};
 use lv_livenas::scheduler::{Scheduler, SchedulerConfig};
 use lv_livenas::select::{PatchSampler, TokenBucket, DEFAULT_PATCH_SIZE};
+use lv_livenas::wire::{Codec, Feedback, Limits, PatchBatch, PatchRef, TrainerState};
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -179,13 +180,6 @@ pub struct Srpatch {
     state: Mutex<State>,
     /// Serializes everything pushed on `patch_src`.
     patch_push: Mutex<()>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The project's convention (srpatch and srenhance alike): a panic in a pad function is
-    // turned into an element error by catch_panic, and the data behind the lock is still
-    // consistent enough to shut down.
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn patch_caps() -> gst::Caps {
