@@ -36,6 +36,7 @@
 
 use gst::glib;
 use gst::prelude::*;
+use gstsrenhance::feedback::SrpatchFeedback;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -172,85 +173,6 @@ fn patches_pts(msg: &[u8]) -> Option<u64> {
 fn send_bytes(channel: &glib::Object, bytes: &[u8]) {
     let b = glib::Bytes::from(bytes);
     channel.emit_by_name::<()>("send-data", &[&b]);
-}
-
-fn num(s: &gst::StructureRef, name: &str) -> Option<f64> {
-    let dashed = name.replace('_', "-");
-    for n in [name, dashed.as_str()] {
-        let Ok(v) = s.value(n) else { continue };
-        if let Ok(x) = v.get::<f64>() {
-            return Some(x);
-        }
-        if let Ok(x) = v.get::<f32>() {
-            return Some(x as f64);
-        }
-        if let Ok(x) = v.get::<u32>() {
-            return Some(x as f64);
-        }
-        if let Ok(x) = v.get::<i32>() {
-            return Some(x as f64);
-        }
-        if let Ok(x) = v.get::<u64>() {
-            return Some(x as f64);
-        }
-        if let Ok(x) = v.get::<i64>() {
-            return Some(x as f64);
-        }
-    }
-    None
-}
-
-/// `srpatch-feedback` structure -> wire feedback.
-fn feedback_from_structure(s: &gst::StructureRef) -> Option<lv_livenas::wire::Feedback> {
-    if let Ok(data) = s.get::<glib::Bytes>("data") {
-        return match lv_livenas::wire::parse(&data, &lv_livenas::wire::Limits::default()) {
-            Ok(lv_livenas::wire::Message::Feedback(fb)) => Some(fb),
-            _ => None,
-        };
-    }
-    let state = match s.get::<&str>("state") {
-        Ok("suspended") => lv_livenas::wire::TrainerState::Suspended,
-        Ok(_) => lv_livenas::wire::TrainerState::Training,
-        Err(_) => match s.get::<bool>("state") {
-            Ok(true) => lv_livenas::wire::TrainerState::Suspended,
-            Ok(false) => lv_livenas::wire::TrainerState::Training,
-            Err(_) => match num(s, "state") {
-                Some(x) if x == 1.0 => lv_livenas::wire::TrainerState::Suspended,
-                _ => lv_livenas::wire::TrainerState::Training,
-            },
-        },
-    };
-    let f = |n: &str| num(s, n).unwrap_or(0.0) as f32;
-    Some(lv_livenas::wire::Feedback {
-        epoch: num(s, "epoch")? as u32,
-        state,
-        gain_db: f("gain_db"),
-        gain_vs_initial_db: f("gain_vs_initial_db"),
-        gain_vs_bicubic_db: f("gain_vs_bicubic_db"),
-        training_fraction: f("training_fraction").clamp(0.0, 1.0),
-        suggested_patch_kbps: num(s, "suggested_patch_kbps").unwrap_or(0.0).max(0.0) as u32,
-    })
-}
-
-/// Wire feedback -> the event srpatch takes on `patch_src`.
-fn feedback_event(fb: &lv_livenas::wire::Feedback) -> gst::Event {
-    gst::event::CustomUpstream::new(
-        gst::Structure::builder("srpatch-feedback")
-            .field("epoch", fb.epoch)
-            .field(
-                "state",
-                match fb.state {
-                    lv_livenas::wire::TrainerState::Training => "training",
-                    lv_livenas::wire::TrainerState::Suspended => "suspended",
-                },
-            )
-            .field("gain_db", fb.gain_db as f64)
-            .field("gain_vs_initial_db", fb.gain_vs_initial_db as f64)
-            .field("gain_vs_bicubic_db", fb.gain_vs_bicubic_db as f64)
-            .field("training_fraction", fb.training_fraction as f64)
-            .field("suggested_patch_kbps", fb.suggested_patch_kbps)
-            .build(),
-    )
 }
 
 /// Sender side: a patch message from srpatch, with its pts in the sender's timeline.
@@ -609,7 +531,7 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
             {
                 shared3.lock().unwrap().report.feedback_received += 1;
                 if let Some(pad) = srpatch.static_pad("patch_src") {
-                    pad.send_event(feedback_event(&fb));
+                    pad.send_event(gst::Event::from(SrpatchFeedback(fb)));
                 }
             }
             None
@@ -643,10 +565,9 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
                     return gst::PadProbeReturn::Ok;
                 };
                 if let gst::EventView::CustomUpstream(c) = ev.view() {
-                    if let Some(fb) = c
+                    if let Some(SrpatchFeedback(fb)) = c
                         .structure()
-                        .filter(|s| s.name() == "srpatch-feedback")
-                        .and_then(feedback_from_structure)
+                        .and_then(|s| SrpatchFeedback::try_from(s).ok())
                     {
                         let ch = shared.lock().unwrap().recv_channel.clone();
                         if let Some(ch) = ch {

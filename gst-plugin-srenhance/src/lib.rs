@@ -5,8 +5,10 @@
 //! high-quality training patches beside the video; `srenhance` on the ingest server upscales
 //! the decoded stream with a super-resolution network that it trains online from them.
 
+pub mod feedback;
 mod srenhance;
 mod srpatch;
+mod sync;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), gst::glib::BoolError> {
     srpatch::register(plugin)?;

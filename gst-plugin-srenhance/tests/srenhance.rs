@@ -201,6 +201,19 @@ fn run_ex(
     patch_eos: bool,
     live: bool,
 ) -> Run {
+    run_setup(props, input, out, patches, patch_eos, live, |_| {})
+}
+
+/// [`run_ex`]; `setup` sees the element before the pipeline starts.
+fn run_setup(
+    props: &[(&str, glib::Value)],
+    input: &[I420],
+    out: (usize, usize),
+    patches: Option<Vec<gst::Buffer>>,
+    patch_eos: bool,
+    live: bool,
+    setup: impl FnOnce(&gst::Element),
+) -> Run {
     init();
     let (iw, ih) = (input[0].w, input[0].h);
     let desc = format!(
@@ -217,6 +230,7 @@ fn run_ex(
     for (k, v) in props {
         sr.set_property_from_value(k, v);
     }
+    setup(&sr);
     let psrc = if patches.is_some() {
         let p = gst::ElementFactory::make("appsrc")
             .name("p")
@@ -467,8 +481,9 @@ fn patch_buffers(hr: &[I420], size: u16, per_frame: usize, seed: u64) -> Vec<gst
                     })
                     .collect(),
             };
-            let mut b =
-                gst::Buffer::from_mut_slice(lv_livenas::wire::encode_patches(&batch, &limits).unwrap());
+            let mut b = gst::Buffer::from_mut_slice(
+                lv_livenas::wire::encode_patches(&batch, &limits).unwrap(),
+            );
             b.get_mut()
                 .unwrap()
                 .set_pts(gst::ClockTime::from_nseconds(pts));
@@ -681,10 +696,48 @@ fn eos_on_either_pad_or_no_patches_does_not_hang() {
     assert_eq!(r.frames.len(), lr.len());
 }
 
+/// Fault injection: the trainer thread panics at the end of its second epoch (through the
+/// element's test-only object data key, `TEST_PANIC_AT_EPOCH` in src/srenhance/imp.rs). The
+/// non-live stream waits for each epoch, so without the panic being caught at the trainer
+/// thread's boundary it would wait forever; it must end with an error on the bus, quickly.
+#[test]
+fn trainer_panic_ends_a_non_live_pipeline_with_an_error() {
+    let model = model_file("identity", &identity_net());
+    let hr = clip();
+    let lr: Vec<I420> = hr.iter().map(half).collect();
+    let size = (hr[0].w, hr[0].h);
+    let t0 = std::time::Instant::now();
+    let r = run_setup(
+        &training_props(&model),
+        &lr,
+        size,
+        Some(patch_buffers(&hr, 32, 2, 3)),
+        true,
+        false,
+        // SAFETY: the element reads this key as a u64.
+        |sr| unsafe { sr.set_data("srenhance-test-trainer-panic-at-epoch", 2u64) },
+    );
+    let err = r.error.expect("no error message on the bus");
+    assert!(
+        err.contains("online trainer failed") && err.contains("injected fault"),
+        "{err}"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
+    // The first epoch ran and was reported; the stream stopped at the second.
+    let epochs = r
+        .messages
+        .iter()
+        .filter(|m| m.name() == "srenhance-epoch")
+        .count();
+    assert_eq!(epochs, 1, "{:?}", r.messages);
+    assert!(r.frames.len() < lr.len(), "{} frames", r.frames.len());
+}
+
 #[test]
 fn embedded_generic_model_is_an_srenhance_model() {
-    let bytes = std::fs::read(lv_testkit::oracle::repo_root().join("models/srenhance/srenhance.onnx"))
-        .expect("models/srenhance/srenhance.onnx is shipped");
+    let bytes =
+        std::fs::read(lv_testkit::oracle::repo_root().join("models/srenhance/srenhance.onnx"))
+            .expect("models/srenhance/srenhance.onnx is shipped");
     let m = Model::from_bytes(&bytes).unwrap();
     assert_eq!(m.info().kind, lv_livenas::trainer::KIND);
 }

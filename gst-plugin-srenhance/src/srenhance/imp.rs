@@ -6,18 +6,31 @@
 //! thread, from the high-quality patches that arrive on `patch_sink` (`lv_livenas::trainer`), with
 //! LiveNAS' content-adaptive control (`lv_livenas::adaptive`).
 //!
+//! The element is glue: the online training (frame ring, patch–frame pairing, worker loop,
+//! epoch policy) is `lv_livenas::online`; here are the pads, caps, the inference path, the
+//! trainer's thread and the messages.
+//!
 //! Threads and locks:
-//! - the `sink` streaming thread converts frames (`State`, its own lock) and keeps the
-//!   recent decoded luma frames in `Shared` (the trainer's pairs are cut from them);
-//! - the `patch_sink` streaming thread parses and decodes patches into `Shared::pending`;
-//! - the trainer thread owns the `Trainer`, turns pending patches into pairs, trains, and at
-//!   each epoch's end publishes a new `PlaneRunner` in `Shared` (the sink thread swaps it in
-//!   before its next frame: an `Arc` exchange, never a wait in a live pipeline).
+//! - the `sink` streaming thread converts frames (`State`, its own lock) and hands the
+//!   decoded luma to the [`OnlineTrainer`] (the trainer's pairs are cut from it);
+//! - the `patch_sink` streaming thread parses and decodes patches for it;
+//! - the trainer thread runs the library's `Worker` with an [`ElementHost`]: at each epoch's
+//!   end it publishes a new `PlaneRunner` in `Network` (the sink thread swaps it in before its
+//!   next frame: an `Arc` exchange, never a wait in a live pipeline), pushes the
+//!   `srpatch-feedback` event and posts the `srenhance-epoch` message.
 //!
 //! In a non-live pipeline the sink thread, on reaching an epoch boundary in stream time,
-//! hands the trainer that epoch's fixed step budget and waits for it (reproducible results).
+//! hands the trainer that epoch's fixed step budget and waits for it (reproducible results),
+//! holding none of the element's locks. A panic in the trainer thread is caught there and
+//! ends that wait (and the next frame or patch) with an element error, never a hang.
+//!
+//! Locks: a poisoned lock is used as is ([`crate::sync::lock`], as in srpatch): pad functions
+//! run under `catch_panic`, the trainer under `catch_unwind`, and every update behind a lock
+//! leaves it consistent.
 
 use super::Backend;
+use crate::feedback::SrpatchFeedback;
+use crate::sync::lock;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -26,12 +39,14 @@ use gst_video::VideoFormat;
 use lv_image::plane::Plane;
 use lv_image::resample::{Kernel, Resampler, ResamplerConfig, Siting};
 use lv_infer::{Model, PlaneRunner, RunnerConfig};
-use lv_livenas::adaptive::{Controller, Params, State as AdaptiveState, Transition};
-use lv_livenas::store::StoredPatch;
-use lv_livenas::trainer::{Trainer, TrainerConfig};
-use std::collections::VecDeque;
-use std::sync::{Arc, Condvar, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use lv_livenas::adaptive::{Params, Transition};
+use lv_livenas::online::{
+    EpochReport, Fault, Frame, Host, Interrupted, OnlineConfig, OnlineTrainer, PatchInput,
+};
+use lv_livenas::trainer::TrainerConfig;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -56,13 +71,12 @@ const FORMATS: &[VideoFormat] = &[
     VideoFormat::Y444,
     VideoFormat::Gray8,
 ];
-/// Decoded frames kept for patches that arrive after their frame (stream time).
-const FRAME_RING_NS: u64 = 4_000_000_000;
-const FRAME_RING_BYTES: usize = 96 << 20;
-/// Decoded patches waiting for their frame.
-const MAX_PENDING: usize = 512;
-/// Non-live: longest wait (wall time) for the patch stream to reach an epoch boundary.
-const PATCH_WAIT: Duration = Duration::from_millis(1500);
+/// Longest wait for the trainer to write `save-model` at EOS or stop.
+const SAVE_WAIT: Duration = Duration::from_secs(30);
+/// Test-only fault injection (tests/srenhance.rs): object data under this key, a `u64`, makes
+/// the trainer panic at the end of that epoch. Deliberately not a property: nothing an
+/// application sets by accident or finds in gst-inspect.
+const TEST_PANIC_AT_EPOCH: &str = "srenhance-test-trainer-panic-at-epoch";
 
 const DEFAULT_EPOCH_NS: u64 = 5_000_000_000;
 const DEFAULT_LR: f64 = 1e-3;
@@ -117,86 +131,13 @@ impl Default for Settings {
     }
 }
 
-/// A decoded low-resolution luma frame kept for training pairs.
-struct Frame {
-    pts: u64,
-    w: usize,
-    h: usize,
-    luma: Arc<Vec<u8>>,
-}
-
-/// A pending patch with its frame: luma, width, height, timestamp.
-type Ready = (Pending, Arc<Vec<u8>>, usize, usize, u64);
-
-/// A decoded patch waiting for its frame.
-struct Pending {
-    pts: u64,
-    frame_w: usize,
-    frame_h: usize,
-    size: usize,
-    x0: usize,
-    y0: usize,
-    luma: Vec<u8>,
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-struct Counters {
-    buffers: u64,
-    malformed: u64,
-    patches: u64,
-    bad_payload: u64,
-    dropped_no_frame: u64,
-    dropped_size: u64,
-    dropped_overflow: u64,
-    pairs: u64,
-}
-
-/// A non-live epoch the sink thread asked for.
-#[derive(Clone, Copy, Debug)]
-struct EpochJob {
-    index: u64,
-    boundary: u64,
-    steps: u64,
-}
-
+/// The network inference uses: the loaded one (generation 0), then each trained epoch's,
+/// published by the trainer thread with a runner for the output size.
 #[derive(Default)]
-struct SharedInner {
-    frames: VecDeque<Frame>,
-    frame_bytes: usize,
-    frame_tolerance: u64,
-    pending: VecDeque<Pending>,
-    /// Output size (training pairs are cut at it; patches must be for it).
-    out_size: Option<(usize, usize)>,
-    /// Newest patch timestamp seen, and whether the patch stream ended.
-    patch_pos: Option<u64>,
-    patch_eos: bool,
-    counters: Counters,
-    /// Latest published network: generation, model, and a runner for `out_size`.
+struct Network {
     generation: u64,
     model: Option<Model>,
     runner: Option<(u64, (usize, usize), Arc<PlaneRunner>)>,
-    job: Option<EpochJob>,
-    jobs_done: u64,
-    /// Requests the trainer thread to write `save-model` now (answered by `saved`).
-    save_requests: u64,
-    saved: u64,
-    stop: bool,
-    flushing: bool,
-    live: bool,
-    /// Segment of the patch stream: patch timestamps are compared in running time (an
-    /// encoder between srpatch and srenhance may shift the video's timestamps, e.g.
-    /// GstVideoEncoder's 1000-hour offset, and its segment with them).
-    patch_segment: Option<gst::FormattedSegment<gst::ClockTime>>,
-    trainer_state: Option<AdaptiveState>,
-    epochs: u64,
-    /// Training steps taken since start (both modes).
-    train_steps: u64,
-}
-
-#[derive(Default)]
-struct Shared {
-    inner: Mutex<SharedInner>,
-    cond: Condvar,
 }
 
 /// Everything built for one caps pair.
@@ -218,12 +159,8 @@ struct State {
     passthrough: bool,
     fallback_logged: bool,
     live: Option<bool>,
-    next_boundary: Option<u64>,
-    epoch_index: u64,
     eos: bool,
     segment: Option<gst::FormattedSegment<gst::ClockTime>>,
-    /// Running time of the end of the newest frame (its pts plus duration).
-    stream_end: Option<u64>,
 }
 
 /// Sets the calling thread's niceness (Linux: per thread); best effort elsewhere or when the
@@ -246,8 +183,16 @@ pub struct Srenhance {
     srcpad: gst::Pad,
     settings: Mutex<Settings>,
     state: Mutex<State>,
-    shared: Arc<Shared>,
+    /// Replaced at each start; a clone is a handle on the same trainer.
+    online: Mutex<OnlineTrainer>,
+    network: Arc<Mutex<Network>>,
+    /// Segment of the patch stream: patch timestamps are compared in running time (an
+    /// encoder between srpatch and srenhance may shift the video's timestamps, e.g.
+    /// GstVideoEncoder's 1000-hour offset, and its segment with them).
+    patch_segment: Mutex<Option<gst::FormattedSegment<gst::ClockTime>>>,
     trainer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The trainer's death is posted once, by whichever streaming thread notices it first.
+    failure_posted: AtomicBool,
 }
 
 fn int_range(min: i32, max: i32) -> glib::SendValue {
@@ -274,14 +219,6 @@ fn fraction(n: u64, d: u64) -> gst::Fraction {
         d = d.div_ceil(2);
     }
     gst::Fraction::new(n.max(1) as i32, d.max(1) as i32)
-}
-
-fn finite_or_zero(v: f64) -> f32 {
-    if v.is_finite() {
-        v as f32
-    } else {
-        0.0
-    }
 }
 
 impl Srenhance {
@@ -553,7 +490,7 @@ impl Srenhance {
         in_info: &gst_video::VideoInfo,
         out_info: &gst_video::VideoInfo,
     ) -> Result<(), String> {
-        let settings = self.settings.lock().unwrap().clone();
+        let settings = lock(&self.settings).clone();
         let (iw, ih) = (in_info.width() as usize, in_info.height() as usize);
         let (ow, oh) = (out_info.width() as usize, out_info.height() as usize);
         let fps = in_info.fps();
@@ -562,18 +499,9 @@ impl Srenhance {
         } else {
             10_000_000
         };
-        let mut state = self.state.lock().unwrap();
+        let mut state = lock(&self.state);
         state.in_info = Some(in_info.clone());
-        {
-            let mut sh = self.shared.inner.lock().unwrap();
-            if sh.out_size != Some((ow, oh)) {
-                // Frames of another size cannot make pairs for the new output.
-                sh.frames.clear();
-                sh.frame_bytes = 0;
-            }
-            sh.out_size = Some((ow, oh));
-            sh.frame_tolerance = tolerance;
-        }
+        self.online().set_output(ow, oh, tolerance);
         if (iw, ih) == (ow, oh) {
             state.passthrough = true;
             state.processor = None;
@@ -582,7 +510,7 @@ impl Srenhance {
         }
         state.passthrough = false;
         let (generation, model) = {
-            let sh = self.shared.inner.lock().unwrap();
+            let sh = lock(&self.network);
             (sh.generation, sh.model.clone())
         };
         let model = model.ok_or("no model loaded")?;
@@ -661,8 +589,9 @@ impl Srenhance {
                 }
             }
         }
-        let settings = self.settings.lock().unwrap().clone();
-        let mut state = self.state.lock().unwrap();
+        let settings = lock(&self.settings).clone();
+        let online = self.online();
+        let mut state = lock(&self.state);
         // Frames, patches and epochs are matched in running time.
         let pts = buffer.pts().and_then(|t| match &state.segment {
             Some(seg) => seg.to_running_time(t).map(|r| r.nseconds()),
@@ -677,11 +606,17 @@ impl Srenhance {
             let live = self.sinkpad.peer_query(&mut q) && q.result().0;
             gst::info!(CAT, imp = self, "live pipeline: {live}");
             state.live = Some(live);
-            let mut sh = self.shared.inner.lock().unwrap();
-            sh.live = live;
-            self.shared.cond.notify_all();
+            online.set_live(live);
         }
         let live = state.live.unwrap_or(false);
+        // A dead trainer ends the stream, live or not: the application learns it at once
+        // rather than from a network that silently stopped learning.
+        if settings.training {
+            if let Some(why) = online.failure() {
+                drop(state);
+                return Err(self.trainer_failed(&why));
+            }
+        }
 
         // Keep the decoded luma for training pairs.
         if settings.training {
@@ -704,7 +639,7 @@ impl Srenhance {
                     luma.extend_from_slice(&data[r * stride..r * stride + w]);
                 }
                 drop(frame);
-                self.push_frame(Frame {
+                online.push_frame(Frame {
                     pts,
                     w,
                     h,
@@ -714,30 +649,16 @@ impl Srenhance {
         }
 
         if let Some(pts) = pts {
-            let end = pts + buffer.duration().map_or(0, |d| d.nseconds());
-            state.stream_end = Some(state.stream_end.map_or(end, |e| e.max(end)));
+            online.frame_end(pts + buffer.duration().map_or(0, |d| d.nseconds()));
         }
 
-        // Non-live: epochs are paced by stream time; wait for each finished epoch.
+        // Non-live: epochs are paced by stream time; wait for each finished epoch. Not under
+        // the state lock: nothing on the frame path holds a lock while it waits.
         if settings.training && !live && !state.passthrough {
             if let Some(pts) = pts {
-                let epoch = settings.epoch_duration.max(1);
-                state.next_boundary.get_or_insert(pts + epoch);
-                while pts >= state.next_boundary.unwrap() {
-                    let boundary = state.next_boundary.unwrap();
-                    let steps = (settings.train_steps_per_second as u128 * epoch as u128
-                        / 1_000_000_000u128) as u64;
-                    state.epoch_index += 1;
-                    let index = state.epoch_index;
-                    if !self.run_epoch(EpochJob {
-                        index,
-                        boundary,
-                        steps,
-                    }) {
-                        return Err(gst::FlowError::Flushing);
-                    }
-                    state.next_boundary = Some(boundary + epoch);
-                }
+                drop(state);
+                online.advance(pts).map_err(|e| self.interrupted(e))?;
+                state = lock(&self.state);
             }
         }
 
@@ -747,8 +668,8 @@ impl Srenhance {
         }
         // Swap in the newest network for this size.
         {
-            let sh = self.shared.inner.lock().unwrap();
-            if let (Some(p), Some((g, size, runner))) = (state.processor.as_mut(), &sh.runner) {
+            let net = lock(&self.network);
+            if let (Some(p), Some((g, size, runner))) = (state.processor.as_mut(), &net.runner) {
                 let os = (p.out_info.width() as usize, p.out_info.height() as usize);
                 if *g > p.generation && *size == os {
                     p.runner = runner.clone();
@@ -766,78 +687,38 @@ impl Srenhance {
         self.srcpad.push(out)
     }
 
-    fn push_frame(&self, f: Frame) {
-        let mut sh = self.shared.inner.lock().unwrap();
-        let bytes = f.luma.len();
-        let newest = f.pts;
-        sh.frames.push_back(f);
-        sh.frame_bytes += bytes;
-        while let Some(old) = sh.frames.front() {
-            if sh.frames.len() > 1
-                && (newest.saturating_sub(old.pts) > FRAME_RING_NS
-                    || sh.frame_bytes > FRAME_RING_BYTES)
-            {
-                let b = old.luma.len();
-                sh.frames.pop_front();
-                sh.frame_bytes -= b;
-            } else {
-                break;
+    /// Non-live, at EOS: the stream's last, partial epoch ([`OnlineTrainer::finish`]), so the
+    /// patches of a stream's tail are used.
+    fn final_epoch(&self) -> Result<(), Interrupted> {
+        let training = lock(&self.settings).training;
+        {
+            let state = lock(&self.state);
+            if !training || state.live != Some(false) || state.passthrough || state.eos {
+                return Ok(());
             }
         }
-        self.shared.cond.notify_all();
+        self.online().finish()
     }
 
-    /// Non-live, at EOS: trains the stream's last, partial epoch (from the last boundary to
-    /// the end of the last frame) with the budget of its stream time, so the patches of a
-    /// stream's tail are used (and a clip of exactly N epochs gets N epochs).
-    fn final_epoch(&self) {
-        let settings = self.settings.lock().unwrap().clone();
-        let mut state = self.state.lock().unwrap();
-        if !settings.training || state.live != Some(false) || state.passthrough || state.eos {
-            return;
+    /// The flow return for an interrupted trainer call: flushing stays quiet, a dead trainer
+    /// is an element error.
+    fn interrupted(&self, e: Interrupted) -> gst::FlowError {
+        match e {
+            Interrupted::Flushing => gst::FlowError::Flushing,
+            Interrupted::Failed(why) => self.trainer_failed(&why),
         }
-        let (Some(next), Some(end)) = (state.next_boundary, state.stream_end) else {
-            return;
-        };
-        let epoch = settings.epoch_duration.max(1);
-        let start = next.saturating_sub(epoch);
-        if end <= start {
-            return;
-        }
-        let steps = (settings.train_steps_per_second as u128 * (end - start) as u128
-            / 1_000_000_000u128) as u64;
-        state.epoch_index += 1;
-        let index = state.epoch_index;
-        self.run_epoch(EpochJob {
-            index,
-            boundary: end,
-            steps,
-        });
-        state.next_boundary = Some(end + epoch);
     }
 
-    /// Non-live: hands an epoch to the trainer thread and waits for it. False if flushing.
-    fn run_epoch(&self, job: EpochJob) -> bool {
-        let mut sh = self.shared.inner.lock().unwrap();
-        if sh.stop || sh.flushing {
-            return false;
+    fn trainer_failed(&self, why: &str) -> gst::FlowError {
+        if !self.failure_posted.swap(true, Ordering::SeqCst) {
+            gst::element_imp_error!(
+                self,
+                gst::LibraryError::Failed,
+                ("srenhance: the online trainer failed: {why}"),
+                ["training=false runs with the loaded model only"]
+            );
         }
-        gst::debug!(
-            CAT,
-            imp = self,
-            "epoch {} at {} ns",
-            job.index,
-            job.boundary
-        );
-        sh.job = Some(job);
-        self.shared.cond.notify_all();
-        while sh.jobs_done < job.index {
-            if sh.stop || sh.flushing {
-                return false;
-            }
-            sh = self.shared.cond.wait(sh).unwrap();
-        }
-        true
+        gst::FlowError::Error
     }
 
     fn process(
@@ -961,36 +842,25 @@ impl Srenhance {
                 self.set_caps(&caps)
             }
             gst::EventView::FlushStart(_) => {
-                {
-                    let mut sh = self.shared.inner.lock().unwrap();
-                    sh.flushing = true;
-                    self.shared.cond.notify_all();
-                }
+                self.online().flush_start();
                 self.srcpad.push_event(event)
             }
             gst::EventView::FlushStop(_) => {
-                {
-                    let mut sh = self.shared.inner.lock().unwrap();
-                    sh.flushing = false;
-                    sh.frames.clear();
-                    sh.frame_bytes = 0;
-                }
-                {
-                    let mut st = self.state.lock().unwrap();
-                    st.next_boundary = None;
-                    st.stream_end = None;
-                    st.eos = false;
-                }
+                self.online().flush_stop();
+                lock(&self.state).eos = false;
                 self.srcpad.push_event(event)
             }
             gst::EventView::Segment(e) => {
                 let seg = e.segment().downcast_ref::<gst::ClockTime>().cloned();
-                self.state.lock().unwrap().segment = seg;
+                lock(&self.state).segment = seg;
                 self.srcpad.push_event(event)
             }
             gst::EventView::Eos(_) => {
-                self.final_epoch();
-                self.state.lock().unwrap().eos = true;
+                if let Err(Interrupted::Failed(why)) = self.final_epoch() {
+                    let _ = self.trainer_failed(&why);
+                    return false;
+                }
+                lock(&self.state).eos = true;
                 self.save_now();
                 self.srcpad.push_event(event)
             }
@@ -1067,14 +937,13 @@ impl Srenhance {
             }
         };
         let raw = batch.pts.or(buffer.pts().map(|t| t.nseconds()));
-        let seg = self.shared.inner.lock().unwrap().patch_segment.clone();
+        let seg = lock(&self.patch_segment).clone();
         let pts = raw.and_then(|p| match &seg {
             Some(seg) => seg
                 .to_running_time(gst::ClockTime::from_nseconds(p))
                 .map(|r| r.nseconds()),
             None => Some(p),
         });
-        let size = batch.patch_size as usize;
         let mut decoded = Vec::with_capacity(batch.patches.len());
         let mut bad = 0u64;
         for p in &batch.patches {
@@ -1086,60 +955,24 @@ impl Srenhance {
                 }
             }
         }
-        let mut sh = self.shared.inner.lock().unwrap();
-        // Non-live: a patch stream running ahead of the video waits here (back-pressure)
-        // rather than losing patches, so every patch reaches its epoch; live: the oldest
-        // pending patches are dropped instead (never stall a live source).
-        while !sh.live
-            && !sh.stop
-            && !sh.flushing
-            && !sh.pending.is_empty()
-            && sh.pending.len() + decoded.len() > MAX_PENDING
-        {
-            sh = self
-                .shared
-                .cond
-                .wait_timeout(sh, Duration::from_millis(50))
-                .unwrap()
-                .0;
-        }
-        if sh.stop || sh.flushing {
-            return Err(gst::FlowError::Flushing);
-        }
-        sh.counters.buffers += 1;
-        sh.counters.bad_payload += bad;
-        if let Some(pts) = pts {
-            sh.patch_pos = Some(sh.patch_pos.map_or(pts, |p| p.max(pts)));
-            for (cx, cy, luma) in decoded {
-                sh.counters.patches += 1;
-                if sh.pending.len() >= MAX_PENDING {
-                    sh.pending.pop_front();
-                    sh.counters.dropped_overflow += 1;
-                }
-                sh.pending.push_back(Pending {
-                    pts,
-                    frame_w: batch.frame_width as usize,
-                    frame_h: batch.frame_height as usize,
-                    size,
-                    x0: cx * size,
-                    y0: cy * size,
-                    luma,
-                });
-            }
-        } else {
-            sh.counters.dropped_no_frame += decoded.len() as u64;
+        self.online()
+            .push_patches(PatchInput {
+                pts,
+                frame_w: batch.frame_width as usize,
+                frame_h: batch.frame_height as usize,
+                size: batch.patch_size as usize,
+                patches: decoded,
+                bad_payloads: bad,
+            })
+            .map_err(|e| self.interrupted(e))?;
+        if pts.is_none() {
             gst::debug!(CAT, imp = self, "patches without a timestamp dropped");
         }
-        self.shared.cond.notify_all();
         Ok(gst::FlowSuccess::Ok)
     }
 
     fn malformed(&self, why: &str) {
-        let n = {
-            let mut sh = self.shared.inner.lock().unwrap();
-            sh.counters.malformed += 1;
-            sh.counters.malformed
-        };
+        let n = self.online().count_malformed();
         gst::warning!(
             CAT,
             imp = self,
@@ -1157,43 +990,35 @@ impl Srenhance {
     fn patch_event(&self, event: gst::Event) -> bool {
         match event.view() {
             gst::EventView::Eos(_) => {
-                let mut sh = self.shared.inner.lock().unwrap();
-                sh.patch_eos = true;
-                self.shared.cond.notify_all();
+                self.online().patch_eos();
                 true
             }
             gst::EventView::FlushStop(_) => {
-                let mut sh = self.shared.inner.lock().unwrap();
-                sh.pending.clear();
-                sh.patch_eos = false;
-                sh.patch_pos = None;
+                self.online().patch_flush_stop();
                 true
             }
             gst::EventView::Segment(e) => {
                 let seg = e.segment().downcast_ref::<gst::ClockTime>().cloned();
-                self.shared.inner.lock().unwrap().patch_segment = seg;
+                *lock(&self.patch_segment) = seg;
                 true
             }
             gst::EventView::StreamStart(_) => {
-                let mut sh = self.shared.inner.lock().unwrap();
-                sh.patch_eos = false;
+                self.online().patch_stream_start();
                 true
             }
             // srpatch sends a GAP for each frame without patches: the patch stream has
             // reached that time, so a non-live epoch boundary before it need not wait for
-            // patches that will never come (PATCH_WAIT would stall the stream, and patches
+            // patches that will never come (`online::PATCH_WAIT` would stall the stream, and patches
             // arriving after the wait would make the run depend on thread timing).
             gst::EventView::Gap(g) => {
                 let (ts, dur) = g.get();
-                let mut sh = self.shared.inner.lock().unwrap();
                 let end = ts + dur.unwrap_or(gst::ClockTime::ZERO);
-                let pos = match &sh.patch_segment {
+                let pos = match &*lock(&self.patch_segment) {
                     Some(seg) => seg.to_running_time(end).map(|r| r.nseconds()),
                     None => Some(end.nseconds()),
                 };
                 if let Some(pos) = pos {
-                    sh.patch_pos = Some(sh.patch_pos.map_or(pos, |p| p.max(pos)));
-                    self.shared.cond.notify_all();
+                    self.online().patch_position(pos);
                 }
                 true
             }
@@ -1204,40 +1029,59 @@ impl Srenhance {
 
     // ---------------------------------------------------------------- trainer thread
 
-    fn save_now(&self) {
-        let want = self.settings.lock().unwrap().save_model.is_some();
-        if !want || self.trainer_thread.lock().unwrap().is_none() {
-            return;
-        }
-        let mut sh = self.shared.inner.lock().unwrap();
-        sh.save_requests += 1;
-        let target = sh.save_requests;
-        self.shared.cond.notify_all();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while sh.saved < target && !sh.stop && Instant::now() < deadline {
-            sh = self
-                .shared
-                .cond
-                .wait_timeout(sh, Duration::from_millis(100))
-                .unwrap()
-                .0;
+    fn online(&self) -> OnlineTrainer {
+        lock(&self.online).clone()
+    }
+
+    fn online_config(settings: &Settings, fault: Option<Fault>) -> OnlineConfig {
+        OnlineConfig {
+            trainer: TrainerConfig {
+                learning_rate: settings.learning_rate as f32,
+                batch_size: settings.batch_size.max(1) as usize,
+                capacity: settings.max_patches.max(1) as usize,
+                recent: settings.recent_patches as usize,
+                recent_weight: settings.recent_weight,
+                seed: settings.seed,
+                ..TrainerConfig::default()
+            },
+            params: settings.params,
+            adaptive: settings.adaptive,
+            epoch_ns: settings.epoch_duration,
+            steps_per_second: settings.train_steps_per_second,
+            save_path: settings.save_model.clone(),
+            fault,
         }
     }
 
-    fn start_trainer(&self, net: lv_train::RefineNet) {
-        let settings = self.settings.lock().unwrap().clone();
-        let shared = self.shared.clone();
-        let weak = self.obj().downgrade();
-        let cfg = TrainerConfig {
-            learning_rate: settings.learning_rate as f32,
-            batch_size: settings.batch_size.max(1) as usize,
-            capacity: settings.max_patches.max(1) as usize,
-            recent: settings.recent_patches as usize,
-            recent_weight: settings.recent_weight,
-            seed: settings.seed,
-            ..TrainerConfig::default()
+    /// See [`TEST_PANIC_AT_EPOCH`].
+    fn injected_fault(&self) -> Option<Fault> {
+        // SAFETY: only this crate's tests write this key, always with a `u64`; the value
+        // lives as long as the object, which outlives this call.
+        let epoch = unsafe {
+            self.obj()
+                .data::<u64>(TEST_PANIC_AT_EPOCH)
+                .map(|p| *p.as_ref())
         };
+        epoch.map(Fault::PanicAtEpoch)
+    }
+
+    fn save_now(&self) {
+        let want = lock(&self.settings).save_model.is_some();
+        let running = lock(&self.trainer_thread).is_some();
+        if want && running {
+            self.online().save(SAVE_WAIT);
+        }
+    }
+
+    fn start_trainer(&self, net: lv_train::RefineNet) -> Result<(), gst::ErrorMessage> {
+        let settings = lock(&self.settings).clone();
+        let online = self.online();
         let nice = settings.trainer_nice;
+        let mut host = ElementHost {
+            element: self.obj().downgrade(),
+            network: self.network.clone(),
+            settings,
+        };
         let handle = std::thread::Builder::new()
             .name("srenhance-train".into())
             .spawn(move || {
@@ -1250,383 +1094,125 @@ impl Srenhance {
                     .start_handler(move |_| lower_priority(nice))
                     .build()
                     .ok();
-                let mut w = TrainerWorker {
-                    trainer: Trainer::new(net, cfg),
-                    controller: Controller::new(settings.params),
-                    settings,
-                    shared,
-                    element: weak,
-                    busy: Duration::ZERO,
-                    total: Duration::ZERO,
-                    epochs_trained: 0,
-                    epochs: 0,
-                    new_pairs: 0,
-                };
+                // Worker::run catches its own panics (and the host's): this thread always
+                // ends normally, and whoever waits for it is told.
+                let worker = online.worker(net);
                 match &pool {
-                    Some(p) => p.install(|| w.run()),
-                    None => w.run(),
+                    Some(p) => p.install(|| worker.run(&mut host)),
+                    None => worker.run(&mut host),
                 }
             })
-            .expect("spawn trainer thread");
-        *self.trainer_thread.lock().unwrap() = Some(handle);
+            .map_err(|e| {
+                gst::error_msg!(
+                    gst::CoreError::Thread,
+                    ["srenhance: cannot start the trainer thread: {e}"]
+                )
+            })?;
+        *lock(&self.trainer_thread) = Some(handle);
+        Ok(())
     }
 
     fn stop_trainer(&self) {
-        {
-            let mut sh = self.shared.inner.lock().unwrap();
-            sh.stop = true;
-            self.shared.cond.notify_all();
-        }
-        if let Some(h) = self.trainer_thread.lock().unwrap().take() {
+        self.online().stop();
+        let handle = lock(&self.trainer_thread).take();
+        if let Some(h) = handle {
             let _ = h.join();
         }
     }
 
     fn stats(&self) -> gst::Structure {
-        let sh = self.shared.inner.lock().unwrap();
-        let c = sh.counters;
+        let s = self.online().stats();
+        let generation = lock(&self.network).generation;
         gst::Structure::builder("srenhance-stats")
-            .field("patch-buffers", c.buffers)
-            .field("malformed-buffers", c.malformed)
-            .field("patches", c.patches)
-            .field("bad-payloads", c.bad_payload)
-            .field("dropped-no-frame", c.dropped_no_frame)
-            .field("dropped-size", c.dropped_size)
-            .field("dropped-overflow", c.dropped_overflow)
-            .field("pairs", c.pairs)
-            .field("epochs", sh.epochs)
-            .field("train-steps", sh.train_steps)
-            .field("generation", sh.generation)
-            .field(
-                "state",
-                sh.trainer_state
-                    .map_or("off", |s: AdaptiveState| s.as_str()),
-            )
+            .field("patch-buffers", s.patch_buffers)
+            .field("malformed-buffers", s.malformed)
+            .field("patches", s.patches)
+            .field("bad-payloads", s.bad_payloads)
+            .field("dropped-no-frame", s.dropped_no_frame)
+            .field("dropped-size", s.dropped_size)
+            .field("dropped-overflow", s.dropped_overflow)
+            .field("pairs", s.pairs)
+            .field("epochs", s.epochs)
+            .field("train-steps", s.train_steps)
+            .field("generation", generation)
+            .field("state", s.state.map_or("off", |s| s.as_str()))
             .build()
     }
 }
 
-/// The background trainer: owns the `Trainer` and the adaptive controller.
-struct TrainerWorker {
-    trainer: Trainer,
-    controller: Controller,
-    settings: Settings,
-    shared: Arc<Shared>,
+/// The trainer thread's side of the element: installs each trained epoch's network for the
+/// sink thread and turns the epoch reports into the feedback event and the bus message.
+struct ElementHost {
     element: glib::WeakRef<super::Srenhance>,
-    busy: Duration,
-    total: Duration,
-    epochs_trained: u64,
-    epochs: u64,
-    new_pairs: u64,
+    network: Arc<Mutex<Network>>,
+    settings: Settings,
 }
 
-impl TrainerWorker {
-    fn run(&mut self) {
-        {
-            let mut sh = self.shared.inner.lock().unwrap();
-            sh.trainer_state = Some(self.controller.state());
-        }
-        let mut epoch_start = Instant::now();
-        loop {
-            let mut sh = self.shared.inner.lock().unwrap();
-            if sh.stop {
-                break;
-            }
-            if sh.save_requests > sh.saved {
-                let target = sh.save_requests;
-                drop(sh);
-                self.save();
-                let mut sh = self.shared.inner.lock().unwrap();
-                sh.saved = target;
-                self.shared.cond.notify_all();
-                continue;
-            }
-            if let Some(job) = sh.job {
-                if job.index > sh.jobs_done {
-                    // Non-live epoch: wait (bounded) until the patch stream has reached the
-                    // boundary, so the same patches are used whatever the thread timing.
-                    let deadline = Instant::now() + PATCH_WAIT;
-                    while !(sh.stop
-                        || sh.flushing
-                        || sh.patch_eos
-                        || sh.patch_pos.is_some_and(|p| p >= job.boundary)
-                        || Instant::now() >= deadline
-                        || !self.patch_linked())
-                    {
-                        sh = self
-                            .shared
-                            .cond
-                            .wait_timeout(sh, Duration::from_millis(20))
-                            .unwrap()
-                            .0;
-                    }
-                    if sh.stop {
-                        break;
-                    }
-                    let pairs = self.take_pairs(&mut sh, Some(job.boundary));
-                    self.shared.cond.notify_all();
-                    drop(sh);
-                    self.add_pairs(pairs);
-                    let t0 = Instant::now();
-                    let mut stepped = 0u64;
-                    if self.controller.state() == AdaptiveState::Training {
-                        for _ in 0..job.steps {
-                            if self.trainer.step().is_none() {
-                                break;
-                            }
-                            stepped += 1;
-                        }
-                    }
-                    self.busy += t0.elapsed();
-                    self.shared.inner.lock().unwrap().train_steps += stepped;
-                    gst::trace!(CAT, "epoch {}: {stepped} steps", job.index);
-                    self.end_epoch();
-                    let mut sh = self.shared.inner.lock().unwrap();
-                    sh.jobs_done = job.index;
-                    self.shared.cond.notify_all();
-                    continue;
-                }
-            }
-            if !sh.live {
-                // Non-live (or not known yet): wait for a job.
-                let _ = self
-                    .shared
-                    .cond
-                    .wait_timeout(sh, Duration::from_millis(50))
-                    .unwrap();
-                epoch_start = Instant::now();
-                continue;
-            }
-            // Live: train continuously in wall time.
-            let pairs = self.take_pairs(&mut sh, None);
-            let idle = self.controller.state() != AdaptiveState::Training
-                || (self.trainer.store().is_empty() && pairs.is_empty());
-            if idle {
-                let _ = self
-                    .shared
-                    .cond
-                    .wait_timeout(sh, Duration::from_millis(20))
-                    .unwrap();
-            } else {
-                drop(sh);
-            }
-            self.add_pairs(pairs);
-            if !idle {
-                let t0 = Instant::now();
-                if self.trainer.step().is_some() {
-                    self.shared.inner.lock().unwrap().train_steps += 1;
-                }
-                self.busy += t0.elapsed();
-            }
-            let epoch = Duration::from_nanos(self.settings.epoch_duration.max(1));
-            if epoch_start.elapsed() >= epoch {
-                self.total += epoch_start.elapsed();
-                epoch_start = Instant::now();
-                self.end_epoch();
-            }
-        }
-    }
-
-    fn patch_linked(&self) -> bool {
+impl Host for ElementHost {
+    fn patches_connected(&self) -> bool {
         self.element
             .upgrade()
             .is_some_and(|e| e.imp().patchpad.is_linked())
     }
 
-    /// Moves pending patches whose frame is known (and, with `before`, whose timestamp is
-    /// before it) out of the shared queue, with their frames; drops the hopeless ones.
-    fn take_pairs(&self, sh: &mut SharedInner, before: Option<u64>) -> Vec<Ready> {
-        let mut out = Vec::new();
-        let Some(out_size) = sh.out_size else {
-            return out;
+    /// Builds the model and a runner for the output size here, on the trainer thread, so the
+    /// sink thread only swaps an `Arc`.
+    fn publish(&mut self, onnx: Vec<u8>, out_size: Option<(usize, usize)>) {
+        let model = match Model::from_bytes(&onnx) {
+            Ok(m) => m,
+            Err(e) => {
+                if let Some(el) = self.element.upgrade() {
+                    gst::error!(CAT, obj = el, "exported model unusable: {e}");
+                }
+                return;
+            }
         };
-        let tol = sh.frame_tolerance;
-        let oldest = sh.frames.front().map(|f| f.pts);
-        let newest = sh.frames.back().map(|f| f.pts);
-        let mut keep = VecDeque::new();
-        while let Some(p) = sh.pending.pop_front() {
-            if before.is_some_and(|b| p.pts >= b) {
-                keep.push_back(p);
-                continue;
-            }
-            if (p.frame_w, p.frame_h) != out_size
-                || p.x0 + p.size > out_size.0
-                || p.y0 + p.size > out_size.1
-            {
-                sh.counters.dropped_size += 1;
-                continue;
-            }
-            let frame = sh
-                .frames
-                .iter()
-                .filter(|f| f.pts.abs_diff(p.pts) <= tol)
-                .min_by_key(|f| f.pts.abs_diff(p.pts));
-            match frame {
-                Some(f) => {
-                    let (fw, fh, fpts, luma) = (f.w, f.h, f.pts, f.luma.clone());
-                    out.push((p, luma, fw, fh, fpts));
-                }
-                None => {
-                    let gone = oldest.is_some_and(|o| p.pts + tol < o)
-                        || newest.is_some_and(|n| p.pts + tol < n)
-                        || before.is_some();
-                    if gone {
-                        sh.counters.dropped_no_frame += 1;
-                    } else {
-                        keep.push_back(p);
-                    }
-                }
-            }
-        }
-        sh.pending = keep;
-        out
+        let runner = out_size.and_then(|(w, h)| {
+            PlaneRunner::new(&model, w, h, Srenhance::runner_config(&self.settings))
+                .ok()
+                .map(|r| ((w, h), Arc::new(r)))
+        });
+        let mut net = lock(&self.network);
+        net.generation += 1;
+        let g = net.generation;
+        net.model = Some(model);
+        net.runner = runner.map(|(s, r)| (g, s, r));
     }
 
-    /// Cuts training pairs (upscaled decoded frame around the cell, the patch as target).
-    fn add_pairs(&mut self, pairs: Vec<Ready>) {
-        if pairs.is_empty() {
-            return;
-        }
-        let margin = self.trainer.margin();
-        // Upscaled (bicubic, bilinear) frame of the last pair's timestamp and size.
-        type Upscaled = (u64, (usize, usize), Vec<u8>, Vec<u8>);
-        let mut cache: Option<Upscaled> = None;
-        let n = pairs.len() as u64;
-        for (p, luma, fw, fh, fpts) in pairs {
-            let (ow, oh) = (p.frame_w, p.frame_h);
-            if cache
-                .as_ref()
-                .is_none_or(|c| c.0 != fpts || c.1 != (ow, oh))
-            {
-                let up = lv_livenas::trainer::bicubic_u8(&luma, fw, fh, fw, ow, oh);
-                let bil = Resampler::new(fw, fh, ow, oh, Kernel::Bilinear)
-                    .map(|r| {
-                        let mut out = vec![0u8; ow * oh];
-                        r.process_u8(&Plane::new_u8(&luma, fw, fh, fw), &mut out, ow);
-                        out
-                    })
-                    .unwrap_or_default();
-                cache = Some((fpts, (ow, oh), up, bil));
-            }
-            let (_, _, up, bil) = cache.as_ref().unwrap();
-            let mut sp = StoredPatch::from_upscaled(
-                p.pts, up, ow, oh, ow, p.x0, p.y0, p.luma, p.size, margin,
-            );
-            if bil.len() == ow * oh {
-                let mut se = 0.0f64;
-                for r in 0..p.size {
-                    for c in 0..p.size {
-                        let d = bil[(p.y0 + r) * ow + p.x0 + c] as f64
-                            - sp.target[r * p.size + c] as f64;
-                        se += d * d;
-                    }
-                }
-                sp.bilinear_mse = se / (p.size * p.size) as f64;
-            }
-            self.trainer.add(sp);
-        }
-        self.new_pairs += n;
-        let mut sh = self.shared.inner.lock().unwrap();
-        sh.counters.pairs += n;
-    }
-
-    fn end_epoch(&mut self) {
-        let q = self.trainer.end_epoch();
-        let trained = q.steps > 0;
-        self.epochs += 1;
-        if trained {
-            self.epochs_trained += 1;
-        }
-        let before = self.controller.state();
-        let transition = if !self.settings.adaptive {
-            Transition::None
-        } else if before == AdaptiveState::Training {
-            if trained {
-                self.controller.end_of_epoch(q.gain_vs_previous())
-            } else {
-                Transition::None
-            }
-        } else if self.new_pairs > 0 {
-            self.controller.validation(q.gain_vs_initial())
-        } else {
-            Transition::None
-        };
-        self.new_pairs = 0;
-        let state = self.controller.state();
-        let live = self.shared.inner.lock().unwrap().live;
-        let fraction = if live {
-            let total = self.total.as_secs_f64();
-            if total > 0.0 {
-                (self.busy.as_secs_f64() / total).clamp(0.0, 1.0)
-            } else {
-                0.0
-            }
-        } else {
-            self.epochs_trained as f64 / self.epochs.max(1) as f64
-        };
-        // Publish the new weights.
-        if trained {
-            self.publish();
-        }
-        let fb = lv_livenas::wire::Feedback {
-            epoch: q.epoch,
-            state: match state {
-                AdaptiveState::Training => lv_livenas::wire::TrainerState::Training,
-                AdaptiveState::Suspended => lv_livenas::wire::TrainerState::Suspended,
-            },
-            gain_db: finite_or_zero(q.gain_vs_previous()),
-            gain_vs_initial_db: finite_or_zero(q.gain_vs_initial()),
-            gain_vs_bicubic_db: finite_or_zero(q.gain_vs_bicubic()),
-            training_fraction: fraction as f32,
-            suggested_patch_kbps: 0,
-        };
-        {
-            let mut sh = self.shared.inner.lock().unwrap();
-            sh.trainer_state = Some(state);
-            sh.epochs = self.epochs;
-        }
+    fn epoch(&mut self, r: &EpochReport) {
         let Some(element) = self.element.upgrade() else {
             return;
         };
         let imp = element.imp();
+        let q = &r.quality;
         gst::debug!(
             CAT,
             imp = imp,
-            "epoch {}: {:?}, {:?} -> {:?} ({transition:?})",
+            "epoch {}: {:?}, {:?} -> {:?} ({:?})",
             q.epoch,
             q,
-            before,
-            state
+            r.before,
+            r.state,
+            r.transition
         );
-        let fs = gst::Structure::builder("srpatch-feedback")
-            .field("epoch", fb.epoch)
-            .field("state", state.as_str())
-            .field("gain-db", fb.gain_db as f64)
-            .field("gain-vs-initial-db", fb.gain_vs_initial_db as f64)
-            .field("gain-vs-bicubic-db", fb.gain_vs_bicubic_db as f64)
-            .field("training-fraction", fb.training_fraction as f64)
-            .field("suggested-patch-kbps", fb.suggested_patch_kbps)
-            .field(
-                "data",
-                glib::Bytes::from_owned(lv_livenas::wire::encode_feedback(&fb)),
-            )
-            .build();
-        let _ = imp.patchpad.push_event(gst::event::CustomUpstream::new(fs));
+        let _ = imp
+            .patchpad
+            .push_event(gst::Event::from(SrpatchFeedback(r.feedback)));
         let ms = gst::Structure::builder("srenhance-epoch")
             .field("epoch", q.epoch)
-            .field("state", state.as_str())
+            .field("state", r.state.as_str())
             .field(
                 "transition",
-                match transition {
+                match r.transition {
                     Transition::None => "none",
                     Transition::Suspend => "suspend",
                     Transition::Resume => "resume",
                 },
             )
-            .field("trained", trained)
+            .field("trained", r.trained)
             .field("steps", q.steps)
             .field("patches", q.patches as u64)
-            .field("store", self.trainer.store().len() as u64)
+            .field("store", r.store as u64)
             .field("psnr", q.current)
             .field("psnr-previous", q.previous)
             .field("psnr-initial", q.initial)
@@ -1636,57 +1222,22 @@ impl TrainerWorker {
             .field("gain-vs-initial-db", q.gain_vs_initial())
             .field("gain-vs-bicubic-db", q.gain_vs_bicubic())
             .field("gain-vs-bilinear-db", q.gain_vs_bilinear())
-            .field("training-fraction", fraction)
+            .field("training-fraction", r.training_fraction)
             .build();
         let _ = element.post_message(gst::message::Element::builder(ms).src(&element).build());
     }
 
-    /// Exports the current network and publishes a model and a runner for the output size.
-    fn publish(&mut self) {
-        let bytes = self.trainer.export("srenhance online training");
-        let model = match Model::from_bytes(&bytes) {
-            Ok(m) => m,
-            Err(e) => {
-                if let Some(el) = self.element.upgrade() {
-                    gst::error!(CAT, obj = el, "exported model unusable: {e}");
-                }
-                return;
-            }
-        };
-        let out_size = self.shared.inner.lock().unwrap().out_size;
-        let runner = out_size.and_then(|(w, h)| {
-            PlaneRunner::new(&model, w, h, Srenhance::runner_config(&self.settings))
-                .ok()
-                .map(|r| ((w, h), Arc::new(r)))
-        });
-        let mut sh = self.shared.inner.lock().unwrap();
-        sh.generation += 1;
-        let g = sh.generation;
-        sh.model = Some(model);
-        sh.runner = runner.map(|(s, r)| (g, s, r));
-    }
-
-    fn save(&self) {
-        let Some(path) = self.settings.save_model.clone() else {
+    fn saved(&mut self, path: &str, result: std::io::Result<()>) {
+        let Some(el) = self.element.upgrade() else {
             return;
         };
-        let bytes = self
-            .trainer
-            .export("srenhance online training (saved model)");
-        let tmp = format!("{path}.tmp{}", std::process::id());
-        let res = std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, &path));
-        if let Some(el) = self.element.upgrade() {
-            match res {
-                Ok(()) => gst::info!(CAT, obj = el, "saved the learned model to {path}"),
-                Err(e) => {
-                    let _ = std::fs::remove_file(&tmp);
-                    gst::element_error!(
-                        el,
-                        gst::ResourceError::Write,
-                        ["srenhance: cannot save the model to {path}: {e}"]
-                    );
-                }
-            }
+        match result {
+            Ok(()) => gst::info!(CAT, obj = el, "saved the learned model to {path}"),
+            Err(e) => gst::element_error!(
+                el,
+                gst::ResourceError::Write,
+                ["srenhance: cannot save the model to {path}: {e}"]
+            ),
         }
     }
 }
@@ -1774,8 +1325,11 @@ impl ObjectSubclass for Srenhance {
             srcpad,
             settings: Mutex::new(Settings::default()),
             state: Mutex::new(State::default()),
-            shared: Arc::new(Shared::default()),
+            online: Mutex::new(OnlineTrainer::new(OnlineConfig::default())),
+            network: Arc::new(Mutex::new(Network::default())),
+            patch_segment: Mutex::new(None),
             trainer_thread: Mutex::new(None),
+            failure_posted: AtomicBool::new(false),
         }
     }
 }
@@ -1980,7 +1534,7 @@ impl ObjectImpl for Srenhance {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let mut s = self.settings.lock().unwrap();
+        let mut s = lock(&self.settings);
         let opt_str = |v: &glib::Value| {
             v.get::<Option<String>>()
                 .ok()
@@ -2015,7 +1569,7 @@ impl ObjectImpl for Srenhance {
         if pspec.name() == "stats" {
             return self.stats().to_value();
         }
-        let s = self.settings.lock().unwrap();
+        let s = lock(&self.settings);
         match pspec.name() {
             "model" => s.model.clone().unwrap_or_default().to_value(),
             "save-model" => s.save_model.clone().unwrap_or_default().to_value(),
@@ -2097,7 +1651,7 @@ impl ElementImpl for Srenhance {
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
         match transition {
             gst::StateChange::ReadyToPaused => {
-                let settings = self.settings.lock().unwrap().clone();
+                let settings = lock(&self.settings).clone();
                 let (model, bytes) = match Self::load_model(&settings) {
                     Ok(m) => m,
                     Err(e) => {
@@ -2115,45 +1669,44 @@ impl ElementImpl for Srenhance {
                         .unwrap_or("(embedded generic model)"),
                     model.info()
                 );
-                {
-                    let mut sh = self.shared.inner.lock().unwrap();
-                    *sh = SharedInner {
-                        model: Some(model),
-                        ..SharedInner::default()
-                    };
-                }
-                *self.state.lock().unwrap() = State::default();
+                *lock(&self.network) = Network {
+                    model: Some(model),
+                    ..Network::default()
+                };
+                *lock(&self.online) =
+                    OnlineTrainer::new(Self::online_config(&settings, self.injected_fault()));
+                *lock(&self.patch_segment) = None;
+                self.failure_posted.store(false, Ordering::SeqCst);
+                *lock(&self.state) = State::default();
                 if settings.training {
-                    match lv_graph::onnx::import(&bytes) {
+                    let started = match lv_graph::onnx::import(&bytes) {
                         Ok(net) => self.start_trainer(net),
-                        Err(e) => {
-                            gst::element_imp_error!(
-                                self,
-                                gst::ResourceError::OpenRead,
-                                ["srenhance: the model loads for inference but cannot be \
-                                     trained ({e}); set training=false to use it as is"]
-                            );
-                            return Err(gst::StateChangeError);
-                        }
+                        Err(e) => Err(gst::error_msg!(
+                            gst::ResourceError::OpenRead,
+                            ["srenhance: the model loads for inference but cannot be \
+                                 trained ({e}); set training=false to use it as is"]
+                        )),
+                    };
+                    if let Err(e) = started {
+                        self.post_error_message(e);
+                        return Err(gst::StateChangeError);
                     }
                 }
             }
             gst::StateChange::PausedToReady => {
                 // Unblock a streaming thread waiting for an epoch before the pads deactivate.
-                let mut sh = self.shared.inner.lock().unwrap();
-                sh.flushing = true;
-                self.shared.cond.notify_all();
+                self.online().flush_start();
             }
             _ => {}
         }
         let ret = self.parent_change_state(transition)?;
         if transition == gst::StateChange::PausedToReady {
-            let eos = self.state.lock().unwrap().eos;
+            let eos = lock(&self.state).eos;
             if !eos {
                 self.save_now();
             }
             self.stop_trainer();
-            *self.state.lock().unwrap() = State::default();
+            *lock(&self.state) = State::default();
         }
         Ok(ret)
     }

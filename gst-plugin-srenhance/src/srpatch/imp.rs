@@ -17,15 +17,16 @@
 //! When that frame does not come (1 s of stream time later, or a later decoded frame arrives
 //! first), the candidate's cells are chosen at random instead.
 
+use crate::sync::lock;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::VideoFormat;
 use lv_image::plane::Plane;
-use lv_livenas::wire::{Codec, Feedback, Limits, PatchBatch, PatchRef, TrainerState};
 use lv_livenas::scheduler::{Scheduler, SchedulerConfig};
 use lv_livenas::select::{PatchSampler, TokenBucket, DEFAULT_PATCH_SIZE};
+use lv_livenas::wire::{Codec, Feedback, Limits, PatchBatch, PatchRef, TrainerState};
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -179,12 +180,6 @@ pub struct Srpatch {
     state: Mutex<State>,
     /// Serializes everything pushed on `patch_src`.
     patch_push: Mutex<()>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic in a pad function is turned into an element error by catch_panic; the data
-    // behind the lock is still consistent enough to shut down.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn patch_caps() -> gst::Caps {
@@ -345,10 +340,7 @@ impl Srpatch {
             };
             st.rate_kbps = patch;
             st.bucket.set_rate_kbps(patch);
-            let state = match st.scheduler.state() {
-                TrainerState::Training => "training",
-                TrainerState::Suspended => "suspended",
-            };
+            let state = st.scheduler.state().as_str();
             gst::debug!(
                 CAT,
                 imp = self,
@@ -800,7 +792,7 @@ impl Srpatch {
     fn patch_src_event(&self, pad: &gst::Pad, event: gst::Event) -> bool {
         if let gst::EventView::CustomUpstream(c) = event.view() {
             if let Some(s) = c.structure() {
-                if s.name() == super::FEEDBACK_NAME {
+                if s.name() == crate::feedback::NAME {
                     return self.take_feedback(s);
                 }
             }
@@ -813,8 +805,8 @@ impl Srpatch {
     }
 
     fn take_feedback(&self, s: &gst::StructureRef) -> bool {
-        match super::feedback_from_structure(s) {
-            Ok(fb) => {
+        match crate::feedback::SrpatchFeedback::try_from(s) {
+            Ok(crate::feedback::SrpatchFeedback(fb)) => {
                 self.apply_feedback(&fb);
                 true
             }
@@ -1246,7 +1238,7 @@ impl ElementImpl for Srpatch {
         // An application may hand the server's feedback to the element itself.
         if let gst::EventView::CustomUpstream(c) = event.view() {
             if let Some(s) = c.structure() {
-                if s.name() == super::FEEDBACK_NAME {
+                if s.name() == crate::feedback::NAME {
                     return self.take_feedback(s);
                 }
             }

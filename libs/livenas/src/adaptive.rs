@@ -15,22 +15,8 @@
 //! difference is smaller ... increments the patience value") and the symmetry with the
 //! training branch make it the `else` of `diff < thresh_online`, which is what this does.
 
+pub use crate::wire::TrainerState;
 use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum State {
-    Training,
-    Suspended,
-}
-
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Training => "training",
-            State::Suspended => "suspended",
-        }
-    }
-}
 
 /// Thresholds (dB) and patience counts of Algorithm 1.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,7 +55,7 @@ pub enum Transition {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Controller {
     pub params: Params,
-    state: State,
+    state: TrainerState,
     patience: u32,
     suspensions: u32,
     resumptions: u32,
@@ -79,14 +65,14 @@ impl Controller {
     pub fn new(params: Params) -> Controller {
         Controller {
             params,
-            state: State::Training,
+            state: TrainerState::Training,
             patience: 0,
             suspensions: 0,
             resumptions: 0,
         }
     }
 
-    pub fn state(&self) -> State {
+    pub fn state(&self) -> TrainerState {
         self.state
     }
 
@@ -106,13 +92,13 @@ impl Controller {
     /// Ignored (no transition) in the suspended state. A NaN gain (no patches to measure on)
     /// changes nothing.
     pub fn end_of_epoch(&mut self, gain_vs_previous: f64) -> Transition {
-        if self.state != State::Training || gain_vs_previous.is_nan() {
+        if self.state != TrainerState::Training || gain_vs_previous.is_nan() {
             return Transition::None;
         }
         if gain_vs_previous < self.params.thresh_sat {
             self.patience += 1;
             if self.patience > self.params.count_sat {
-                self.state = State::Suspended;
+                self.state = TrainerState::Suspended;
                 self.patience = 0;
                 self.suspensions += 1;
                 return Transition::Suspend;
@@ -126,13 +112,13 @@ impl Controller {
     /// A validation while suspended (new patches arrived): `gain_vs_initial` = Q(DNN_t) −
     /// Q(DNN_0). Ignored in the training state; NaN changes nothing.
     pub fn validation(&mut self, gain_vs_initial: f64) -> Transition {
-        if self.state != State::Suspended || gain_vs_initial.is_nan() {
+        if self.state != TrainerState::Suspended || gain_vs_initial.is_nan() {
             return Transition::None;
         }
         if gain_vs_initial < self.params.thresh_online {
             self.patience += 1;
             if self.patience > self.params.count_online {
-                self.state = State::Training;
+                self.state = TrainerState::Training;
                 self.patience = 0;
                 self.resumptions += 1;
                 return Transition::Resume;
@@ -144,7 +130,7 @@ impl Controller {
     }
 
     /// Forces a state (e.g. adaptive control switched off: always training).
-    pub fn force(&mut self, state: State) {
+    pub fn force(&mut self, state: TrainerState) {
         self.state = state;
         self.patience = 0;
     }
@@ -166,7 +152,7 @@ mod tests {
     #[test]
     fn suspends_after_more_than_count_sat_saturated_epochs() {
         let mut c = Controller::new(params());
-        assert_eq!(c.state(), State::Training);
+        assert_eq!(c.state(), TrainerState::Training);
         // Learning: gains above the threshold keep the patience at 0.
         for g in [1.0, 0.6, 0.3, 0.1] {
             assert_eq!(c.end_of_epoch(g), Transition::None);
@@ -184,12 +170,12 @@ mod tests {
         }
         // The third in a row exceeds count_sat.
         assert_eq!(c.end_of_epoch(0.0), Transition::Suspend);
-        assert_eq!(c.state(), State::Suspended);
+        assert_eq!(c.state(), TrainerState::Suspended);
         assert_eq!(c.patience(), 0);
         assert_eq!(c.suspensions(), 1);
         // Training-epoch results are ignored while suspended.
         assert_eq!(c.end_of_epoch(0.0), Transition::None);
-        assert_eq!(c.state(), State::Suspended);
+        assert_eq!(c.state(), TrainerState::Suspended);
     }
 
     #[test]
@@ -198,7 +184,7 @@ mod tests {
         for _ in 0..3 {
             c.end_of_epoch(0.0);
         }
-        assert_eq!(c.state(), State::Suspended);
+        assert_eq!(c.state(), TrainerState::Suspended);
         // Same scene: the online model stays well ahead of the generic one.
         for _ in 0..5 {
             assert_eq!(c.validation(1.5), Transition::None);
@@ -212,7 +198,7 @@ mod tests {
         // A real scene change: two low gains in a row resume training.
         assert_eq!(c.validation(0.2), Transition::None);
         assert_eq!(c.validation(-0.3), Transition::Resume);
-        assert_eq!(c.state(), State::Training);
+        assert_eq!(c.state(), TrainerState::Training);
         assert_eq!(c.resumptions(), 1);
         // Validations are ignored while training.
         assert_eq!(c.validation(-5.0), Transition::None);
@@ -233,11 +219,11 @@ mod tests {
         c.end_of_epoch(0.0);
         assert_eq!(c.end_of_epoch(f64::NAN), Transition::None);
         assert_eq!(c.patience(), 1);
-        c.force(State::Suspended);
+        c.force(TrainerState::Suspended);
         assert_eq!(c.validation(f64::NAN), Transition::None);
-        assert_eq!(c.state(), State::Suspended);
-        c.force(State::Training);
-        assert_eq!(c.state(), State::Training);
+        assert_eq!(c.state(), TrainerState::Suspended);
+        c.force(TrainerState::Training);
+        assert_eq!(c.state(), TrainerState::Training);
         assert_eq!(c.patience(), 0);
     }
 

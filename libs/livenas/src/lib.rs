@@ -2,9 +2,11 @@
 //!
 //! Streamer side: [`select`] (patch sampler, §5.2) and [`scheduler`] (quality-optimizing
 //! scheduler, Eq. 1–2). Ingest side: [`store`] (recent-weighted patch store), [`trainer`]
-//! (online training) and [`adaptive`] (content-adaptive control, Algorithm 1).
+//! (online training), [`adaptive`] (content-adaptive control, Algorithm 1) and [`online`]
+//! (all of them running beside a video stream: the `srenhance` element's trainer).
 
 pub mod adaptive;
+pub mod online;
 pub mod scheduler;
 pub mod select;
 pub mod store;

@@ -86,10 +86,23 @@ pub enum Codec {
     RawLuma = 2,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The server's training state: Algorithm 1's state (`crate::adaptive`) and the feedback's
+/// `state` byte are the same value, so one enum serves both (the discriminant is the byte).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[repr(u8)]
 pub enum TrainerState {
     Training = 0,
     Suspended = 1,
+}
+
+impl TrainerState {
+    /// The name used in element messages, stats and feedback structures.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrainerState::Training => "training",
+            TrainerState::Suspended => "suspended",
+        }
+    }
 }
 
 /// One patch as it sits in a message; `payload` borrows the message buffer.

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MPL-2.0
+
+//! The background trainer: owns the [`Trainer`] and Algorithm 1's controller, turns pending
+//! patches into pairs, trains (live: continuously in wall time; non-live: each epoch's step
+//! budget when the video thread asks), and ends epochs.
+
+use super::pairing::{add_pairs, take_pairs};
+use super::{EpochReport, Fault, Host, OnlineConfig, Shared, PATCH_WAIT};
+use crate::adaptive::{Controller, Transition};
+use crate::trainer::Trainer;
+use crate::wire::{Feedback, TrainerState};
+use lv_train::RefineNet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub struct Worker {
+    trainer: Trainer,
+    controller: Controller,
+    config: OnlineConfig,
+    shared: Arc<Shared>,
+    busy: Duration,
+    total: Duration,
+    epochs_trained: u64,
+    epochs: u64,
+    new_pairs: u64,
+}
+
+fn finite_or_zero(v: f64) -> f32 {
+    if v.is_finite() {
+        v as f32
+    } else {
+        0.0
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_string()
+    }
+}
+
+impl Worker {
+    pub(crate) fn new(net: RefineNet, config: OnlineConfig, shared: Arc<Shared>) -> Worker {
+        Worker {
+            trainer: Trainer::new(net, config.trainer),
+            controller: Controller::new(config.params),
+            config,
+            shared,
+            busy: Duration::ZERO,
+            total: Duration::ZERO,
+            epochs_trained: 0,
+            epochs: 0,
+            new_pairs: 0,
+        }
+    }
+
+    /// The worker thread's body, until [`super::OnlineTrainer::stop`]. Never unwinds: a panic
+    /// here or in `host` is caught and recorded, which wakes every wait on the trainer with
+    /// [`super::Interrupted::Failed`] (a non-live stream would otherwise wait forever).
+    pub fn run(mut self, host: &mut dyn Host) {
+        let shared = self.shared.clone();
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| self.run_loop(host))) {
+            shared.fail(panic_message(&*p));
+        }
+    }
+
+    fn run_loop(&mut self, host: &mut dyn Host) {
+        {
+            let mut sh = self.shared.lock();
+            sh.stats.state = Some(self.controller.state());
+        }
+        let mut epoch_start = Instant::now();
+        loop {
+            let mut sh = self.shared.lock();
+            if sh.stop {
+                break;
+            }
+            if sh.save_requests > sh.saved {
+                let target = sh.save_requests;
+                drop(sh);
+                self.save(host);
+                let mut sh = self.shared.lock();
+                sh.saved = target;
+                self.shared.notify();
+                continue;
+            }
+            if let Some(job) = sh.job {
+                if job.index > sh.jobs_done {
+                    // Non-live epoch: wait (bounded) until the patch stream has reached the
+                    // boundary, so the same patches are used whatever the thread timing.
+                    let deadline = Instant::now() + PATCH_WAIT;
+                    while !(sh.stop
+                        || sh.flushing
+                        || sh.patch_eos
+                        || sh.patch_pos.is_some_and(|p| p >= job.boundary)
+                        || Instant::now() >= deadline
+                        || !host.patches_connected())
+                    {
+                        sh = self.shared.wait_timeout(sh, Duration::from_millis(20)).0;
+                    }
+                    if sh.stop {
+                        break;
+                    }
+                    let sh_ref = &mut *sh;
+                    let pairs = take_pairs(
+                        &mut sh_ref.pending,
+                        &sh_ref.frames,
+                        sh_ref.out_size,
+                        sh_ref.frame_tolerance,
+                        &mut sh_ref.stats,
+                        Some(job.boundary),
+                    );
+                    self.shared.notify();
+                    drop(sh);
+                    self.add_pairs(pairs);
+                    let t0 = Instant::now();
+                    let mut stepped = 0u64;
+                    if self.controller.state() == TrainerState::Training {
+                        for _ in 0..job.steps {
+                            if self.trainer.step().is_none() {
+                                break;
+                            }
+                            stepped += 1;
+                        }
+                    }
+                    self.busy += t0.elapsed();
+                    self.shared.lock().stats.train_steps += stepped;
+                    self.end_epoch(host);
+                    let mut sh = self.shared.lock();
+                    sh.jobs_done = job.index;
+                    self.shared.notify();
+                    continue;
+                }
+            }
+            if !sh.live {
+                // Non-live (or not known yet): wait for a job.
+                let _ = self.shared.wait_timeout(sh, Duration::from_millis(50));
+                epoch_start = Instant::now();
+                continue;
+            }
+            // Live: train continuously in wall time.
+            let sh_ref = &mut *sh;
+            let pairs = take_pairs(
+                &mut sh_ref.pending,
+                &sh_ref.frames,
+                sh_ref.out_size,
+                sh_ref.frame_tolerance,
+                &mut sh_ref.stats,
+                None,
+            );
+            let idle = self.controller.state() != TrainerState::Training
+                || (self.trainer.store().is_empty() && pairs.is_empty());
+            if idle {
+                let _ = self.shared.wait_timeout(sh, Duration::from_millis(20));
+            } else {
+                drop(sh);
+            }
+            self.add_pairs(pairs);
+            if !idle {
+                let t0 = Instant::now();
+                if self.trainer.step().is_some() {
+                    self.shared.lock().stats.train_steps += 1;
+                }
+                self.busy += t0.elapsed();
+            }
+            let epoch = Duration::from_nanos(self.config.epoch_ns.max(1));
+            if epoch_start.elapsed() >= epoch {
+                self.total += epoch_start.elapsed();
+                epoch_start = Instant::now();
+                self.end_epoch(host);
+            }
+        }
+    }
+
+    fn add_pairs(&mut self, pairs: Vec<super::pairing::Ready>) {
+        let n = add_pairs(&mut self.trainer, pairs);
+        if n == 0 {
+            return;
+        }
+        self.new_pairs += n;
+        self.shared.lock().stats.pairs += n;
+    }
+
+    /// Measures the epoch, applies Algorithm 1, publishes the new network (when the epoch
+    /// trained) and reports.
+    fn end_epoch(&mut self, host: &mut dyn Host) {
+        if self.config.fault == Some(Fault::PanicAtEpoch(self.epochs + 1)) {
+            panic!("injected fault: trainer panic at epoch {}", self.epochs + 1);
+        }
+        let q = self.trainer.end_epoch();
+        let trained = q.steps > 0;
+        self.epochs += 1;
+        if trained {
+            self.epochs_trained += 1;
+        }
+        let before = self.controller.state();
+        let transition = if !self.config.adaptive {
+            Transition::None
+        } else if before == TrainerState::Training {
+            if trained {
+                self.controller.end_of_epoch(q.gain_vs_previous())
+            } else {
+                Transition::None
+            }
+        } else if self.new_pairs > 0 {
+            self.controller.validation(q.gain_vs_initial())
+        } else {
+            Transition::None
+        };
+        self.new_pairs = 0;
+        let state = self.controller.state();
+        let live = self.shared.lock().live;
+        let fraction = if live {
+            let total = self.total.as_secs_f64();
+            if total > 0.0 {
+                (self.busy.as_secs_f64() / total).clamp(0.0, 1.0)
+            } else {
+                0.0
+            }
+        } else {
+            self.epochs_trained as f64 / self.epochs.max(1) as f64
+        };
+        if trained {
+            let bytes = self.trainer.export("srenhance online training");
+            let out_size = self.shared.lock().out_size;
+            host.publish(bytes, out_size);
+        }
+        let feedback = Feedback {
+            epoch: q.epoch,
+            state,
+            gain_db: finite_or_zero(q.gain_vs_previous()),
+            gain_vs_initial_db: finite_or_zero(q.gain_vs_initial()),
+            gain_vs_bicubic_db: finite_or_zero(q.gain_vs_bicubic()),
+            training_fraction: fraction as f32,
+            suggested_patch_kbps: 0,
+        };
+        {
+            let mut sh = self.shared.lock();
+            sh.stats.state = Some(state);
+            sh.stats.epochs = self.epochs;
+        }
+        host.epoch(&EpochReport {
+            quality: q,
+            before,
+            state,
+            transition,
+            trained,
+            store: self.trainer.store().len(),
+            training_fraction: fraction,
+            feedback,
+        });
+    }
+
+    /// Writes the model atomically (a temporary file renamed over the target).
+    fn save(&self, host: &mut dyn Host) {
+        let Some(path) = self.config.save_path.clone() else {
+            return;
+        };
+        let bytes = self
+            .trainer
+            .export("srenhance online training (saved model)");
+        let tmp = format!("{path}.tmp{}", std::process::id());
+        let res = std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, &path));
+        if res.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        host.saved(&path, res);
+    }
+}

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: MPL-2.0
+//! `lv_livenas::online`: a non-live stream's epochs run through the worker and are reported,
+//! and a dead worker (a panic in it or in its host) ends every wait with an error instead of
+//! a hang.
+
+use lv_livenas::online::{
+    EpochReport, Fault, Frame, Host, Interrupted, OnlineConfig, OnlineTrainer, PatchInput,
+};
+use lv_livenas::trainer::TrainerConfig;
+use lv_train::{RefineConfig, RefineNet};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const EPOCH_NS: u64 = 100_000_000;
+const FRAME_NS: u64 = 33_333_333;
+const BOUND: Duration = Duration::from_secs(30);
+
+#[derive(Default)]
+struct Seen {
+    published: usize,
+    reports: Vec<EpochReport>,
+}
+
+struct TestHost {
+    seen: Arc<Mutex<Seen>>,
+    panic_in_epoch: bool,
+}
+
+impl Host for TestHost {
+    fn publish(&mut self, onnx: Vec<u8>, out_size: Option<(usize, usize)>) {
+        assert!(!onnx.is_empty());
+        assert_eq!(out_size, Some((192, 192)));
+        self.seen.lock().unwrap().published += 1;
+    }
+
+    fn epoch(&mut self, report: &EpochReport) {
+        if self.panic_in_epoch {
+            panic!("host failed");
+        }
+        self.seen.lock().unwrap().reports.push(*report);
+    }
+}
+
+fn net() -> RefineNet {
+    RefineNet::new(
+        RefineConfig {
+            channels: 8,
+            hidden_layers: 1,
+        },
+        3,
+    )
+}
+
+fn config(fault: Option<Fault>) -> OnlineConfig {
+    OnlineConfig {
+        trainer: TrainerConfig {
+            batch_size: 2,
+            ..TrainerConfig::default()
+        },
+        epoch_ns: EPOCH_NS,
+        steps_per_second: 40,
+        fault,
+        ..OnlineConfig::default()
+    }
+}
+
+/// A 96x96 frame and its 192x192 patch (one 96-pixel cell), both a smooth gradient.
+fn frame_and_patch(i: u64) -> (Frame, PatchInput) {
+    let lr: Vec<u8> = (0..96 * 96)
+        .map(|k| ((k % 96) * 2 + (k / 96) + i as usize) as u8)
+        .collect();
+    let hr: Vec<u8> = (0..96 * 96)
+        .map(|k| ((k % 96) + (k / 96) * 2) as u8)
+        .collect();
+    let pts = i * FRAME_NS;
+    (
+        Frame {
+            pts,
+            w: 96,
+            h: 96,
+            luma: Arc::new(lr),
+        },
+        PatchInput {
+            pts: Some(pts),
+            frame_w: 192,
+            frame_h: 192,
+            size: 96,
+            patches: vec![((i % 2) as usize, 0, hr)],
+            bad_payloads: 0,
+        },
+    )
+}
+
+/// Starts the worker on its own thread and feeds a non-live stream of `frames` frames from
+/// another, which reports the first `advance` error (or `Ok` at the end).
+fn stream(
+    fault: Option<Fault>,
+    panic_in_epoch: bool,
+    frames: u64,
+) -> (
+    OnlineTrainer,
+    Result<(), Interrupted>,
+    Arc<Mutex<Seen>>,
+    std::thread::JoinHandle<()>,
+) {
+    let online = OnlineTrainer::new(config(fault));
+    online.set_live(false);
+    online.set_output(192, 192, FRAME_NS / 2);
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let worker = online.worker(net());
+    let mut host = TestHost {
+        seen: seen.clone(),
+        panic_in_epoch,
+    };
+    let thread = std::thread::spawn(move || worker.run(&mut host));
+    let (tx, rx) = mpsc::channel();
+    let feeder = online.clone();
+    std::thread::spawn(move || {
+        let res = (|| {
+            for i in 0..frames {
+                let (frame, patches) = frame_and_patch(i);
+                feeder.push_patches(patches)?;
+                feeder.push_frame(frame);
+                feeder.frame_end(i * FRAME_NS + FRAME_NS);
+                feeder.advance(i * FRAME_NS)?;
+            }
+            feeder.patch_eos();
+            feeder.finish()
+        })();
+        let _ = tx.send(res);
+    });
+    let res = rx
+        .recv_timeout(BOUND)
+        .expect("the stream hung waiting for the trainer");
+    (online, res, seen, thread)
+}
+
+#[test]
+fn non_live_epochs_train_publish_and_report() {
+    let (online, res, seen, thread) = stream(None, false, 12);
+    assert_eq!(res, Ok(()));
+    online.stop();
+    thread.join().unwrap();
+    let seen = seen.lock().unwrap();
+    let stats = online.stats();
+    // 12 frames of 1/30 s: 3 full epochs of 0.1 s and the final partial one.
+    assert_eq!(seen.reports.len(), 4, "{stats:?}");
+    assert_eq!(stats.epochs, 4);
+    assert_eq!(stats.patches, 12);
+    assert!(stats.pairs > 0 && stats.train_steps > 0, "{stats:?}");
+    assert!(seen.reports[0].trained && seen.published >= 1);
+    assert_eq!(
+        seen.reports[0].feedback.epoch,
+        seen.reports[0].quality.epoch
+    );
+    assert!(online.failure().is_none());
+}
+
+#[test]
+fn trainer_panic_ends_the_wait_with_an_error() {
+    let (online, res, seen, thread) = stream(Some(Fault::PanicAtEpoch(2)), false, 30);
+    match res {
+        Err(Interrupted::Failed(msg)) => assert!(msg.contains("injected fault"), "{msg}"),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    assert_eq!(seen.lock().unwrap().reports.len(), 1);
+    assert!(online.failure().is_some());
+    // Everything else that would wait on the trainer returns at once.
+    let (_, patches) = frame_and_patch(99);
+    assert!(matches!(
+        online.push_patches(patches),
+        Err(Interrupted::Failed(_))
+    ));
+    assert!(matches!(
+        online.advance(u64::MAX / 2),
+        Err(Interrupted::Failed(_))
+    ));
+    online.save(BOUND);
+    online.stop();
+    // The panic was caught at the thread's boundary: the thread ends normally.
+    thread.join().unwrap();
+}
+
+#[test]
+fn host_panic_is_caught_too() {
+    let (online, res, _, thread) = stream(None, true, 30);
+    match res {
+        Err(Interrupted::Failed(msg)) => assert!(msg.contains("host failed"), "{msg}"),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    online.stop();
+    thread.join().unwrap();
+}
