@@ -386,7 +386,7 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
                 let shared2 = shared.clone();
                 let p2 = gst::Promise::with_change_func(move |reply| {
                     let answer = match reply {
-                        Ok(Some(r)) => r.value("answer").ok().map(|a| a.clone()),
+                        Ok(Some(r)) => r.value("answer").ok().cloned(),
                         _ => None,
                     };
                     let Some(answer) = answer else {

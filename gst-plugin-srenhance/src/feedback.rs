@@ -99,8 +99,8 @@ impl TryFrom<&gst::StructureRef> for SrpatchFeedback {
             Ok("suspended") => TrainerState::Suspended,
             Ok(other) => return Err(format!("unknown state {other:?}")),
             Err(_) => match num(s, "state") {
-                Some(x) if x == 0.0 => TrainerState::Training,
-                Some(x) if x == 1.0 => TrainerState::Suspended,
+                Some(0.0) => TrainerState::Training,
+                Some(1.0) => TrainerState::Suspended,
                 Some(x) => return Err(format!("unknown state {x}")),
                 None => return Err("no state field".into()),
             },

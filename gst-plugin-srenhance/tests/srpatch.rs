@@ -28,7 +28,7 @@ fn luma_pattern(w: usize, h: usize, k: usize) -> Vec<u8> {
     for y in 0..h {
         for x in 0..w {
             let base = 40 + ((x + 2 * k) * 120 / w + y * 60 / h) as u32;
-            let fine = if x >= w / 2 && (x + y + k) % 2 == 0 {
+            let fine = if x >= w / 2 && (x + y + k).is_multiple_of(2) {
                 70
             } else {
                 0

@@ -4,8 +4,8 @@
 //! receiver with their timestamps mapped to its frames, the video is decoded and upscaled
 //! to the source size, and the scheduler's split drives the encoder.
 
+// The example says `#![allow(dead_code)]` itself (the test uses only part of it).
 #[path = "../examples/livenas_webrtc.rs"]
-#[allow(dead_code)]
 mod example;
 
 #[test]

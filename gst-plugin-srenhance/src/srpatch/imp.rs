@@ -136,9 +136,11 @@ struct State {
 
 impl State {
     fn new(s: &Settings) -> Self {
-        let mut sched_cfg = SchedulerConfig::default();
-        sched_cfg.initial_kbps = s.patch_kbps as f64;
-        sched_cfg.min_kbps = s.min_patch_kbps as f64;
+        let sched_cfg = SchedulerConfig {
+            initial_kbps: s.patch_kbps as f64,
+            min_kbps: s.min_patch_kbps as f64,
+            ..Default::default()
+        };
         let rate = s.patch_kbps as f64;
         State {
             info: None,

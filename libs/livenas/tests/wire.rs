@@ -214,7 +214,7 @@ fn random_byte_strings_never_panic() {
     let mut seed = 42u64;
     for _ in 0..20_000 {
         let len = (lcg(&mut seed) % 300) as usize;
-        let mut m: Vec<u8> = if lcg(&mut seed) % 2 == 0 {
+        let mut m: Vec<u8> = if lcg(&mut seed).is_multiple_of(2) {
             // Keep a valid prefix so the parser gets past the magic and the header.
             msg[..len.min(msg.len())].to_vec()
         } else {

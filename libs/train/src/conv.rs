@@ -317,9 +317,9 @@ mod tests {
         );
         let eps = 1e-2f32;
         let check = |name: &str, analytic: &[f32], f: &dyn Fn(usize, f32) -> f64| {
-            for i in 0..analytic.len() {
+            for (i, &a) in analytic.iter().enumerate() {
                 let num = (f(i, eps) - f(i, -eps)) / (2.0 * eps as f64);
-                let a = analytic[i] as f64;
+                let a = a as f64;
                 assert!(
                     (num - a).abs() <= 1e-3 * (1.0 + num.abs()),
                     "{name}[{i}]: analytic {a} numeric {num}"

@@ -46,7 +46,7 @@ impl Trainable for RefineNet {
     /// Forward pass of one `[1, h, w]` image (`h`, `w` even), keeping the activations.
     fn forward_trace(&self, x: &[f32], h: usize, w: usize) -> Trace {
         assert!(
-            h % BLOCK == 0 && w % BLOCK == 0,
+            h.is_multiple_of(BLOCK) && w.is_multiple_of(BLOCK),
             "RefineNet: {h}x{w} must be even"
         );
         assert_eq!(x.len(), h * w);
@@ -255,6 +255,7 @@ mod tests {
         let eps = 1e-3f32;
         let mut bad = 0;
         let total = grad.len() + dx.len();
+        #[allow(clippy::needless_range_loop)] // `i` indexes the perturbed net's params too
         for i in 0..grad.len() {
             let mut n2 = net.clone();
             n2.params[i] += eps;

@@ -31,7 +31,7 @@ pub fn relu_backward(y: &[f32], dy: &mut [f32]) {
 /// ONNX `SpaceToDepth` on one image `[c, h, w]` (h, w multiples of `b`).
 pub fn space_to_depth(x: &[f32], c: usize, h: usize, w: usize, b: usize, out: &mut [f32]) {
     assert!(
-        h % b == 0 && w % b == 0,
+        h.is_multiple_of(b) && w.is_multiple_of(b),
         "space_to_depth: {h}x{w} not a multiple of {b}"
     );
     let (oh, ow) = (h / b, w / b);
@@ -54,7 +54,7 @@ pub fn space_to_depth(x: &[f32], c: usize, h: usize, w: usize, b: usize, out: &m
 /// ONNX `DepthToSpace` (DCR) on one image `[c, h, w]` (`c` a multiple of `b²`).
 pub fn depth_to_space(x: &[f32], c: usize, h: usize, w: usize, b: usize, out: &mut [f32]) {
     assert!(
-        c % (b * b) == 0,
+        c.is_multiple_of(b * b),
         "depth_to_space: {c} channels not a multiple of {}",
         b * b
     );
