@@ -205,6 +205,15 @@ fn luma<'a>(frame: &'a gst_video::VideoFrameRef<&'a gst::BufferRef>) -> Option<P
     Some(Plane::new_u8(data, w, h, stride))
 }
 
+/// Answers a caps query on a pad of fixed caps with `template`, filtered as the query asks.
+fn answer_caps_query(q: &mut gst::query::Caps, template: gst::Caps) {
+    let caps = match q.filter() {
+        Some(f) => f.intersect_with_mode(&template, gst::CapsIntersectMode::First),
+        None => template,
+    };
+    q.set_result(&caps);
+}
+
 impl Srpatch {
     fn sink_chain(
         &self,
@@ -828,11 +837,7 @@ impl Srpatch {
         use gst::QueryViewMut;
         match query.view_mut() {
             QueryViewMut::Caps(q) => {
-                let caps = match q.filter() {
-                    Some(f) => f.intersect_with_mode(&patch_caps(), gst::CapsIntersectMode::First),
-                    None => patch_caps(),
-                };
-                q.set_result(&caps);
+                answer_caps_query(q, patch_caps());
                 true
             }
             QueryViewMut::AcceptCaps(q) => {
@@ -849,11 +854,7 @@ impl Srpatch {
         use gst::QueryViewMut;
         match query.view_mut() {
             QueryViewMut::Caps(q) => {
-                let caps = match q.filter() {
-                    Some(f) => f.intersect_with_mode(&video_caps(), gst::CapsIntersectMode::First),
-                    None => video_caps(),
-                };
-                q.set_result(&caps);
+                answer_caps_query(q, video_caps());
                 true
             }
             QueryViewMut::AcceptCaps(q) => {

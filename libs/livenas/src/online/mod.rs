@@ -191,6 +191,21 @@ pub(crate) struct SharedInner {
     stream_end: Option<u64>,
 }
 
+impl SharedInner {
+    /// The pending patches whose frames have arrived, as training pairs (all of them, or those
+    /// before `before`, the epoch boundary of a non-live job).
+    pub(crate) fn take_pairs(&mut self, before: Option<u64>) -> Vec<pairing::Ready> {
+        pairing::take_pairs(
+            &mut self.pending,
+            &self.frames,
+            self.out_size,
+            self.frame_tolerance,
+            &mut self.stats,
+            before,
+        )
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Shared {
     inner: Mutex<SharedInner>,

@@ -4,7 +4,7 @@
 //! patches into pairs, trains (live: continuously in wall time; non-live: each epoch's step
 //! budget when the video thread asks), and ends epochs.
 
-use super::pairing::{add_pairs, take_pairs};
+use super::pairing::add_pairs;
 use super::{EpochReport, Fault, Host, OnlineConfig, Shared, PATCH_WAIT};
 use crate::adaptive::{Controller, Transition};
 use crate::trainer::Trainer;
@@ -106,15 +106,7 @@ impl Worker {
                     if sh.stop {
                         break;
                     }
-                    let sh_ref = &mut *sh;
-                    let pairs = take_pairs(
-                        &mut sh_ref.pending,
-                        &sh_ref.frames,
-                        sh_ref.out_size,
-                        sh_ref.frame_tolerance,
-                        &mut sh_ref.stats,
-                        Some(job.boundary),
-                    );
+                    let pairs = sh.take_pairs(Some(job.boundary));
                     self.shared.notify();
                     drop(sh);
                     self.add_pairs(pairs);
@@ -144,15 +136,7 @@ impl Worker {
                 continue;
             }
             // Live: train continuously in wall time.
-            let sh_ref = &mut *sh;
-            let pairs = take_pairs(
-                &mut sh_ref.pending,
-                &sh_ref.frames,
-                sh_ref.out_size,
-                sh_ref.frame_tolerance,
-                &mut sh_ref.stats,
-                None,
-            );
+            let pairs = sh.take_pairs(None);
             let idle = self.controller.state() != TrainerState::Training
                 || (self.trainer.store().is_empty() && pairs.is_empty());
             if idle {
