@@ -36,7 +36,6 @@ static DEFAULT_MODEL: Option<&[u8]> =
 #[cfg(not(dnnscale_embedded_model))]
 static DEFAULT_MODEL: Option<&[u8]> = None;
 
-const DEFAULT_THREADS: u32 = 0;
 const LANCZOS: Kernel = Kernel::Lanczos { a: 3.0 };
 
 const FORMATS: &[VideoFormat] = &[
@@ -92,23 +91,11 @@ impl ObjectImpl for Dnnscale {
                     )
                     .mutable_ready()
                     .build(),
-                glib::ParamSpecEnum::builder_with_default("backend", Backend::Cpu)
-                    .nick("Backend")
-                    .blurb(
-                        "Where the network runs: cpu (tract-onnx) or cuda (falls back to cpu \
-                         with a log line when no CUDA device is usable)",
-                    )
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("threads")
-                    .nick("Threads")
-                    .blurb(
-                        "Worker threads for one frame (network tiles and resampling bands); \
-                         0 = all cores",
-                    )
-                    .default_value(DEFAULT_THREADS)
-                    .mutable_ready()
-                    .build(),
+                Backend::param_spec(),
+                lv_gst::element::threads_param_spec(
+                    "Worker threads for one frame (network tiles and resampling bands); 0 = all \
+                     cores",
+                ),
             ]
         });
         PROPERTIES.as_ref()
@@ -117,12 +104,7 @@ impl ObjectImpl for Dnnscale {
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
         match pspec.name() {
-            "model" => {
-                s.model = value
-                    .get::<Option<String>>()
-                    .unwrap()
-                    .filter(|m| !m.is_empty())
-            }
+            "model" => s.model = lv_gst::element::non_empty_string(value),
             "backend" => s.backend = value.get().unwrap(),
             "threads" => s.threads = value.get().unwrap(),
             _ => unreachable!(),
@@ -145,12 +127,11 @@ impl GstObjectImpl for Dnnscale {}
 impl ElementImpl for Dnnscale {
     fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
         static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
-            gst::subclass::ElementMetadata::new(
+            lv_gst::element::metadata(
                 "Learned video downscaler",
                 "Filter/Converter/Video/Scaler",
                 "Downscales video to the size downstream asks for: Lanczos, then a small \
                  network refines the luma (chroma stays Lanczos)",
-                "learned-video-gst developers",
             )
         });
         Some(&*META)
@@ -158,24 +139,10 @@ impl ElementImpl for Dnnscale {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_video::VideoCapsBuilder::new()
-                .format_list(FORMATS.iter().copied())
-                .build();
+            let caps = lv_gst::element::video_caps(FORMATS);
             vec![
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
+                lv_gst::element::always_template("src", gst::PadDirection::Src, &caps),
+                lv_gst::element::always_template("sink", gst::PadDirection::Sink, &caps),
             ]
         });
         TEMPLATES.as_ref()

@@ -15,11 +15,10 @@ glib::wrapper! {
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
-    Backend::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
-    gst::Element::register(
-        Some(plugin),
+    lv_gst::element::register(
+        plugin,
         "srenhance",
-        gst::Rank::NONE,
         Srenhance::static_type(),
+        &[Backend::static_type()],
     )
 }

@@ -663,11 +663,10 @@ impl GstObjectImpl for Vqmeter {}
 impl ElementImpl for Vqmeter {
     fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
         static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
-            gst::subclass::ElementMetadata::new(
+            lv_gst::element::metadata(
                 "Video quality meter",
                 "Filter/Analyzer/Video",
                 "Measures PSNR, SSIM, MS-SSIM and VMAF of dist_sink against ref_sink per frame (libvmaf's algorithms in pure Rust) and passes dist_sink through",
-                "learned-video-gst developers",
             )
         });
         Some(&*META)
@@ -675,9 +674,7 @@ impl ElementImpl for Vqmeter {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_video::VideoCapsBuilder::new()
-                .format_list(FORMATS.iter().copied())
-                .build();
+            let caps = lv_gst::element::video_caps(FORMATS);
             let sink = |name| {
                 gst::PadTemplate::with_gtype(
                     name,

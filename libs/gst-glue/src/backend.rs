@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MPL-2.0
 
-/// Defines `Backend`, the enum of a plugin's `backend` property, and its conversion to
-/// `lv_infer::BackendKind` (the invoking crate depends on lv-infer).
+/// Defines `Backend`, the enum of a plugin's `backend` property, its conversion to
+/// `lv_infer::BackendKind` (the invoking crate depends on lv-infer) and the property's spec
+/// (`Backend::param_spec()`).
 ///
 /// A macro, not a type: a GType name can be registered once per process, and each plugin's
 /// `.so` carries its own copy of this crate, so each plugin names its own enum
@@ -27,6 +28,21 @@ macro_rules! backend_enum {
                     nick = "cuda"
                 )]
                 Cuda = 1,
+            }
+
+            impl Backend {
+                /// The `backend` property.
+                pub fn param_spec() -> glib::ParamSpec {
+                    use $crate::gst::prelude::*;
+                    glib::ParamSpecEnum::builder_with_default("backend", Backend::Cpu)
+                        .nick("Backend")
+                        .blurb(
+                            "Where the network runs: cpu (tract-onnx) or cuda (falls back to cpu \
+                             with a log line when no CUDA device is usable)",
+                        )
+                        .mutable_ready()
+                        .build()
+                }
             }
 
             impl From<Backend> for lv_infer::BackendKind {
