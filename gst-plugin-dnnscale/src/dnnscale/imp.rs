@@ -17,7 +17,7 @@ use gst_video::subclass::prelude::*;
 use gst_video::VideoFormat;
 use lv_gst::caps::{any_par, int_range};
 use lv_image::resample::Kernel;
-use lv_infer::scale::{ScaleError, Scaler, ScalerConfig};
+use lv_infer::scale::{ScaleError, Scaler};
 use lv_infer::{Model, RunnerConfig};
 use std::sync::{LazyLock, Mutex, PoisonError};
 
@@ -414,17 +414,12 @@ impl VideoFilterImpl for Dnnscale {
         }) {
             return Ok(());
         }
-        let cfg = ScalerConfig {
-            in_size: (iw, ih),
-            out_size: (ow, oh),
-            layout: lv_gst::frame::layout(in_info),
-            kernel: LANCZOS,
-            runner: RunnerConfig {
-                threads: settings.threads as usize,
-                tiles: 0,
-                backend: settings.backend.into(),
-            },
+        let runner = RunnerConfig {
+            threads: settings.threads as usize,
+            tiles: 0,
+            backend: settings.backend.into(),
         };
+        let cfg = lv_gst::scale::config(in_info, out_info, LANCZOS, runner);
         let scaler = match Scaler::new(&model, cfg) {
             Ok(s) => s,
             Err(e @ ScaleError::Model(..)) => {
@@ -433,21 +428,10 @@ impl VideoFilterImpl for Dnnscale {
             }
             Err(e) => return Err(gst::loggable_error!(CAT, "{e}")),
         };
-        if let (Some(reason), false) = (scaler.runner().fallback_reason(), state.fallback_logged) {
-            gst::warning!(CAT, imp = self, "{reason}");
-            state.fallback_logged = true;
-        }
-        gst::info!(
-            CAT,
-            imp = self,
-            "{:?} {iw}x{ih} -> {ow}x{oh}: {:?}",
-            in_info.format(),
-            scaler.runner()
-        );
-        state.processor = Some(Processor {
-            format: in_info.format(),
-            scaler,
-        });
+        let format = in_info.format();
+        let logged = &mut state.fallback_logged;
+        lv_gst::scale::log_new(*CAT, self.obj().upcast_ref(), format, &scaler, logged);
+        state.processor = Some(Processor { format, scaler });
         Ok(())
     }
 

@@ -26,7 +26,7 @@ use gst_video::VideoFormat;
 use lv_gst::caps::{any_par, int_range};
 use lv_image::plane::Plane;
 use lv_image::resample::{Kernel, Resampler};
-use lv_infer::scale::{Scaler, ScalerConfig};
+use lv_infer::scale::Scaler;
 use lv_infer::{Model, PlaneRunner, RunnerConfig};
 use lv_livenas::adaptive::{Controller, Params, State as AdaptiveState, Transition};
 use lv_livenas::store::StoredPatch;
@@ -503,25 +503,11 @@ impl Srenhance {
             (sh.generation, sh.model.clone())
         };
         let model = model.ok_or("no model loaded")?;
-        let cfg = ScalerConfig {
-            in_size: (iw, ih),
-            out_size: (ow, oh),
-            layout: lv_gst::frame::layout(in_info),
-            kernel: CUBIC,
-            runner: Self::runner_config(&settings),
-        };
+        let cfg = lv_gst::scale::config(in_info, out_info, CUBIC, Self::runner_config(&settings));
         let scaler = Scaler::new(&model, cfg).map_err(|e| e.to_string())?;
-        if let (Some(reason), false) = (scaler.runner().fallback_reason(), state.fallback_logged) {
-            gst::warning!(CAT, imp = self, "{reason}");
-            state.fallback_logged = true;
-        }
-        gst::info!(
-            CAT,
-            imp = self,
-            "{:?} {iw}x{ih} -> {ow}x{oh}: {:?}",
-            in_info.format(),
-            scaler.runner()
-        );
+        let obj = self.obj();
+        let (format, logged) = (in_info.format(), &mut state.fallback_logged);
+        lv_gst::scale::log_new(*CAT, obj.upcast_ref(), format, &scaler, logged);
         state.processor = Some(Processor {
             in_info: in_info.clone(),
             out_info: out_info.clone(),
