@@ -246,7 +246,11 @@ impl BaseTransformImpl for Dnnscale {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let settings = self.settings.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let settings = self
+            .settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let model = self.load_model(&settings)?;
         gst::info!(
             CAT,
@@ -374,7 +378,11 @@ impl VideoFilterImpl for Dnnscale {
         _outcaps: &gst::Caps,
         out_info: &gst_video::VideoInfo,
     ) -> Result<(), gst::LoggableError> {
-        let settings = self.settings.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let settings = self
+            .settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let (iw, ih) = (in_info.width() as usize, in_info.height() as usize);
         let (ow, oh) = (out_info.width() as usize, out_info.height() as usize);

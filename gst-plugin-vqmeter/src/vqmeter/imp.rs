@@ -17,11 +17,11 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 use gst_video::subclass::AggregateFramesToken;
 use gst_video::VideoFormat;
+use lv_image::nv12;
+use lv_image::plane::Plane;
 use lv_metrics::meter::{FrameScores, Meter, MeterConfig};
 use lv_metrics::model::VmafModel;
 use lv_metrics::report::{Collector, ResultsWriter};
-use lv_image::nv12;
-use lv_image::plane::Plane;
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{LazyLock, Mutex, PoisonError};
@@ -704,7 +704,11 @@ impl ElementImpl for Vqmeter {
 
 impl AggregatorImpl for Vqmeter {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let settings = self.settings.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let settings = self
+            .settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let models = load_models(&settings.model)
             .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ["{}", e]))?;
         if models.is_empty() && !settings.psnr && !settings.ssim && !settings.ms_ssim {

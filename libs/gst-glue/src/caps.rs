@@ -53,7 +53,10 @@ pub fn fixate_size(
         if has_par {
             s.fixate_field_nearest_fraction("pixel-aspect-ratio", in_par);
         }
-        pair(s.get::<gst::Fraction>("pixel-aspect-ratio").unwrap_or(in_par))
+        pair(
+            s.get::<gst::Fraction>("pixel-aspect-ratio")
+                .unwrap_or(in_par),
+        )
     };
     match (s.get::<i32>("width").ok(), s.get::<i32>("height").ok()) {
         (Some(w), Some(h)) => {

@@ -2,9 +2,9 @@
 
 //! `lv_infer::scale::Scaler` set up from negotiated caps, for the scaling elements.
 
+use lv_image::resample::Kernel;
 use lv_infer::scale::{Scaler, ScalerConfig};
 use lv_infer::RunnerConfig;
-use lv_image::resample::Kernel;
 
 /// The scaler configuration for an `in_info` → `out_info` caps pair.
 pub fn config(
@@ -37,5 +37,9 @@ pub fn log_new(
         *fallback_logged = true;
     }
     let ((iw, ih), (ow, oh)) = (scaler.config().in_size, scaler.config().out_size);
-    gst::info!(cat, obj = obj, "{format:?} {iw}x{ih} -> {ow}x{oh}: {runner:?}");
+    gst::info!(
+        cat,
+        obj = obj,
+        "{format:?} {iw}x{ih} -> {ow}x{oh}: {runner:?}"
+    );
 }

@@ -137,11 +137,7 @@ impl Scaler {
     ///
     /// # Panics
     /// If a plane is missing or too small for the configured sizes.
-    pub fn process(
-        &mut self,
-        src: &[PlaneData],
-        dst: &mut [PlaneDataMut],
-    ) -> Result<(), RunError> {
+    pub fn process(&mut self, src: &[PlaneData], dst: &mut [PlaneDataMut]) -> Result<(), RunError> {
         let (iw, ih) = self.cfg.in_size;
         let ow = self.cfg.out_size.0;
         let Scaler {

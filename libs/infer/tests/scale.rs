@@ -44,7 +44,15 @@ fn config(in_size: (usize, usize), out_size: (usize, usize), layout: PlaneLayout
     }
 }
 
-fn resample(src: &[u8], iw: usize, ih: usize, stride: usize, ow: usize, oh: usize, s: (Siting, Siting)) -> Vec<u8> {
+fn resample(
+    src: &[u8],
+    iw: usize,
+    ih: usize,
+    stride: usize,
+    ow: usize,
+    oh: usize,
+    s: (Siting, Siting),
+) -> Vec<u8> {
     let r = Resampler::with_config(ResamplerConfig {
         siting_x: s.0,
         siting_y: s.1,
@@ -67,9 +75,17 @@ fn planar_420_is_resampled_luma_through_the_network_and_resampled_chroma() {
         cosited: (true, false),
     };
     let (ys, cs) = (40, 24);
-    let (y, u, v) = (picture(iw, ih, ys, 0.0), picture(cw, ch, cs, 1.0), picture(cw, ch, cs, 2.0));
+    let (y, u, v) = (
+        picture(iw, ih, ys, 0.0),
+        picture(cw, ch, cs, 1.0),
+        picture(cw, ch, cs, 2.0),
+    );
     let (oys, ocs) = (24, 16);
-    let (mut oy, mut ou, mut ov) = (vec![7u8; oys * oh], vec![7u8; ocs * coh], vec![7u8; ocs * coh]);
+    let (mut oy, mut ou, mut ov) = (
+        vec![7u8; oys * oh],
+        vec![7u8; ocs * coh],
+        vec![7u8; ocs * coh],
+    );
     let mut scaler = Scaler::new(&m, config((iw, ih), (ow, oh), layout)).unwrap();
     scaler
         .process(
@@ -87,13 +103,31 @@ fn planar_420_is_resampled_luma_through_the_network_and_resampled_chroma() {
     let want_u = resample(&u, cw, ch, cs, cow, coh, siting);
     let want_v = resample(&v, cw, ch, cs, cow, coh, siting);
     for r in 0..oh {
-        assert_eq!(oy[r * oys..r * oys + ow], want_y[r * ow..(r + 1) * ow], "luma row {r}");
-        assert!(oy[r * oys + ow..(r + 1) * oys].iter().all(|&b| b == 7), "luma padding");
+        assert_eq!(
+            oy[r * oys..r * oys + ow],
+            want_y[r * ow..(r + 1) * ow],
+            "luma row {r}"
+        );
+        assert!(
+            oy[r * oys + ow..(r + 1) * oys].iter().all(|&b| b == 7),
+            "luma padding"
+        );
     }
     for r in 0..coh {
-        assert_eq!(ou[r * ocs..r * ocs + cow], want_u[r * cow..(r + 1) * cow], "U row {r}");
-        assert_eq!(ov[r * ocs..r * ocs + cow], want_v[r * cow..(r + 1) * cow], "V row {r}");
-        assert!(ou[r * ocs + cow..(r + 1) * ocs].iter().all(|&b| b == 7), "U padding");
+        assert_eq!(
+            ou[r * ocs..r * ocs + cow],
+            want_u[r * cow..(r + 1) * cow],
+            "U row {r}"
+        );
+        assert_eq!(
+            ov[r * ocs..r * ocs + cow],
+            want_v[r * cow..(r + 1) * cow],
+            "V row {r}"
+        );
+        assert!(
+            ou[r * ocs + cow..(r + 1) * ocs].iter().all(|&b| b == 7),
+            "U padding"
+        );
     }
 
     // NV12: the same chroma, interleaved.
@@ -112,17 +146,36 @@ fn planar_420_is_resampled_luma_through_the_network_and_resampled_chroma() {
     let (mut ny, mut nuv) = (vec![0u8; oys * oh], vec![7u8; ouvs * coh]);
     let mut scaler = Scaler::new(&m, config((iw, ih), (ow, oh), nv12)).unwrap();
     scaler
-        .process(&[(&y, ys), (&uv, uvs)], &mut [(&mut ny, oys), (&mut nuv, ouvs)])
+        .process(
+            &[(&y, ys), (&uv, uvs)],
+            &mut [(&mut ny, oys), (&mut nuv, ouvs)],
+        )
         .unwrap();
     for r in 0..oh {
-        assert_eq!(ny[r * oys..r * oys + ow], want_y[r * ow..(r + 1) * ow], "NV12 luma row {r}");
+        assert_eq!(
+            ny[r * oys..r * oys + ow],
+            want_y[r * ow..(r + 1) * ow],
+            "NV12 luma row {r}"
+        );
     }
     for r in 0..coh {
         for x in 0..cow {
-            assert_eq!(nuv[r * ouvs + 2 * x], want_u[r * cow + x], "NV12 U ({x}, {r})");
-            assert_eq!(nuv[r * ouvs + 2 * x + 1], want_v[r * cow + x], "NV12 V ({x}, {r})");
+            assert_eq!(
+                nuv[r * ouvs + 2 * x],
+                want_u[r * cow + x],
+                "NV12 U ({x}, {r})"
+            );
+            assert_eq!(
+                nuv[r * ouvs + 2 * x + 1],
+                want_v[r * cow + x],
+                "NV12 V ({x}, {r})"
+            );
         }
-        assert_eq!(nuv[r * ouvs + 2 * cow..(r + 1) * ouvs], [7, 7], "NV12 padding");
+        assert_eq!(
+            nuv[r * ouvs + 2 * cow..(r + 1) * ouvs],
+            [7, 7],
+            "NV12 padding"
+        );
     }
 }
 
