@@ -36,8 +36,9 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::VideoFormat;
-use lv_image::plane::Plane;
-use lv_image::resample::{Kernel, Resampler, ResamplerConfig, Siting};
+use lv_gst::caps::{any_par, int_range};
+use lv_image::resample::Kernel;
+use lv_infer::scale::Scaler;
 use lv_infer::{Model, PlaneRunner, RunnerConfig};
 use lv_livenas::adaptive::{Params, Transition};
 use lv_livenas::online::{
@@ -144,12 +145,9 @@ struct Network {
 struct Processor {
     in_info: gst_video::VideoInfo,
     out_info: gst_video::VideoInfo,
-    luma: Resampler,
-    chroma: Option<Resampler>,
-    runner: Arc<PlaneRunner>,
+    scaler: Scaler,
+    /// Generation of the network in `scaler`.
     generation: u64,
-    luma_tmp: Vec<u8>,
-    nv12: [Vec<u8>; 4],
 }
 
 #[derive(Default)]
@@ -193,32 +191,6 @@ pub struct Srenhance {
     trainer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The trainer's death is posted once, by whichever streaming thread notices it first.
     failure_posted: AtomicBool,
-}
-
-fn int_range(min: i32, max: i32) -> glib::SendValue {
-    if min >= max {
-        min.to_send_value()
-    } else {
-        gst::IntRange::new(min, max).to_send_value()
-    }
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a.max(1)
-    } else {
-        gcd(b, a % b)
-    }
-}
-
-fn fraction(n: u64, d: u64) -> gst::Fraction {
-    let g = gcd(n, d);
-    let (mut n, mut d) = (n / g, d / g);
-    while n > i32::MAX as u64 || d > i32::MAX as u64 {
-        n = n.div_ceil(2);
-        d = d.div_ceil(2);
-    }
-    gst::Fraction::new(n.max(1) as i32, d.max(1) as i32)
 }
 
 impl Srenhance {
@@ -295,9 +267,7 @@ impl Srenhance {
             let any = any.get_mut().unwrap();
             for s in peer.iter() {
                 let mut s = s.to_owned();
-                s.set_value("width", int_range(1, i32::MAX));
-                s.set_value("height", int_range(1, i32::MAX));
-                s.remove_field("pixel-aspect-ratio");
+                lv_gst::caps::set_any_size(&mut s);
                 any.append_structure(s);
             }
         }
@@ -324,13 +294,7 @@ impl Srenhance {
                 s.set_value("width", int_range(w.unwrap_or(1), i32::MAX));
                 s.set_value("height", int_range(h.unwrap_or(1), i32::MAX));
                 if s.has_field("pixel-aspect-ratio") {
-                    s.set(
-                        "pixel-aspect-ratio",
-                        gst::FractionRange::new(
-                            gst::Fraction::new(1, i32::MAX),
-                            gst::Fraction::new(i32::MAX, 1),
-                        ),
-                    );
+                    s.set("pixel-aspect-ratio", any_par());
                 }
                 out.append_structure(s);
             }
@@ -354,13 +318,7 @@ impl Srenhance {
         let mut cand = ins.to_owned();
         cand.set_value("width", int_range(in_w, i32::MAX));
         cand.set_value("height", int_range(in_h, i32::MAX));
-        cand.set(
-            "pixel-aspect-ratio",
-            gst::FractionRange::new(
-                gst::Fraction::new(1, i32::MAX),
-                gst::Fraction::new(i32::MAX, 1),
-            ),
-        );
+        cand.set("pixel-aspect-ratio", any_par());
         let cand = gst::Caps::builder_full().structure(cand).build();
         let peer = self.srcpad.peer_query_caps(Some(&cand));
         let mut caps = peer.intersect_with_mode(&cand, gst::CapsIntersectMode::First);
@@ -368,9 +326,7 @@ impl Srenhance {
             // Why: a size below the input's, or a format downstream does not take?
             let mut any = in_caps.clone();
             for s in any.make_mut().iter_mut() {
-                s.set_value("width", int_range(1, i32::MAX));
-                s.set_value("height", int_range(1, i32::MAX));
-                s.remove_field("pixel-aspect-ratio");
+                lv_gst::caps::set_any_size(s);
             }
             let peer_all = self.srcpad.peer_query_caps(None);
             if peer_all.can_intersect(&any) {
@@ -386,48 +342,8 @@ impl Srenhance {
             ));
         }
         caps.truncate();
-        let dar_n = in_w as u64 * in_par.numer() as u64;
-        let dar_d = in_h as u64 * in_par.denom() as u64;
-        {
-            let caps = caps.make_mut();
-            let s = caps.structure_mut(0).unwrap();
-            let w = s.get::<i32>("width").ok();
-            let h = s.get::<i32>("height").ok();
-            let fix_par = |s: &mut gst::StructureRef| -> gst::Fraction {
-                if s.has_field("pixel-aspect-ratio") {
-                    s.fixate_field_nearest_fraction("pixel-aspect-ratio", in_par);
-                }
-                s.get::<gst::Fraction>("pixel-aspect-ratio")
-                    .unwrap_or(in_par)
-            };
-            match (w, h) {
-                (Some(w), Some(h)) => {
-                    if s.get::<gst::Fraction>("pixel-aspect-ratio").is_err() {
-                        let par = fraction(dar_n * h as u64, dar_d * w as u64);
-                        s.fixate_field_nearest_fraction("pixel-aspect-ratio", par);
-                    }
-                }
-                (Some(w), None) => {
-                    let par = fix_par(s);
-                    let h = (w as u64 * par.numer() as u64 * dar_d) as f64
-                        / (par.denom() as u64 * dar_n) as f64;
-                    s.fixate_field_nearest_int("height", (h.round() as i32).max(in_h));
-                }
-                (None, Some(h)) => {
-                    let par = fix_par(s);
-                    let w = (h as u64 * dar_n * par.denom() as u64) as f64
-                        / (dar_d * par.numer() as u64) as f64;
-                    s.fixate_field_nearest_int("width", (w.round() as i32).max(in_w));
-                }
-                (None, None) => {
-                    let par = fix_par(s);
-                    s.fixate_field_nearest_int("width", in_w);
-                    let w = s.get::<i32>("width").unwrap_or(in_w);
-                    let h = (w as u64 * par.numer() as u64 * dar_d) as f64
-                        / (par.denom() as u64 * dar_n) as f64;
-                    s.fixate_field_nearest_int("height", (h.round() as i32).max(in_h));
-                }
-            }
+        if let Some(s) = caps.make_mut().structure_mut(0) {
+            lv_gst::caps::fixate_size(s, (in_w, in_h), in_par, (in_w, in_h));
         }
         caps.fixate();
         Ok(caps)
@@ -514,67 +430,16 @@ impl Srenhance {
             (sh.generation, sh.model.clone())
         };
         let model = model.ok_or("no model loaded")?;
-        let runner = PlaneRunner::new(&model, ow, oh, Self::runner_config(&settings))
-            .map_err(|e| format!("the model cannot run at {ow}x{oh}: {e}"))?;
-        if let (Some(reason), false) = (runner.fallback_reason(), state.fallback_logged) {
-            gst::warning!(CAT, imp = self, "{reason}");
-            state.fallback_logged = true;
-        }
-        let threads = runner.threads();
-        let resampler = |iw, ih, ow, oh, sx, sy| {
-            Resampler::with_config(ResamplerConfig {
-                siting_x: sx,
-                siting_y: sy,
-                threads,
-                ..ResamplerConfig::new(iw, ih, ow, oh, CUBIC)
-            })
-            .map_err(|e| format!("resampler {iw}x{ih} -> {ow}x{oh}: {e}"))
-        };
-        let luma = resampler(iw, ih, ow, oh, Siting::CENTRE, Siting::CENTRE)?;
-        let finfo = in_info.format_info();
-        let chroma = if finfo.n_components() >= 3 {
-            let (sx, sy) = (finfo.w_sub()[1], finfo.h_sub()[1]);
-            let site = in_info.chroma_site();
-            let siting_x = Siting::chroma(sx, site.contains(gst_video::VideoChromaSite::H_COSITED));
-            let siting_y = Siting::chroma(sy, site.contains(gst_video::VideoChromaSite::V_COSITED));
-            let sub = |v: usize, s: u32| v.div_ceil(1 << s);
-            Some(resampler(
-                sub(iw, sx),
-                sub(ih, sy),
-                sub(ow, sx),
-                sub(oh, sy),
-                siting_x,
-                siting_y,
-            )?)
-        } else {
-            None
-        };
-        let nv12 = if in_info.format() == VideoFormat::Nv12 {
-            let c = chroma.as_ref().unwrap().config();
-            [
-                vec![0; c.in_w * c.in_h],
-                vec![0; c.in_w * c.in_h],
-                vec![0; c.out_w * c.out_h],
-                vec![0; c.out_w * c.out_h],
-            ]
-        } else {
-            Default::default()
-        };
-        gst::info!(
-            CAT,
-            imp = self,
-            "{:?} {iw}x{ih} -> {ow}x{oh}: {runner:?}",
-            in_info.format()
-        );
+        let cfg = lv_gst::scale::config(in_info, out_info, CUBIC, Self::runner_config(&settings));
+        let scaler = Scaler::new(&model, cfg).map_err(|e| e.to_string())?;
+        let obj = self.obj();
+        let (format, logged) = (in_info.format(), &mut state.fallback_logged);
+        lv_gst::scale::log_new(*CAT, obj.upcast_ref(), format, &scaler, logged);
         state.processor = Some(Processor {
             in_info: in_info.clone(),
             out_info: out_info.clone(),
-            luma,
-            chroma,
-            runner: Arc::new(runner),
+            scaler,
             generation,
-            luma_tmp: vec![0; ow * oh],
-            nv12,
         });
         Ok(())
     }
@@ -672,7 +537,7 @@ impl Srenhance {
             if let (Some(p), Some((g, size, runner))) = (state.processor.as_mut(), &net.runner) {
                 let os = (p.out_info.width() as usize, p.out_info.height() as usize);
                 if *g > p.generation && *size == os {
-                    p.runner = runner.clone();
+                    p.scaler.set_runner(runner.clone());
                     p.generation = *g;
                     gst::debug!(CAT, imp = self, "network generation {g} in use");
                 }
@@ -726,10 +591,6 @@ impl Srenhance {
         p: &mut Processor,
         inbuf: &gst::Buffer,
     ) -> Result<gst::Buffer, gst::FlowError> {
-        let map_err = |e: glib::BoolError| {
-            gst::error!(CAT, imp = self, "cannot map a plane: {e}");
-            gst::FlowError::Error
-        };
         let in_info = &p.in_info;
         let out_info = &p.out_info;
         let inframe = gst_video::VideoFrameRef::from_buffer_ref_readable(inbuf.as_ref(), in_info)
@@ -751,86 +612,15 @@ impl Srenhance {
             let ob = outbuf.get_mut().unwrap();
             let mut outframe = gst_video::VideoFrameRef::from_buffer_ref_writable(ob, out_info)
                 .map_err(|_| gst::FlowError::Error)?;
-            let (iw, ih) = (in_info.width() as usize, in_info.height() as usize);
-            let ow = out_info.width() as usize;
-            let in_strides = inframe.plane_stride();
-            let mut out_strides = [0usize; 4];
-            for (d, &s) in out_strides.iter_mut().zip(outframe.plane_stride()) {
-                *d = s as usize;
-            }
-            let src = Plane::new_u8(
-                inframe.plane_data(0).map_err(map_err)?,
-                iw,
-                ih,
-                in_strides[0] as usize,
-            );
-            let Processor {
-                luma,
-                chroma,
-                runner,
-                luma_tmp,
-                nv12,
-                ..
-            } = p;
-            runner.install(|| luma.process_u8(&src, luma_tmp, ow));
-            runner
-                .run(
-                    &luma_tmp[..],
-                    ow,
-                    outframe.plane_data_mut(0).map_err(map_err)?,
-                    out_strides[0],
+            p.scaler
+                .process(
+                    &lv_gst::frame::planes(&inframe),
+                    &mut lv_gst::frame::planes_mut(&mut outframe),
                 )
                 .map_err(|e| {
                     gst::element_imp_error!(self, gst::StreamError::Failed, ["srenhance: {e}"]);
                     gst::FlowError::Error
                 })?;
-            if let Some(chroma) = chroma.as_ref() {
-                let c = *chroma.config();
-                if in_info.format() == VideoFormat::Nv12 {
-                    let [u_in, v_in, u_out, v_out] = nv12;
-                    let uv = inframe.plane_data(1).map_err(map_err)?;
-                    let st = in_strides[1] as usize;
-                    for y in 0..c.in_h {
-                        let row = &uv[y * st..y * st + 2 * c.in_w];
-                        for (x, px) in row.chunks_exact(2).enumerate() {
-                            u_in[y * c.in_w + x] = px[0];
-                            v_in[y * c.in_w + x] = px[1];
-                        }
-                    }
-                    runner.install(|| {
-                        chroma.process_u8(
-                            &Plane::new_u8(u_in, c.in_w, c.in_h, c.in_w),
-                            u_out,
-                            c.out_w,
-                        );
-                        chroma.process_u8(
-                            &Plane::new_u8(v_in, c.in_w, c.in_h, c.in_w),
-                            v_out,
-                            c.out_w,
-                        );
-                    });
-                    let st = out_strides[1];
-                    let uv = outframe.plane_data_mut(1).map_err(map_err)?;
-                    for y in 0..c.out_h {
-                        let row = &mut uv[y * st..y * st + 2 * c.out_w];
-                        for (x, px) in row.chunks_exact_mut(2).enumerate() {
-                            px[0] = u_out[y * c.out_w + x];
-                            px[1] = v_out[y * c.out_w + x];
-                        }
-                    }
-                } else {
-                    for i in 1..3u32 {
-                        let src = Plane::new_u8(
-                            inframe.plane_data(i).map_err(map_err)?,
-                            c.in_w,
-                            c.in_h,
-                            in_strides[i as usize] as usize,
-                        );
-                        let dst = outframe.plane_data_mut(i).map_err(map_err)?;
-                        runner.install(|| chroma.process_u8(&src, dst, out_strides[i as usize]));
-                    }
-                }
-            }
         }
         Ok(outbuf)
     }
@@ -1364,14 +1154,7 @@ impl ObjectImpl for Srenhance {
                     )
                     .mutable_ready()
                     .build(),
-                glib::ParamSpecEnum::builder_with_default("backend", Backend::Cpu)
-                    .nick("Backend")
-                    .blurb(
-                        "Where the network runs: cpu (tract-onnx) or cuda (falls back to cpu \
-                         with a log line when no CUDA device is usable)",
-                    )
-                    .mutable_ready()
-                    .build(),
+                Backend::param_spec(),
                 glib::ParamSpecUInt::builder("threads")
                     .nick("Threads")
                     .blurb(

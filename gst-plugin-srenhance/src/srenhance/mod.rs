@@ -7,29 +7,7 @@ use gst::prelude::*;
 
 mod imp;
 
-/// Where the network runs (the `backend` property).
-#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
-#[repr(u32)]
-#[enum_type(name = "GstSrenhanceBackend")]
-pub enum Backend {
-    #[default]
-    #[enum_value(name = "CPU (tract-onnx)", nick = "cpu")]
-    Cpu = 0,
-    #[enum_value(
-        name = "CUDA (falls back to the CPU, with a log line, when no CUDA device is usable)",
-        nick = "cuda"
-    )]
-    Cuda = 1,
-}
-
-impl From<Backend> for lv_infer::BackendKind {
-    fn from(b: Backend) -> Self {
-        match b {
-            Backend::Cpu => lv_infer::BackendKind::Cpu,
-            Backend::Cuda => lv_infer::BackendKind::Cuda,
-        }
-    }
-}
+lv_gst::backend_enum!("GstSrenhanceBackend");
 
 glib::wrapper! {
     pub struct Srenhance(ObjectSubclass<imp::Srenhance>)
@@ -37,11 +15,10 @@ glib::wrapper! {
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
-    Backend::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
-    gst::Element::register(
-        Some(plugin),
+    lv_gst::element::register(
+        plugin,
         "srenhance",
-        gst::Rank::NONE,
         Srenhance::static_type(),
+        &[Backend::static_type()],
     )
 }

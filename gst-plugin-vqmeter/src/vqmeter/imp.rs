@@ -17,14 +17,14 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 use gst_video::subclass::AggregateFramesToken;
 use gst_video::VideoFormat;
+use lv_image::nv12;
+use lv_image::plane::Plane;
 use lv_metrics::meter::{FrameScores, Meter, MeterConfig};
 use lv_metrics::model::VmafModel;
 use lv_metrics::report::{Collector, ResultsWriter};
-use lv_image::plane::Plane;
-use lv_image::plane::Chroma;
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -298,7 +298,7 @@ impl Vqmeter {
 
     /// End of the measured stream: last frame, last segment, pooled message, results file.
     fn finish(&self) {
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if state.finished {
             return;
         }
@@ -354,15 +354,7 @@ impl Vqmeter {
             width: info.width() as usize,
             height: info.height() as usize,
             bpc: finfo.depth()[0],
-            chroma: if finfo.is_gray() {
-                Chroma::Mono
-            } else if finfo.w_sub()[1] == 0 {
-                Chroma::C444
-            } else if finfo.h_sub()[1] == 0 {
-                Chroma::C422
-            } else {
-                Chroma::C420
-            },
+            chroma: lv_gst::frame::chroma(&finfo),
             models: state.models.clone(),
             psnr: s.psnr,
             ssim: s.ssim,
@@ -478,13 +470,7 @@ fn frame_planes<'a>(
         let (u, v) = (&mut u[0], &mut v[0]);
         u.resize(cw * ch, 0);
         v.resize(cw * ch, 0);
-        for row in 0..ch {
-            let src = &uv[row * s1..row * s1 + 2 * cw];
-            for x in 0..cw {
-                u[row * cw + x] = src[2 * x];
-                v[row * cw + x] = src[2 * x + 1];
-            }
-        }
+        nv12::split_uv(uv, s1, cw, ch, u, v);
         return Ok(vec![
             Plane::new_u8(y, w, h, strides[0] as usize),
             Plane::new_u8(u, cw, ch, cw),
@@ -625,7 +611,7 @@ impl ObjectImpl for Vqmeter {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let mut s = self.settings.lock().unwrap();
+        let mut s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
         match pspec.name() {
             "model-filename" => {
                 s.model = value
@@ -652,7 +638,7 @@ impl ObjectImpl for Vqmeter {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        let s = self.settings.lock().unwrap();
+        let s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
         match pspec.name() {
             "model-filename" => s.model.to_value(),
             "psnr" => s.psnr.to_value(),
@@ -682,11 +668,10 @@ impl GstObjectImpl for Vqmeter {}
 impl ElementImpl for Vqmeter {
     fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
         static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
-            gst::subclass::ElementMetadata::new(
+            lv_gst::element::metadata(
                 "Video quality meter",
                 "Filter/Analyzer/Video",
                 "Measures PSNR, SSIM, MS-SSIM and VMAF of dist_sink against ref_sink per frame (libvmaf's algorithms in pure Rust) and passes dist_sink through",
-                "learned-video-gst developers",
             )
         });
         Some(&*META)
@@ -694,9 +679,7 @@ impl ElementImpl for Vqmeter {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_video::VideoCapsBuilder::new()
-                .format_list(FORMATS.iter().copied())
-                .build();
+            let caps = lv_gst::element::video_caps(FORMATS);
             let sink = |name| {
                 gst::PadTemplate::with_gtype(
                     name,
@@ -726,7 +709,11 @@ impl ElementImpl for Vqmeter {
 
 impl AggregatorImpl for Vqmeter {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let settings = self.settings.lock().unwrap().clone();
+        let settings = self
+            .settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let models = load_models(&settings.model)
             .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ["{}", e]))?;
         if models.is_empty() && !settings.psnr && !settings.ssim && !settings.ms_ssim {
@@ -735,7 +722,7 @@ impl AggregatorImpl for Vqmeter {
                 ["Nothing to measure: set a VMAF model or enable psnr, ssim or ms-ssim"]
             ));
         }
-        *self.state.lock().unwrap() = State {
+        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = State {
             settings,
             models,
             ..State::default()
@@ -746,13 +733,13 @@ impl AggregatorImpl for Vqmeter {
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         // A stop without EOS (e.g. an error elsewhere) still closes the results file.
         self.finish();
-        *self.state.lock().unwrap() = State::default();
+        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = State::default();
         self.parent_stop()
     }
 
     fn flush(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
         // After a flushing seek the next frame does not follow the last one: restart motion.
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(last) = state.meter.as_mut().and_then(|(_, m)| m.finish()) {
             self.post_frame(&mut state, last);
         }
@@ -823,7 +810,7 @@ impl VideoAggregatorImpl for Vqmeter {
         dbuf.copy_into(outbuf, gst::BufferCopyFlags::all(), ..)
             .map_err(|_| gst::FlowError::Error)?;
 
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let index = state.next_index;
         state.next_index += 1;
         let Some(reference) = self.ref_pad.prepared_frame(token) else {

@@ -43,12 +43,10 @@ glib::wrapper! {
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
-    PoolMethod::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
-    ResultsFormat::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
-    gst::Element::register(
-        Some(plugin),
+    lv_gst::element::register(
+        plugin,
         "vqmeter",
-        gst::Rank::NONE,
         Vqmeter::static_type(),
+        &[PoolMethod::static_type(), ResultsFormat::static_type()],
     )
 }

@@ -1,6 +1,9 @@
 //! Image planes and resampling, none of it GStreamer-specific: strided plane views, chroma
-//! layouts and separable resampling. Everything takes plain slices and sizes so unit tests and
-//! benches call it without a pipeline.
+//! layouts, NV12 chroma (de)interleaving, separable resampling and the aspect-ratio arithmetic
+//! of scalers. Everything takes plain slices and sizes so unit tests and benches call it
+//! without a pipeline.
 
+pub mod aspect;
+pub mod nv12;
 pub mod plane;
 pub mod resample;

@@ -23,6 +23,17 @@ impl Chroma {
     }
 }
 
+/// How a picture's chroma is stored and sited, as far as a scaler needs to know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlaneLayout {
+    pub chroma: Chroma,
+    /// U and V interleaved in one plane (NV12) instead of a plane each.
+    pub interleaved_uv: bool,
+    /// Chroma samples co-sited with the first luma sample of their cell horizontally and
+    /// vertically; otherwise centred in it.
+    pub cosited: (bool, bool),
+}
+
 /// The samples of a plane: 8-bit, or 16-bit little-endian words holding `bpc` bits.
 #[derive(Clone, Copy, Debug)]
 pub enum Samples<'a> {

@@ -8,12 +8,14 @@
 //!   convs, channel-last); other graphs run on tract ([`Engine`]).
 //! - [`BackendKind`]: `cpu` (tract) or `cuda` (probed at run time, falls back to `cpu` with a
 //!   reason the caller logs).
+//! - [`scale`]: the elements' scaling path (luma resampled then refined, chroma resampled).
 //! - [`synth`]: builds contract-conforming models from given weights (tests, debugging).
 
 mod backend;
 mod model;
 mod native;
 mod runner;
+pub mod scale;
 pub mod synth;
 
 pub use backend::{cuda_device, BackendKind};

@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: MPL-2.0
+
+//! GStreamer glue shared by the plugins, kept out of the libraries (which have no GStreamer):
+//! the `backend` property's enum, element declarations, caps size and aspect-ratio
+//! fixation, plane views over mapped frames and (feature `infer`) the scalers' set-up.
+
+mod backend;
+pub mod caps;
+pub mod element;
+pub mod frame;
+#[cfg(feature = "infer")]
+pub mod scale;
+
+// For `backend_enum!`'s expansion, which must not depend on the invoking crate's imports.
+#[doc(hidden)]
+pub use gst;
+#[doc(hidden)]
+pub use gst::glib;

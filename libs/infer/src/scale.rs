@@ -1,0 +1,178 @@
+//! The scaling path of the dnnscale and srenhance elements: luma resampled to the output
+//! size and refined by the network, chroma resampled with the stream's siting. The elements
+//! differ only in the kernel (Lanczos-3 down, Catmull-Rom up) and in where the network comes
+//! from, so both build a [`Scaler`] per caps pair and keep only the GStreamer side.
+
+use crate::{Model, ModelError, PlaneRunner, RunError, RunnerConfig};
+use lv_image::nv12;
+use lv_image::plane::{Chroma, Plane, PlaneLayout};
+use lv_image::resample::{Kernel, ResampleError, Resampler, ResamplerConfig, Siting};
+use std::sync::Arc;
+
+/// Everything a [`Scaler`] is built from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScalerConfig {
+    pub in_size: (usize, usize),
+    pub out_size: (usize, usize),
+    pub layout: PlaneLayout,
+    /// Resampling kernel of luma (before the network) and of chroma.
+    pub kernel: Kernel,
+    pub runner: RunnerConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScaleError {
+    #[error("the model cannot run at {0}x{1}: {2}")]
+    Model(usize, usize, #[source] ModelError),
+    #[error("resampler {0}x{1} -> {2}x{3}: {4}")]
+    Resampler(usize, usize, usize, usize, #[source] ResampleError),
+}
+
+/// One plane of a frame and the distance between its rows in bytes: luma, then U and V, or
+/// the interleaved UV plane.
+pub type PlaneData<'a> = (&'a [u8], usize);
+pub type PlaneDataMut<'a> = (&'a mut [u8], usize);
+
+/// Scales 8-bit frames of one size and layout to another size; built once per caps pair.
+pub struct Scaler {
+    cfg: ScalerConfig,
+    luma: Resampler,
+    /// U and V share it; `None` without chroma.
+    chroma: Option<Resampler>,
+    runner: Arc<PlaneRunner>,
+    /// The resampled luma, the network's input (the network cannot read and write one
+    /// buffer: tiles read rows that neighbouring tiles write).
+    luma_tmp: Vec<u8>,
+    /// Interleaved chroma: the split input U, V and the resampled U, V.
+    nv12: [Vec<u8>; 4],
+}
+
+impl std::fmt::Debug for Scaler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scaler")
+            .field("cfg", &self.cfg)
+            .field("runner", &self.runner)
+            .finish()
+    }
+}
+
+impl Scaler {
+    /// Prepares `model` for the output size and the resamplers around it.
+    pub fn new(model: &Model, cfg: ScalerConfig) -> Result<Self, ScaleError> {
+        let (ow, oh) = cfg.out_size;
+        let runner = PlaneRunner::new(model, ow, oh, cfg.runner)
+            .map_err(|e| ScaleError::Model(ow, oh, e))?;
+        Self::with_runner(cfg, Arc::new(runner))
+    }
+
+    /// A scaler around an existing runner for `cfg.out_size` (`cfg.runner` is then unused).
+    pub fn with_runner(cfg: ScalerConfig, runner: Arc<PlaneRunner>) -> Result<Self, ScaleError> {
+        let (iw, ih) = cfg.in_size;
+        let (ow, oh) = cfg.out_size;
+        // Resampling bands run on the runner's pool, as many as it has threads.
+        let threads = runner.threads();
+        let resampler = |iw, ih, ow, oh, siting_x, siting_y| {
+            Resampler::with_config(ResamplerConfig {
+                siting_x,
+                siting_y,
+                threads,
+                ..ResamplerConfig::new(iw, ih, ow, oh, cfg.kernel)
+            })
+            .map_err(|e| ScaleError::Resampler(iw, ih, ow, oh, e))
+        };
+        let luma = resampler(iw, ih, ow, oh, Siting::CENTRE, Siting::CENTRE)?;
+        let chroma = if cfg.layout.chroma == Chroma::Mono {
+            None
+        } else {
+            let (sx, sy) = cfg.layout.chroma.shifts();
+            let sub = |v: usize, s: usize| v.div_ceil(1 << s);
+            Some(resampler(
+                sub(iw, sx),
+                sub(ih, sy),
+                sub(ow, sx),
+                sub(oh, sy),
+                Siting::chroma(sx as u32, cfg.layout.cosited.0),
+                Siting::chroma(sy as u32, cfg.layout.cosited.1),
+            )?)
+        };
+        let nv12 = match &chroma {
+            Some(c) if cfg.layout.interleaved_uv => {
+                let c = c.config();
+                [
+                    vec![0; c.in_w * c.in_h],
+                    vec![0; c.in_w * c.in_h],
+                    vec![0; c.out_w * c.out_h],
+                    vec![0; c.out_w * c.out_h],
+                ]
+            }
+            _ => Default::default(),
+        };
+        Ok(Scaler {
+            cfg,
+            luma,
+            chroma,
+            runner,
+            luma_tmp: vec![0; ow * oh],
+            nv12,
+        })
+    }
+
+    pub fn config(&self) -> &ScalerConfig {
+        &self.cfg
+    }
+
+    pub fn runner(&self) -> &Arc<PlaneRunner> {
+        &self.runner
+    }
+
+    /// Swaps in another network for the same output size (e.g. newly trained weights); the
+    /// resampling is unchanged.
+    pub fn set_runner(&mut self, runner: Arc<PlaneRunner>) {
+        assert_eq!(runner.size(), self.cfg.out_size, "runner for another size");
+        self.runner = runner;
+    }
+
+    /// Scales `src` into `dst`: one plane without chroma, two with interleaved chroma, three
+    /// otherwise, each `(samples, stride)`.
+    ///
+    /// # Panics
+    /// If a plane is missing or too small for the configured sizes.
+    pub fn process(&mut self, src: &[PlaneData], dst: &mut [PlaneDataMut]) -> Result<(), RunError> {
+        let (iw, ih) = self.cfg.in_size;
+        let ow = self.cfg.out_size.0;
+        let Scaler {
+            cfg,
+            luma,
+            chroma,
+            runner,
+            luma_tmp,
+            nv12,
+        } = self;
+
+        let y = Plane::new_u8(src[0].0, iw, ih, src[0].1);
+        runner.install(|| luma.process_u8(&y, luma_tmp, ow));
+        let (y, y_stride) = &mut dst[0];
+        runner.run(&luma_tmp[..], ow, y, *y_stride)?;
+
+        let Some(chroma) = chroma.as_ref() else {
+            return Ok(());
+        };
+        let c = *chroma.config();
+        if cfg.layout.interleaved_uv {
+            let [u_in, v_in, u_out, v_out] = nv12;
+            nv12::split_uv(src[1].0, src[1].1, c.in_w, c.in_h, u_in, v_in);
+            runner.install(|| {
+                chroma.process_u8(&Plane::new_u8(u_in, c.in_w, c.in_h, c.in_w), u_out, c.out_w);
+                chroma.process_u8(&Plane::new_u8(v_in, c.in_w, c.in_h, c.in_w), v_out, c.out_w);
+            });
+            let (uv, uv_stride) = &mut dst[1];
+            nv12::merge_uv(u_out, v_out, c.out_w, c.out_h, uv, *uv_stride);
+        } else {
+            for (&(data, stride), (out, out_stride)) in src[1..3].iter().zip(&mut dst[1..3]) {
+                let src = Plane::new_u8(data, c.in_w, c.in_h, stride);
+                runner.install(|| chroma.process_u8(&src, out, *out_stride));
+            }
+        }
+        Ok(())
+    }
+}
