@@ -8,7 +8,6 @@
 pub mod feedback;
 mod srenhance;
 mod srpatch;
-mod sync;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), gst::glib::BoolError> {
     srpatch::register(plugin)?;

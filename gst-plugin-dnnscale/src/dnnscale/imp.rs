@@ -19,7 +19,8 @@ use lv_gst::caps::{any_par, int_range};
 use lv_image::resample::Kernel;
 use lv_infer::scale::{ScaleError, Scaler};
 use lv_infer::{Model, RunnerConfig};
-use std::sync::{LazyLock, Mutex, PoisonError};
+use lv_gst::sync::lock;
+use std::sync::{LazyLock, Mutex};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -102,7 +103,7 @@ impl ObjectImpl for Dnnscale {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let mut s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut s = lock(&self.settings);
         match pspec.name() {
             "model" => s.model = lv_gst::element::non_empty_string(value),
             "backend" => s.backend = value.get().unwrap(),
@@ -112,7 +113,7 @@ impl ObjectImpl for Dnnscale {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        let s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
+        let s = lock(&self.settings);
         match pspec.name() {
             "model" => s.model.clone().unwrap_or_default().to_value(),
             "backend" => s.backend.to_value(),
@@ -246,10 +247,7 @@ impl BaseTransformImpl for Dnnscale {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let settings = self
-            .settings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        let settings = lock(&self.settings)
             .clone();
         let model = self.load_model(&settings)?;
         gst::info!(
@@ -259,7 +257,7 @@ impl BaseTransformImpl for Dnnscale {
             settings.model.as_deref().unwrap_or("(embedded default)"),
             model.info()
         );
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = lock(&self.state);
         *state = State {
             model: Some(model),
             ..State::default()
@@ -268,7 +266,7 @@ impl BaseTransformImpl for Dnnscale {
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
-        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = State::default();
+        *lock(&self.state) = State::default();
         Ok(())
     }
 
@@ -378,12 +376,9 @@ impl VideoFilterImpl for Dnnscale {
         _outcaps: &gst::Caps,
         out_info: &gst_video::VideoInfo,
     ) -> Result<(), gst::LoggableError> {
-        let settings = self
-            .settings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        let settings = lock(&self.settings)
             .clone();
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = lock(&self.state);
         let (iw, ih) = (in_info.width() as usize, in_info.height() as usize);
         let (ow, oh) = (out_info.width() as usize, out_info.height() as usize);
         if in_info.format() != out_info.format() {
@@ -448,7 +443,7 @@ impl VideoFilterImpl for Dnnscale {
         inframe: &gst_video::VideoFrameRef<&gst::BufferRef>,
         outframe: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = lock(&self.state);
         let Some(p) = state.processor.as_mut() else {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ["no caps negotiated"]);
             return Err(gst::FlowError::NotNegotiated);

@@ -24,13 +24,13 @@
 //! holding none of the element's locks. A panic in the trainer thread is caught there and
 //! ends that wait (and the next frame or patch) with an element error, never a hang.
 //!
-//! Locks: a poisoned lock is used as is ([`crate::sync::lock`], as in srpatch): pad functions
+//! Locks: a poisoned lock is used as is ([`lv_gst::sync::lock`], as in srpatch): pad functions
 //! run under `catch_panic`, the trainer under `catch_unwind`, and every update behind a lock
 //! leaves it consistent.
 
 use super::Backend;
 use crate::feedback::SrpatchFeedback;
-use crate::sync::lock;
+use lv_gst::sync::lock;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;

@@ -17,7 +17,7 @@
 //! When that frame does not come (1 s of stream time later, or a later decoded frame arrives
 //! first), the candidate's cells are chosen at random instead.
 
-use crate::sync::lock;
+use lv_gst::sync::lock;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;

@@ -24,7 +24,8 @@ use lv_metrics::model::VmafModel;
 use lv_metrics::report::{Collector, ResultsWriter};
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::{LazyLock, Mutex, PoisonError};
+use lv_gst::sync::lock;
+use std::sync::{LazyLock, Mutex};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -298,7 +299,7 @@ impl Vqmeter {
 
     /// End of the measured stream: last frame, last segment, pooled message, results file.
     fn finish(&self) {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = lock(&self.state);
         if state.finished {
             return;
         }
@@ -611,7 +612,7 @@ impl ObjectImpl for Vqmeter {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let mut s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut s = lock(&self.settings);
         match pspec.name() {
             "model-filename" => {
                 s.model = value
@@ -638,7 +639,7 @@ impl ObjectImpl for Vqmeter {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        let s = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
+        let s = lock(&self.settings);
         match pspec.name() {
             "model-filename" => s.model.to_value(),
             "psnr" => s.psnr.to_value(),
@@ -709,10 +710,7 @@ impl ElementImpl for Vqmeter {
 
 impl AggregatorImpl for Vqmeter {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let settings = self
-            .settings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        let settings = lock(&self.settings)
             .clone();
         let models = load_models(&settings.model)
             .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ["{}", e]))?;
@@ -722,7 +720,7 @@ impl AggregatorImpl for Vqmeter {
                 ["Nothing to measure: set a VMAF model or enable psnr, ssim or ms-ssim"]
             ));
         }
-        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = State {
+        *lock(&self.state) = State {
             settings,
             models,
             ..State::default()
@@ -733,13 +731,13 @@ impl AggregatorImpl for Vqmeter {
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         // A stop without EOS (e.g. an error elsewhere) still closes the results file.
         self.finish();
-        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = State::default();
+        *lock(&self.state) = State::default();
         self.parent_stop()
     }
 
     fn flush(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
         // After a flushing seek the next frame does not follow the last one: restart motion.
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = lock(&self.state);
         if let Some(last) = state.meter.as_mut().and_then(|(_, m)| m.finish()) {
             self.post_frame(&mut state, last);
         }
@@ -810,7 +808,7 @@ impl VideoAggregatorImpl for Vqmeter {
         dbuf.copy_into(outbuf, gst::BufferCopyFlags::all(), ..)
             .map_err(|_| gst::FlowError::Error)?;
 
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = lock(&self.state);
         let index = state.next_index;
         state.next_index += 1;
         let Some(reference) = self.ref_pad.prepared_frame(token) else {

@@ -2,7 +2,8 @@
 
 //! GStreamer glue shared by the plugins, kept out of the libraries (which have no GStreamer):
 //! the `backend` property's enum, element declarations, caps size and aspect-ratio
-//! fixation, plane views over mapped frames and (feature `infer`) the scalers' set-up.
+//! fixation, plane views over mapped frames, the one way elements take their locks ([`sync::lock`])
+//! and (feature `infer`) the scalers' set-up.
 
 mod backend;
 pub mod caps;
@@ -10,6 +11,7 @@ pub mod element;
 pub mod frame;
 #[cfg(feature = "infer")]
 pub mod scale;
+pub mod sync;
 
 // For `backend_enum!`'s expansion, which must not depend on the invoking crate's imports.
 #[doc(hidden)]
