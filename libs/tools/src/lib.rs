@@ -1,4 +1,6 @@
 //! Shared helpers of the command-line tools.
 
 pub mod bdrate;
+pub mod cli;
 pub mod plot;
+pub mod tiles;

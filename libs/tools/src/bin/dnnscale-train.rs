@@ -23,6 +23,8 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use lv_image::plane::Plane;
 use lv_image::resample::{Kernel, Resampler};
+use lv_tools::cli::{self, list, value};
+use lv_tools::tiles::{self, Tile};
 use lv_train::{Adam, Checkpoint, RefineConfig, RefineNet, Tensor, Trainable};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -75,14 +77,6 @@ const USAGE: &str = "usage: dnnscale-train --data DIR --out model.onnx [--exclud
 [--mode agnostic|scaled] [--qp-min Q] [--qp-max Q] [--val-every N] [--checkpoint-every N] \
 [--val-qps 22,27,32,37] [--summary FILE]";
 
-fn list(s: &str) -> Vec<String> {
-    s.split(',')
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-// Hand-parsed: a dozen flags do not justify an argument-parsing dependency in the workspace.
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         data: PathBuf::new(),
@@ -112,48 +106,44 @@ fn parse_args() -> Result<Args, String> {
         summary: None,
     };
     let mut it = std::env::args().skip(1);
-    fn num<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
-        let v = v.ok_or_else(|| format!("{flag} needs a value"))?;
-        v.parse().map_err(|_| format!("{flag}: bad value {v:?}"))
-    }
     while let Some(f) = it.next() {
         match f.as_str() {
-            "--data" => a.data = num::<String>(&f, it.next())?.into(),
-            "--exclude" => a.exclude = list(&num::<String>(&f, it.next())?),
-            "--val-ids" => a.val_ids = list(&num::<String>(&f, it.next())?),
-            "--out" => a.out = num::<String>(&f, it.next())?.into(),
-            "--checkpoint" => a.checkpoint = Some(num::<String>(&f, it.next())?.into()),
+            "--data" => a.data = value::<String>(&f, it.next())?.into(),
+            "--exclude" => a.exclude = list(&value::<String>(&f, it.next())?),
+            "--val-ids" => a.val_ids = list(&value::<String>(&f, it.next())?),
+            "--out" => a.out = value::<String>(&f, it.next())?.into(),
+            "--checkpoint" => a.checkpoint = Some(value::<String>(&f, it.next())?.into()),
             "--resume" => a.resume = true,
-            "--init" => a.init = Some(num::<String>(&f, it.next())?.into()),
-            "--steps" => a.steps = num(&f, it.next())?,
-            "--batch" => a.batch = num(&f, it.next())?,
-            "--patch" => a.patch = num(&f, it.next())?,
-            "--ratio-min" => a.ratio_min = num(&f, it.next())?,
-            "--ratio-max" => a.ratio_max = num(&f, it.next())?,
-            "--channels" => a.channels = num(&f, it.next())?,
-            "--layers" => a.layers = num(&f, it.next())?,
+            "--init" => a.init = Some(value::<String>(&f, it.next())?.into()),
+            "--steps" => a.steps = value(&f, it.next())?,
+            "--batch" => a.batch = value(&f, it.next())?,
+            "--patch" => a.patch = value(&f, it.next())?,
+            "--ratio-min" => a.ratio_min = value(&f, it.next())?,
+            "--ratio-max" => a.ratio_max = value(&f, it.next())?,
+            "--channels" => a.channels = value(&f, it.next())?,
+            "--layers" => a.layers = value(&f, it.next())?,
             "--linear-skip" => a.linear_skip = true,
-            "--lr" => a.lr = num(&f, it.next())?,
-            "--seed" => a.seed = num(&f, it.next())?,
-            "--threads" => a.threads = num(&f, it.next())?,
+            "--lr" => a.lr = value(&f, it.next())?,
+            "--seed" => a.seed = value(&f, it.next())?,
+            "--threads" => a.threads = value(&f, it.next())?,
             "--mode" => {
-                a.mode = match num::<String>(&f, it.next())?.as_str() {
+                a.mode = match value::<String>(&f, it.next())?.as_str() {
                     "agnostic" => Mode::Agnostic,
                     "scaled" => Mode::Scaled,
                     m => return Err(format!("--mode: {m:?} is not agnostic or scaled")),
                 }
             }
-            "--qp-min" => a.qp_min = num(&f, it.next())?,
-            "--qp-max" => a.qp_max = num(&f, it.next())?,
-            "--val-every" => a.val_every = num(&f, it.next())?,
-            "--checkpoint-every" => a.checkpoint_every = num(&f, it.next())?,
+            "--qp-min" => a.qp_min = value(&f, it.next())?,
+            "--qp-max" => a.qp_max = value(&f, it.next())?,
+            "--val-every" => a.val_every = value(&f, it.next())?,
+            "--checkpoint-every" => a.checkpoint_every = value(&f, it.next())?,
             "--val-qps" => {
-                a.val_qps = list(&num::<String>(&f, it.next())?)
+                a.val_qps = list(&value::<String>(&f, it.next())?)
                     .iter()
                     .map(|q| q.parse().map_err(|_| format!("--val-qps: bad QP {q:?}")))
                     .collect::<Result<_, _>>()?
             }
-            "--summary" => a.summary = Some(num::<String>(&f, it.next())?.into()),
+            "--summary" => a.summary = Some(value::<String>(&f, it.next())?.into()),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -176,87 +166,16 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// A training tile: 8-bit luma.
-struct Tile {
-    name: String,
-    w: usize,
-    h: usize,
-    y: Vec<u8>,
-}
-
-/// Photo id of a tile named `<photo id>_r<row>c<col>.png` (scripts/make_tiles.py).
-fn photo_id(name: &str) -> &str {
-    name.rsplit_once("_r").map(|(p, _)| p).unwrap_or(name)
-}
-
-/// Reads a PNG and converts it to BT.709 limited-range luma, the matrix and range of the
-/// evaluation clips (Y = 16 + 219 (0.2126 R + 0.7152 G + 0.0722 B) / 255, rounded).
-fn read_luma(path: &Path) -> Result<Tile, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut dec = png::Decoder::new(std::io::Cursor::new(bytes));
-    dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = dec
-        .read_info()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut buf = vec![0u8; reader.output_buffer_size().ok_or("PNG too large")?];
-    let info = reader
-        .next_frame(&mut buf)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let (w, h) = (info.width as usize, info.height as usize);
-    let ch = info.color_type.samples();
-    let mut y = Vec::with_capacity(w * h);
-    for row in 0..h {
-        let line = &buf[row * info.line_size..][..w * ch];
-        for px in line.chunks_exact(ch) {
-            let v = if ch >= 3 {
-                16.0 + 219.0
-                    * (0.2126 * px[0] as f64 + 0.7152 * px[1] as f64 + 0.0722 * px[2] as f64)
-                    / 255.0
-            } else {
-                16.0 + 219.0 * px[0] as f64 / 255.0
-            };
-            y.push(v.round().clamp(0.0, 255.0) as u8);
-        }
-    }
-    Ok(Tile {
-        name: path.file_name().unwrap().to_string_lossy().into_owned(),
-        w,
-        h,
-        y,
-    })
-}
-
 fn load_tiles(args: &Args) -> Result<(Vec<Tile>, Vec<Tile>), String> {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&args.data)
-        .map_err(|e| format!("{}: {e}", args.data.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "png"))
-        .collect();
-    names.sort();
-    let (mut train, mut val) = (Vec::new(), Vec::new());
-    for p in names {
-        let n = p.file_name().unwrap().to_string_lossy().into_owned();
-        let id = photo_id(&n);
-        if args.exclude.iter().any(|e| e == id) {
-            continue;
-        }
-        let t = read_luma(&p)?;
+    tiles::load_split(&args.data, &args.exclude, &args.val_ids, |t| {
         if t.w < args.patch || t.h < args.patch {
             return Err(format!(
-                "{n}: {}x{} is smaller than --patch {}",
-                t.w, t.h, args.patch
+                "{}: {}x{} is smaller than --patch {}",
+                t.name, t.w, t.h, args.patch
             ));
         }
-        if args.val_ids.iter().any(|v| v == id) {
-            val.push(t);
-        } else {
-            train.push(t);
-        }
-    }
-    if train.is_empty() {
-        return Err(format!("no training tiles in {}", args.data.display()));
-    }
-    Ok((train, val))
+        Ok(Some(t))
+    })
 }
 
 /// Even size (the model's `lv.align` = 2) nearest to `n / r`, at least 2.
@@ -575,11 +494,8 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
-/// Cosine decay from `lr` to `lr / 20` over the run: the late small steps settle the weights.
 fn lr_at(args: &Args, step: u64) -> f32 {
-    let t = (step as f64 / args.steps.max(1) as f64).min(1.0);
-    let lo = args.lr as f64 / 20.0;
-    (lo + (args.lr as f64 - lo) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())) as f32
+    cli::cosine_lr(args.lr, args.steps, step)
 }
 
 /// A starting network: a checkpoint (JSON) or an exported model (ONNX).
@@ -611,23 +527,8 @@ struct Summary<'a> {
 
 fn run() -> Result<(), String> {
     let args = parse_args()?;
-    if args.threads > 0 {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(args.threads)
-            .build_global()
-            .map_err(|e| e.to_string())?;
-    }
-    let command = std::env::args()
-        .enumerate()
-        .map(|(i, a)| {
-            if i == 0 {
-                "dnnscale-train".to_string()
-            } else {
-                a
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
+    cli::set_threads(args.threads)?;
+    let command = cli::command_line("dnnscale-train");
     let (train, val) = load_tiles(&args)?;
     eprintln!(
         "{} training tiles, {} validation tiles ({}), excluded photos: {}",
