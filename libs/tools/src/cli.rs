@@ -41,3 +41,25 @@ pub fn cosine_lr(lr: f32, steps: u64, step: u64) -> f32 {
     let lo = lr as f64 / 20.0;
     (lo + (lr as f64 - lo) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())) as f32
 }
+
+/// A flag the tool does not define: `-h`/`--help` prints `usage` and ends the run, anything
+/// else is an error that shows it.
+pub fn other_flag(flag: &str, usage: &str) -> Result<(), String> {
+    if flag == "-h" || flag == "--help" {
+        println!("{usage}");
+        std::process::exit(0);
+    }
+    Err(format!("unknown argument {flag:?}\n{usage}"))
+}
+
+/// The trainers' two required paths, tiles in and model out.
+pub fn require_data_out(
+    data: &std::path::Path,
+    out: &std::path::Path,
+    usage: &str,
+) -> Result<(), String> {
+    if data.as_os_str().is_empty() || out.as_os_str().is_empty() {
+        return Err(format!("--data and --out are required\n{usage}"));
+    }
+    Ok(())
+}

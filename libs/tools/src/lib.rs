@@ -3,4 +3,6 @@
 pub mod bdrate;
 pub mod cli;
 pub mod plot;
+pub mod summary;
 pub mod tiles;
+pub mod x264;

@@ -15,16 +15,16 @@
 //!     [--val-every N] [--checkpoint-every N] [--val-qps 22,27,32,37] [--summary FILE]
 //! ```
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use lv_image::plane::Plane;
 use lv_image::resample::{Kernel, Resampler};
 use lv_tools::cli::{self, list, value};
+use lv_tools::summary::{self, Provenance};
 use lv_tools::tiles::{self, Tile};
+use lv_tools::x264::Codec;
 use lv_train::{Adam, Checkpoint, RefineConfig, RefineNet, Tensor, Trainable};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -144,16 +144,10 @@ fn parse_args() -> Result<Args, String> {
                     .collect::<Result<_, _>>()?
             }
             "--summary" => a.summary = Some(value::<String>(&f, it.next())?.into()),
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            _ => return Err(format!("unknown argument {f:?}\n{USAGE}")),
+            _ => cli::other_flag(&f, USAGE)?,
         }
     }
-    if a.data.as_os_str().is_empty() || a.out.as_os_str().is_empty() {
-        return Err(format!("--data and --out are required\n{USAGE}"));
-    }
+    cli::require_data_out(&a.data, &a.out, USAGE)?;
     if a.resume && a.checkpoint.is_none() {
         return Err("--resume needs --checkpoint".into());
     }
@@ -260,113 +254,6 @@ fn make_sample(s: &SampleSpec, tiles: &[Tile], p: usize) -> Sample {
 
 fn to_u8(v: f32) -> u8 {
     (v * 255.0).round().clamp(0.0, 255.0) as u8
-}
-
-/// x264 encode + decode of several 8-bit planes at one QP through the oracle ffmpeg.
-///
-/// The planes are tiled into one picture (cells aligned to 16 so macroblocks do not straddle
-/// two planes; the rest of each cell repeats the plane's edge so it costs few bits and rings
-/// little), encoded as one I420 frame with neutral chroma, decoded, and cut apart again.
-struct Codec {
-    ffmpeg: PathBuf,
-    dir: PathBuf,
-}
-
-impl Codec {
-    fn new() -> Result<Self, String> {
-        let ffmpeg = lv_testkit::oracle::ffmpeg()?;
-        let dir = std::env::temp_dir().join(format!("dnnscale-train-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        Ok(Codec { ffmpeg, dir })
-    }
-
-    fn roundtrip(
-        &self,
-        planes: &[(usize, usize, Vec<u8>)],
-        qp: u32,
-    ) -> Result<Vec<Vec<u8>>, String> {
-        let cw = planes.iter().map(|p| p.0).max().unwrap().div_ceil(16) * 16;
-        let ch = planes.iter().map(|p| p.1).max().unwrap().div_ceil(16) * 16;
-        let cols = (planes.len() as f64).sqrt().ceil() as usize;
-        let rows = planes.len().div_ceil(cols);
-        let (pw, ph) = (cols * cw, rows * ch);
-        let mut pic = vec![128u8; pw * ph * 3 / 2];
-        for (i, (w, h, y)) in planes.iter().enumerate() {
-            let (ox, oy) = ((i % cols) * cw, (i / cols) * ch);
-            for r in 0..ch {
-                let sr = r.min(h - 1);
-                for c in 0..cw {
-                    pic[(oy + r) * pw + ox + c] = y[sr * w + c.min(w - 1)];
-                }
-            }
-        }
-        let h264 = self.dir.join(format!("q{qp}.h264"));
-        let size = format!("{pw}x{ph}");
-        let qps = qp.to_string();
-        let mut enc = Command::new(&self.ffmpeg)
-            .args([
-                "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", &size,
-            ])
-            .args([
-                "-i", "-", "-c:v", "libx264", "-qp", &qps, "-preset", "medium", "-f", "h264",
-            ])
-            .arg(&h264)
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", self.ffmpeg.display()))?;
-        enc.stdin
-            .take()
-            .unwrap()
-            .write_all(&pic)
-            .map_err(|e| e.to_string())?;
-        let out = enc.wait_with_output().map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(format!(
-                "x264 encode failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        let mut dec = Command::new(&self.ffmpeg)
-            .args(["-v", "error", "-i"])
-            .arg(&h264)
-            .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        let mut got = Vec::new();
-        dec.stdout
-            .take()
-            .unwrap()
-            .read_to_end(&mut got)
-            .map_err(|e| e.to_string())?;
-        dec.wait().map_err(|e| e.to_string())?;
-        if got.len() != pic.len() {
-            return Err(format!(
-                "decoded {} bytes, expected {}",
-                got.len(),
-                pic.len()
-            ));
-        }
-        Ok(planes
-            .iter()
-            .enumerate()
-            .map(|(i, (w, h, _))| {
-                let (ox, oy) = ((i % cols) * cw, (i / cols) * ch);
-                let mut o = Vec::with_capacity(w * h);
-                for r in 0..*h {
-                    o.extend_from_slice(&got[(oy + r) * pw + ox..][..*w]);
-                }
-                o
-            })
-            .collect())
-    }
-}
-
-impl Drop for Codec {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 fn psnr(mse255: f64) -> f64 {
@@ -510,14 +397,8 @@ fn load_init(path: &Path) -> Result<RefineNet, String> {
 
 #[derive(Serialize)]
 struct Summary<'a> {
-    args: &'a Args,
-    command: String,
-    channels: usize,
-    hidden_layers: usize,
-    params: usize,
-    macs_per_pixel: f64,
-    train_tiles: usize,
-    val_tiles: Vec<String>,
+    #[serde(flatten)]
+    head: Provenance<'a, Args>,
     steps: u64,
     seconds: f64,
     final_train_loss_psnr: f64,
@@ -584,7 +465,7 @@ fn run() -> Result<(), String> {
         net.receptive_radius(),
         args.mode
     );
-    let codec = Codec::new();
+    let codec = Codec::new("dnnscale-train");
     let codec = match (args.mode, codec) {
         (_, Ok(c)) => Some(c),
         (Mode::Scaled, Err(e)) => return Err(e),
@@ -760,23 +641,16 @@ fn run() -> Result<(), String> {
         );
     }
     if let Some(p) = &args.summary {
+        let val_tiles = val.iter().map(|t| t.name.clone()).collect();
         let s = Summary {
-            args: &args,
-            command: command.clone(),
-            channels: net.config.channels,
-            hidden_layers: net.config.hidden_layers,
-            params: net.num_params(),
-            macs_per_pixel: net.macs_per_pixel(),
-            train_tiles: train.len(),
-            val_tiles: val.iter().map(|t| t.name.clone()).collect(),
+            head: Provenance::new(&args, command.clone(), &net, train.len(), val_tiles),
             steps: step,
             seconds: secs,
             final_train_loss_psnr: psnr(avg_loss * 255.0 * 255.0),
             val: fin,
             history,
         };
-        std::fs::write(p, serde_json::to_vec_pretty(&s).unwrap())
-            .map_err(|e| format!("{}: {e}", p.display()))?;
+        summary::write(p, &s)?;
     }
     Ok(())
 }

@@ -15,9 +15,7 @@
 //!     [--seed S] [--qps clean,24,30,36] [--threads N] [--val-every N] [--summary FILE]
 //! ```
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use lv_image::plane::Plane;
@@ -25,7 +23,9 @@ use lv_image::resample::{Kernel, Resampler};
 use lv_livenas::store::StoredPatch;
 use lv_livenas::trainer::{bicubic_u8, quality_on, Trainer, TrainerConfig};
 use lv_tools::cli::{self, list, value};
+use lv_tools::summary::{self, Provenance};
 use lv_tools::tiles::{self, Tile};
+use lv_tools::x264::Codec;
 use lv_train::{RefineConfig, RefineNet};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -107,105 +107,14 @@ fn parse_args() -> Result<Args, String> {
                     })
                     .collect::<Result<_, _>>()?
             }
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            _ => return Err(format!("unknown argument {f:?}\n{USAGE}")),
+            _ => cli::other_flag(&f, USAGE)?,
         }
     }
-    if a.data.as_os_str().is_empty() || a.out.as_os_str().is_empty() {
-        return Err(format!("--data and --out are required\n{USAGE}"));
-    }
+    cli::require_data_out(&a.data, &a.out, USAGE)?;
     if a.crop < 8 || a.batch == 0 || a.qps.is_empty() || a.channels == 0 {
         return Err("bad --crop, --batch, --channels or --qps".into());
     }
     Ok(a)
-}
-
-/// x264 intra encode + decode of equally sized planes at one QP (oracle ffmpeg), as one
-/// mosaic picture (cells are multiples of 16, so macroblocks never straddle two tiles).
-fn x264_roundtrip(planes: &[&[u8]], w: usize, h: usize, qp: u32) -> Result<Vec<Vec<u8>>, String> {
-    let ffmpeg = lv_testkit::oracle::ffmpeg()?;
-    let (cw, ch) = (w.div_ceil(16) * 16, h.div_ceil(16) * 16);
-    let cols = (planes.len() as f64).sqrt().ceil() as usize;
-    let rows = planes.len().div_ceil(cols);
-    let (pw, ph) = (cols * cw, rows * ch);
-    let mut pic = vec![128u8; pw * ph * 3 / 2];
-    for (i, y) in planes.iter().enumerate() {
-        let (ox, oy) = ((i % cols) * cw, (i / cols) * ch);
-        for r in 0..ch {
-            let sr = r.min(h - 1);
-            for c in 0..cw {
-                pic[(oy + r) * pw + ox + c] = y[sr * w + c.min(w - 1)];
-            }
-        }
-    }
-    let dir = std::env::temp_dir();
-    let h264 = dir.join(format!("srenhance-train-{}-q{qp}.h264", std::process::id()));
-    let size = format!("{pw}x{ph}");
-    let mut enc = Command::new(&ffmpeg)
-        .args(["-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p"])
-        .args([
-            "-s",
-            &size,
-            "-i",
-            "-",
-            "-c:v",
-            "libx264",
-            "-qp",
-            &qp.to_string(),
-        ])
-        .args(["-preset", "medium", "-f", "h264"])
-        .arg(&h264)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", ffmpeg.display()))?;
-    enc.stdin
-        .take()
-        .unwrap()
-        .write_all(&pic)
-        .map_err(|e| e.to_string())?;
-    let out = enc.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "x264 encode failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let mut dec = Command::new(&ffmpeg)
-        .args(["-v", "error", "-i"])
-        .arg(&h264)
-        .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut got = Vec::new();
-    dec.stdout
-        .take()
-        .unwrap()
-        .read_to_end(&mut got)
-        .map_err(|e| e.to_string())?;
-    dec.wait().map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_file(&h264);
-    if got.len() != pic.len() {
-        return Err(format!(
-            "decoded {} bytes, expected {}",
-            got.len(),
-            pic.len()
-        ));
-    }
-    Ok((0..planes.len())
-        .map(|i| {
-            let (ox, oy) = ((i % cols) * cw, (i / cols) * ch);
-            let mut o = Vec::with_capacity(w * h);
-            for r in 0..h {
-                o.extend_from_slice(&got[(oy + r) * pw + ox..][..w]);
-            }
-            o
-        })
-        .collect())
 }
 
 /// One tile's network inputs, one per variant (the ×2 upscale of its degraded half size).
@@ -243,8 +152,8 @@ fn prepare(tiles: Vec<Tile>, qps: &[Option<u32>]) -> Result<Vec<Prepared>, Strin
             let degraded = match q {
                 None => lows.clone(),
                 Some(qp) => {
-                    let refs: Vec<&[u8]> = lows.iter().map(|v| v.as_slice()).collect();
-                    x264_roundtrip(&refs, lw, lh, *qp)?
+                    let planes: Vec<_> = lows.iter().map(|v| (lw, lh, v.as_slice())).collect();
+                    Codec::new("srenhance-train")?.roundtrip(&planes, *qp)?
                 }
             };
             per_variant.push(
@@ -319,14 +228,8 @@ fn lr_at(args: &Args, step: u64) -> f32 {
 
 #[derive(Serialize)]
 struct Summary<'a> {
-    args: &'a Args,
-    command: String,
-    channels: usize,
-    hidden_layers: usize,
-    params: usize,
-    macs_per_pixel: f64,
-    train_tiles: usize,
-    val_tiles: Vec<String>,
+    #[serde(flatten)]
+    head: Provenance<'a, Args>,
     prepare_seconds: f64,
     train_seconds: f64,
     start: Val,
@@ -474,23 +377,16 @@ fn run() -> Result<(), String> {
         );
     }
     if let Some(p) = &args.summary {
+        let val_tiles = val.iter().map(|p| p.tile.name.clone()).collect();
         let s = Summary {
-            args: &args,
-            command,
-            channels: args.channels,
-            hidden_layers: args.layers,
-            params: trainer.net().num_params(),
-            macs_per_pixel: trainer.net().macs_per_pixel(),
-            train_tiles: train.len(),
-            val_tiles: val.iter().map(|p| p.tile.name.clone()).collect(),
+            head: Provenance::new(&args, command, trainer.net(), train.len(), val_tiles),
             prepare_seconds,
             train_seconds,
             start,
             end,
             history,
         };
-        std::fs::write(p, serde_json::to_vec_pretty(&s).unwrap())
-            .map_err(|e| format!("{}: {e}", p.display()))?;
+        summary::write(p, &s)?;
     }
     Ok(())
 }
