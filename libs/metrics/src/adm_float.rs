@@ -15,7 +15,9 @@
 //! CSF, noise weight 0.03125, p-norm 3, no CM bypass, scale 0 not skipped). The AIM/adm3
 //! outputs are not computed.
 
-use super::vif_float::{check_bpc, check_size, has_avx2, load_plane, FloatFeatureError};
+use super::vif_float::{
+    assert_format, check_bpc, check_size, has_avx2, load_plane, FloatFeatureError,
+};
 use lv_image::plane::Plane;
 
 /// Smallest width and height accepted: the coarsest DWT level must be at least 2x2 for
@@ -254,16 +256,7 @@ impl FloatAdm {
     /// Scores one frame pair (luma planes of the configured size).
     pub fn compute(&mut self, reference: &Plane, distorted: &Plane) -> FloatAdmScores {
         for p in [reference, distorted] {
-            assert!(
-                p.width == self.width && p.height == self.height && p.bpc == self.bpc,
-                "plane {}x{} {}-bit does not match the extractor's {}x{} {}-bit",
-                p.width,
-                p.height,
-                p.bpc,
-                self.width,
-                self.height,
-                self.bpc
-            );
+            assert_format(p, (self.width, self.height, self.bpc), "the extractor");
         }
         load_plane(reference, &mut self.ref_img);
         load_plane(distorted, &mut self.dis_img);
@@ -555,36 +548,22 @@ fn interior_cubes(
     let [ra, ri, rb] = rows.map(|r| r * w);
     let n = j1 - j0;
     let fr = |t: usize, r: usize, d: usize| &flt[t][r + j0 - 1 + d..r + j0 - 1 + d + n];
-    let (f0a, f0b, f0c, f0d, f0e, f0f, f0g, f0h) = (
-        fr(0, ra, 0),
-        fr(0, ra, 1),
-        fr(0, ra, 2),
-        fr(0, ri, 0),
-        fr(0, ri, 2),
-        fr(0, rb, 0),
-        fr(0, rb, 1),
-        fr(0, rb, 2),
-    );
-    let (f1a, f1b, f1c, f1d, f1e, f1f, f1g, f1h) = (
-        fr(1, ra, 0),
-        fr(1, ra, 1),
-        fr(1, ra, 2),
-        fr(1, ri, 0),
-        fr(1, ri, 2),
-        fr(1, rb, 0),
-        fr(1, rb, 1),
-        fr(1, rb, 2),
-    );
-    let (f2a, f2b, f2c, f2d, f2e, f2f, f2g, f2h) = (
-        fr(2, ra, 0),
-        fr(2, ra, 1),
-        fr(2, ra, 2),
-        fr(2, ri, 0),
-        fr(2, ri, 2),
-        fr(2, rb, 0),
-        fr(2, rb, 1),
-        fr(2, rb, 2),
-    );
+    // Each band's 8 neighbours of the sample: the row above, left and right, the row below.
+    let around = |t: usize| {
+        [
+            fr(t, ra, 0),
+            fr(t, ra, 1),
+            fr(t, ra, 2),
+            fr(t, ri, 0),
+            fr(t, ri, 2),
+            fr(t, rb, 0),
+            fr(t, rb, 1),
+            fr(t, rb, 2),
+        ]
+    };
+    let [f0a, f0b, f0c, f0d, f0e, f0f, f0g, f0h] = around(0);
+    let [f1a, f1b, f1c, f1d, f1e, f1f, f1g, f1h] = around(1);
+    let [f2a, f2b, f2c, f2d, f2e, f2f, f2g, f2h] = around(2);
     let c0 = &csf[0][ri + j0..ri + j0 + n];
     let c1 = &csf[1][ri + j0..ri + j0 + n];
     let c2 = &csf[2][ri + j0..ri + j0 + n];
