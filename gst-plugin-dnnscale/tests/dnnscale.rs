@@ -110,6 +110,30 @@ fn from_buffer(info: &gst_video::VideoInfo, buf: gst::Buffer) -> Planes {
         .collect()
 }
 
+fn i420_caps(w: usize, h: usize) -> String {
+    format!("video/x-raw,format=I420,width={w},height={h},framerate=25/1")
+}
+
+/// The model's own 160x90 I420 output for the first of `frames` (centred chroma).
+fn first_at_160x90(model: &Model, size: (usize, usize), frames: &[Planes]) -> Planes {
+    expected(
+        VideoFormat::I420,
+        model,
+        size,
+        (160, 90),
+        &frames[0],
+        (0.5, 0.5),
+    )
+}
+
+/// Pushes `planes` as a frame of `info` and pulls the frame that comes out, read with the caps
+/// it went out with.
+fn push_pull(h: &mut Harness, info: &gst_video::VideoInfo, planes: &Planes) -> Planes {
+    h.push(to_buffer(info, planes)).unwrap();
+    let oi = video_info(&h.sinkpad().unwrap().current_caps().unwrap());
+    from_buffer(&oi, h.pull().unwrap())
+}
+
 /// Frames of the natural test clip as I420 planes.
 fn clip(n: usize) -> (usize, usize, Vec<Planes>) {
     let path = lv_testkit::oracle::corpus_dir().join("test/bbb_320x180_30f.y4m");
@@ -227,13 +251,7 @@ fn expected(
 }
 
 fn psnr(a: &[u8], b: &[u8]) -> f64 {
-    let mse = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
-        .sum::<f64>()
-        / a.len() as f64;
-    10.0 * (255.0f64 * 255.0 / mse).log10()
+    10.0 * (255.0f64 * 255.0 / lv_testkit::diff::mse_u8(a, b)).log10()
 }
 
 fn video_info(caps: &gst::Caps) -> gst_video::VideoInfo {
@@ -309,45 +327,37 @@ fn size_par(caps: &gst::Caps) -> (u32, u32, i32, i32) {
 #[test]
 fn pixel_aspect_ratio_is_handled_like_videoscale() {
     let hd = "video/x-raw,format=I420,width=1920,height=1080,pixel-aspect-ratio=1/1,framerate=25/1";
-    // Both sizes fixed, PAR open: the PAR that keeps the display aspect ratio.
-    assert_eq!(
-        size_par(&fixated(hd, "video/x-raw,width=960,height=540")),
-        (960, 540, 1, 1)
-    );
-    assert_eq!(
-        size_par(&fixated(hd, "video/x-raw,width=960,height=720")),
-        (960, 720, 4, 3)
-    );
-    // Only the width: the height keeping DAR at the input's PAR.
-    assert_eq!(
-        size_par(&fixated(hd, "video/x-raw,width=960")),
-        (960, 540, 1, 1)
-    );
-    // Only the height.
-    assert_eq!(
-        size_par(&fixated(hd, "video/x-raw,height=270")),
-        (480, 270, 1, 1)
-    );
-    // PAR fixed downstream, width fixed: height from DAR and that PAR.
-    assert_eq!(
-        size_par(&fixated(hd, "video/x-raw,width=720,pixel-aspect-ratio=4/3")),
-        (720, 540, 4, 3)
-    );
     // Anamorphic SD input (PAR 16:15, DAR 4:3).
     let sd = "video/x-raw,format=I420,width=720,height=576,pixel-aspect-ratio=16/15,framerate=25/1";
-    assert_eq!(
-        size_par(&fixated(sd, "video/x-raw,width=360,height=288")),
-        (360, 288, 16, 15)
-    );
-    assert_eq!(
-        size_par(&fixated(sd, "video/x-raw,width=640,pixel-aspect-ratio=1/1")),
-        (640, 480, 1, 1)
-    );
-    // A width range: the largest allowed, height by DAR.
-    assert_eq!(
-        size_par(&fixated(hd, "video/x-raw,width=[1,640]")),
-        (640, 360, 1, 1)
-    );
+    for (input, downstream, want) in [
+        // Both sizes fixed, PAR open: the PAR that keeps the display aspect ratio.
+        (hd, "video/x-raw,width=960,height=540", (960, 540, 1, 1)),
+        (hd, "video/x-raw,width=960,height=720", (960, 720, 4, 3)),
+        // Only the width: the height keeping DAR at the input's PAR.
+        (hd, "video/x-raw,width=960", (960, 540, 1, 1)),
+        // Only the height.
+        (hd, "video/x-raw,height=270", (480, 270, 1, 1)),
+        // PAR fixed downstream, width fixed: height from DAR and that PAR.
+        (
+            hd,
+            "video/x-raw,width=720,pixel-aspect-ratio=4/3",
+            (720, 540, 4, 3),
+        ),
+        (sd, "video/x-raw,width=360,height=288", (360, 288, 16, 15)),
+        (
+            sd,
+            "video/x-raw,width=640,pixel-aspect-ratio=1/1",
+            (640, 480, 1, 1),
+        ),
+        // A width range: the largest allowed, height by DAR.
+        (hd, "video/x-raw,width=[1,640]", (640, 360, 1, 1)),
+    ] {
+        assert_eq!(
+            size_par(&fixated(input, downstream)),
+            want,
+            "{input} -> {downstream}"
+        );
+    }
 }
 
 /// Runs `pipeline` to EOS or error; returns the error messages' texts.
@@ -507,9 +517,7 @@ fn mpeg2_chroma_siting_is_respected() {
         gst_video::VideoChromaSite::MPEG2,
         "{inc}"
     );
-    h.push(to_buffer(&info, &frames[0])).unwrap();
-    let oi = video_info(&h.sinkpad().unwrap().current_caps().unwrap());
-    let got = from_buffer(&oi, h.pull().unwrap());
+    let got = push_pull(&mut h, &info, &frames[0]);
     // MPEG-2: chroma co-sited with the left luma sample (0.25 chroma samples), centred vertically.
     let want = expected(
         VideoFormat::I420,
@@ -520,14 +528,7 @@ fn mpeg2_chroma_siting_is_respected() {
         (0.25, 0.5),
     );
     assert!(got[1] == want[1] && got[2] == want[2]);
-    let centred = expected(
-        VideoFormat::I420,
-        &model,
-        (iw, ih),
-        (160, 90),
-        &frames[0],
-        (0.5, 0.5),
-    );
+    let centred = first_at_160x90(&model, (iw, ih), &frames);
     assert!(got[1] != centred[1], "siting made no difference");
 }
 
@@ -536,25 +537,11 @@ fn mid_stream_resolution_change_renegotiates() {
     init();
     let model = Model::from_path(model_path()).unwrap();
     let (iw, ih, frames) = clip(1);
-    let c1 = format!("video/x-raw,format=I420,width={iw},height={ih},framerate=25/1");
+    let c1 = i420_caps(iw, ih);
     let mut h = harness(&c1, "video/x-raw,width=160,height=90");
     let i1 = video_info(&c1.parse().unwrap());
-    h.push(to_buffer(&i1, &frames[0])).unwrap();
-    let o = from_buffer(
-        &video_info(&h.sinkpad().unwrap().current_caps().unwrap()),
-        h.pull().unwrap(),
-    );
-    assert_eq!(
-        o,
-        expected(
-            VideoFormat::I420,
-            &model,
-            (iw, ih),
-            (160, 90),
-            &frames[0],
-            (0.5, 0.5)
-        )
-    );
+    let want = first_at_160x90(&model, (iw, ih), &frames);
+    assert_eq!(push_pull(&mut h, &i1, &frames[0]), want);
 
     // The source switches to a cropped 240x136 picture; downstream still wants 160x90.
     let (w2, h2) = (240usize, 136usize);
@@ -568,7 +555,7 @@ fn mid_stream_resolution_change_renegotiates() {
                 .collect()
         })
         .collect();
-    let c2 = format!("video/x-raw,format=I420,width={w2},height={h2},framerate=25/1");
+    let c2 = i420_caps(w2, h2);
     h.set_src_caps(c2.parse::<gst::Caps>().unwrap());
     let i2 = video_info(&c2.parse().unwrap());
     h.push(to_buffer(&i2, &cropped)).unwrap();
@@ -591,14 +578,7 @@ fn mid_stream_resolution_change_renegotiates() {
     let c3 = "video/x-raw,format=I420,width=160,height=90,framerate=25/1";
     h.set_src_caps(c3.parse::<gst::Caps>().unwrap());
     let i3 = video_info(&c3.parse().unwrap());
-    let small: Planes = expected(
-        VideoFormat::I420,
-        &model,
-        (iw, ih),
-        (160, 90),
-        &frames[0],
-        (0.5, 0.5),
-    );
+    let small: Planes = first_at_160x90(&model, (iw, ih), &frames);
     h.push(to_buffer(&i3, &small)).unwrap();
     assert_eq!(from_buffer(&i3, h.pull().unwrap()), small);
 }
@@ -672,7 +652,7 @@ fn cuda_backend_falls_back_and_still_produces_the_same_output() {
     el.set_property_from_str("backend", "cuda");
     el.set_property("threads", 1u32);
     let mut h = Harness::with_element(&el, Some("sink"), Some("src"));
-    let inc = format!("video/x-raw,format=I420,width={iw},height={ih},framerate=25/1");
+    let inc = i420_caps(iw, ih);
     h.set_src_caps(inc.parse::<gst::Caps>().unwrap());
     h.set_sink_caps(
         "video/x-raw,width=160,height=90"
@@ -680,18 +660,6 @@ fn cuda_backend_falls_back_and_still_produces_the_same_output() {
             .unwrap(),
     );
     let info = video_info(&inc.parse().unwrap());
-    h.push(to_buffer(&info, &frames[0])).unwrap();
-    let oi = video_info(&h.sinkpad().unwrap().current_caps().unwrap());
-    let got = from_buffer(&oi, h.pull().unwrap());
-    assert_eq!(
-        got,
-        expected(
-            VideoFormat::I420,
-            &model,
-            (iw, ih),
-            (160, 90),
-            &frames[0],
-            (0.5, 0.5)
-        )
-    );
+    let want = first_at_160x90(&model, (iw, ih), &frames);
+    assert_eq!(push_pull(&mut h, &info, &frames[0]), want);
 }

@@ -22,6 +22,7 @@
 //! `scripts/fetch-eval-clips.sh`). Run: `cargo bench -p gst-plugin-srenhance --bench srenhance_speed`.
 
 use gst::prelude::*;
+use lv_testkit::bench::{env_usize, launch_timed, SharedBytes, Timed};
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -35,21 +36,6 @@ const PATCH: u16 = 96;
 fn fail(msg: impl std::fmt::Display) -> ! {
     eprintln!("srenhance_speed: {msg}");
     std::process::exit(1)
-}
-
-fn env_usize(k: &str, d: usize) -> usize {
-    std::env::var(k)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(d)
-}
-
-/// Shared frame bytes, so pushing a looped frame does not copy it.
-struct Bytes(Arc<Vec<u8>>);
-impl AsRef<[u8]> for Bytes {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
 }
 
 fn read_y4m(path: &Path, max: usize) -> (Vec<Vec<u8>>, (usize, usize)) {
@@ -103,7 +89,9 @@ fn patch_messages(hr: &[Vec<u8>], every: usize) -> Vec<Option<Arc<Vec<u8>>>> {
                     payload: &jpeg,
                 }],
             };
-            Some(Arc::new(lv_livenas::wire::encode_patches(&batch, &limits).unwrap()))
+            Some(Arc::new(
+                lv_livenas::wire::encode_patches(&batch, &limits).unwrap(),
+            ))
         })
         .collect()
 }
@@ -139,25 +127,13 @@ fn gst_run(
             lv_livenas::wire::CAPS_MEDIA_TYPE
         ));
     }
-    let pipeline = gst::parse::launch(&desc)
-        .unwrap_or_else(|e| fail(format!("{desc}: {e}")))
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-    let src = pipeline.by_name("src").unwrap();
+    let Timed {
+        pipeline,
+        src,
+        arrivals: stamps,
+    } = launch_timed(&desc, scaler, total).unwrap_or_else(|e| fail(e));
     let psrc = pipeline.by_name("psrc");
-    let sink = pipeline.by_name("sink").unwrap();
-    let stamps: Arc<Mutex<Vec<Instant>>> = Arc::new(Mutex::new(Vec::with_capacity(total)));
     let pushed: Arc<Mutex<Vec<Instant>>> = Arc::new(Mutex::new(Vec::with_capacity(total)));
-    let st = stamps.clone();
-    sink.static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-            st.lock().unwrap().push(Instant::now());
-            gst::PadProbeReturn::Ok
-        });
-    pipeline
-        .set_state(gst::State::Playing)
-        .unwrap_or_else(|e| fail(format!("{scaler}: cannot start: {e}")));
     let bus = pipeline.bus().unwrap();
     let pusher = {
         let frames = frames.to_vec();
@@ -187,7 +163,7 @@ fn gst_run(
                         let _ = psrc.emit_by_name::<gst::FlowReturn>("push-buffer", &[&b]);
                     }
                 }
-                let mut b = gst::Buffer::from_slice(Bytes(frames[i % frames.len()].clone()));
+                let mut b = gst::Buffer::from_slice(SharedBytes(frames[i % frames.len()].clone()));
                 {
                     let b = b.get_mut().unwrap();
                     b.set_pts(pts);

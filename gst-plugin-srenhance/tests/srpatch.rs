@@ -207,7 +207,8 @@ struct Parsed {
 
 fn parse(buf: &gst::Buffer) -> Parsed {
     let map = buf.map_readable().unwrap();
-    let msg = lv_livenas::wire::parse(&map, &lv_livenas::wire::Limits::default()).expect("patch_src output parses");
+    let msg = lv_livenas::wire::parse(&map, &lv_livenas::wire::Limits::default())
+        .expect("patch_src output parses");
     let lv_livenas::wire::Message::Patches(b) = msg else {
         panic!("not a patches message")
     };
@@ -238,13 +239,7 @@ fn parse(buf: &gst::Buffer) -> Parsed {
 }
 
 fn psnr(a: &[u8], b: &[u8]) -> f64 {
-    let mse = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
-        .sum::<f64>()
-        / a.len() as f64;
-    10.0 * (255.0 * 255.0 / mse.max(1e-10)).log10()
+    10.0 * (255.0 * 255.0 / lv_testkit::diff::mse_u8(a, b).max(1e-10)).log10()
 }
 
 fn check_patch_pixels(p: &Parsed, w: usize, h: usize) {

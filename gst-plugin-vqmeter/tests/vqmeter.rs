@@ -433,19 +433,7 @@ fn every_property_is_documented() {
         .iter()
         .map(|p| p.name().to_string())
         .collect();
-    for n in [
-        "model-filename",
-        "psnr",
-        "ssim",
-        "ms-ssim",
-        "pool-method",
-        "threads",
-        "subsample",
-        "frame-message",
-        "results-filename",
-        "results-format",
-        "segment-duration",
-    ] {
+    for n in lv_testkit::elements::VQMETER_PROPERTIES {
         assert!(names.contains(&n.to_string()), "missing property {n}");
         let p = e.find_property(n).unwrap();
         assert!(

@@ -90,19 +90,7 @@ fn gst_inspect_documents_every_vqmeter_property() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for p in [
-        "model-filename",
-        "psnr",
-        "ssim",
-        "ms-ssim",
-        "pool-method",
-        "threads",
-        "subsample",
-        "frame-message",
-        "results-filename",
-        "results-format",
-        "segment-duration",
-    ] {
+    for p in lv_testkit::elements::VQMETER_PROPERTIES {
         let line = text
             .lines()
             .find(|l| l.trim_start().starts_with(&format!("{p} ")))
@@ -121,21 +109,10 @@ fn gst_inspect_documents_every_vqmeter_property() {
 /// out), then the output checked: 960x540, every frame there.
 #[test]
 fn dnnscale_issue_command_line() {
-    let dir = plugin_dir();
-    assert!(
-        dir.join("libgstdnnscale.so").is_file(),
-        "{} has no libgstdnnscale.so: build the workspace first",
-        dir.display()
-    );
-    let work = oracle::scratch_dir().join("gst-launch-dnnscale");
-    std::fs::create_dir_all(&work).unwrap();
-    let src = oracle::corpus_dir().join("test/bbb_320x180_30f.y4m");
+    let work = issue_work("libgstdnnscale.so", "gst-launch-dnnscale");
     // The issue's source is 1080p; a natural clip upscaled to 1920x1080 by the oracle stands in
     // for it (dnnscale only downscales).
-    let hd = work.join("src.y4m");
-    if !hd.is_file() {
-        oracle_scale(&src, &hd, 1920, 1080);
-    }
+    hd_clip(&work);
     let _ = std::fs::remove_file(work.join("down.y4m"));
     gst_launch(
         &work,
@@ -152,46 +129,47 @@ fn dnnscale_issue_command_line() {
 }
 
 fn oracle_scale(src: &Path, dst: &Path, w: usize, h: usize) {
-    let out = Command::new(oracle::ffmpeg().unwrap())
-        .args(["-y", "-loglevel", "error", "-i"])
-        .arg(src)
-        .args([
-            "-vf",
-            &format!("scale={w}:{h}:flags=lanczos"),
-            "-pix_fmt",
-            "yuv420p",
-        ])
-        .arg(dst)
-        .output()
-        .unwrap();
+    output_of(
+        Command::new(oracle::ffmpeg().unwrap())
+            .args(["-y", "-loglevel", "error", "-i"])
+            .arg(src)
+            .args([
+                "-vf",
+                &format!("scale={w}:{h}:flags=lanczos"),
+                "-pix_fmt",
+                "yuv420p",
+            ])
+            .arg(dst),
+    );
+}
+
+/// `cmd`'s output, once it has succeeded (its stderr says why not).
+fn output_of(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out
 }
 
 /// Frames and size of the first video stream of `path`, decoded by GStreamer.
 fn decoded_video(path: &Path) -> (usize, u32, u32) {
-    let out = Command::new("gst-launch-1.0")
-        .args(["-v", "filesrc"])
-        .arg(format!("location={}", path.display()))
-        .args([
-            "!",
-            "decodebin",
-            "!",
-            "video/x-raw",
-            "!",
-            "fakesink",
-            "name=s",
-            "silent=false",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = output_of(
+        Command::new("gst-launch-1.0")
+            .args(["-v", "filesrc"])
+            .arg(format!("location={}", path.display()))
+            .args([
+                "!",
+                "decodebin",
+                "!",
+                "video/x-raw",
+                "!",
+                "fakesink",
+                "name=s",
+                "silent=false",
+            ]),
     );
     let text = String::from_utf8_lossy(&out.stdout);
     let frames = text
@@ -231,13 +209,32 @@ fn run_example(script: &str, args: &[&str]) {
     );
 }
 
-fn hd_clip(work: &Path) -> PathBuf {
-    let hd = work.join("src.y4m");
-    if !hd.is_file() {
+/// The natural clip scaled by the oracle to `w`x`h`, as `name` in `work` (made once).
+fn scaled_clip(work: &Path, name: &str, w: usize, h: usize) -> PathBuf {
+    let out = work.join(name);
+    if !out.is_file() {
         let src = oracle::corpus_dir().join("test/bbb_320x180_30f.y4m");
-        oracle_scale(&src, &hd, 1920, 1080);
+        oracle_scale(&src, &out, w, h);
     }
-    hd
+    out
+}
+
+fn hd_clip(work: &Path) -> PathBuf {
+    scaled_clip(work, "src.y4m", 1920, 1080)
+}
+
+/// The scratch folder `name` for an issue's command line, once the plugin `lib` it runs is
+/// known to be built (a missing one would fail far from the cause).
+fn issue_work(lib: &str, name: &str) -> PathBuf {
+    let dir = plugin_dir();
+    assert!(
+        dir.join(lib).is_file(),
+        "{} has no {lib}: build the workspace first",
+        dir.display()
+    );
+    let work = oracle::scratch_dir().join(name);
+    std::fs::create_dir_all(&work).unwrap();
+    work
 }
 
 #[test]
@@ -294,20 +291,9 @@ fn dnnscale_example_dash_ladder() {
 /// bicubic is measured by srenhance's own tests and the evaluation, not here.)
 #[test]
 fn srenhance_issue_command_line() {
-    let dir = plugin_dir();
-    assert!(
-        dir.join("libgstsrenhance.so").is_file(),
-        "{} has no libgstsrenhance.so: build the workspace first",
-        dir.display()
-    );
-    let work = oracle::scratch_dir().join("gst-launch-srenhance");
-    std::fs::create_dir_all(&work).unwrap();
-    let src = oracle::corpus_dir().join("test/bbb_320x180_30f.y4m");
+    let work = issue_work("libgstsrenhance.so", "gst-launch-srenhance");
     // Any W×H source: 640x360, from the natural clip (upscaled by the oracle's Lanczos).
-    let hr = work.join("hr.y4m");
-    if !hr.is_file() {
-        oracle_scale(&src, &hr, 640, 360);
-    }
+    let hr = scaled_clip(&work, "hr.y4m", 640, 360);
     let _ = std::fs::remove_file(work.join("out.y4m"));
     gst_launch(
         &work,

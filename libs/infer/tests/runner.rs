@@ -111,6 +111,15 @@ fn synthetic_model_loads_with_its_metadata() {
     assert_eq!(m.info().receptive_radius, 7);
 }
 
+/// One thread on one tile: the plain configuration, where a test is about something else.
+fn one_thread(backend: BackendKind) -> RunnerConfig {
+    RunnerConfig {
+        threads: 1,
+        tiles: 1,
+        backend,
+    }
+}
+
 #[test]
 fn output_matches_hand_computed_network_with_edge_replication() {
     let n = net();
@@ -119,17 +128,7 @@ fn output_matches_hand_computed_network_with_edge_replication() {
     // Odd size: exercises the alignment padding on the right and bottom.
     let (w, h) = (37usize, 23usize);
     let src: Vec<f32> = picture(w, h).iter().map(|&v| v as f32 / 255.0).collect();
-    let runner = PlaneRunner::new(
-        &m,
-        w,
-        h,
-        RunnerConfig {
-            threads: 1,
-            tiles: 1,
-            backend: BackendKind::Cpu,
-        },
-    )
-    .unwrap();
+    let runner = PlaneRunner::new(&m, w, h, one_thread(BackendKind::Cpu)).unwrap();
     let mut out = vec![0f32; w * h];
     runner.run(&src, w, &mut out, w).unwrap();
 
@@ -229,11 +228,7 @@ fn tiled_output_equals_untiled_output() {
 #[test]
 fn plans_are_cached_per_size() {
     let m = Model::from_bytes(&net().bytes()).unwrap();
-    let cfg = RunnerConfig {
-        threads: 1,
-        tiles: 1,
-        backend: BackendKind::Cpu,
-    };
+    let cfg = one_thread(BackendKind::Cpu);
     let a = PlaneRunner::new(&m, 40, 30, cfg).unwrap();
     assert_eq!(m.cached_sizes(), 1);
     let _b = PlaneRunner::new(&m, 40, 30, cfg).unwrap();
@@ -253,17 +248,7 @@ fn plans_are_cached_per_size() {
 #[test]
 fn cuda_request_falls_back_to_cpu_with_a_reason() {
     let m = Model::from_bytes(&net().bytes()).unwrap();
-    let r = PlaneRunner::new(
-        &m,
-        32,
-        32,
-        RunnerConfig {
-            threads: 1,
-            tiles: 1,
-            backend: BackendKind::Cuda,
-        },
-    )
-    .unwrap();
+    let r = PlaneRunner::new(&m, 32, 32, one_thread(BackendKind::Cuda)).unwrap();
     // No CUDA kernels in this build: whatever the machine, the network runs on the CPU and the
     // reason names the outcome of the driver probe.
     assert_eq!(r.backend(), BackendKind::Cpu);
@@ -272,17 +257,7 @@ fn cuda_request_falls_back_to_cpu_with_a_reason() {
         Ok(name) => assert!(reason.contains(&name), "{reason}"),
         Err(e) => assert!(reason.contains(&e), "{reason}"),
     }
-    let cpu = PlaneRunner::new(
-        &m,
-        32,
-        32,
-        RunnerConfig {
-            threads: 1,
-            tiles: 1,
-            backend: BackendKind::Cpu,
-        },
-    )
-    .unwrap();
+    let cpu = PlaneRunner::new(&m, 32, 32, one_thread(BackendKind::Cpu)).unwrap();
     assert!(cpu.fallback_reason().is_none());
 }
 
@@ -338,45 +313,28 @@ fn load_errors_are_typed() {
     let e = Model::from_bytes(&with_graph(|g| g.output[0].name = "y".into())).unwrap_err();
     assert!(matches!(e, ModelError::Output(_)), "{e}");
 
-    let e = Model::from_bytes(&with_metadata("lv.kind", None)).unwrap_err();
-    assert!(
-        matches!(e, ModelError::MissingMetadata { key: "lv.kind" }),
-        "{e}"
-    );
-    let e = Model::from_bytes(&with_metadata("lv.kind", Some("srenhance-v1"))).unwrap_err();
-    assert!(matches!(e, ModelError::UnsupportedKind(_)), "{e}");
-    let e = Model::from_bytes(&with_metadata("lv.align", Some("two"))).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            ModelError::InvalidMetadata {
-                key: "lv.align",
-                ..
-            }
-        ),
-        "{e}"
-    );
-    let e = Model::from_bytes(&with_metadata("lv.align", Some("0"))).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            ModelError::InvalidMetadata {
-                key: "lv.align",
-                ..
-            }
-        ),
-        "{e}"
-    );
-    let e = Model::from_bytes(&with_metadata("lv.receptive_radius", None)).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            ModelError::MissingMetadata {
-                key: "lv.receptive_radius"
-            }
-        ),
-        "{e}"
-    );
+    // The metadata the runner needs, each missing or unusable in turn, and the error it must give.
+    enum Want {
+        Missing,
+        Invalid,
+        Unsupported,
+    }
+    for (key, value, want) in [
+        ("lv.kind", None, Want::Missing),
+        ("lv.kind", Some("srenhance-v1"), Want::Unsupported),
+        ("lv.align", Some("two"), Want::Invalid),
+        ("lv.align", Some("0"), Want::Invalid),
+        ("lv.receptive_radius", None, Want::Missing),
+    ] {
+        let e = Model::from_bytes(&with_metadata(key, value)).unwrap_err();
+        let fits = match (want, &e) {
+            (Want::Missing, ModelError::MissingMetadata { key: k }) => *k == key,
+            (Want::Invalid, ModelError::InvalidMetadata { key: k, .. }) => *k == key,
+            (Want::Unsupported, ModelError::UnsupportedKind(_)) => true,
+            _ => false,
+        };
+        assert!(fits, "{key}={value:?}: {e}");
+    }
 
     // A graph tract cannot build: a node reading a value nobody produces.
     let e = Model::from_bytes(&with_graph(|g| g.node[1].input[0] = "nowhere".into()))

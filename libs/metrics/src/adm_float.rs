@@ -15,7 +15,9 @@
 //! CSF, noise weight 0.03125, p-norm 3, no CM bypass, scale 0 not skipped). The AIM/adm3
 //! outputs are not computed.
 
-use super::vif_float::{check_bpc, check_size, has_avx2, load_plane, FloatFeatureError};
+use super::vif_float::{
+    assert_format, check_bpc, check_size, has_avx2, load_plane, FloatFeatureError,
+};
 use lv_image::plane::Plane;
 
 /// Smallest width and height accepted: the coarsest DWT level must be at least 2x2 for
@@ -254,16 +256,7 @@ impl FloatAdm {
     /// Scores one frame pair (luma planes of the configured size).
     pub fn compute(&mut self, reference: &Plane, distorted: &Plane) -> FloatAdmScores {
         for p in [reference, distorted] {
-            assert!(
-                p.width == self.width && p.height == self.height && p.bpc == self.bpc,
-                "plane {}x{} {}-bit does not match the extractor's {}x{} {}-bit",
-                p.width,
-                p.height,
-                p.bpc,
-                self.width,
-                self.height,
-                self.bpc
-            );
+            assert_format(p, (self.width, self.height, self.bpc), "the extractor");
         }
         load_plane(reference, &mut self.ref_img);
         load_plane(distorted, &mut self.dis_img);
@@ -427,9 +420,13 @@ impl FloatAdm {
         let first_col = left <= 0;
         let last_col = right > w as isize - 1;
 
-        let src = [&self.rest[0][..], &self.rest[1][..], &self.rest[2][..]];
-        let csf = [&self.csf_a[0][..], &self.csf_a[1][..], &self.csf_a[2][..]];
-        let flt = [&self.csf_f[0][..], &self.csf_f[1][..], &self.csf_f[2][..]];
+        let bands = Masking {
+            src: [&self.rest[0][..], &self.rest[1][..], &self.rest[2][..]],
+            csf: [&self.csf_a[0][..], &self.csf_a[1][..], &self.csf_a[2][..]],
+            flt: [&self.csf_f[0][..], &self.csf_f[1][..], &self.csf_f[2][..]],
+            rf,
+            w,
+        };
         let [ch, cv, cd] = &mut self.cubes;
         let mut acc = [0f32; 3];
 
@@ -440,18 +437,14 @@ impl FloatAdm {
             let rb = cm_map(i as isize + 1, h);
             let mut inner = [0f32; 3];
             if first_col {
-                let c = masked_cubes(src, csf, flt, rf, w, [ra, i, rb], [1, 0, cm_map(1, w)]);
+                let c = masked_cubes(bands, [ra, i, rb], [1, 0, cm_map(1, w)]);
                 for t in 0..3 {
                     inner[t] += c[t];
                 }
             }
             if start_col < end_col {
                 interior_cubes(
-                    src,
-                    csf,
-                    flt,
-                    rf,
-                    w,
+                    bands,
                     [ra, i, rb],
                     start_col,
                     end_col,
@@ -464,7 +457,7 @@ impl FloatAdm {
                 }
             }
             if last_col {
-                let c = masked_cubes(src, csf, flt, rf, w, [ra, i, rb], [w - 2, w - 1, w - 1]);
+                let c = masked_cubes(bands, [ra, i, rb], [w - 2, w - 1, w - 1]);
                 for t in 0..3 {
                     inner[t] += c[t];
                 }
@@ -499,29 +492,33 @@ fn pool(acc: [f32; 3], w: usize, h: usize) -> f32 {
     s[0] + s[1] + s[2]
 }
 
+/// One scale's three detail bands (h, v, d) as the contrast masking reads them: the restored
+/// detail, its CSF-weighted copy, the filtered CSF-weighted impairment, the bands' CSF
+/// factors, and the row length.
+#[derive(Clone, Copy)]
+struct Masking<'a> {
+    src: [&'a [f32]; 3],
+    csf: [&'a [f32]; 3],
+    flt: [&'a [f32]; 3],
+    rf: [f32; 3],
+    w: usize,
+}
+
 /// The masking threshold at (rows[1], cols[1]) from the 3x3 neighbourhood given by the
 /// (already mapped) row and column indices, then the three cubed masked values.
 #[inline(always)]
-fn masked_cubes(
-    src: [&[f32]; 3],
-    csf: [&[f32]; 3],
-    flt: [&[f32]; 3],
-    rf: [f32; 3],
-    w: usize,
-    rows: [usize; 3],
-    cols: [usize; 3],
-) -> [f32; 3] {
-    let [ra, ri, rb] = rows.map(|r| r * w);
+fn masked_cubes(bands: Masking, rows: [usize; 3], cols: [usize; 3]) -> [f32; 3] {
+    let [ra, ri, rb] = rows.map(|r| r * bands.w);
     let [ca, cj, cb] = cols;
     let mut thr = 0f32;
     for t in 0..3 {
-        let f = flt[t];
+        let f = bands.flt[t];
         let mut sum = 0f32;
         sum += f[ra + ca];
         sum += f[ra + cj];
         sum += f[ra + cb];
         sum += f[ri + ca];
-        sum = (sum as f64 + ONE_BY_15 * csf[t][ri + cj].abs() as f64) as f32;
+        sum = (sum as f64 + ONE_BY_15 * bands.csf[t][ri + cj].abs() as f64) as f32;
         sum += f[ri + cb];
         sum += f[rb + ca];
         sum += f[rb + cj];
@@ -530,7 +527,7 @@ fn masked_cubes(
     }
     let mut out = [0f32; 3];
     for t in 0..3 {
-        let x = (src[t][ri + cj] * rf[t]).abs() - thr;
+        let x = (bands.src[t][ri + cj] * bands.rf[t]).abs() - thr;
         let x = if x < 0.0 { 0.0 } else { x };
         out[t] = x * x * x;
     }
@@ -539,58 +536,33 @@ fn masked_cubes(
 
 /// `masked_cubes` for columns `j0..j1` (all with both neighbours inside the band),
 /// written per column into `out`, laid out for vectorisation.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn interior_cubes(
-    src: [&[f32]; 3],
-    csf: [&[f32]; 3],
-    flt: [&[f32]; 3],
-    rf: [f32; 3],
-    w: usize,
-    rows: [usize; 3],
-    j0: usize,
-    j1: usize,
-    out: [&mut Vec<f32>; 3],
-) {
-    let [ra, ri, rb] = rows.map(|r| r * w);
+fn interior_cubes(bands: Masking, rows: [usize; 3], j0: usize, j1: usize, out: [&mut Vec<f32>; 3]) {
+    let [ra, ri, rb] = rows.map(|r| r * bands.w);
     let n = j1 - j0;
-    let fr = |t: usize, r: usize, d: usize| &flt[t][r + j0 - 1 + d..r + j0 - 1 + d + n];
-    let (f0a, f0b, f0c, f0d, f0e, f0f, f0g, f0h) = (
-        fr(0, ra, 0),
-        fr(0, ra, 1),
-        fr(0, ra, 2),
-        fr(0, ri, 0),
-        fr(0, ri, 2),
-        fr(0, rb, 0),
-        fr(0, rb, 1),
-        fr(0, rb, 2),
-    );
-    let (f1a, f1b, f1c, f1d, f1e, f1f, f1g, f1h) = (
-        fr(1, ra, 0),
-        fr(1, ra, 1),
-        fr(1, ra, 2),
-        fr(1, ri, 0),
-        fr(1, ri, 2),
-        fr(1, rb, 0),
-        fr(1, rb, 1),
-        fr(1, rb, 2),
-    );
-    let (f2a, f2b, f2c, f2d, f2e, f2f, f2g, f2h) = (
-        fr(2, ra, 0),
-        fr(2, ra, 1),
-        fr(2, ra, 2),
-        fr(2, ri, 0),
-        fr(2, ri, 2),
-        fr(2, rb, 0),
-        fr(2, rb, 1),
-        fr(2, rb, 2),
-    );
-    let c0 = &csf[0][ri + j0..ri + j0 + n];
-    let c1 = &csf[1][ri + j0..ri + j0 + n];
-    let c2 = &csf[2][ri + j0..ri + j0 + n];
-    let s0 = &src[0][ri + j0..ri + j0 + n];
-    let s1 = &src[1][ri + j0..ri + j0 + n];
-    let s2 = &src[2][ri + j0..ri + j0 + n];
+    let fr = |t: usize, r: usize, d: usize| &bands.flt[t][r + j0 - 1 + d..r + j0 - 1 + d + n];
+    // Each band's 8 neighbours of the sample: the row above, left and right, the row below.
+    let around = |t: usize| {
+        [
+            fr(t, ra, 0),
+            fr(t, ra, 1),
+            fr(t, ra, 2),
+            fr(t, ri, 0),
+            fr(t, ri, 2),
+            fr(t, rb, 0),
+            fr(t, rb, 1),
+            fr(t, rb, 2),
+        ]
+    };
+    let [f0a, f0b, f0c, f0d, f0e, f0f, f0g, f0h] = around(0);
+    let [f1a, f1b, f1c, f1d, f1e, f1f, f1g, f1h] = around(1);
+    let [f2a, f2b, f2c, f2d, f2e, f2f, f2g, f2h] = around(2);
+    let c0 = &bands.csf[0][ri + j0..ri + j0 + n];
+    let c1 = &bands.csf[1][ri + j0..ri + j0 + n];
+    let c2 = &bands.csf[2][ri + j0..ri + j0 + n];
+    let s0 = &bands.src[0][ri + j0..ri + j0 + n];
+    let s1 = &bands.src[1][ri + j0..ri + j0 + n];
+    let s2 = &bands.src[2][ri + j0..ri + j0 + n];
     let [o0, o1, o2] = out;
     let (o0, o1, o2) = (&mut o0[j0..j1], &mut o1[j0..j1], &mut o2[j0..j1]);
     #[inline(always)]
@@ -629,9 +601,9 @@ fn interior_cubes(
             let x = if x < 0.0 { 0.0 } else { x };
             x * x * x
         };
-        o0[k] = cube(s0[k], rf[0]);
-        o1[k] = cube(s1[k], rf[1]);
-        o2[k] = cube(s2[k], rf[2]);
+        o0[k] = cube(s0[k], bands.rf[0]);
+        o1[k] = cube(s1[k], bands.rf[1]);
+        o2[k] = cube(s2[k], bands.rf[2]);
     }
 }
 

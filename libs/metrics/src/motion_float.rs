@@ -17,8 +17,8 @@
 //! scores capped at 10000).
 
 use super::vif_float::{
-    check_bpc, check_size, filter_row_h, filter_row_v, has_avx2, load_plane, pad_row,
-    FloatFeatureError,
+    assert_format, check_bpc, check_size, filter_row_h, filter_row_v, has_avx2, load_plane,
+    pad_row, FloatFeatureError,
 };
 use lv_image::plane::Plane;
 
@@ -88,17 +88,10 @@ impl FloatMotion {
 
     /// Adds the next reference frame; returns the scores of the frame pushed before it.
     pub fn push(&mut self, index: u64, reference: &Plane) -> Option<FloatMotionScores> {
-        assert!(
-            reference.width == self.width
-                && reference.height == self.height
-                && reference.bpc == self.bpc,
-            "plane {}x{} {}-bit does not match the extractor's {}x{} {}-bit",
-            reference.width,
-            reference.height,
-            reference.bpc,
-            self.width,
-            self.height,
-            self.bpc
+        assert_format(
+            reference,
+            (self.width, self.height, self.bpc),
+            "the extractor",
         );
         load_plane(reference, &mut self.frame);
         let avx2 = has_avx2() && !self.scalar_only;
@@ -115,23 +108,12 @@ impl FloatMotion {
             self.blur_and_sad::<false>()
         };
         std::mem::swap(&mut self.cur, &mut self.prev);
-        let out = match self.count {
-            0 => None,
-            1 => Some(FloatMotionScores {
-                index: self.prev_index,
-                motion: 0.0,
-                motion2: 0.0,
-            }),
-            _ => Some(FloatMotionScores {
-                index: self.prev_index,
-                motion: self.prev_motion,
-                motion2: if self.prev_motion < sad {
-                    self.prev_motion
-                } else {
-                    sad
-                },
-            }),
+        let motion2 = if self.prev_motion < sad {
+            self.prev_motion
+        } else {
+            sad
         };
+        let out = self.pending(motion2);
         if self.count > 0 {
             self.prev_motion = sad;
         }
@@ -140,9 +122,10 @@ impl FloatMotion {
         out
     }
 
-    /// Ends the stream: returns the last frame's scores (if any) and resets the state.
-    pub fn flush(&mut self) -> Option<FloatMotionScores> {
-        let out = match self.count {
+    /// The scores of the frame waiting for its successor, given its motion2 (the first frame
+    /// of a stream has no motion).
+    fn pending(&self, motion2: f64) -> Option<FloatMotionScores> {
+        match self.count {
             0 => None,
             1 => Some(FloatMotionScores {
                 index: self.prev_index,
@@ -152,9 +135,15 @@ impl FloatMotion {
             _ => Some(FloatMotionScores {
                 index: self.prev_index,
                 motion: self.prev_motion,
-                motion2: self.prev_motion,
+                motion2,
             }),
-        };
+        }
+    }
+
+    /// Ends the stream: returns the last frame's scores (if any) and resets the state.
+    pub fn flush(&mut self) -> Option<FloatMotionScores> {
+        // No next frame: motion2 is the last motion itself.
+        let out = self.pending(self.prev_motion);
         self.reset();
         out
     }

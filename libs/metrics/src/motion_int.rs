@@ -17,6 +17,7 @@
 //! `integer_motion` alias only appears with `debug=true`); `integer_motion2` and
 //! `integer_motion3` are the temporal ones.
 
+use crate::isa::{multiversion, Isa};
 use lv_image::plane::Plane;
 
 /// Taps of libvmaf's 5-tap Gaussian, Q16 (they sum to 65536).
@@ -200,69 +201,6 @@ fn mirror(i: isize, n: usize) -> usize {
         2 * n - i as usize - 2
     } else {
         i as usize
-    }
-}
-
-/// Defines `$name(isa, args..)` running the `#[inline(always)]` kernel `$imp` as a
-/// portable copy or as a copy compiled for AVX2 or AVX-512, chosen at run time.
-macro_rules! multiversion {
-    ($(#[$m:meta])* fn $name:ident($($p:ident: $t:ty),* $(,)?) $(-> $r:ty)? = $imp:path;) => {
-        $(#[$m])*
-        #[allow(clippy::too_many_arguments)]
-        fn $name(isa: Isa, $($p: $t),*) $(-> $r)? {
-            #[allow(clippy::too_many_arguments)]
-            #[inline(never)]
-            fn portable($($p: $t),*) $(-> $r)? {
-                $imp($($p),*)
-            }
-            #[cfg(target_arch = "x86_64")]
-            #[allow(clippy::too_many_arguments)]
-            #[target_feature(enable = "avx2")]
-            #[inline(never)]
-            fn avx2($($p: $t),*) $(-> $r)? {
-                $imp($($p),*)
-            }
-            #[cfg(target_arch = "x86_64")]
-            #[allow(clippy::too_many_arguments)]
-            #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2")]
-            #[inline(never)]
-            fn avx512($($p: $t),*) $(-> $r)? {
-                $imp($($p),*)
-            }
-            match isa {
-                // SAFETY: `Isa::detect` only reports instruction sets the CPU has.
-                #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => unsafe { avx512($($p),*) },
-                #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => unsafe { avx2($($p),*) },
-                _ => portable($($p),*),
-            }
-        }
-    };
-}
-
-/// The instruction set the kernels run with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code)]
-enum Isa {
-    Portable,
-    Avx2,
-    Avx512,
-}
-
-impl Isa {
-    fn detect() -> Isa {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::is_x86_feature_detected as has;
-            if has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") {
-                return Isa::Avx512;
-            }
-            if has!("avx2") {
-                return Isa::Avx2;
-            }
-        }
-        Isa::Portable
     }
 }
 

@@ -199,16 +199,7 @@ fn downsample(src: &[f32], w: usize, h: usize, dst: &mut [f32], split: &mut [f32
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn noise(n: usize, seed: u32) -> Vec<u8> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(1664525).wrapping_add(1013904223);
-                (s >> 24) as u8
-            })
-            .collect()
-    }
+    use crate::ssim::noise;
 
     #[test]
     fn minimum_size_follows_libvmaf() {

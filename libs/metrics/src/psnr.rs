@@ -15,8 +15,8 @@
 
 use serde::Serialize;
 
-use lv_image::plane::{Plane, Samples};
 use lv_image::plane::Chroma;
+use lv_image::plane::{Plane, Samples};
 
 /// Squared-error total of one plane pair; the raw material for per-frame PSNR and for
 /// pooled ("aggregate") PSNR over a whole sequence.
@@ -372,18 +372,13 @@ mod tests {
         let c_ref = vec![0u8; 6];
         let mut c_dis = vec![0u8, 0, 100, 100, 100, 100];
         let py = Plane::new_u8(&y, 5, 3, 5);
+        fn chroma(c: &[u8]) -> Plane<'_> {
+            Plane::new_u8(c, 3, 2, 3)
+        }
         let mut ex = Psnr::new(5, 3, 8, Chroma::C420, &PsnrOptions::default());
         let s = ex.compute(
-            &[
-                py,
-                Plane::new_u8(&c_ref, 3, 2, 3),
-                Plane::new_u8(&c_ref, 3, 2, 3),
-            ],
-            &[
-                py,
-                Plane::new_u8(&c_dis, 3, 2, 3),
-                Plane::new_u8(&c_ref, 3, 2, 3),
-            ],
+            &[py, chroma(&c_ref), chroma(&c_ref)],
+            &[py, chroma(&c_dis), chroma(&c_ref)],
         );
         assert_eq!(s.psnr_cb, Some(60.0));
         assert_eq!(
@@ -395,16 +390,8 @@ mod tests {
         );
         c_dis[1] = 2;
         let s = ex.compute(
-            &[
-                py,
-                Plane::new_u8(&c_ref, 3, 2, 3),
-                Plane::new_u8(&c_ref, 3, 2, 3),
-            ],
-            &[
-                py,
-                Plane::new_u8(&c_dis, 3, 2, 3),
-                Plane::new_u8(&c_ref, 3, 2, 3),
-            ],
+            &[py, chroma(&c_ref), chroma(&c_ref)],
+            &[py, chroma(&c_dis), chroma(&c_ref)],
         );
         assert_eq!(
             s.sse[1],

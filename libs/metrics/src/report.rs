@@ -71,6 +71,18 @@ pub struct ResultsWriter {
     frames_written: usize,
 }
 
+/// A pooled block's statistics in libvmaf's order, as its writers print them.
+fn pooled_fields(s: &Pooled) -> [(&'static str, String); 6] {
+    [
+        ("min", num(s.min)),
+        ("max", num(s.max)),
+        ("mean", num(s.mean)),
+        ("harmonic_mean", num(s.harmonic_mean)),
+        ("low_1pct", num(s.low_1pct)),
+        ("low_5pct", num(s.low_5pct)),
+    ]
+}
+
 fn num(v: f64) -> String {
     // libvmaf prints 6 decimals; NaN/inf are not JSON, so they become null there.
     if v.is_finite() {
@@ -157,16 +169,11 @@ impl ResultsWriter {
                 write!(o, "\n  ],\n  \"pooled_metrics\": {{")?;
                 for (i, (n, s)) in pooled.iter().enumerate() {
                     let sep = if i == 0 { "" } else { "," };
-                    write!(
-                        o,
-                        "{sep}\n    \"{n}\": {{\n      \"min\": {},\n      \"max\": {},\n      \"mean\": {},\n      \"harmonic_mean\": {},\n      \"low_1pct\": {},\n      \"low_5pct\": {}\n    }}",
-                        num(s.min),
-                        num(s.max),
-                        num(s.mean),
-                        num(s.harmonic_mean),
-                        num(s.low_1pct),
-                        num(s.low_5pct)
-                    )?;
+                    let fields: Vec<String> = pooled_fields(s)
+                        .iter()
+                        .map(|(k, v)| format!("\n      \"{k}\": {v}"))
+                        .collect();
+                    write!(o, "{sep}\n    \"{n}\": {{{}\n    }}", fields.join(","))?;
                 }
                 writeln!(o, "\n  }},\n  \"aggregate_metrics\": {{}}\n}}")?;
             }
@@ -175,16 +182,11 @@ impl ResultsWriter {
                 writeln!(o, "  </frames>")?;
                 writeln!(o, "  <pooled_metrics>")?;
                 for (n, s) in pooled {
-                    writeln!(
-                        o,
-                        "    <metric name=\"{n}\" min=\"{}\" max=\"{}\" mean=\"{}\" harmonic_mean=\"{}\" low_1pct=\"{}\" low_5pct=\"{}\" />",
-                        num(s.min),
-                        num(s.max),
-                        num(s.mean),
-                        num(s.harmonic_mean),
-                        num(s.low_1pct),
-                        num(s.low_5pct)
-                    )?;
+                    write!(o, "    <metric name=\"{n}\"")?;
+                    for (k, v) in pooled_fields(s) {
+                        write!(o, " {k}=\"{v}\"")?;
+                    }
+                    writeln!(o, " />")?;
                 }
                 writeln!(o, "  </pooled_metrics>")?;
                 writeln!(o, "  <aggregate_metrics />")?;

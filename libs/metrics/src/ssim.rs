@@ -457,19 +457,21 @@ fn decimate_in_place(buf: &mut [f32], w: usize, h: usize, factor: usize, k: &[f3
     }
 }
 
+/// A reproducible noise picture (an LCG's top bytes): the SSIM and MS-SSIM tests' input.
+#[cfg(test)]
+pub(crate) fn noise(n: usize, seed: u32) -> Vec<u8> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+            (s >> 24) as u8
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn noise(n: usize, seed: u32) -> Vec<u8> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(1664525).wrapping_add(1013904223);
-                (s >> 24) as u8
-            })
-            .collect()
-    }
 
     #[test]
     fn identical_is_one() {

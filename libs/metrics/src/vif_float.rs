@@ -70,6 +70,18 @@ pub(crate) fn check_size(
     Ok(())
 }
 
+/// Panics unless `p` has the size and bit depth `owner` was made for: a caller's bug, not bad
+/// data, so not an error value.
+pub(crate) fn assert_format(p: &Plane, (width, height, bpc): (usize, usize, u32), owner: &str) {
+    assert!(
+        p.width == width && p.height == height && p.bpc == bpc,
+        "plane {}x{} {}-bit does not match {owner}'s {width}x{height} {bpc}-bit",
+        p.width,
+        p.height,
+        p.bpc,
+    );
+}
+
 pub(crate) fn check_bpc(bpc: u32) -> Result<(), FloatFeatureError> {
     if (8..=16).contains(&bpc) {
         Ok(())
@@ -626,16 +638,7 @@ impl FloatVif {
     /// Per-scale numerator and denominator sums, as libvmaf's `vif_num_scaleN`/`vif_den_scaleN`.
     pub fn num_den(&mut self, reference: &Plane, distorted: &Plane) -> [(f32, f32); 4] {
         for p in [reference, distorted] {
-            assert!(
-                p.width == self.width && p.height == self.height && p.bpc == self.bpc,
-                "plane {}x{} {}-bit does not match the extractor's {}x{} {}-bit",
-                p.width,
-                p.height,
-                p.bpc,
-                self.width,
-                self.height,
-                self.bpc
-            );
+            assert_format(p, (self.width, self.height, self.bpc), "the extractor");
         }
         load_plane(reference, &mut self.ref_lv[0]);
         load_plane(distorted, &mut self.dis_lv[0]);

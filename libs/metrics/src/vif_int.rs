@@ -21,6 +21,7 @@
 //! and picked at run time. Only the rows and columns that survive decimation are
 //! computed when building the next scale. Single-threaded.
 
+use crate::vif_float::assert_format;
 use lv_image::plane::{Plane, Samples};
 
 /// Options of libvmaf's integer VIF extractor that change the scale scores.
@@ -151,6 +152,10 @@ struct Img<'a, T> {
 }
 
 impl<'a, T> Img<'a, T> {
+    fn new(data: &'a [T], w: usize, h: usize, stride: usize) -> Self {
+        Img { data, w, h, stride }
+    }
+
     #[inline(always)]
     fn row(&self, y: usize) -> &'a [T] {
         &self.data[y * self.stride..y * self.stride + self.w]
@@ -378,48 +383,16 @@ impl IntegerVif {
     /// Per-scale numerators and denominators (libvmaf's debug output); see [`Self::compute`].
     pub fn compute_num_den(&mut self, reference: &Plane, distorted: &Plane) -> IntegerVifNumDen {
         for p in [reference, distorted] {
-            assert!(
-                p.width == self.width && p.height == self.height && p.bpc == self.bpc,
-                "plane {}x{} at {} bits does not match IntegerVif set up for {}x{} at {} bits",
-                p.width,
-                p.height,
-                p.bpc,
-                self.width,
-                self.height,
-                self.bpc
-            );
+            assert_format(p, (self.width, self.height, self.bpc), "IntegerVif");
         }
         let (w, h) = (self.width, self.height);
+        let (rs, ds) = (reference.stride, distorted.stride);
         match (reference.samples, distorted.samples) {
             (Samples::U8(r), Samples::U8(d)) => {
-                let r = Img {
-                    data: r,
-                    w,
-                    h,
-                    stride: reference.stride,
-                };
-                let d = Img {
-                    data: d,
-                    w,
-                    h,
-                    stride: distorted.stride,
-                };
-                self.run(r, d)
+                self.run(Img::new(r, w, h, rs), Img::new(d, w, h, ds))
             }
             (Samples::U16(r), Samples::U16(d)) => {
-                let r = Img {
-                    data: r,
-                    w,
-                    h,
-                    stride: reference.stride,
-                };
-                let d = Img {
-                    data: d,
-                    w,
-                    h,
-                    stride: distorted.stride,
-                };
-                self.run(r, d)
+                self.run(Img::new(r, w, h, rs), Img::new(d, w, h, ds))
             }
             _ => panic!("reference and distorted planes must use the same sample container"),
         }

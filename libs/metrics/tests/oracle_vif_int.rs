@@ -5,132 +5,47 @@
 //! compute `integer_vif_scaleN_egl_1`, and the extra feature `name=vif:debug=true` the
 //! default-limit scores plus the per-scale numerators and denominators.
 
+mod common;
+
+use common::{Clip, Exactness, OracleRun};
 use lv_metrics::vif_int::{IntegerVif, IntegerVifOptions};
 use lv_testkit::oracle;
-use lv_image::plane::Plane;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// libvmaf's JSON log prints 6 decimals; bit-exact agreement shows up as ≤ 5e-7.
 const TOL: f64 = 1e-6;
 
-struct Worst {
-    name: String,
-    max: f64,
-    frame: usize,
-    /// Frames whose value, printed as libvmaf prints it (`%.6f`), differs from the log.
-    digit_mismatches: usize,
-}
-
-fn luma(path: &Path) -> (usize, usize, u32, Vec<Vec<u16>>) {
-    let (h, frames) =
-        lv_testkit::y4m::read_all(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    (
-        h.width,
-        h.height,
-        h.bpc,
-        frames
-            .into_iter()
-            .map(|mut f| f.planes.swap_remove(0))
-            .collect(),
-    )
-}
-
 /// Compares every frame of `dist` against `reference`; returns the largest |Δ| per feature.
-fn compare(reference: &Path, dist: &Path) -> Vec<Worst> {
-    let frames = oracle::libvmaf_frames(
+fn compare(reference: &Path, dist: &Path) -> Vec<common::Worst> {
+    let run = OracleRun::new(
         reference,
         dist,
         "version=vmaf_v0.6.1neg:name=neg",
         "name=vif:debug=true",
-        1,
-    )
-    .expect("libvmaf run");
-    let (w, h, bpc, rf) = luma(reference);
-    let (w2, h2, bpc2, df) = luma(dist);
-    assert_eq!((w, h, bpc), (w2, h2, bpc2));
-    assert_eq!(frames.len(), rf.len());
-    assert_eq!(rf.len(), df.len());
-
+    );
+    let (w, h, bpc) = run.format();
     let mut def = IntegerVif::new(w, h, bpc, IntegerVifOptions::default()).unwrap();
-    let mut neg = IntegerVif::new(
-        w,
-        h,
-        bpc,
-        IntegerVifOptions {
-            enhn_gain_limit: 1.0,
-        },
-    )
-    .unwrap();
-    let mut worst: Vec<Worst> = Vec::new();
-    let mut note = |name: String, ours: f64, theirs: f64, frame: usize| {
-        let d = (ours - theirs).abs();
-        let mismatch = usize::from(format!("{ours:.6}").parse::<f64>().unwrap() != theirs);
-        match worst.iter_mut().find(|x| x.name == name) {
-            Some(x) => {
-                x.digit_mismatches += mismatch;
-                if d > x.max {
-                    x.max = d;
-                    x.frame = frame;
-                }
-            }
-            None => worst.push(Worst {
-                name,
-                max: d,
-                frame,
-                digit_mismatches: mismatch,
-            }),
-        }
+    let neg_opts = IntegerVifOptions {
+        enhn_gain_limit: 1.0,
     };
-    for (n, ((r, d), m)) in rf.iter().zip(&df).zip(&frames).enumerate() {
-        let get = |k: &str| {
-            m.get(k)
-                .and_then(|v| v.as_f64())
-                .unwrap_or_else(|| panic!("no {k} in libvmaf log"))
-        };
-        let (r8, d8): (Vec<u8>, Vec<u8>);
-        let (pr, pd) = if bpc == 8 {
-            r8 = r.iter().map(|&v| v as u8).collect();
-            d8 = d.iter().map(|&v| v as u8).collect();
-            (Plane::new_u8(&r8, w, h, w), Plane::new_u8(&d8, w, h, w))
-        } else {
-            (
-                Plane::new_u16(r, w, h, w, bpc),
-                Plane::new_u16(d, w, h, w, bpc),
-            )
-        };
+    let mut neg = IntegerVif::new(w, h, bpc, neg_opts).unwrap();
+    let mut worst = Exactness::new(common::to_6_decimals);
+    for (n, m) in run.frames.iter().enumerate() {
+        let mut note =
+            |key: String, ours: f64| worst.note(&key, ours, common::metric(m, &key), n, "");
+        let (pr, pd) = run.luma(n);
         let nd = def.compute_num_den(&pr, &pd);
         let s = nd.scores();
         let sn = neg.compute(&pr, &pd);
         for k in 0..4 {
-            note(
-                format!("integer_vif_scale{k}"),
-                s[k],
-                get(&format!("integer_vif_scale{k}")),
-                n,
-            );
-            note(
-                format!("integer_vif_scale{k}_egl_1"),
-                sn[k],
-                get(&format!("integer_vif_scale{k}_egl_1")),
-                n,
-            );
-            note(
-                format!("integer_vif_num_scale{k}"),
-                nd.num[k] as f64,
-                get(&format!("integer_vif_num_scale{k}")),
-                n,
-            );
-            note(
-                format!("integer_vif_den_scale{k}"),
-                nd.den[k] as f64,
-                get(&format!("integer_vif_den_scale{k}")),
-                n,
-            );
+            note(format!("integer_vif_scale{k}"), s[k]);
+            note(format!("integer_vif_scale{k}_egl_1"), sn[k]);
+            note(format!("integer_vif_num_scale{k}"), nd.num[k] as f64);
+            note(format!("integer_vif_den_scale{k}"), nd.den[k] as f64);
         }
-        note("integer_vif".into(), nd.combined(), get("integer_vif"), n);
+        note("integer_vif".into(), nd.combined());
     }
-    worst
+    worst.worst
 }
 
 fn check(cases: &[(PathBuf, PathBuf)]) {
@@ -168,68 +83,17 @@ fn check(cases: &[(PathBuf, PathBuf)]) {
 
 /// Converts (and optionally crops) a clip with the oracle ffmpeg into the scratch dir.
 fn derived(src: &Path, stem: &str, vf: &str, pix_fmt: &str) -> PathBuf {
-    let out = oracle::scratch_dir().join(format!("{stem}.y4m"));
-    if out.is_file() {
-        return out;
-    }
-    let tmp = out.with_extension("tmp.y4m");
-    let st = Command::new(oracle::ffmpeg().expect("the oracle is required"))
-        .args(["-v", "error", "-y", "-i"])
-        .arg(src)
-        .args([
-            "-vf",
-            vf,
-            "-pix_fmt",
-            pix_fmt,
-            "-f",
-            "yuv4mpegpipe",
-            "-strict",
-            "-1",
-        ])
-        .arg(&tmp)
-        .status()
-        .unwrap();
-    assert!(st.success(), "ffmpeg conversion to {stem} failed");
-    std::fs::rename(&tmp, &out).unwrap();
-    out
-}
-
-fn dims(p: &Path) -> (usize, usize) {
-    let f = std::io::BufReader::new(std::fs::File::open(p).unwrap());
-    let r = lv_testkit::y4m::Reader::new(f).unwrap();
-    (r.header.width, r.header.height)
-}
-
-fn distortions_of(src: &Path, pix_fmt: &str, names: &[&str]) -> Vec<(PathBuf, PathBuf)> {
-    let (w, h) = dims(src);
-    names
-        .iter()
-        .map(|n| {
-            (
-                src.to_path_buf(),
-                oracle::distort(src, n, w, h, pix_fmt).expect("distort"),
-            )
-        })
-        .collect()
-}
-
-fn all_distortions() -> Vec<&'static str> {
-    oracle::DISTORTIONS.iter().map(|(n, _)| *n).collect()
+    common::derive(
+        src,
+        &format!("{stem}.y4m"),
+        &["-vf", vf, "-pix_fmt", pix_fmt],
+    )
 }
 
 #[test]
 fn eight_bit_natural_clips() {
     oracle::ffmpeg().expect("the oracle is required");
-    let mut cases = Vec::new();
-    for clip in oracle::test_clips() {
-        cases.extend(distortions_of(&clip, "yuv420p", &all_distortions()));
-    }
-    let dir = oracle::corpus_dir().join("test");
-    cases.push((
-        dir.join("carphone_pristine_176x144_30f.y4m"),
-        dir.join("carphone_distorted_176x144_30f.y4m"),
-    ));
-    check(&cases);
+    check(&common::eight_bit_cases());
 }
 
 #[test]
@@ -237,7 +101,11 @@ fn ten_bit() {
     oracle::ffmpeg().expect("the oracle is required");
     let src = &oracle::test_clips()[0];
     let r10 = derived(src, "bbb_320x180_30f_p10", "null", "yuv420p10le");
-    check(&distortions_of(&r10, "yuv420p10le", &all_distortions()));
+    check(&common::distortions_of(
+        &r10,
+        "yuv420p10le",
+        &common::all_distortions(),
+    ));
 }
 
 #[test]
@@ -245,7 +113,7 @@ fn twelve_bit() {
     oracle::ffmpeg().expect("the oracle is required");
     let src = &oracle::test_clips()[1];
     let r12 = derived(src, "bikes_320x136_30f_p12", "null", "yuv420p12le");
-    check(&distortions_of(
+    check(&common::distortions_of(
         &r12,
         "yuv420p12le",
         &["x264crf35", "blur", "noise"],
@@ -272,7 +140,7 @@ fn odd_sizes() {
             &format!("crop={w}:{h}:37:21"),
             fmt,
         );
-        cases.extend(distortions_of(&r, fmt, &["blur", "noise"]));
+        cases.extend(common::distortions_of(&r, fmt, &["blur", "noise"]));
     }
     check(&cases);
 }
@@ -290,39 +158,20 @@ fn bench_1080p() {
             fmt,
         );
         let d = derived(&r, &format!("bbb_1080p_{tag}_blur"), "gblur=sigma=1.5", fmt);
-        let (w, h, bpc, rf) = luma(&r);
-        let (_, _, _, df) = luma(&d);
-        let r8: Vec<Vec<u8>> = rf
-            .iter()
-            .map(|p| p.iter().map(|&v| v as u8).collect())
-            .collect();
-        let d8: Vec<Vec<u8>> = df
-            .iter()
-            .map(|p| p.iter().map(|&v| v as u8).collect())
-            .collect();
+        let (rc, dc) = (Clip::load(&r), Clip::load(&d));
+        let (w, h, bpc, n) = (rc.h.width, rc.h.height, rc.h.bpc, rc.frames.len());
         let mut v = IntegerVif::new(w, h, bpc, IntegerVifOptions::default()).unwrap();
         let t = std::time::Instant::now();
         let cpu0 = thread_cpu_ns();
         let mut acc = 0.0;
-        for i in 0..rf.len() {
-            let s = if bpc == 8 {
-                v.compute(
-                    &Plane::new_u8(&r8[i], w, h, w),
-                    &Plane::new_u8(&d8[i], w, h, w),
-                )
-            } else {
-                v.compute(
-                    &Plane::new_u16(&rf[i], w, h, w, bpc),
-                    &Plane::new_u16(&df[i], w, h, w, bpc),
-                )
-            };
-            acc += s[0];
+        for i in 0..n {
+            acc += v.compute(&rc.plane(i, 0), &dc.plane(i, 0))[0];
         }
-        let per = t.elapsed().as_secs_f64() * 1e3 / rf.len() as f64;
-        let cpu = (thread_cpu_ns() - cpu0) as f64 / 1e6 / rf.len() as f64;
+        let per = t.elapsed().as_secs_f64() * 1e3 / n as f64;
+        let cpu = (thread_cpu_ns() - cpu0) as f64 / 1e6 / n as f64;
         println!(
             "{w}x{h} {bpc}-bit: {per:.1} ms/frame wall, {cpu:.1} ms/frame on CPU ({} frames, checksum {acc:.6})",
-            rf.len()
+            n
         );
     }
 }

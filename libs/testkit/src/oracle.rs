@@ -44,16 +44,21 @@ pub fn scratch_dir() -> PathBuf {
     d
 }
 
-fn run(cmd: &mut Command) -> Result<(), String> {
+/// Runs a command with stdin closed (ffmpeg would otherwise read it for key presses), returning
+/// its stderr and stdout on failure: the tools' messages are the diagnosis.
+pub fn run(cmd: &mut Command) -> Result<(), String> {
     let out = cmd
+        .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
         Err(format!(
-            "{cmd:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+            "{cmd:?} failed ({}): {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
         ))
     }
 }

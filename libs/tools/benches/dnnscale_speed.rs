@@ -22,9 +22,9 @@
 //! Run: `cargo bench -p lvtools --bench dnnscale_speed`
 
 use gst::prelude::*;
+use lv_testkit::bench::{env_usize, launch_timed, SharedBytes, Timed};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
 const SRC_W: usize = 1920;
 const SRC_H: usize = 1080;
@@ -32,21 +32,6 @@ const SRC_H: usize = 1080;
 fn fail(msg: impl std::fmt::Display) -> ! {
     eprintln!("dnnscale_speed: {msg}");
     std::process::exit(1)
-}
-
-fn env_usize(k: &str, d: usize) -> usize {
-    std::env::var(k)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(d)
-}
-
-/// Shared frame bytes, so pushing a looped frame does not copy it.
-struct Bytes(Arc<Vec<u8>>);
-impl AsRef<[u8]> for Bytes {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
 }
 
 /// Runs `appsrc ! <scaler> ! caps ! fakesink` over `total` frames; returns the seconds from the
@@ -63,23 +48,11 @@ fn gst_run(
          ! {scaler} ! video/x-raw,format=I420,width={},height={} ! fakesink name=sink sync=false",
         out.0, out.1
     );
-    let pipeline = gst::parse::launch(&desc)
-        .unwrap_or_else(|e| fail(format!("{desc}: {e}")))
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-    let src = pipeline.by_name("src").unwrap();
-    let sink = pipeline.by_name("sink").unwrap();
-    let stamps: Arc<Mutex<Vec<Instant>>> = Arc::new(Mutex::new(Vec::with_capacity(total)));
-    let st = stamps.clone();
-    sink.static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-            st.lock().unwrap().push(Instant::now());
-            gst::PadProbeReturn::Ok
-        });
-    pipeline
-        .set_state(gst::State::Playing)
-        .unwrap_or_else(|e| fail(format!("{scaler}: cannot start: {e}")));
+    let Timed {
+        pipeline,
+        src,
+        arrivals: stamps,
+    } = launch_timed(&desc, scaler, total).unwrap_or_else(|e| fail(e));
     let bus = pipeline.bus().unwrap();
     let pusher = {
         let frames = frames.to_vec();
@@ -87,7 +60,7 @@ fn gst_run(
         std::thread::spawn(move || {
             let dur = gst::ClockTime::from_nseconds(1_000_000_000 / 30);
             for i in 0..total {
-                let mut b = gst::Buffer::from_slice(Bytes(frames[i % frames.len()].clone()));
+                let mut b = gst::Buffer::from_slice(SharedBytes(frames[i % frames.len()].clone()));
                 {
                     let b = b.get_mut().unwrap();
                     b.set_pts(dur * i as u64);

@@ -173,10 +173,13 @@ fn avg_diff(anchor: &[(f64, f64)], test: &[(f64, f64)]) -> Option<f64> {
     Some((t.integrate(lo, hi) - a.integrate(lo, hi)) / (hi - lo))
 }
 
-/// BD-rate in percent of `test` against `anchor` (negative: `test` saves rate at equal quality).
-/// `None` if a curve has fewer than two distinct qualities, a rate is not positive, or the
-/// quality ranges do not overlap.
-pub fn bd_rate(anchor: &[RdPoint], test: &[RdPoint]) -> Option<f64> {
+/// Both curves as the (x, y) points `axes` makes of each point, or `None` where a rate is
+/// not positive (the axes take its log; a NaN rate counts as not positive).
+fn curves(
+    anchor: &[RdPoint],
+    test: &[RdPoint],
+    axes: fn(&RdPoint) -> (f64, f64),
+) -> Option<(Vec<(f64, f64)>, Vec<(f64, f64)>)> {
     if anchor
         .iter()
         .chain(test)
@@ -184,26 +187,23 @@ pub fn bd_rate(anchor: &[RdPoint], test: &[RdPoint]) -> Option<f64> {
     {
         return None;
     }
-    let f = |c: &[RdPoint]| -> Vec<(f64, f64)> {
-        c.iter().map(|p| (p.quality, p.rate.log10())).collect()
-    };
-    avg_diff(&f(anchor), &f(test)).map(|d| (10f64.powf(d) - 1.0) * 100.0)
+    let f = |c: &[RdPoint]| -> Vec<(f64, f64)> { c.iter().map(axes).collect() };
+    Some((f(anchor), f(test)))
+}
+
+/// BD-rate in percent of `test` against `anchor` (negative: `test` saves rate at equal quality).
+/// `None` if a curve has fewer than two distinct qualities, a rate is not positive, or the
+/// quality ranges do not overlap.
+pub fn bd_rate(anchor: &[RdPoint], test: &[RdPoint]) -> Option<f64> {
+    let (a, t) = curves(anchor, test, |p| (p.quality, p.rate.log10()))?;
+    avg_diff(&a, &t).map(|d| (10f64.powf(d) - 1.0) * 100.0)
 }
 
 /// BD-quality (BD-PSNR when the metric is PSNR): the average quality difference `test - anchor`
 /// over the common log-rate interval, quality interpolated as a function of log10(rate).
 pub fn bd_quality(anchor: &[RdPoint], test: &[RdPoint]) -> Option<f64> {
-    if anchor
-        .iter()
-        .chain(test)
-        .any(|p| p.rate.partial_cmp(&0.0) != Some(Ordering::Greater))
-    {
-        return None;
-    }
-    let f = |c: &[RdPoint]| -> Vec<(f64, f64)> {
-        c.iter().map(|p| (p.rate.log10(), p.quality)).collect()
-    };
-    avg_diff(&f(anchor), &f(test))
+    let (a, t) = curves(anchor, test, |p| (p.rate.log10(), p.quality))?;
+    avg_diff(&a, &t)
 }
 
 #[cfg(test)]

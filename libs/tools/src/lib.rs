@@ -1,4 +1,8 @@
 //! Shared helpers of the command-line tools.
 
 pub mod bdrate;
+pub mod cli;
 pub mod plot;
+pub mod summary;
+pub mod tiles;
+pub mod x264;

@@ -2,6 +2,9 @@
 //! element uses: `cargo run --release -p lvtrain --example tract_time -- [C L | model.onnx] [W H]`.
 //! Random weights are enough: the cost does not depend on the values.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::time::Instant;
 
 use lv_train::{RefineConfig, RefineNet};
@@ -29,15 +32,7 @@ fn main() {
     let net = lv_graph::onnx::import(&bytes).expect("lvtrain model");
     let w: usize = rest.first().map_or(960, |s| s.parse().unwrap());
     let h: usize = rest.get(1).map_or(540, |s| s.parse().unwrap());
-    let model = tract_onnx::onnx()
-        .model_for_read(&mut &bytes[..])
-        .unwrap()
-        .with_input_fact(0, f32::fact([1, 1, h, w]).into())
-        .unwrap()
-        .into_optimized()
-        .unwrap()
-        .into_runnable()
-        .unwrap();
+    let model = common::plan(&bytes, h, w);
     let input: Tensor = tract_ndarray::Array4::<f32>::from_elem((1, 1, h, w), 0.5).into();
     for _ in 0..3 {
         model.run(tvec!(input.clone().into())).unwrap();

@@ -1,5 +1,7 @@
 //! The ONNX export (lv-graph) runs in tract exactly as the training engine's forward pass.
 
+mod common;
+
 use lv_graph::net::{normal, RefineConfig, RefineNet};
 use lv_graph::onnx::export;
 use lv_train::Trainable;
@@ -7,15 +9,7 @@ use rand::{Rng, SeedableRng};
 use tract_onnx::prelude::*;
 
 fn run_tract(bytes: &[u8], x: &[f32], h: usize, w: usize) -> Vec<f32> {
-    let model = tract_onnx::onnx()
-        .model_for_read(&mut &bytes[..])
-        .unwrap()
-        .with_input_fact(0, f32::fact([1, 1, h, w]).into())
-        .unwrap()
-        .into_optimized()
-        .unwrap()
-        .into_runnable()
-        .unwrap();
+    let model = common::plan(bytes, h, w);
     let input = tract_ndarray::Array4::from_shape_vec((1, 1, h, w), x.to_vec()).unwrap();
     let out = model.run(tvec!(Tensor::from(input).into())).unwrap();
     let t = out[0].to_plain_array_view::<f32>().unwrap();

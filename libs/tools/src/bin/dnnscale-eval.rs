@@ -17,9 +17,10 @@
 //! One measurement per run is cross-checked against the oracle ffmpeg's libvmaf; a disagreement
 //! beyond 1e-4 fails the run (our tests see agreement to 1e-6).
 
+use lv_image::plane::Plane;
 use lv_metrics::meter::{Meter, MeterConfig};
 use lv_metrics::model::VmafModel;
-use lv_image::plane::Plane;
+use lv_testkit::oracle::run;
 use lv_testkit::y4m::{self, Chroma, Header};
 use lv_tools::bdrate::{bd_quality, bd_rate, RdPoint};
 use lv_tools::plot::{grid_png, Panel, Series};
@@ -393,22 +394,24 @@ fn parse_args() -> Args {
     a
 }
 
-/// Runs a command, returning its stderr on failure (the tools' messages are the diagnosis).
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{cmd:?} failed ({}): {}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        ))
-    }
+/// ffmpeg (the oracle's) reading `input` and writing y4m 4:2:0 scaled to `w`x`h` with the
+/// `flags` kernel, single-threaded so timings and outputs do not depend on the machine; the
+/// caller names the output.
+fn ffmpeg_scale(input: &Path, (w, h): (usize, usize), flags: &str) -> Result<Command, String> {
+    let mut cmd = Command::new(lv_testkit::oracle::ffmpeg()?);
+    cmd.args(["-v", "error", "-y", "-threads", "1", "-i"])
+        .arg(input)
+        .args([
+            "-vf",
+            &format!("scale={w}:{h}:flags={flags}"),
+            "-filter_threads",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "yuv4mpegpipe",
+        ]);
+    Ok(cmd)
 }
 
 /// An 8-bit 4:2:0 clip in memory: planes as bytes.
@@ -525,20 +528,7 @@ fn downscale(
 ) -> Result<(), String> {
     let tmp = out.with_extension("tmp.y4m");
     match &m.kind {
-        MethodKind::Ffmpeg => run(Command::new(lv_testkit::oracle::ffmpeg()?)
-            .args(["-v", "error", "-y", "-threads", "1", "-i"])
-            .arg(src)
-            .args([
-                "-vf",
-                &format!("scale={w}:{h}:flags=lanczos"),
-                "-filter_threads",
-                "1",
-                "-pix_fmt",
-                "yuv420p",
-                "-f",
-                "yuv4mpegpipe",
-            ])
-            .arg(&tmp))?,
+        MethodKind::Ffmpeg => run(ffmpeg_scale(src, (w, h), "lanczos")?.arg(&tmp))?,
         MethodKind::Videoscale | MethodKind::Dnn { .. } => {
             // add-borders=false: if rounding makes the aspect ratio differ slightly, stretch
             // (like ffmpeg's scale) instead of letterboxing.
@@ -631,19 +621,7 @@ fn decode_upscale(
     (w, h): (usize, usize),
     to_file: Option<&Path>,
 ) -> Result<std::process::Child, String> {
-    let mut cmd = Command::new(lv_testkit::oracle::ffmpeg()?);
-    cmd.args(["-v", "error", "-y", "-threads", "1", "-i"])
-        .arg(bitstream)
-        .args([
-            "-vf",
-            &format!("scale={w}:{h}:flags=bicubic"),
-            "-filter_threads",
-            "1",
-            "-pix_fmt",
-            "yuv420p",
-            "-f",
-            "yuv4mpegpipe",
-        ]);
+    let mut cmd = ffmpeg_scale(bitstream, (w, h), "bicubic")?;
     match to_file {
         Some(p) => cmd.arg(p).stdout(Stdio::null()),
         None => cmd.arg("-").stdout(Stdio::piped()),

@@ -15,14 +15,16 @@
 //!     [--val-every N] [--checkpoint-every N] [--val-qps 22,27,32,37] [--summary FILE]
 //! ```
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use lv_image::plane::Plane;
 use lv_image::resample::{Kernel, Resampler};
+use lv_tools::cli::{self, list, value};
+use lv_tools::summary::{self, Provenance};
+use lv_tools::tiles::{self, Tile};
+use lv_tools::x264::Codec;
 use lv_train::{Adam, Checkpoint, RefineConfig, RefineNet, Tensor, Trainable};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -75,14 +77,6 @@ const USAGE: &str = "usage: dnnscale-train --data DIR --out model.onnx [--exclud
 [--mode agnostic|scaled] [--qp-min Q] [--qp-max Q] [--val-every N] [--checkpoint-every N] \
 [--val-qps 22,27,32,37] [--summary FILE]";
 
-fn list(s: &str) -> Vec<String> {
-    s.split(',')
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-// Hand-parsed: a dozen flags do not justify an argument-parsing dependency in the workspace.
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         data: PathBuf::new(),
@@ -112,58 +106,48 @@ fn parse_args() -> Result<Args, String> {
         summary: None,
     };
     let mut it = std::env::args().skip(1);
-    fn num<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
-        let v = v.ok_or_else(|| format!("{flag} needs a value"))?;
-        v.parse().map_err(|_| format!("{flag}: bad value {v:?}"))
-    }
     while let Some(f) = it.next() {
         match f.as_str() {
-            "--data" => a.data = num::<String>(&f, it.next())?.into(),
-            "--exclude" => a.exclude = list(&num::<String>(&f, it.next())?),
-            "--val-ids" => a.val_ids = list(&num::<String>(&f, it.next())?),
-            "--out" => a.out = num::<String>(&f, it.next())?.into(),
-            "--checkpoint" => a.checkpoint = Some(num::<String>(&f, it.next())?.into()),
+            "--data" => a.data = value::<String>(&f, it.next())?.into(),
+            "--exclude" => a.exclude = list(&value::<String>(&f, it.next())?),
+            "--val-ids" => a.val_ids = list(&value::<String>(&f, it.next())?),
+            "--out" => a.out = value::<String>(&f, it.next())?.into(),
+            "--checkpoint" => a.checkpoint = Some(value::<String>(&f, it.next())?.into()),
             "--resume" => a.resume = true,
-            "--init" => a.init = Some(num::<String>(&f, it.next())?.into()),
-            "--steps" => a.steps = num(&f, it.next())?,
-            "--batch" => a.batch = num(&f, it.next())?,
-            "--patch" => a.patch = num(&f, it.next())?,
-            "--ratio-min" => a.ratio_min = num(&f, it.next())?,
-            "--ratio-max" => a.ratio_max = num(&f, it.next())?,
-            "--channels" => a.channels = num(&f, it.next())?,
-            "--layers" => a.layers = num(&f, it.next())?,
+            "--init" => a.init = Some(value::<String>(&f, it.next())?.into()),
+            "--steps" => a.steps = value(&f, it.next())?,
+            "--batch" => a.batch = value(&f, it.next())?,
+            "--patch" => a.patch = value(&f, it.next())?,
+            "--ratio-min" => a.ratio_min = value(&f, it.next())?,
+            "--ratio-max" => a.ratio_max = value(&f, it.next())?,
+            "--channels" => a.channels = value(&f, it.next())?,
+            "--layers" => a.layers = value(&f, it.next())?,
             "--linear-skip" => a.linear_skip = true,
-            "--lr" => a.lr = num(&f, it.next())?,
-            "--seed" => a.seed = num(&f, it.next())?,
-            "--threads" => a.threads = num(&f, it.next())?,
+            "--lr" => a.lr = value(&f, it.next())?,
+            "--seed" => a.seed = value(&f, it.next())?,
+            "--threads" => a.threads = value(&f, it.next())?,
             "--mode" => {
-                a.mode = match num::<String>(&f, it.next())?.as_str() {
+                a.mode = match value::<String>(&f, it.next())?.as_str() {
                     "agnostic" => Mode::Agnostic,
                     "scaled" => Mode::Scaled,
                     m => return Err(format!("--mode: {m:?} is not agnostic or scaled")),
                 }
             }
-            "--qp-min" => a.qp_min = num(&f, it.next())?,
-            "--qp-max" => a.qp_max = num(&f, it.next())?,
-            "--val-every" => a.val_every = num(&f, it.next())?,
-            "--checkpoint-every" => a.checkpoint_every = num(&f, it.next())?,
+            "--qp-min" => a.qp_min = value(&f, it.next())?,
+            "--qp-max" => a.qp_max = value(&f, it.next())?,
+            "--val-every" => a.val_every = value(&f, it.next())?,
+            "--checkpoint-every" => a.checkpoint_every = value(&f, it.next())?,
             "--val-qps" => {
-                a.val_qps = list(&num::<String>(&f, it.next())?)
+                a.val_qps = list(&value::<String>(&f, it.next())?)
                     .iter()
                     .map(|q| q.parse().map_err(|_| format!("--val-qps: bad QP {q:?}")))
                     .collect::<Result<_, _>>()?
             }
-            "--summary" => a.summary = Some(num::<String>(&f, it.next())?.into()),
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            _ => return Err(format!("unknown argument {f:?}\n{USAGE}")),
+            "--summary" => a.summary = Some(value::<String>(&f, it.next())?.into()),
+            _ => cli::other_flag(&f, USAGE)?,
         }
     }
-    if a.data.as_os_str().is_empty() || a.out.as_os_str().is_empty() {
-        return Err(format!("--data and --out are required\n{USAGE}"));
-    }
+    cli::require_data_out(&a.data, &a.out, USAGE)?;
     if a.resume && a.checkpoint.is_none() {
         return Err("--resume needs --checkpoint".into());
     }
@@ -176,87 +160,16 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// A training tile: 8-bit luma.
-struct Tile {
-    name: String,
-    w: usize,
-    h: usize,
-    y: Vec<u8>,
-}
-
-/// Photo id of a tile named `<photo id>_r<row>c<col>.png` (scripts/make_tiles.py).
-fn photo_id(name: &str) -> &str {
-    name.rsplit_once("_r").map(|(p, _)| p).unwrap_or(name)
-}
-
-/// Reads a PNG and converts it to BT.709 limited-range luma, the matrix and range of the
-/// evaluation clips (Y = 16 + 219 (0.2126 R + 0.7152 G + 0.0722 B) / 255, rounded).
-fn read_luma(path: &Path) -> Result<Tile, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut dec = png::Decoder::new(std::io::Cursor::new(bytes));
-    dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = dec
-        .read_info()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut buf = vec![0u8; reader.output_buffer_size().ok_or("PNG too large")?];
-    let info = reader
-        .next_frame(&mut buf)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let (w, h) = (info.width as usize, info.height as usize);
-    let ch = info.color_type.samples();
-    let mut y = Vec::with_capacity(w * h);
-    for row in 0..h {
-        let line = &buf[row * info.line_size..][..w * ch];
-        for px in line.chunks_exact(ch) {
-            let v = if ch >= 3 {
-                16.0 + 219.0
-                    * (0.2126 * px[0] as f64 + 0.7152 * px[1] as f64 + 0.0722 * px[2] as f64)
-                    / 255.0
-            } else {
-                16.0 + 219.0 * px[0] as f64 / 255.0
-            };
-            y.push(v.round().clamp(0.0, 255.0) as u8);
-        }
-    }
-    Ok(Tile {
-        name: path.file_name().unwrap().to_string_lossy().into_owned(),
-        w,
-        h,
-        y,
-    })
-}
-
 fn load_tiles(args: &Args) -> Result<(Vec<Tile>, Vec<Tile>), String> {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&args.data)
-        .map_err(|e| format!("{}: {e}", args.data.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "png"))
-        .collect();
-    names.sort();
-    let (mut train, mut val) = (Vec::new(), Vec::new());
-    for p in names {
-        let n = p.file_name().unwrap().to_string_lossy().into_owned();
-        let id = photo_id(&n);
-        if args.exclude.iter().any(|e| e == id) {
-            continue;
-        }
-        let t = read_luma(&p)?;
+    tiles::load_split(&args.data, &args.exclude, &args.val_ids, |t| {
         if t.w < args.patch || t.h < args.patch {
             return Err(format!(
-                "{n}: {}x{} is smaller than --patch {}",
-                t.w, t.h, args.patch
+                "{}: {}x{} is smaller than --patch {}",
+                t.name, t.w, t.h, args.patch
             ));
         }
-        if args.val_ids.iter().any(|v| v == id) {
-            val.push(t);
-        } else {
-            train.push(t);
-        }
-    }
-    if train.is_empty() {
-        return Err(format!("no training tiles in {}", args.data.display()));
-    }
-    Ok((train, val))
+        Ok(Some(t))
+    })
 }
 
 /// Even size (the model's `lv.align` = 2) nearest to `n / r`, at least 2.
@@ -341,113 +254,6 @@ fn make_sample(s: &SampleSpec, tiles: &[Tile], p: usize) -> Sample {
 
 fn to_u8(v: f32) -> u8 {
     (v * 255.0).round().clamp(0.0, 255.0) as u8
-}
-
-/// x264 encode + decode of several 8-bit planes at one QP through the oracle ffmpeg.
-///
-/// The planes are tiled into one picture (cells aligned to 16 so macroblocks do not straddle
-/// two planes; the rest of each cell repeats the plane's edge so it costs few bits and rings
-/// little), encoded as one I420 frame with neutral chroma, decoded, and cut apart again.
-struct Codec {
-    ffmpeg: PathBuf,
-    dir: PathBuf,
-}
-
-impl Codec {
-    fn new() -> Result<Self, String> {
-        let ffmpeg = lv_testkit::oracle::ffmpeg()?;
-        let dir = std::env::temp_dir().join(format!("dnnscale-train-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        Ok(Codec { ffmpeg, dir })
-    }
-
-    fn roundtrip(
-        &self,
-        planes: &[(usize, usize, Vec<u8>)],
-        qp: u32,
-    ) -> Result<Vec<Vec<u8>>, String> {
-        let cw = planes.iter().map(|p| p.0).max().unwrap().div_ceil(16) * 16;
-        let ch = planes.iter().map(|p| p.1).max().unwrap().div_ceil(16) * 16;
-        let cols = (planes.len() as f64).sqrt().ceil() as usize;
-        let rows = planes.len().div_ceil(cols);
-        let (pw, ph) = (cols * cw, rows * ch);
-        let mut pic = vec![128u8; pw * ph * 3 / 2];
-        for (i, (w, h, y)) in planes.iter().enumerate() {
-            let (ox, oy) = ((i % cols) * cw, (i / cols) * ch);
-            for r in 0..ch {
-                let sr = r.min(h - 1);
-                for c in 0..cw {
-                    pic[(oy + r) * pw + ox + c] = y[sr * w + c.min(w - 1)];
-                }
-            }
-        }
-        let h264 = self.dir.join(format!("q{qp}.h264"));
-        let size = format!("{pw}x{ph}");
-        let qps = qp.to_string();
-        let mut enc = Command::new(&self.ffmpeg)
-            .args([
-                "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", &size,
-            ])
-            .args([
-                "-i", "-", "-c:v", "libx264", "-qp", &qps, "-preset", "medium", "-f", "h264",
-            ])
-            .arg(&h264)
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", self.ffmpeg.display()))?;
-        enc.stdin
-            .take()
-            .unwrap()
-            .write_all(&pic)
-            .map_err(|e| e.to_string())?;
-        let out = enc.wait_with_output().map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(format!(
-                "x264 encode failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        let mut dec = Command::new(&self.ffmpeg)
-            .args(["-v", "error", "-i"])
-            .arg(&h264)
-            .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        let mut got = Vec::new();
-        dec.stdout
-            .take()
-            .unwrap()
-            .read_to_end(&mut got)
-            .map_err(|e| e.to_string())?;
-        dec.wait().map_err(|e| e.to_string())?;
-        if got.len() != pic.len() {
-            return Err(format!(
-                "decoded {} bytes, expected {}",
-                got.len(),
-                pic.len()
-            ));
-        }
-        Ok(planes
-            .iter()
-            .enumerate()
-            .map(|(i, (w, h, _))| {
-                let (ox, oy) = ((i % cols) * cw, (i / cols) * ch);
-                let mut o = Vec::with_capacity(w * h);
-                for r in 0..*h {
-                    o.extend_from_slice(&got[(oy + r) * pw + ox..][..*w]);
-                }
-                o
-            })
-            .collect())
-    }
-}
-
-impl Drop for Codec {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 fn psnr(mse255: f64) -> f64 {
@@ -575,11 +381,8 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
-/// Cosine decay from `lr` to `lr / 20` over the run: the late small steps settle the weights.
 fn lr_at(args: &Args, step: u64) -> f32 {
-    let t = (step as f64 / args.steps.max(1) as f64).min(1.0);
-    let lo = args.lr as f64 / 20.0;
-    (lo + (args.lr as f64 - lo) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())) as f32
+    cli::cosine_lr(args.lr, args.steps, step)
 }
 
 /// A starting network: a checkpoint (JSON) or an exported model (ONNX).
@@ -594,14 +397,8 @@ fn load_init(path: &Path) -> Result<RefineNet, String> {
 
 #[derive(Serialize)]
 struct Summary<'a> {
-    args: &'a Args,
-    command: String,
-    channels: usize,
-    hidden_layers: usize,
-    params: usize,
-    macs_per_pixel: f64,
-    train_tiles: usize,
-    val_tiles: Vec<String>,
+    #[serde(flatten)]
+    head: Provenance<'a, Args>,
     steps: u64,
     seconds: f64,
     final_train_loss_psnr: f64,
@@ -611,23 +408,8 @@ struct Summary<'a> {
 
 fn run() -> Result<(), String> {
     let args = parse_args()?;
-    if args.threads > 0 {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(args.threads)
-            .build_global()
-            .map_err(|e| e.to_string())?;
-    }
-    let command = std::env::args()
-        .enumerate()
-        .map(|(i, a)| {
-            if i == 0 {
-                "dnnscale-train".to_string()
-            } else {
-                a
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
+    cli::set_threads(args.threads)?;
+    let command = cli::command_line("dnnscale-train");
     let (train, val) = load_tiles(&args)?;
     eprintln!(
         "{} training tiles, {} validation tiles ({}), excluded photos: {}",
@@ -683,7 +465,7 @@ fn run() -> Result<(), String> {
         net.receptive_radius(),
         args.mode
     );
-    let codec = Codec::new();
+    let codec = Codec::new("dnnscale-train");
     let codec = match (args.mode, codec) {
         (_, Ok(c)) => Some(c),
         (Mode::Scaled, Err(e)) => return Err(e),
@@ -859,23 +641,16 @@ fn run() -> Result<(), String> {
         );
     }
     if let Some(p) = &args.summary {
+        let val_tiles = val.iter().map(|t| t.name.clone()).collect();
         let s = Summary {
-            args: &args,
-            command: command.clone(),
-            channels: net.config.channels,
-            hidden_layers: net.config.hidden_layers,
-            params: net.num_params(),
-            macs_per_pixel: net.macs_per_pixel(),
-            train_tiles: train.len(),
-            val_tiles: val.iter().map(|t| t.name.clone()).collect(),
+            head: Provenance::new(&args, command.clone(), &net, train.len(), val_tiles),
             steps: step,
             seconds: secs,
             final_train_loss_psnr: psnr(avg_loss * 255.0 * 255.0),
             val: fin,
             history,
         };
-        std::fs::write(p, serde_json::to_vec_pretty(&s).unwrap())
-            .map_err(|e| format!("{}: {e}", p.display()))?;
+        summary::write(p, &s)?;
     }
     Ok(())
 }

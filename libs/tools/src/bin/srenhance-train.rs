@@ -15,15 +15,17 @@
 //!     [--seed S] [--qps clean,24,30,36] [--threads N] [--val-every N] [--summary FILE]
 //! ```
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use lv_image::plane::Plane;
 use lv_image::resample::{Kernel, Resampler};
 use lv_livenas::store::StoredPatch;
 use lv_livenas::trainer::{bicubic_u8, quality_on, Trainer, TrainerConfig};
+use lv_tools::cli::{self, list, value};
+use lv_tools::summary::{self, Provenance};
+use lv_tools::tiles::{self, Tile};
+use lv_tools::x264::Codec;
 use lv_train::{RefineConfig, RefineNet};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -53,13 +55,6 @@ const USAGE: &str = "usage: srenhance-train --data DIR --out model.onnx [--val-i
 [--exclude id,id] [--steps N] [--batch N] [--crop PX] [--channels C] [--layers L] [--lr LR] \
 [--seed S] [--qps clean,24,30,36] [--threads N] [--val-every N] [--summary FILE]";
 
-fn list(s: &str) -> Vec<String> {
-    s.split(',')
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         data: PathBuf::new(),
@@ -80,28 +75,24 @@ fn parse_args() -> Result<Args, String> {
         summary: None,
     };
     let mut it = std::env::args().skip(1);
-    fn num<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
-        let v = v.ok_or_else(|| format!("{flag} needs a value"))?;
-        v.parse().map_err(|_| format!("{flag}: bad value {v:?}"))
-    }
     while let Some(f) = it.next() {
         match f.as_str() {
-            "--data" => a.data = num::<String>(&f, it.next())?.into(),
-            "--out" => a.out = num::<String>(&f, it.next())?.into(),
-            "--val-ids" => a.val_ids = list(&num::<String>(&f, it.next())?),
-            "--exclude" => a.exclude = list(&num::<String>(&f, it.next())?),
-            "--steps" => a.steps = num(&f, it.next())?,
-            "--batch" => a.batch = num(&f, it.next())?,
-            "--crop" => a.crop = num(&f, it.next())?,
-            "--channels" => a.channels = num(&f, it.next())?,
-            "--layers" => a.layers = num(&f, it.next())?,
-            "--lr" => a.lr = num(&f, it.next())?,
-            "--seed" => a.seed = num(&f, it.next())?,
-            "--threads" => a.threads = num(&f, it.next())?,
-            "--val-every" => a.val_every = num(&f, it.next())?,
-            "--summary" => a.summary = Some(num::<String>(&f, it.next())?.into()),
+            "--data" => a.data = value::<String>(&f, it.next())?.into(),
+            "--out" => a.out = value::<String>(&f, it.next())?.into(),
+            "--val-ids" => a.val_ids = list(&value::<String>(&f, it.next())?),
+            "--exclude" => a.exclude = list(&value::<String>(&f, it.next())?),
+            "--steps" => a.steps = value(&f, it.next())?,
+            "--batch" => a.batch = value(&f, it.next())?,
+            "--crop" => a.crop = value(&f, it.next())?,
+            "--channels" => a.channels = value(&f, it.next())?,
+            "--layers" => a.layers = value(&f, it.next())?,
+            "--lr" => a.lr = value(&f, it.next())?,
+            "--seed" => a.seed = value(&f, it.next())?,
+            "--threads" => a.threads = value(&f, it.next())?,
+            "--val-every" => a.val_every = value(&f, it.next())?,
+            "--summary" => a.summary = Some(value::<String>(&f, it.next())?.into()),
             "--qps" => {
-                a.qps = list(&num::<String>(&f, it.next())?)
+                a.qps = list(&value::<String>(&f, it.next())?)
                     .iter()
                     .map(|q| {
                         if q == "clean" {
@@ -116,160 +107,14 @@ fn parse_args() -> Result<Args, String> {
                     })
                     .collect::<Result<_, _>>()?
             }
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            _ => return Err(format!("unknown argument {f:?}\n{USAGE}")),
+            _ => cli::other_flag(&f, USAGE)?,
         }
     }
-    if a.data.as_os_str().is_empty() || a.out.as_os_str().is_empty() {
-        return Err(format!("--data and --out are required\n{USAGE}"));
-    }
+    cli::require_data_out(&a.data, &a.out, USAGE)?;
     if a.crop < 8 || a.batch == 0 || a.qps.is_empty() || a.channels == 0 {
         return Err("bad --crop, --batch, --channels or --qps".into());
     }
     Ok(a)
-}
-
-/// A tile: 8-bit luma.
-struct Tile {
-    name: String,
-    w: usize,
-    h: usize,
-    y: Vec<u8>,
-}
-
-/// Photo id of a tile named `<photo id>_r<row>c<col>.png` (scripts/make_tiles.py).
-fn photo_id(name: &str) -> &str {
-    name.rsplit_once("_r").map(|(p, _)| p).unwrap_or(name)
-}
-
-/// PNG → BT.709 limited-range luma (the matrix and range of the evaluation clips).
-fn read_luma(path: &Path) -> Result<Tile, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut dec = png::Decoder::new(std::io::Cursor::new(bytes));
-    dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = dec
-        .read_info()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut buf = vec![0u8; reader.output_buffer_size().ok_or("PNG too large")?];
-    let info = reader
-        .next_frame(&mut buf)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let (w, h) = (info.width as usize, info.height as usize);
-    let ch = info.color_type.samples();
-    let mut y = Vec::with_capacity(w * h);
-    for row in 0..h {
-        let line = &buf[row * info.line_size..][..w * ch];
-        for px in line.chunks_exact(ch) {
-            let v = if ch >= 3 {
-                16.0 + 219.0
-                    * (0.2126 * px[0] as f64 + 0.7152 * px[1] as f64 + 0.0722 * px[2] as f64)
-                    / 255.0
-            } else {
-                16.0 + 219.0 * px[0] as f64 / 255.0
-            };
-            y.push(v.round().clamp(0.0, 255.0) as u8);
-        }
-    }
-    Ok(Tile {
-        name: path.file_name().unwrap().to_string_lossy().into_owned(),
-        w: w / 2 * 2,
-        h: h / 2 * 2,
-        y: if w % 2 == 0 && h % 2 == 0 {
-            y
-        } else {
-            (0..h / 2 * 2)
-                .flat_map(|r| y[r * w..r * w + w / 2 * 2].to_vec())
-                .collect()
-        },
-    })
-}
-
-/// x264 intra encode + decode of equally sized planes at one QP (oracle ffmpeg), as one
-/// mosaic picture (cells are multiples of 16, so macroblocks never straddle two tiles).
-fn x264_roundtrip(planes: &[&[u8]], w: usize, h: usize, qp: u32) -> Result<Vec<Vec<u8>>, String> {
-    let ffmpeg = lv_testkit::oracle::ffmpeg()?;
-    let (cw, ch) = (w.div_ceil(16) * 16, h.div_ceil(16) * 16);
-    let cols = (planes.len() as f64).sqrt().ceil() as usize;
-    let rows = planes.len().div_ceil(cols);
-    let (pw, ph) = (cols * cw, rows * ch);
-    let mut pic = vec![128u8; pw * ph * 3 / 2];
-    for (i, y) in planes.iter().enumerate() {
-        let (ox, oy) = ((i % cols) * cw, (i / cols) * ch);
-        for r in 0..ch {
-            let sr = r.min(h - 1);
-            for c in 0..cw {
-                pic[(oy + r) * pw + ox + c] = y[sr * w + c.min(w - 1)];
-            }
-        }
-    }
-    let dir = std::env::temp_dir();
-    let h264 = dir.join(format!("srenhance-train-{}-q{qp}.h264", std::process::id()));
-    let size = format!("{pw}x{ph}");
-    let mut enc = Command::new(&ffmpeg)
-        .args(["-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p"])
-        .args([
-            "-s",
-            &size,
-            "-i",
-            "-",
-            "-c:v",
-            "libx264",
-            "-qp",
-            &qp.to_string(),
-        ])
-        .args(["-preset", "medium", "-f", "h264"])
-        .arg(&h264)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", ffmpeg.display()))?;
-    enc.stdin
-        .take()
-        .unwrap()
-        .write_all(&pic)
-        .map_err(|e| e.to_string())?;
-    let out = enc.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "x264 encode failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let mut dec = Command::new(&ffmpeg)
-        .args(["-v", "error", "-i"])
-        .arg(&h264)
-        .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut got = Vec::new();
-    dec.stdout
-        .take()
-        .unwrap()
-        .read_to_end(&mut got)
-        .map_err(|e| e.to_string())?;
-    dec.wait().map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_file(&h264);
-    if got.len() != pic.len() {
-        return Err(format!(
-            "decoded {} bytes, expected {}",
-            got.len(),
-            pic.len()
-        ));
-    }
-    Ok((0..planes.len())
-        .map(|i| {
-            let (ox, oy) = ((i % cols) * cw, (i / cols) * ch);
-            let mut o = Vec::with_capacity(w * h);
-            for r in 0..h {
-                o.extend_from_slice(&got[(oy + r) * pw + ox..][..w]);
-            }
-            o
-        })
-        .collect())
 }
 
 /// One tile's network inputs, one per variant (the ×2 upscale of its degraded half size).
@@ -307,8 +152,8 @@ fn prepare(tiles: Vec<Tile>, qps: &[Option<u32>]) -> Result<Vec<Prepared>, Strin
             let degraded = match q {
                 None => lows.clone(),
                 Some(qp) => {
-                    let refs: Vec<&[u8]> = lows.iter().map(|v| v.as_slice()).collect();
-                    x264_roundtrip(&refs, lw, lh, *qp)?
+                    let planes: Vec<_> = lows.iter().map(|v| (lw, lh, v.as_slice())).collect();
+                    Codec::new("srenhance-train")?.roundtrip(&planes, *qp)?
                 }
             };
             per_variant.push(
@@ -377,23 +222,14 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
-/// Cosine decay from `lr` to `lr / 20`.
 fn lr_at(args: &Args, step: u64) -> f32 {
-    let t = (step as f64 / args.steps.max(1) as f64).min(1.0);
-    let lo = args.lr as f64 / 20.0;
-    (lo + (args.lr as f64 - lo) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())) as f32
+    cli::cosine_lr(args.lr, args.steps, step)
 }
 
 #[derive(Serialize)]
 struct Summary<'a> {
-    args: &'a Args,
-    command: String,
-    channels: usize,
-    hidden_layers: usize,
-    params: usize,
-    macs_per_pixel: f64,
-    train_tiles: usize,
-    val_tiles: Vec<String>,
+    #[serde(flatten)]
+    head: Provenance<'a, Args>,
     prepare_seconds: f64,
     train_seconds: f64,
     start: Val,
@@ -403,42 +239,13 @@ struct Summary<'a> {
 
 fn run() -> Result<(), String> {
     let args = parse_args()?;
-    if args.threads > 0 {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(args.threads)
-            .build_global()
-            .map_err(|e| e.to_string())?;
-    }
-    let command = std::iter::once("srenhance-train".to_string())
-        .chain(std::env::args().skip(1))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&args.data)
-        .map_err(|e| format!("{}: {e}", args.data.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "png"))
-        .collect();
-    names.sort();
-    let (mut train, mut val) = (Vec::new(), Vec::new());
-    for p in names {
-        let n = p.file_name().unwrap().to_string_lossy().into_owned();
-        let id = photo_id(&n).to_string();
-        if args.exclude.contains(&id) {
-            continue;
-        }
-        let t = read_luma(&p)?;
-        if t.w < args.crop + 32 || t.h < args.crop + 32 {
-            continue;
-        }
-        if args.val_ids.contains(&id) {
-            val.push(t);
-        } else {
-            train.push(t);
-        }
-    }
-    if train.is_empty() {
-        return Err(format!("no training tiles in {}", args.data.display()));
-    }
+    cli::set_threads(args.threads)?;
+    let command = cli::command_line("srenhance-train");
+    // Too small for a crop with room around it: passed over.
+    let (train, val) = tiles::load_split(&args.data, &args.exclude, &args.val_ids, |t| {
+        let t = t.even();
+        Ok((t.w >= args.crop + 32 && t.h >= args.crop + 32).then_some(t))
+    })?;
     eprintln!(
         "{} training tiles, {} validation tiles ({})",
         train.len(),
@@ -570,23 +377,16 @@ fn run() -> Result<(), String> {
         );
     }
     if let Some(p) = &args.summary {
+        let val_tiles = val.iter().map(|p| p.tile.name.clone()).collect();
         let s = Summary {
-            args: &args,
-            command,
-            channels: args.channels,
-            hidden_layers: args.layers,
-            params: trainer.net().num_params(),
-            macs_per_pixel: trainer.net().macs_per_pixel(),
-            train_tiles: train.len(),
-            val_tiles: val.iter().map(|p| p.tile.name.clone()).collect(),
+            head: Provenance::new(&args, command, trainer.net(), train.len(), val_tiles),
             prepare_seconds,
             train_seconds,
             start,
             end,
             history,
         };
-        std::fs::write(p, serde_json::to_vec_pretty(&s).unwrap())
-            .map_err(|e| format!("{}: {e}", p.display()))?;
+        summary::write(p, &s)?;
     }
     Ok(())
 }

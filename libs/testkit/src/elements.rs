@@ -1,0 +1,18 @@
+//! What the plugins' elements promise their users, checked both in-process (the plugin's own
+//! tests) and as a user sees it (`gst-inspect-1.0`, the workspace tests): one list, so the two
+//! checks cannot drift apart.
+
+/// The properties `vqmeter` documents (README, `gst-inspect-1.0 vqmeter`).
+pub const VQMETER_PROPERTIES: &[&str] = &[
+    "model-filename",
+    "psnr",
+    "ssim",
+    "ms-ssim",
+    "pool-method",
+    "threads",
+    "subsample",
+    "frame-message",
+    "results-filename",
+    "results-format",
+    "segment-duration",
+];

@@ -1,0 +1,117 @@
+//! x264 round trips for training on codec-degraded pictures, through the oracle ffmpeg (the
+//! encoder the evaluation measures with), many planes to one encode.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// x264 encode + decode of several 8-bit planes at one QP through the oracle ffmpeg.
+///
+/// The planes are tiled into one picture (cells aligned to 16 so macroblocks do not straddle
+/// two planes; the rest of each cell repeats the plane's edge so it costs few bits and rings
+/// little), encoded as one I420 frame with neutral chroma, decoded, and cut apart again.
+pub struct Codec {
+    ffmpeg: PathBuf,
+    dir: PathBuf,
+}
+
+impl Codec {
+    /// A codec whose bitstreams go to a temporary folder named for `tool` and this process,
+    /// removed when the codec is dropped.
+    pub fn new(tool: &str) -> Result<Self, String> {
+        let ffmpeg = lv_testkit::oracle::ffmpeg()?;
+        let dir = std::env::temp_dir().join(format!("{tool}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        Ok(Codec { ffmpeg, dir })
+    }
+
+    /// The planes (width, height, samples) as they come back from x264 at `qp`.
+    pub fn roundtrip<P: AsRef<[u8]>>(
+        &self,
+        planes: &[(usize, usize, P)],
+        qp: u32,
+    ) -> Result<Vec<Vec<u8>>, String> {
+        let cw = planes.iter().map(|p| p.0).max().unwrap().div_ceil(16) * 16;
+        let ch = planes.iter().map(|p| p.1).max().unwrap().div_ceil(16) * 16;
+        let cols = (planes.len() as f64).sqrt().ceil() as usize;
+        let rows = planes.len().div_ceil(cols);
+        let (pw, ph) = (cols * cw, rows * ch);
+        let mut pic = vec![128u8; pw * ph * 3 / 2];
+        for (i, (w, h, y)) in planes.iter().enumerate() {
+            let y = y.as_ref();
+            let (ox, oy) = ((i % cols) * cw, (i / cols) * ch);
+            for r in 0..ch {
+                let sr = r.min(h - 1);
+                for c in 0..cw {
+                    pic[(oy + r) * pw + ox + c] = y[sr * w + c.min(w - 1)];
+                }
+            }
+        }
+        let h264 = self.dir.join(format!("q{qp}.h264"));
+        let size = format!("{pw}x{ph}");
+        let qps = qp.to_string();
+        let mut enc = Command::new(&self.ffmpeg)
+            .args([
+                "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", &size,
+            ])
+            .args([
+                "-i", "-", "-c:v", "libx264", "-qp", &qps, "-preset", "medium", "-f", "h264",
+            ])
+            .arg(&h264)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", self.ffmpeg.display()))?;
+        enc.stdin
+            .take()
+            .unwrap()
+            .write_all(&pic)
+            .map_err(|e| e.to_string())?;
+        let out = enc.wait_with_output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!(
+                "x264 encode failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let mut dec = Command::new(&self.ffmpeg)
+            .args(["-v", "error", "-i"])
+            .arg(&h264)
+            .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let mut got = Vec::new();
+        dec.stdout
+            .take()
+            .unwrap()
+            .read_to_end(&mut got)
+            .map_err(|e| e.to_string())?;
+        dec.wait().map_err(|e| e.to_string())?;
+        if got.len() != pic.len() {
+            return Err(format!(
+                "decoded {} bytes, expected {}",
+                got.len(),
+                pic.len()
+            ));
+        }
+        Ok(planes
+            .iter()
+            .enumerate()
+            .map(|(i, (w, h, _))| {
+                let (ox, oy) = ((i % cols) * cw, (i / cols) * ch);
+                let mut o = Vec::with_capacity(w * h);
+                for r in 0..*h {
+                    o.extend_from_slice(&got[(oy + r) * pw + ox..][..*w]);
+                }
+                o
+            })
+            .collect())
+    }
+}
+
+impl Drop for Codec {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
