@@ -16,10 +16,10 @@ use gst_base::subclass::prelude::*;
 use gst_video::subclass::prelude::*;
 use gst_video::VideoFormat;
 use lv_gst::caps::{any_par, int_range};
+use lv_gst::sync::lock;
 use lv_image::resample::Kernel;
 use lv_infer::scale::{ScaleError, Scaler};
 use lv_infer::{Model, RunnerConfig};
-use lv_gst::sync::lock;
 use std::sync::{LazyLock, Mutex};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -247,8 +247,7 @@ impl BaseTransformImpl for Dnnscale {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let settings = lock(&self.settings)
-            .clone();
+        let settings = lock(&self.settings).clone();
         let model = self.load_model(&settings)?;
         gst::info!(
             CAT,
@@ -376,8 +375,7 @@ impl VideoFilterImpl for Dnnscale {
         _outcaps: &gst::Caps,
         out_info: &gst_video::VideoInfo,
     ) -> Result<(), gst::LoggableError> {
-        let settings = lock(&self.settings)
-            .clone();
+        let settings = lock(&self.settings).clone();
         let mut state = lock(&self.state);
         let (iw, ih) = (in_info.width() as usize, in_info.height() as usize);
         let (ow, oh) = (out_info.width() as usize, out_info.height() as usize);

@@ -30,13 +30,13 @@
 
 use super::Backend;
 use crate::feedback::SrpatchFeedback;
-use lv_gst::sync::lock;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::VideoFormat;
 use lv_gst::caps::{any_par, int_range};
+use lv_gst::sync::lock;
 use lv_image::resample::Kernel;
 use lv_infer::scale::Scaler;
 use lv_infer::{Model, PlaneRunner, RunnerConfig};

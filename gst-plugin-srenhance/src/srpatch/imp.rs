@@ -17,12 +17,12 @@
 //! When that frame does not come (1 s of stream time later, or a later decoded frame arrives
 //! first), the candidate's cells are chosen at random instead.
 
-use lv_gst::sync::lock;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::VideoFormat;
+use lv_gst::sync::lock;
 use lv_image::plane::Plane;
 use lv_livenas::scheduler::{Scheduler, SchedulerConfig};
 use lv_livenas::select::{PatchSampler, TokenBucket, DEFAULT_PATCH_SIZE};

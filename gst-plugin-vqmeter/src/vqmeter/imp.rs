@@ -17,6 +17,7 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 use gst_video::subclass::AggregateFramesToken;
 use gst_video::VideoFormat;
+use lv_gst::sync::lock;
 use lv_image::nv12;
 use lv_image::plane::Plane;
 use lv_metrics::meter::{FrameScores, Meter, MeterConfig};
@@ -24,7 +25,6 @@ use lv_metrics::model::VmafModel;
 use lv_metrics::report::{Collector, ResultsWriter};
 use std::collections::VecDeque;
 use std::path::Path;
-use lv_gst::sync::lock;
 use std::sync::{LazyLock, Mutex};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -168,7 +168,9 @@ fn load_models(spec: &str) -> Result<Vec<VmafModel>, String> {
                 .file_name()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| item.to_string());
-            file.strip_suffix(".json").map(str::to_string).unwrap_or(file)
+            file.strip_suffix(".json")
+                .map(str::to_string)
+                .unwrap_or(file)
         };
         models.push(m);
     }
@@ -710,8 +712,7 @@ impl ElementImpl for Vqmeter {
 
 impl AggregatorImpl for Vqmeter {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let settings = lock(&self.settings)
-            .clone();
+        let settings = lock(&self.settings).clone();
         let models = load_models(&settings.model)
             .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ["{}", e]))?;
         if models.is_empty() && !settings.psnr && !settings.ssim && !settings.ms_ssim {

@@ -10,9 +10,9 @@
 //! ffmpeg's `scale` is single-threaded by default (its `threads` option is 1); ours is shown
 //! with one band and with one band per core.
 
-use lv_testkit::oracle;
 use lv_image::plane::Plane;
 use lv_image::resample::{Kernel, Resampler, ResamplerConfig};
+use lv_testkit::oracle;
 use std::process::Command;
 use std::time::Instant;
 

@@ -11,9 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lv_testkit::oracle;
 use lv_image::plane::Plane;
 use lv_image::resample::{Convention, Kernel, Resampler, ResamplerConfig};
+use lv_testkit::oracle;
 use lv_testkit::y4m::{self, Frame, Header};
 
 struct Clip {

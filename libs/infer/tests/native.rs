@@ -2,8 +2,8 @@
 //! lvtrain exports with and without the linear branch, several widths, odd sizes, tiles and
 //! threads; the shipped models take the native path; graphs that differ in any node do not.
 
-use lv_infer::{Engine, Model, PlaneRunner, RunnerConfig};
 use lv_graph::net::{normal, RefineConfig, RefineNet};
+use lv_infer::{Engine, Model, PlaneRunner, RunnerConfig};
 use rand::SeedableRng;
 
 fn picture(w: usize, h: usize, seed: u64) -> Vec<f32> {

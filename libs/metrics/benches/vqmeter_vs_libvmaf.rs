@@ -6,10 +6,10 @@
 //! vqmeter's frames are read into memory first; ffmpeg's figure includes reading two y4m
 //! files, which costs it well under 1 % of a VMAF run.
 
+use lv_image::plane::Plane;
 use lv_metrics::meter::{Meter, MeterConfig};
 use lv_metrics::model::VmafModel;
 use lv_testkit::oracle;
-use lv_image::plane::Plane;
 use std::process::Command;
 use std::time::Instant;
 

@@ -17,8 +17,8 @@ use super::psnr::{Psnr, PsnrOptions};
 use super::ssim::FloatSsim;
 use super::vif_float::{FloatVif, FloatVifOptions};
 use super::vif_int::{IntegerVif, IntegerVifOptions};
-use lv_image::plane::Plane;
 use lv_image::plane::Chroma;
+use lv_image::plane::Plane;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MeterError {

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use lv_image::plane::Plane;
 use lv_metrics::adm_float::{FloatAdm, FloatAdmOptions};
 use lv_metrics::motion_float::FloatMotion;
 use lv_metrics::vif_float::{FloatVif, FloatVifOptions};
 use lv_testkit::oracle;
-use lv_image::plane::Plane;
 use lv_testkit::y4m;
 
 /// Per-frame tolerance on every feature. libvmaf's log has 6 decimals, so exact

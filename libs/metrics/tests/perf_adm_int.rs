@@ -6,10 +6,10 @@
 //! a throwaway model that uses only the feature being timed; its time includes ffmpeg's
 //! y4m decoding and libvmaf's picture copies (and, for ADM, libvmaf's AIM outputs).
 
+use lv_image::plane::Plane;
 use lv_metrics::adm_int::{IntegerAdm, IntegerAdmOptions};
 use lv_metrics::motion_int::IntegerMotion;
 use lv_testkit::oracle;
-use lv_image::plane::Plane;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

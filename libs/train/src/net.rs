@@ -28,8 +28,7 @@ pub trait Trainable {
     }
     /// Backward pass: accumulates the parameter gradients of `L` into `grad` (same layout
     /// as `params`) given `dy = dL/d output`; returns `dL/dx` when `want_dx`.
-    fn backward(&self, t: &Trace, dy: &[f32], grad: &mut [f32], want_dx: bool)
-        -> Option<Vec<f32>>;
+    fn backward(&self, t: &Trace, dy: &[f32], grad: &mut [f32], want_dx: bool) -> Option<Vec<f32>>;
     /// Forward passes of a batch of images of any (even) sizes, in parallel.
     fn forward_batch(&self, inputs: &[Tensor]) -> Vec<Trace>;
     /// Backward passes of a batch in parallel; returns the summed parameter gradient.
@@ -105,13 +104,7 @@ impl Trainable for RefineNet {
 
     /// Backward pass: accumulates the parameter gradients of `L` into `grad` (same layout
     /// as `params`) given `dy = dL/d output`; returns `dL/dx` when `want_dx`.
-    fn backward(
-        &self,
-        t: &Trace,
-        dy: &[f32],
-        grad: &mut [f32],
-        want_dx: bool,
-    ) -> Option<Vec<f32>> {
+    fn backward(&self, t: &Trace, dy: &[f32], grad: &mut [f32], want_dx: bool) -> Option<Vec<f32>> {
         let (h, w) = (t.h, t.w);
         let (lh, lw) = (h / BLOCK, w / BLOCK);
         let hw = lh * lw;
@@ -216,7 +209,6 @@ impl Trainable for RefineNet {
         sum
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -339,8 +331,8 @@ mod tests {
 #[cfg(test)]
 mod learn_tests {
     use super::*;
-    use rand::{Rng, SeedableRng};
     use crate::Adam;
+    use rand::{Rng, SeedableRng};
 
     /// End to end: Adam on the net's gradients learns a fixed 3x3 sharpening of smooth random
     /// images (a correction of the same kind dnnscale needs) and cuts the error fivefold (it

@@ -47,7 +47,9 @@ fn die(msg: impl AsRef<str>) -> ! {
 fn parse_rungs(s: &str) -> Vec<Rung> {
     s.split(';')
         .map(|r| {
-            let (size, rates) = r.split_once(':').unwrap_or_else(|| die(format!("bad rung {r}")));
+            let (size, rates) = r
+                .split_once(':')
+                .unwrap_or_else(|| die(format!("bad rung {r}")));
             let (w, h) = size
                 .split_once('x')
                 .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
@@ -92,13 +94,19 @@ fn run(desc: &str, want: &str) -> Vec<gst::Structure> {
 fn y4m_info(path: &Path) -> (usize, usize, u64, f64) {
     let fail = |e: std::io::Error| -> ! { die(format!("{}: {e}", path.display())) };
     let file = std::fs::File::open(path).unwrap_or_else(|e| fail(e));
-    let mut r = lv_testkit::y4m::Reader::new(std::io::BufReader::new(file)).unwrap_or_else(|e| fail(e));
+    let mut r =
+        lv_testkit::y4m::Reader::new(std::io::BufReader::new(file)).unwrap_or_else(|e| fail(e));
     let h = r.header.clone();
     let mut n = 0;
     while r.next_frame().unwrap_or_else(|e| fail(e)).is_some() {
         n += 1;
     }
-    (h.width, h.height, n, h.fps_num as f64 / h.fps_den.max(1) as f64)
+    (
+        h.width,
+        h.height,
+        n,
+        h.fps_num as f64 / h.fps_den.max(1) as f64,
+    )
 }
 
 fn main() {
@@ -107,7 +115,10 @@ fn main() {
     let mut rungs = parse_rungs("960x540:700,1200,2000;640x360:350,600,1000;480x270:200,350,600");
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut v = || args.next().unwrap_or_else(|| die(format!("{a} needs a value")));
+        let mut v = || {
+            args.next()
+                .unwrap_or_else(|| die(format!("{a} needs a value")))
+        };
         match a.as_str() {
             "--source" => source = Some(PathBuf::from(v())),
             "--out" => out = PathBuf::from(v()),
@@ -148,7 +159,10 @@ fn main() {
                     let ok = Command::new(&ffmpeg)
                         .args(["-v", "error", "-y", "-i", &src, "-vf"])
                         .arg(format!("scale={}:{}", r.w, r.h))
-                        .args(["-sws_flags", "lanczos+accurate_rnd+full_chroma_int+bitexact"])
+                        .args([
+                            "-sws_flags",
+                            "lanczos+accurate_rnd+full_chroma_int+bitexact",
+                        ])
                         .args(["-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe"])
                         .arg(&down)
                         .status()
@@ -213,7 +227,9 @@ fn main() {
 
     println!("\n## dnnscale vs Lanczos on a bitrate ladder ({src}, {sw}x{sh}, {frames} frames)\n");
     println!("Each rung downscaled by the method, x264enc (CBR) at the target rate, upscaled to");
-    println!("{sw}x{sh} with videoscale catrom (bicubic), measured by vqmeter against the source.\n");
+    println!(
+        "{sw}x{sh} with videoscale catrom (bicubic), measured by vqmeter against the source.\n"
+    );
     println!("| rung | target kbit/s | method | kbit/s | VMAF | VMAF NEG | PSNR-Y |");
     println!("|---|---|---|---|---|---|---|");
     for p in &points {
@@ -241,7 +257,11 @@ fn main() {
     for (ri, r) in rungs.iter().enumerate() {
         for (mi, (_, title)) in METRICS.iter().enumerate() {
             let (a, t) = (curve(ri, "lanczos", mi), curve(ri, "dnnscale", mi));
-            let diff = t.iter().zip(&a).map(|(t, a)| t.quality - a.quality).sum::<f64>()
+            let diff = t
+                .iter()
+                .zip(&a)
+                .map(|(t, a)| t.quality - a.quality)
+                .sum::<f64>()
                 / a.len().max(1) as f64;
             let bd = bd_rate(&a, &t)
                 .map(|v| format!("{v:+.1} %"))
@@ -255,7 +275,10 @@ fn main() {
                     .iter()
                     .map(|m| Series {
                         name: m.to_string(),
-                        points: curve(ri, m, mi).iter().map(|p| (p.rate, p.quality)).collect(),
+                        points: curve(ri, m, mi)
+                            .iter()
+                            .map(|p| (p.rate, p.quality))
+                            .collect(),
                     })
                     .collect(),
                 log_x: true,
@@ -273,7 +296,11 @@ fn main() {
         Ok(text) => println!(
             "\nwrote {}{}",
             png.display(),
-            if text { "" } else { " (no font found: lines only)" }
+            if text {
+                ""
+            } else {
+                " (no font found: lines only)"
+            }
         ),
         Err(e) => die(e),
     }

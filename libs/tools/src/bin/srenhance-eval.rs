@@ -31,9 +31,9 @@
 
 use gst::prelude::*;
 use gst_video::prelude::*;
+use lv_image::plane::Plane;
 use lv_metrics::psnr::psnr_plane;
 use lv_metrics::ssim::FloatSsim;
-use lv_image::plane::Plane;
 use lv_tools::plot::{grid_png, Panel, Series};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
