@@ -367,25 +367,22 @@ fn run_pipeline(desc: &str) -> Vec<String> {
     let bus = p.bus().unwrap();
     let _ = p.set_state(gst::State::Playing);
     let mut errors = Vec::new();
-    while let Some(msg) = bus.timed_pop_filtered(
+    // The first error or EOS ends the run.
+    if let Some(msg) = bus.timed_pop_filtered(
         gst::ClockTime::from_seconds(60),
         &[gst::MessageType::Error, gst::MessageType::Eos],
     ) {
-        match msg.view() {
-            gst::MessageView::Error(e) => {
-                errors.push(format!("{} ({:?})", e.error(), e.debug()));
-                // Collect what follows right after the first error (e.g. the source's flow error).
-                while let Some(m) = bus.timed_pop_filtered(
-                    gst::ClockTime::from_mseconds(200),
-                    &[gst::MessageType::Error],
-                ) {
-                    if let gst::MessageView::Error(e) = m.view() {
-                        errors.push(format!("{} ({:?})", e.error(), e.debug()));
-                    }
+        if let gst::MessageView::Error(e) = msg.view() {
+            errors.push(format!("{} ({:?})", e.error(), e.debug()));
+            // Collect what follows right after the first error (e.g. the source's flow error).
+            while let Some(m) = bus.timed_pop_filtered(
+                gst::ClockTime::from_mseconds(200),
+                &[gst::MessageType::Error],
+            ) {
+                if let gst::MessageView::Error(e) = m.view() {
+                    errors.push(format!("{} ({:?})", e.error(), e.debug()));
                 }
-                break;
             }
-            _ => break,
         }
     }
     p.set_state(gst::State::Null).unwrap();

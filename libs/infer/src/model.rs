@@ -284,7 +284,7 @@ impl Model {
     /// caching) the plan: used at caps time so a graph tract cannot type fails there.
     pub fn plan(&self, w: usize, h: usize) -> Result<Arc<TypedSimplePlan>, ModelError> {
         let a = self.inner.info.align;
-        if w == 0 || h == 0 || w % a != 0 || h % a != 0 {
+        if w == 0 || h == 0 || !w.is_multiple_of(a) || !h.is_multiple_of(a) {
             return Err(ModelError::BadSize {
                 w,
                 h,

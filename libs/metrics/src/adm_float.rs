@@ -526,6 +526,8 @@ fn masked_cubes(bands: Masking, rows: [usize; 3], cols: [usize; 3]) -> [f32; 3] 
         thr += sum;
     }
     let mut out = [0f32; 3];
+    // `t` indexes three band arrays at once; an iterator over one of them reads worse.
+    #[allow(clippy::needless_range_loop)]
     for t in 0..3 {
         let x = (bands.src[t][ri + cj] * bands.rf[t]).abs() - thr;
         let x = if x < 0.0 { 0.0 } else { x };
@@ -565,6 +567,9 @@ fn interior_cubes(bands: Masking, rows: [usize; 3], j0: usize, j1: usize, out: [
     let s2 = &bands.src[2][ri + j0..ri + j0 + n];
     let [o0, o1, o2] = out;
     let (o0, o1, o2) = (&mut o0[j0..j1], &mut o1[j0..j1], &mut o2[j0..j1]);
+    // The nine samples of a 3x3 neighbourhood, in libvmaf's summation order (float results
+    // depend on it), passed as values so the vectorized loop keeps them in registers.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn theta_sum(
         a: f32,

@@ -173,13 +173,16 @@ fn avg_diff(anchor: &[(f64, f64)], test: &[(f64, f64)]) -> Option<f64> {
     Some((t.integrate(lo, hi) - a.integrate(lo, hi)) / (hi - lo))
 }
 
+/// A curve as (x, y) points.
+type Curve = Vec<(f64, f64)>;
+
 /// Both curves as the (x, y) points `axes` makes of each point, or `None` where a rate is
 /// not positive (the axes take its log; a NaN rate counts as not positive).
 fn curves(
     anchor: &[RdPoint],
     test: &[RdPoint],
     axes: fn(&RdPoint) -> (f64, f64),
-) -> Option<(Vec<(f64, f64)>, Vec<(f64, f64)>)> {
+) -> Option<(Curve, Curve)> {
     if anchor
         .iter()
         .chain(test)

@@ -70,6 +70,10 @@ const ALL: [&str; 6] = [
     "adaptive",
 ];
 
+/// The RD or time-series points a plot panel takes from one method's results (None: the method
+/// is left out of that panel).
+type PointsOf<'a> = dyn Fn(&VariantResult) -> Option<Vec<(f64, f64)>> + 'a;
+
 fn letter(v: &str) -> &'static str {
     match v {
         "bilinear" => "(a)",
@@ -655,25 +659,21 @@ fn run(args: &Args) -> Result<(), String> {
         );
         let res = eval_clip(args, r.clone(), &args.out)?;
         // One series per method; `points` None leaves a method out of that panel.
-        let panel =
-            |title: String,
-             x_label: &str,
-             y_label: &str,
-             points: &dyn Fn(&VariantResult) -> Option<Vec<(f64, f64)>>| Panel {
-                title,
-                x_label: x_label.into(),
-                y_label: y_label.into(),
-                series: res
-                    .iter()
-                    .filter_map(|v| {
-                        Some(Series {
-                            name: format!("{} {}", letter(&v.key), v.key),
-                            points: points(v)?,
-                        })
+        let panel = |title: String, x_label: &str, y_label: &str, points: &PointsOf<'_>| Panel {
+            title,
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            series: res
+                .iter()
+                .filter_map(|v| {
+                    Some(Series {
+                        name: format!("{} {}", letter(&v.key), v.key),
+                        points: points(v)?,
                     })
-                    .collect(),
-                log_x: false,
-            };
+                })
+                .collect(),
+            log_x: false,
+        };
         let per_epoch = |v: &VariantResult, f: fn(&Epoch) -> f64| {
             (!v.epochs.is_empty()).then(|| epoch_points(&v.epochs, args.epoch_seconds, f))
         };
