@@ -18,7 +18,7 @@ use gst_video::VideoFormat;
 use lv_gst::caps::{any_par, int_range};
 use lv_gst::sync::lock;
 use lv_image::resample::Kernel;
-use lv_infer::scale::{ScaleError, Scaler};
+use lv_infer::scale::{ScaleError, Scaler, ScalerConfig};
 use lv_infer::{Model, RunnerConfig};
 use std::sync::{LazyLock, Mutex};
 
@@ -420,7 +420,14 @@ impl VideoFilterImpl for Dnnscale {
             tiles: 0,
             backend: settings.backend.into(),
         };
-        let cfg = lv_gst::scale::config(in_info, out_info, LANCZOS, runner);
+        let (in_size, out_size, layout) = lv_gst::scale::geometry(in_info, out_info);
+        let cfg = ScalerConfig {
+            in_size,
+            out_size,
+            layout,
+            kernel: LANCZOS,
+            runner,
+        };
         let scaler = match Scaler::new(&model, cfg) {
             Ok(s) => s,
             Err(e @ ScaleError::Model(..)) => {
@@ -431,7 +438,10 @@ impl VideoFilterImpl for Dnnscale {
         };
         let format = in_info.format();
         let logged = &mut state.fallback_logged;
-        lv_gst::scale::log_new(*CAT, self.obj().upcast_ref(), format, &scaler, logged);
+        let runner = scaler.runner();
+        let (obj, sizes) = (self.obj(), (in_size, out_size));
+        let why = runner.fallback_reason();
+        lv_gst::scale::log_new(*CAT, obj.upcast_ref(), format, sizes, why, runner, logged);
         state.processor = Some(Processor { format, scaler });
         Ok(())
     }

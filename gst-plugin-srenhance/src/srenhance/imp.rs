@@ -38,7 +38,7 @@ use gst_video::VideoFormat;
 use lv_gst::caps::{any_par, int_range};
 use lv_gst::sync::lock;
 use lv_image::resample::Kernel;
-use lv_infer::scale::Scaler;
+use lv_infer::scale::{Scaler, ScalerConfig};
 use lv_infer::{Model, PlaneRunner, RunnerConfig};
 use lv_livenas::adaptive::{Params, Transition};
 use lv_livenas::online::{
@@ -430,11 +430,20 @@ impl Srenhance {
             (sh.generation, sh.model.clone())
         };
         let model = model.ok_or("no model loaded")?;
-        let cfg = lv_gst::scale::config(in_info, out_info, CUBIC, Self::runner_config(&settings));
+        let (in_size, out_size, layout) = lv_gst::scale::geometry(in_info, out_info);
+        let cfg = ScalerConfig {
+            in_size,
+            out_size,
+            layout,
+            kernel: CUBIC,
+            runner: Self::runner_config(&settings),
+        };
         let scaler = Scaler::new(&model, cfg).map_err(|e| e.to_string())?;
         let obj = self.obj();
         let (format, logged) = (in_info.format(), &mut state.fallback_logged);
-        lv_gst::scale::log_new(*CAT, obj.upcast_ref(), format, &scaler, logged);
+        let runner = scaler.runner();
+        let (sizes, why) = ((in_size, out_size), runner.fallback_reason());
+        lv_gst::scale::log_new(*CAT, obj.upcast_ref(), format, sizes, why, runner, logged);
         state.processor = Some(Processor {
             in_info: in_info.clone(),
             out_info: out_info.clone(),

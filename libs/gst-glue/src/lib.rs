@@ -3,13 +3,12 @@
 //! GStreamer glue shared by the plugins, kept out of the libraries (which have no GStreamer):
 //! the `backend` property's enum, element declarations, caps size and aspect-ratio
 //! fixation, plane views over mapped frames, the one way elements take their locks ([`sync::lock`])
-//! and (feature `infer`) the scalers' set-up.
+//! and the scaling elements' caps geometry and log line.
 
 mod backend;
 pub mod caps;
 pub mod element;
 pub mod frame;
-#[cfg(feature = "infer")]
 pub mod scale;
 pub mod sync;
 

@@ -91,6 +91,22 @@ fn run(desc: &str, want: &str) -> Vec<gst::Structure> {
 }
 
 /// Size, frame count and frame rate of a y4m file.
+/// Runs a pipeline to EOS in its own `gst-launch-1.0` process. The encodes run this way: x264enc
+/// gave a different bitstream for the same input now and then when it ran in this process after
+/// other pipelines (never in a process of its own, see docs/NOTES.md), and equal inputs must give
+/// equal bits for the comparison to be fair and the job reproducible.
+fn launch(desc: &str) {
+    let ok = Command::new("gst-launch-1.0")
+        .arg("-q")
+        .args(desc.split_whitespace())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        die(format!("gst-launch-1.0 {desc} failed"));
+    }
+}
+
 fn y4m_info(path: &Path) -> (usize, usize, u64, f64) {
     let fail = |e: std::io::Error| -> ! { die(format!("{}: {e}", path.display())) };
     let file = std::fs::File::open(path).unwrap_or_else(|e| fail(e));
@@ -128,6 +144,11 @@ fn main() {
     }
     let source = source.unwrap_or_else(|| die("--source SRC.y4m is required"));
     let src = source.display().to_string();
+    // The paths go into launch lines as they are.
+    if src.contains(char::is_whitespace) || out.display().to_string().contains(char::is_whitespace)
+    {
+        die("--source and --out must be paths without white space");
+    }
     std::fs::create_dir_all(&out).unwrap_or_else(|e| die(format!("{}: {e}", out.display())));
     gst::init().unwrap_or_else(|e| die(format!("GStreamer: {e}")));
     for element in ["dnnscale", "vqmeter", "x264enc", "avdec_h264", "y4mdec"] {
@@ -146,14 +167,11 @@ fn main() {
             let dn = down.display();
             match method {
                 "dnnscale" => {
-                    run(
-                        &format!(
-                            "filesrc location={src} ! y4mdec ! dnnscale ! \
-                             video/x-raw,width={},height={} ! y4menc ! filesink location={dn}",
-                            r.w, r.h
-                        ),
-                        "",
-                    );
+                    launch(&format!(
+                        "filesrc location={src} ! y4mdec ! dnnscale ! \
+                         video/x-raw,width={},height={} ! y4menc ! filesink location={dn}",
+                        r.w, r.h
+                    ));
                 }
                 _ => {
                     let ok = Command::new(&ffmpeg)
@@ -176,15 +194,12 @@ fn main() {
             for &k in &r.kbps {
                 let es = out.join(format!("{method}_{}x{}_{k}k.h264", r.w, r.h));
                 let esn = es.display();
-                // One x264 thread: multi-threaded x264 is not bit-reproducible here.
-                run(
-                    &format!(
-                        "filesrc location={dn} ! y4mdec ! x264enc bitrate={k} pass=cbr \
-                         speed-preset=medium threads=1 key-int-max=60 ! \
-                         video/x-h264,stream-format=byte-stream ! filesink location={esn}"
-                    ),
-                    "",
-                );
+                // One x264 thread: multi-threaded x264 is not bit-reproducible.
+                launch(&format!(
+                    "filesrc location={dn} ! y4mdec ! x264enc bitrate={k} pass=cbr \
+                     speed-preset=medium threads=1 key-int-max=60 ! \
+                     video/x-h264,stream-format=byte-stream ! filesink location={esn}"
+                ));
                 let bytes = std::fs::metadata(&es).map(|m| m.len()).unwrap_or(0);
                 let kbps = bytes as f64 * 8.0 / (frames as f64 / fps) / 1000.0;
                 let pooled = run(
