@@ -316,3 +316,36 @@ fn srenhance_issue_command_line() {
     let psnr = 10.0 * (255.0f64 * 255.0 / (se / n as f64)).log10();
     assert!(psnr > 28.0, "luma PSNR {psnr:.2} dB against the source");
 }
+
+/// Issue #12, defect 2: `threads=-1` (read as 4294967295) and `threads=100000` started
+/// threads until the process stalled. The property is bounded now: GLib refuses such a value
+/// with a warning and the element runs with its default, so each command line ends at once.
+/// Run with a timeout, so that a regression fails instead of hanging the suite.
+#[test]
+fn absurd_threads_values_are_refused_not_hung() {
+    let dir = plugin_dir();
+    let cases = [
+        "videotestsrc num-buffers=10 ! video/x-raw,width=320,height=240 ! dnnscale threads=THREADS ! video/x-raw,width=160,height=120 ! fakesink",
+        "videotestsrc num-buffers=10 ! video/x-raw,width=160,height=120 ! srenhance training=false threads=THREADS ! video/x-raw,width=320,height=240 ! fakesink",
+        "vqmeter name=m threads=THREADS ! fakesink videotestsrc num-buffers=10 ! video/x-raw,width=160,height=120,format=I420 ! m.ref_sink videotestsrc num-buffers=10 ! video/x-raw,width=160,height=120,format=I420 ! m.dist_sink",
+    ];
+    for case in cases {
+        for threads in ["-1", "100000", "256"] {
+            let args = case.replace("THREADS", threads);
+            let out = Command::new("timeout")
+                .args(["60", "gst-launch-1.0"])
+                .args(args.split_whitespace())
+                .env("GST_PLUGIN_PATH", &dir)
+                .output()
+                .expect("gst-launch-1.0 runs");
+            let (status, err) = (out.status, String::from_utf8_lossy(&out.stderr));
+            assert!(status.success(), "{args}: {status}\n{err}");
+            if threads != "256" {
+                assert!(
+                    err.contains("threads"),
+                    "{args}: no warning about the value\n{err}"
+                );
+            }
+        }
+    }
+}

@@ -95,7 +95,7 @@ impl ObjectImpl for Dnnscale {
                 Backend::param_spec(),
                 lv_gst::element::threads_param_spec(
                     "Worker threads for one frame (network tiles and resampling bands); 0 = all \
-                     cores",
+                     cores; at most 4 per core are started",
                 ),
             ]
         });
@@ -416,7 +416,7 @@ impl VideoFilterImpl for Dnnscale {
             return Ok(());
         }
         let runner = RunnerConfig {
-            threads: settings.threads as usize,
+            threads: lv_gst::element::worker_threads(settings.threads),
             tiles: 0,
             backend: settings.backend.into(),
         };

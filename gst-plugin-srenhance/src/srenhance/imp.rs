@@ -107,6 +107,7 @@ struct Settings {
     max_patches: u32,
     seed: u64,
     trainer_nice: i32,
+    qos: bool,
 }
 
 impl Default for Settings {
@@ -128,6 +129,7 @@ impl Default for Settings {
             max_patches: DEFAULT_MAX_PATCHES,
             seed: DEFAULT_SEED,
             trainer_nice: DEFAULT_TRAINER_NICE,
+            qos: true,
         }
     }
 }
@@ -161,6 +163,18 @@ struct State {
     segment: Option<gst::FormattedSegment<gst::ClockTime>>,
 }
 
+/// Quality of service, as `GstBaseTransform` keeps it: the sink's latest QoS event says how
+/// late it rendered, and a frame due before `earliest` (running time) would be late too, so
+/// it is dropped rather than upscaled (a live pipeline then catches up instead of falling
+/// further behind).
+#[derive(Default)]
+struct Qos {
+    earliest: Option<u64>,
+    proportion: f64,
+    processed: u64,
+    dropped: u64,
+}
+
 /// Sets the calling thread's niceness (Linux: per thread); best effort elsewhere or when the
 /// process may not change it.
 fn lower_priority(nice: i32) {
@@ -191,6 +205,7 @@ pub struct Srenhance {
     trainer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The trainer's death is posted once, by whichever streaming thread notices it first.
     failure_posted: AtomicBool,
+    qos: Mutex<Qos>,
 }
 
 impl Srenhance {
@@ -243,7 +258,7 @@ impl Srenhance {
 
     fn runner_config(settings: &Settings) -> RunnerConfig {
         RunnerConfig {
-            threads: settings.threads as usize,
+            threads: lv_gst::element::worker_threads(settings.threads),
             tiles: 0,
             backend: settings.backend.into(),
         }
@@ -484,16 +499,17 @@ impl Srenhance {
         }
         let live = state.live.unwrap_or(false);
         // A dead trainer ends the stream, live or not: the application learns it at once
-        // rather than from a network that silently stopped learning.
-        if settings.training {
-            if let Some(why) = online.failure() {
-                drop(state);
-                return Err(self.trainer_failed(&why));
-            }
+        // rather than from a network that silently stopped learning. (Lock-free: see
+        // `OnlineTrainer::offer_frame`.)
+        if let Some(why) = online.failure() {
+            drop(state);
+            return Err(self.trainer_failed(&why));
         }
+        // `training` may change while playing; the trainer knows (`set_property`).
+        let training = self.trainer_running() && online.enabled();
 
         // Keep the decoded luma for training pairs.
-        if settings.training {
+        if training {
             if let Some(pts) = pts {
                 let frame =
                     gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &in_info)
@@ -513,22 +529,28 @@ impl Srenhance {
                     luma.extend_from_slice(&data[r * stride..r * stride + w]);
                 }
                 drop(frame);
-                online.push_frame(Frame {
+                let frame = Frame {
                     pts,
                     w,
                     h,
                     luma: Arc::new(luma),
-                });
+                };
+                if live {
+                    // Never wait for the low-priority trainer on a live stream.
+                    online.offer_frame(frame);
+                } else {
+                    online.push_frame(frame);
+                }
             }
         }
 
-        if let Some(pts) = pts {
+        if let (Some(pts), false) = (pts, live) {
             online.frame_end(pts + buffer.duration().map_or(0, |d| d.nseconds()));
         }
 
         // Non-live: epochs are paced by stream time; wait for each finished epoch. Not under
         // the state lock: nothing on the frame path holds a lock while it waits.
-        if settings.training && !live && !state.passthrough {
+        if training && !live && !state.passthrough {
             if let Some(pts) = pts {
                 drop(state);
                 online.advance(pts).map_err(|e| self.interrupted(e))?;
@@ -540,9 +562,20 @@ impl Srenhance {
             drop(state);
             return self.srcpad.push(buffer);
         }
-        // Swap in the newest network for this size.
-        {
-            let net = lock(&self.network);
+        let stream_time = buffer
+            .pts()
+            .and_then(|t| state.segment.as_ref().and_then(|seg| seg.to_stream_time(t)));
+        if settings.qos && self.too_late(&buffer, pts, stream_time) {
+            return Ok(gst::FlowSuccess::Ok);
+        }
+        // Swap in the newest network for this size. Live: only if the trainer thread (low
+        // priority) is not publishing one right now; the swap waits for the next frame.
+        let net = if live {
+            self.network.try_lock().ok()
+        } else {
+            Some(lock(&self.network))
+        };
+        if let Some(net) = net {
             if let (Some(p), Some((g, size, runner))) = (state.processor.as_mut(), &net.runner) {
                 let os = (p.out_info.width() as usize, p.out_info.height() as usize);
                 if *g > p.generation && *size == os {
@@ -561,10 +594,109 @@ impl Srenhance {
         self.srcpad.push(out)
     }
 
+    /// QoS (see [`Qos`]): whether the frame at running time `pts` is already late, then
+    /// dropped and reported with a QoS message, as `GstBaseTransform` does.
+    fn too_late(
+        &self,
+        buffer: &gst::Buffer,
+        pts: Option<u64>,
+        stream: Option<gst::ClockTime>,
+    ) -> bool {
+        let mut qos = lock(&self.qos);
+        let late = match (pts, qos.earliest) {
+            (Some(t), Some(earliest)) => t <= earliest,
+            _ => false,
+        };
+        if !late {
+            qos.processed += 1;
+            return false;
+        }
+        qos.dropped += 1;
+        let (earliest, proportion, processed, dropped) = (
+            qos.earliest.unwrap_or(0),
+            qos.proportion,
+            qos.processed,
+            qos.dropped,
+        );
+        drop(qos);
+        let running = pts.map(gst::ClockTime::from_nseconds);
+        let jitter = earliest as i64 - pts.unwrap_or(0) as i64;
+        let msg = gst::message::Qos::builder(true)
+            .running_time(running)
+            .stream_time(stream)
+            .timestamp(buffer.pts())
+            .duration(buffer.duration())
+            // The full quality, as `GstBaseTransform` reports it: this element has no
+            // cheaper mode, only dropping.
+            .values(jitter, proportion, 1_000_000)
+            .stats(
+                gst::format::Buffers::from_u64(processed),
+                gst::format::Buffers::from_u64(dropped),
+            )
+            .src(&*self.obj())
+            .build();
+        let _ = self.obj().post_message(msg);
+        gst::debug!(CAT, imp = self, "late frame at {pts:?} dropped (QoS)");
+        true
+    }
+
+    /// `training` changed: while the element runs, the trainer pauses or resumes at once.
+    fn set_training(&self, on: bool) {
+        if self.trainer_running() {
+            gst::info!(
+                CAT,
+                imp = self,
+                "training {}",
+                if on { "on" } else { "off" }
+            );
+            self.online().set_enabled(on);
+        } else if on && self.obj().current_state() > gst::State::Ready {
+            gst::element_imp_warning!(
+                self,
+                gst::LibraryError::Settings,
+                [
+                    "srenhance: training=true ignored: the loaded model cannot be trained (it \
+                  was started with training=false); inference goes on with it"
+                ]
+            );
+        }
+    }
+
+    /// `save-model` must be writable: an error when the element starts, not after the
+    /// stream has been trained (the directory exists and a file can be created in it).
+    fn check_save_path(path: &str) -> Result<(), gst::ErrorMessage> {
+        let p = std::path::Path::new(path);
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let probe = dir.join(format!(
+            ".{}.probe{}",
+            p.file_name()
+                .map_or("srenhance".into(), |n| n.to_string_lossy()),
+            std::process::id()
+        ));
+        std::fs::write(&probe, b"")
+            .and_then(|_| std::fs::remove_file(&probe))
+            .map_err(|e| {
+                gst::error_msg!(
+                    gst::ResourceError::OpenWrite,
+                    [
+                        "srenhance: save-model {path} cannot be written ({}: {e})",
+                        dir.display()
+                    ]
+                )
+            })
+    }
+
+    fn trainer_running(&self) -> bool {
+        lock(&self.trainer_thread).is_some()
+    }
+
     /// Non-live, at EOS: the stream's last, partial epoch ([`OnlineTrainer::finish`]), so the
     /// patches of a stream's tail are used.
     fn final_epoch(&self) -> Result<(), Interrupted> {
-        let training = lock(&self.settings).training;
+        let training = self.trainer_running() && self.online().enabled();
         {
             let state = lock(&self.state);
             if !training || state.live != Some(false) || state.passthrough || state.eos {
@@ -647,6 +779,7 @@ impl Srenhance {
             gst::EventView::FlushStop(_) => {
                 self.online().flush_stop();
                 lock(&self.state).eos = false;
+                *lock(&self.qos) = Qos::default();
                 self.srcpad.push_event(event)
             }
             gst::EventView::Segment(e) => {
@@ -704,6 +837,15 @@ impl Srenhance {
         match event.view() {
             gst::EventView::Reconfigure(_) => {
                 self.srcpad.mark_reconfigure();
+                self.sinkpad.push_event(event)
+            }
+            // As `GstBaseTransform`: a frame due before timestamp + diff would be late too.
+            gst::EventView::Qos(q) => {
+                let (_, proportion, diff, timestamp) = q.get();
+                let mut qos = lock(&self.qos);
+                qos.proportion = proportion;
+                qos.earliest = timestamp.map(|t| (t.nseconds() as i64 + diff).max(0) as u64);
+                drop(qos);
                 self.sinkpad.push_event(event)
             }
             _ => self.sinkpad.push_event(event),
@@ -930,11 +1072,19 @@ impl Srenhance {
             .field("dropped-no-frame", s.dropped_no_frame)
             .field("dropped-size", s.dropped_size)
             .field("dropped-overflow", s.dropped_overflow)
+            .field("dropped-not-training", s.dropped_not_training)
+            .field("frames-skipped", s.frames_skipped)
             .field("pairs", s.pairs)
             .field("epochs", s.epochs)
             .field("train-steps", s.train_steps)
             .field("generation", generation)
-            .field("state", s.state.map_or("off", |s| s.as_str()))
+            .field(
+                "state",
+                match s.state {
+                    Some(st) if self.online().enabled() => st.as_str(),
+                    _ => "off",
+                },
+            )
             .build()
     }
 }
@@ -1129,6 +1279,7 @@ impl ObjectSubclass for Srenhance {
             patch_segment: Mutex::new(None),
             trainer_thread: Mutex::new(None),
             failure_posted: AtomicBool::new(false),
+            qos: Mutex::new(Qos::default()),
         }
     }
 }
@@ -1164,23 +1315,28 @@ impl ObjectImpl for Srenhance {
                     .mutable_ready()
                     .build(),
                 Backend::param_spec(),
-                glib::ParamSpecUInt::builder("threads")
-                    .nick("Threads")
-                    .blurb(
-                        "Worker threads of the inference (network tiles and resampling bands); \
-                         0 = all cores",
-                    )
-                    .default_value(d.threads)
-                    .mutable_ready()
-                    .build(),
+                lv_gst::element::threads_param_spec(
+                    "Worker threads of the inference (network tiles and resampling bands); \
+                     0 = all cores; at most 4 per core are started",
+                ),
                 glib::ParamSpecBoolean::builder("training")
                     .nick("Training")
                     .blurb(
                         "Train the network online from the patches on patch_sink; false: \
-                         inference with the loaded model only",
+                         inference with the current network only (may change while playing: \
+                         training pauses and resumes, patches are dropped while it is off)",
                     )
                     .default_value(d.training)
-                    .mutable_ready()
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("qos")
+                    .nick("QoS")
+                    .blurb(
+                        "Handle quality-of-service events from downstream: drop frames that \
+                         would be late anyway and post a QoS message, as video filters do",
+                    )
+                    .default_value(d.qos)
+                    .mutable_playing()
                     .build(),
                 glib::ParamSpecBoolean::builder("adaptive")
                     .nick("Adaptive")
@@ -1333,12 +1489,30 @@ impl ObjectImpl for Srenhance {
                 .flatten()
                 .filter(|m| !m.is_empty())
         };
+        // The READY-only ones are read when the element starts: refuse them while it runs
+        // rather than report a value that is not in effect.
+        let playing_ok = pspec.flags().contains(gst::PARAM_FLAG_MUTABLE_PLAYING);
+        if !playing_ok && self.obj().current_state() > gst::State::Ready {
+            gst::warning!(
+                CAT,
+                imp = self,
+                "property {} can only be changed in the NULL or READY state; ignored",
+                pspec.name()
+            );
+            return;
+        }
         match pspec.name() {
+            "training" => {
+                let on: bool = value.get().unwrap();
+                s.training = on;
+                drop(s);
+                self.set_training(on);
+            }
+            "qos" => s.qos = value.get().unwrap(),
             "model" => s.model = opt_str(value),
             "save-model" => s.save_model = opt_str(value),
             "backend" => s.backend = value.get().unwrap(),
             "threads" => s.threads = value.get().unwrap(),
-            "training" => s.training = value.get().unwrap(),
             "adaptive" => s.adaptive = value.get().unwrap(),
             "epoch-duration" => s.epoch_duration = value.get().unwrap(),
             "learning-rate" => s.learning_rate = value.get().unwrap(),
@@ -1368,6 +1542,7 @@ impl ObjectImpl for Srenhance {
             "backend" => s.backend.to_value(),
             "threads" => s.threads.to_value(),
             "training" => s.training.to_value(),
+            "qos" => s.qos.to_value(),
             "adaptive" => s.adaptive.to_value(),
             "epoch-duration" => s.epoch_duration.to_value(),
             "learning-rate" => s.learning_rate.to_value(),
@@ -1470,20 +1645,33 @@ impl ElementImpl for Srenhance {
                 *lock(&self.patch_segment) = None;
                 self.failure_posted.store(false, Ordering::SeqCst);
                 *lock(&self.state) = State::default();
-                if settings.training {
-                    let started = match lv_graph::onnx::import(&bytes) {
-                        Ok(net) => self.start_trainer(net),
-                        Err(e) => Err(gst::error_msg!(
-                            gst::ResourceError::OpenRead,
-                            ["srenhance: the model loads for inference but cannot be \
-                                 trained ({e}); set training=false to use it as is"]
-                        )),
-                    };
-                    if let Err(e) = started {
+                *lock(&self.qos) = Qos::default();
+                if let Some(path) = &settings.save_model {
+                    if let Err(e) = Self::check_save_path(path) {
                         self.post_error_message(e);
                         return Err(gst::StateChangeError);
                     }
                 }
+                // The trainer starts whenever the model can be trained, so that `training`
+                // can be switched on while playing; with training=false it waits.
+                let started = match lv_graph::onnx::import(&bytes) {
+                    Ok(net) => self.start_trainer(net),
+                    Err(e) if settings.training => Err(gst::error_msg!(
+                        gst::ResourceError::OpenRead,
+                        ["srenhance: the model loads for inference but cannot be \
+                             trained ({e}); set training=false to use it as is"]
+                    )),
+                    Err(e) => {
+                        gst::info!(CAT, imp = self, "model cannot be trained ({e}): no trainer");
+                        Ok(())
+                    }
+                };
+                if let Err(e) = started {
+                    self.post_error_message(e);
+                    return Err(gst::StateChangeError);
+                }
+                self.online()
+                    .set_enabled(lock(&self.settings).training && self.trainer_running());
             }
             gst::StateChange::PausedToReady => {
                 // Unblock a streaming thread waiting for an epoch before the pads deactivate.

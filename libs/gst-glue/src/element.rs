@@ -53,14 +53,33 @@ pub fn always_template(
     gst::PadTemplate::new(name, direction, gst::PadPresence::Always, caps).unwrap()
 }
 
-/// The `threads` property of an element that runs a network (0, the default: all cores).
+/// Largest value the `threads` property accepts. A bound at all is what matters: unbounded,
+/// `threads=-1` (read as 4294967295) started threads until the process stalled. 256 is above
+/// any machine these elements run on; [`worker_threads`] clamps further to the machine.
+pub const MAX_THREADS: u32 = 256;
+
+/// Worker threads per core at most: more only adds scheduling and memory, never speed.
+const THREADS_PER_CORE: usize = 4;
+
+/// The `threads` property (0, the default: all cores), bounded to `0..=MAX_THREADS`; out of
+/// range values are refused by GLib with a warning, as for any GStreamer property.
 pub fn threads_param_spec(blurb: &str) -> glib::ParamSpec {
     glib::ParamSpecUInt::builder("threads")
         .nick("Threads")
         .blurb(blurb)
+        .minimum(0)
+        .maximum(MAX_THREADS)
         .default_value(0)
         .mutable_ready()
         .build()
+}
+
+/// The number of worker threads to start for a `threads` value: 0 stays 0 (all cores, the
+/// libraries' convention); otherwise at most [`THREADS_PER_CORE`] per core of this machine,
+/// so that a value valid on a big machine cannot overload a small one.
+pub fn worker_threads(threads: u32) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (threads as usize).min(cores * THREADS_PER_CORE)
 }
 
 /// A string property's value, `None` when unset or empty (an empty string from gst-launch
@@ -71,4 +90,26 @@ pub fn non_empty_string(value: &glib::Value) -> Option<String> {
         .ok()
         .flatten()
         .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_are_bounded_and_clamped_to_the_machine() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(worker_threads(0), 0);
+        assert_eq!(worker_threads(1), 1);
+        assert_eq!(worker_threads(u32::MAX), cores * THREADS_PER_CORE);
+        assert_eq!(
+            worker_threads(MAX_THREADS),
+            (MAX_THREADS as usize).min(cores * 4)
+        );
+        gst::init().unwrap();
+        let spec = threads_param_spec("t");
+        let spec = spec.downcast_ref::<glib::ParamSpecUInt>().unwrap();
+        assert_eq!((spec.minimum(), spec.maximum()), (0, MAX_THREADS));
+        assert_eq!(spec.default_value(), 0);
+    }
 }

@@ -94,17 +94,19 @@ fn frame_and_patch(i: u64) -> (Frame, PatchInput) {
 
 /// Starts the worker on its own thread and feeds a non-live stream of `frames` frames from
 /// another, which reports the first `advance` error (or `Ok` at the end).
-fn stream(
-    fault: Option<Fault>,
-    panic_in_epoch: bool,
-    frames: u64,
-) -> (
+fn stream(fault: Option<Fault>, panic_in_epoch: bool, frames: u64) -> Streamed {
+    stream_with(config(fault), panic_in_epoch, frames)
+}
+
+type Streamed = (
     OnlineTrainer,
     Result<(), Interrupted>,
     Arc<Mutex<Seen>>,
     std::thread::JoinHandle<()>,
-) {
-    let online = OnlineTrainer::new(config(fault));
+);
+
+fn stream_with(config: OnlineConfig, panic_in_epoch: bool, frames: u64) -> Streamed {
+    let online = OnlineTrainer::new(config);
     online.set_live(false);
     online.set_output(192, 192, FRAME_NS / 2);
     let seen = Arc::new(Mutex::new(Seen::default()));
@@ -189,6 +191,129 @@ fn host_panic_is_caught_too() {
         Err(Interrupted::Failed(msg)) => assert!(msg.contains("host failed"), "{msg}"),
         other => panic!("expected a failure, got {other:?}"),
     }
+    online.stop();
+    thread.join().unwrap();
+}
+
+/// Issue #12, defect 6: with epochs shorter than one step's share of stream time (20 ms at
+/// 20 steps/s) each epoch's budget rounded to 0 and nothing trained. The fraction carries
+/// over: the stream gets its 20 steps per second whatever the epoch length.
+#[test]
+fn short_epochs_carry_the_fraction_of_a_step_over() {
+    let cfg = OnlineConfig {
+        epoch_ns: 20_000_000,
+        steps_per_second: 20,
+        adaptive: false,
+        ..config(None)
+    };
+    // 60 frames: 2 s of stream.
+    let (online, res, seen, thread) = stream_with(cfg, false, 60);
+    assert_eq!(res, Ok(()));
+    online.stop();
+    thread.join().unwrap();
+    let stats = online.stats();
+    // Up to the end of the last frame: 20 steps/s × 1.99999998 s.
+    assert_eq!(
+        stats.train_steps,
+        20 * 60 * FRAME_NS / 1_000_000_000,
+        "{stats:?}"
+    );
+    assert!(seen.lock().unwrap().reports.len() >= 90, "{stats:?}");
+}
+
+/// Issue #12, defect 5: a flush (seek) or stop abandons the running epoch at once; its
+/// remaining steps are not taken.
+#[test]
+fn flush_abandons_the_running_epoch() {
+    let cfg = OnlineConfig {
+        // 100 000 steps in each 0.1 s epoch: minutes of training if nothing stops it.
+        steps_per_second: 1_000_000,
+        adaptive: false,
+        ..config(None)
+    };
+    let online = OnlineTrainer::new(cfg);
+    online.set_live(false);
+    online.set_output(192, 192, FRAME_NS / 2);
+    let worker = online.worker(net());
+    let mut host = TestHost {
+        seen: Arc::new(Mutex::new(Seen::default())),
+        panic_in_epoch: false,
+    };
+    let thread = std::thread::spawn(move || worker.run(&mut host));
+    let feeder = online.clone();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let res = (|| {
+            for i in 0..10 {
+                let (frame, patches) = frame_and_patch(i);
+                feeder.push_patches(patches)?;
+                feeder.push_frame(frame);
+                feeder.advance(i * FRAME_NS)?;
+            }
+            Ok(())
+        })();
+        let _ = tx.send(res);
+    });
+    let t0 = std::time::Instant::now();
+    while online.stats().train_steps < 20 {
+        assert!(t0.elapsed() < BOUND, "training never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    online.flush_start();
+    let res = rx
+        .recv_timeout(Duration::from_secs(2))
+        .expect("advance waited on");
+    assert_eq!(res, Err(Interrupted::Flushing));
+    std::thread::sleep(Duration::from_millis(100));
+    let a = online.stats().train_steps;
+    std::thread::sleep(Duration::from_millis(300));
+    let b = online.stats().train_steps;
+    assert_eq!(a, b, "the abandoned epoch's steps went on");
+    online.flush_stop();
+    online.stop();
+    thread.join().unwrap();
+}
+
+/// `training` switched off while the stream runs: patches are dropped on arrival and
+/// counted, no epoch runs; switched on again, the next frames start a new epoch.
+#[test]
+fn training_off_drops_patches_and_runs_no_epoch() {
+    let online = OnlineTrainer::new(OnlineConfig {
+        adaptive: false,
+        ..config(None)
+    });
+    online.set_live(false);
+    online.set_output(192, 192, FRAME_NS / 2);
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let worker = online.worker(net());
+    let mut host = TestHost {
+        seen: seen.clone(),
+        panic_in_epoch: false,
+    };
+    let thread = std::thread::spawn(move || worker.run(&mut host));
+    online.set_enabled(false);
+    assert!(!online.enabled());
+    for i in 0..12 {
+        let (frame, patches) = frame_and_patch(i);
+        online.push_patches(patches).unwrap();
+        online.push_frame(frame);
+        online.advance(i * FRAME_NS).unwrap();
+    }
+    let stats = online.stats();
+    assert_eq!(
+        (stats.dropped_not_training, stats.epochs),
+        (12, 0),
+        "{stats:?}"
+    );
+    online.set_enabled(true);
+    for i in 12..24 {
+        let (frame, patches) = frame_and_patch(i);
+        online.push_patches(patches).unwrap();
+        online.push_frame(frame);
+        online.advance(i * FRAME_NS).unwrap();
+    }
+    let stats = online.stats();
+    assert!(stats.epochs >= 3 && stats.train_steps > 0, "{stats:?}");
     online.stop();
     thread.join().unwrap();
 }

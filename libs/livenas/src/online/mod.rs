@@ -25,7 +25,8 @@ use frame_ring::FrameRing;
 use lv_train::RefineNet;
 use pairing::Pending;
 use std::collections::VecDeque;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, WaitTimeoutResult};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError, WaitTimeoutResult};
 use std::time::{Duration, Instant};
 
 /// Decoded patches waiting for their frame.
@@ -82,6 +83,11 @@ pub struct Stats {
     pub dropped_no_frame: u64,
     pub dropped_size: u64,
     pub dropped_overflow: u64,
+    /// Patches dropped on arrival because training was off.
+    pub dropped_not_training: u64,
+    /// Live: decoded frames not kept for training because the trainer held its lock (the
+    /// video thread never waits for the trainer).
+    pub frames_skipped: u64,
     pub pairs: u64,
     pub epochs: u64,
     /// Training steps taken since start (both modes).
@@ -161,6 +167,8 @@ pub(crate) struct EpochJob {
     pub(crate) index: u64,
     pub(crate) boundary: u64,
     pub(crate) steps: u64,
+    /// [`SharedInner::flush_gen`] when it was asked for: a flush since abandons it.
+    pub(crate) flush_gen: u64,
 }
 
 #[derive(Default)]
@@ -181,7 +189,12 @@ pub(crate) struct SharedInner {
     pub(crate) saved: u64,
     pub(crate) stop: bool,
     pub(crate) flushing: bool,
+    /// Counts flushes: the worker abandons a job asked for before the latest one.
+    pub(crate) flush_gen: u64,
     pub(crate) live: bool,
+    /// Training on: frames and patches are kept and the worker trains. Off: patches are
+    /// dropped on arrival and the worker idles (the `training` property, while playing).
+    pub(crate) enabled: bool,
     /// Set once, when the worker dies.
     pub(crate) failure: Option<String>,
     /// Non-live pacing, the video thread's: the next epoch boundary, the epochs asked for,
@@ -189,6 +202,29 @@ pub(crate) struct SharedInner {
     next_boundary: Option<u64>,
     epoch_index: u64,
     stream_end: Option<u64>,
+    /// Non-live step budget: steps are owed from `budget_origin` (stream time) at
+    /// `steps_per_second`, and `steps_given` of them were handed out, so the fraction of a
+    /// step that an epoch's budget rounds off is carried to the next (with epochs of under
+    /// 1 / `steps_per_second`, most epochs get 0 steps, but the stream gets all of them).
+    budget_origin: Option<u64>,
+    steps_given: u64,
+}
+
+impl SharedInner {
+    /// Whether a job asked for at flush generation `gen` should stop now.
+    pub(crate) fn abandoned(&self, gen: u64) -> bool {
+        self.stop || self.flushing || self.flush_gen != gen
+    }
+
+    /// The steps owed for stream time up to `until` that were not handed out yet.
+    fn steps_until(&mut self, until: u64, steps_per_second: u32) -> u64 {
+        let origin = *self.budget_origin.get_or_insert(until);
+        let owed = (steps_per_second as u128 * until.saturating_sub(origin) as u128
+            / 1_000_000_000u128) as u64;
+        let steps = owed.saturating_sub(self.steps_given);
+        self.steps_given += steps;
+        steps
+    }
 }
 
 impl SharedInner {
@@ -210,6 +246,12 @@ impl SharedInner {
 pub(crate) struct Shared {
     inner: Mutex<SharedInner>,
     cond: Condvar,
+    /// Set with [`SharedInner::failure`]: the video thread checks it without the lock.
+    failed: AtomicBool,
+    /// [`Stats::frames_skipped`], counted without the lock.
+    skipped: AtomicU64,
+    /// [`SharedInner::enabled`], for the video thread without the lock.
+    enabled: AtomicBool,
 }
 
 impl Shared {
@@ -217,6 +259,17 @@ impl Shared {
     // consistent (every update is a few plain stores), so a poisoned lock is used as is.
     pub(crate) fn lock(&self) -> MutexGuard<'_, SharedInner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The lock if nobody holds it. The trainer's threads run at a low priority: a live
+    /// video thread that waited for a lock one of them holds would wait until the scheduler
+    /// gives that thread a turn, which under load is a long time (priority inversion).
+    fn try_lock(&self) -> Option<MutexGuard<'_, SharedInner>> {
+        match self.inner.try_lock() {
+            Ok(g) => Some(g),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
     }
 
     pub(crate) fn wait<'a>(&self, g: MutexGuard<'a, SharedInner>) -> MutexGuard<'a, SharedInner> {
@@ -241,6 +294,7 @@ impl Shared {
     pub(crate) fn fail(&self, why: String) {
         let mut sh = self.lock();
         sh.failure.get_or_insert(why);
+        self.failed.store(true, Ordering::SeqCst);
         self.notify();
     }
 }
@@ -253,9 +307,13 @@ pub struct OnlineTrainer {
 }
 
 impl OnlineTrainer {
+    /// A trainer with training on (see [`OnlineTrainer::set_enabled`]).
     pub fn new(config: OnlineConfig) -> OnlineTrainer {
+        let shared = Shared::default();
+        shared.lock().enabled = true;
+        shared.enabled.store(true, Ordering::SeqCst);
         OnlineTrainer {
-            shared: Arc::new(Shared::default()),
+            shared: Arc::new(shared),
             config: Arc::new(config),
         }
     }
@@ -269,6 +327,30 @@ impl OnlineTrainer {
     /// only kept and counted.
     pub fn worker(&self, net: RefineNet) -> Worker {
         Worker::new(net, (*self.config).clone(), self.shared.clone())
+    }
+
+    /// Turns training on or off while the stream runs. Off drops the kept frames and
+    /// patches (they would be stale when training resumes) and, non-live, restarts the epoch
+    /// pacing at the next frame.
+    pub fn set_enabled(&self, enabled: bool) {
+        let mut sh = self.shared.lock();
+        if sh.enabled == enabled {
+            return;
+        }
+        sh.enabled = enabled;
+        self.shared.enabled.store(enabled, Ordering::SeqCst);
+        if !enabled {
+            sh.frames.clear();
+            sh.pending.clear();
+            sh.next_boundary = None;
+            sh.budget_origin = None;
+            sh.steps_given = 0;
+        }
+        self.shared.notify();
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.shared.enabled.load(Ordering::SeqCst)
     }
 
     pub fn set_live(&self, live: bool) {
@@ -290,8 +372,29 @@ impl OnlineTrainer {
 
     pub fn push_frame(&self, frame: Frame) {
         let mut sh = self.shared.lock();
-        sh.frames.push(frame);
+        if sh.enabled {
+            sh.frames.push(frame);
+        }
         self.shared.notify();
+    }
+
+    /// Live: keeps the frame for training only if that does not wait for the trainer (see
+    /// [`Shared::try_lock`]); a frame skipped is counted, and only costs the patches of that
+    /// one frame. Returns whether it was kept.
+    pub fn offer_frame(&self, frame: Frame) -> bool {
+        match self.shared.try_lock() {
+            Some(mut sh) => {
+                if sh.enabled {
+                    sh.frames.push(frame);
+                }
+                self.shared.notify();
+                true
+            }
+            None => {
+                self.shared.skipped.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
     }
 
     /// The end (running time) of a frame just received: the final epoch runs up to it.
@@ -323,7 +426,10 @@ impl OnlineTrainer {
         }
         sh.stats.patch_buffers += 1;
         sh.stats.bad_payloads += input.bad_payloads;
-        if let Some(pts) = input.pts {
+        if !sh.enabled {
+            sh.stats.patches += input.patches.len() as u64;
+            sh.stats.dropped_not_training += input.patches.len() as u64;
+        } else if let Some(pts) = input.pts {
             sh.patch_pos = Some(sh.patch_pos.map_or(pts, |p| p.max(pts)));
             for (cx, cy, luma) in input.patches {
                 sh.stats.patches += 1;
@@ -384,6 +490,7 @@ impl OnlineTrainer {
     pub fn flush_start(&self) {
         let mut sh = self.shared.lock();
         sh.flushing = true;
+        sh.flush_gen += 1;
         self.shared.notify();
     }
 
@@ -394,26 +501,37 @@ impl OnlineTrainer {
         sh.frames.clear();
         sh.next_boundary = None;
         sh.stream_end = None;
+        sh.budget_origin = None;
+        sh.steps_given = 0;
     }
 
     /// Non-live: runs every epoch whose boundary (stream time) the frame at `pts` has reached,
     /// each with its step budget, waiting for each (the caller must hold no lock of its own).
+    /// Does nothing while training is off.
     pub fn advance(&self, pts: u64) -> Result<(), Interrupted> {
         let epoch = self.config.epoch_ns.max(1);
+        let sps = self.config.steps_per_second;
         loop {
             let job = {
                 let mut sh = self.shared.lock();
-                let boundary = *sh.next_boundary.get_or_insert(pts + epoch);
+                if !sh.enabled {
+                    return Ok(());
+                }
+                if sh.next_boundary.is_none() {
+                    sh.next_boundary = Some(pts + epoch);
+                    sh.budget_origin = Some(pts);
+                }
+                let boundary = sh.next_boundary.unwrap_or(pts + epoch);
                 if pts < boundary {
                     return Ok(());
                 }
-                let steps = (self.config.steps_per_second as u128 * epoch as u128
-                    / 1_000_000_000u128) as u64;
+                let steps = sh.steps_until(boundary, sps);
                 sh.epoch_index += 1;
                 EpochJob {
                     index: sh.epoch_index,
                     boundary,
                     steps,
+                    flush_gen: sh.flush_gen,
                 }
             };
             self.run_epoch(job)?;
@@ -432,16 +550,16 @@ impl OnlineTrainer {
                 return Ok(());
             };
             let start = next.saturating_sub(epoch);
-            if end <= start {
+            if !sh.enabled || end <= start {
                 return Ok(());
             }
-            let steps = (self.config.steps_per_second as u128 * (end - start) as u128
-                / 1_000_000_000u128) as u64;
+            let steps = sh.steps_until(end, self.config.steps_per_second);
             sh.epoch_index += 1;
             EpochJob {
                 index: sh.epoch_index,
                 boundary: end,
                 steps,
+                flush_gen: sh.flush_gen,
             }
         };
         let res = self.run_epoch(job);
@@ -460,6 +578,9 @@ impl OnlineTrainer {
         let mut sh = self.shared.lock();
         if let Some(e) = interrupted(&sh) {
             return Err(e);
+        }
+        if sh.flush_gen != job.flush_gen {
+            return Err(Interrupted::Flushing);
         }
         sh.job = Some(job);
         self.shared.notify();
@@ -496,11 +617,17 @@ impl OnlineTrainer {
     }
 
     pub fn stats(&self) -> Stats {
-        self.shared.lock().stats
+        let mut s = self.shared.lock().stats;
+        s.frames_skipped = self.shared.skipped.load(Ordering::Relaxed);
+        s
     }
 
-    /// The worker's panic message, once it has died.
+    /// The worker's panic message, once it has died. Takes the lock only then, so the live
+    /// video thread can ask every frame.
     pub fn failure(&self) -> Option<String> {
+        if !self.shared.failed.load(Ordering::SeqCst) {
+            return None;
+        }
         self.shared.lock().failure.clone()
     }
 }

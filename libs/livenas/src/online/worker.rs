@@ -94,8 +94,7 @@ impl Worker {
                     // Non-live epoch: wait (bounded) until the patch stream has reached the
                     // boundary, so the same patches are used whatever the thread timing.
                     let deadline = Instant::now() + PATCH_WAIT;
-                    while !(sh.stop
-                        || sh.flushing
+                    while !(sh.abandoned(job.flush_gen)
                         || sh.patch_eos
                         || sh.patch_pos.is_some_and(|p| p >= job.boundary)
                         || Instant::now() >= deadline
@@ -106,23 +105,39 @@ impl Worker {
                     if sh.stop {
                         break;
                     }
+                    if sh.abandoned(job.flush_gen) {
+                        // A flush (seek) or stop since the job was asked for: nobody waits
+                        // for it any more, and its steps would delay the next epoch.
+                        sh.jobs_done = job.index;
+                        self.shared.notify();
+                        continue;
+                    }
                     let pairs = sh.take_pairs(Some(job.boundary));
                     self.shared.notify();
                     drop(sh);
                     self.add_pairs(pairs);
                     let t0 = Instant::now();
-                    let mut stepped = 0u64;
+                    let mut abandoned = false;
                     if self.controller.state() == TrainerState::Training {
                         for _ in 0..job.steps {
+                            // A step takes milliseconds; looking at the flags before each
+                            // keeps a state change or a seek from waiting for the epoch.
+                            if self.shared.lock().abandoned(job.flush_gen) {
+                                abandoned = true;
+                                break;
+                            }
                             if self.trainer.step().is_none() {
                                 break;
                             }
-                            stepped += 1;
+                            // Counted as they go: `stats` shows a long epoch's progress.
+                            self.shared.lock().stats.train_steps += 1;
                         }
                     }
                     self.busy += t0.elapsed();
-                    self.shared.lock().stats.train_steps += stepped;
-                    self.end_epoch(host);
+                    // An abandoned epoch is not reported: its steps count in the next one.
+                    if !abandoned {
+                        self.end_epoch(host);
+                    }
                     let mut sh = self.shared.lock();
                     sh.jobs_done = job.index;
                     self.shared.notify();
@@ -131,6 +146,12 @@ impl Worker {
             }
             if !sh.live {
                 // Non-live (or not known yet): wait for a job.
+                let _ = self.shared.wait_timeout(sh, Duration::from_millis(50));
+                epoch_start = Instant::now();
+                continue;
+            }
+            if !sh.enabled {
+                // Live with training off: no epochs; the next starts when it is back on.
                 let _ = self.shared.wait_timeout(sh, Duration::from_millis(50));
                 epoch_start = Instant::now();
                 continue;
