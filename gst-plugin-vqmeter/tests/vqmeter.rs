@@ -30,6 +30,14 @@ struct Outcome {
 fn run(launch: &str) -> Outcome {
     init();
     let pipeline = gst::parse::launch(launch).expect("launch line parses");
+    let out = run_pipeline(&pipeline, launch);
+    pipeline.set_state(gst::State::Null).unwrap();
+    out
+}
+
+/// Sets `pipeline` playing and collects what its bus says until EOS or an error, for at most
+/// two minutes; leaves the state to the caller.
+fn run_pipeline(pipeline: &impl IsA<gst::Element>, what: &str) -> Outcome {
     let bus = pipeline.bus().unwrap();
     let mut out = Outcome {
         frames: vec![],
@@ -44,7 +52,7 @@ fn run(launch: &str) -> Outcome {
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        assert!(!left.is_zero(), "pipeline hung: {launch}");
+        assert!(!left.is_zero(), "pipeline hung: {what}");
         let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64))
         else {
             continue;
@@ -72,7 +80,6 @@ fn run(launch: &str) -> Outcome {
             _ => {}
         }
     }
-    pipeline.set_state(gst::State::Null).unwrap();
     out
 }
 
@@ -462,4 +469,65 @@ fn second_model_is_reported_under_its_own_name() {
     assert!(neg <= v && neg > 0.0, "vmaf {v}, vmaf_v0.6.1neg {neg}");
     let pooled = out.pooled.expect("pooled message");
     assert!(pooled.has_field("vmaf_v0.6.1neg"), "{pooled}");
+}
+
+/// Runs `launch` (whose meter is named `m`) and counts what `m` pushed downstream.
+fn run_counting_output(launch: &str) -> (Outcome, Vec<gst::ClockTime>) {
+    init();
+    let pipeline: gst::Pipeline = gst::parse::launch(launch).unwrap().downcast().unwrap();
+    let out_pts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let o = out_pts.clone();
+    pipeline
+        .by_name("m")
+        .unwrap()
+        .static_pad("src")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(b) = info.buffer() {
+                o.lock().unwrap().push(b.pts().expect("output has a pts"));
+            }
+            gst::PadProbeReturn::Ok
+        });
+    let out = run_pipeline(&pipeline, launch);
+    let pts = out_pts.lock().unwrap().clone();
+    (out, pts)
+}
+
+/// Live sources make the aggregator time out and repeat the last frame of a pad; a repeated
+/// frame is neither a new pair to measure nor a new frame to pass downstream, and a distorted
+/// branch that runs late still pairs each of its frames with the reference frame of its time.
+#[test]
+fn live_sources_measure_and_pass_each_frame_once() {
+    const N: usize = 30;
+    let src = format!(
+        "videotestsrc is-live=true num-buffers={N} ! video/x-raw,width=160,height=120,framerate=30/1,format=I420"
+    );
+    for slow in ["", "identity sleep-time=45000 !"] {
+        let launch = format!(
+            "vqmeter name=m psnr=true ! fakesink {src} ! m.ref_sink {src} ! {slow} m.dist_sink"
+        );
+        let (out, out_pts) = run_counting_output(&launch);
+        assert!(out.errors.is_empty(), "{slow}: {:?}", out.errors);
+        let mut pts: Vec<_> = out.frames.iter().map(|f| f.pts.unwrap()).collect();
+        assert_eq!(out.frames.len(), N, "{slow}: frame messages");
+        pts.dedup();
+        assert_eq!(pts.len(), N, "{slow}: distinct pts of frame messages");
+        for f in &out.frames {
+            // Both sources draw the same pictures: a frame paired with the reference of
+            // another time would not be identical.
+            assert_eq!(
+                score(f, "psnr_y"),
+                60.0,
+                "{slow}: frame {} mispaired",
+                f.index
+            );
+        }
+        let pooled = out.pooled.expect("pooled message");
+        assert_eq!(pooled.get::<u64>("frames").unwrap(), N as u64, "{slow}");
+        assert_eq!(pooled.get::<u64>("unpaired-frames").unwrap(), 0, "{slow}");
+        assert_eq!(out_pts.len(), N, "{slow}: buffers pushed downstream");
+        let mut distinct = out_pts.clone();
+        distinct.dedup();
+        assert_eq!(distinct.len(), N, "{slow}: distinct output pts");
+    }
 }

@@ -7,6 +7,7 @@
 //! views, and scores to messages and files.
 
 use super::messages::{FrameMessage, PooledMessage};
+use super::pairing::{Paired, Pairer, Timed};
 use super::{PoolMethod, ResultsFormat};
 use gst::glib;
 use gst::prelude::*;
@@ -41,6 +42,10 @@ const DEFAULT_SUBSAMPLE: u32 = 1;
 const DEFAULT_FRAME_MESSAGE: bool = true;
 const DEFAULT_POOL_METHOD: PoolMethod = PoolMethod::Mean;
 const DEFAULT_RESULTS_FORMAT: ResultsFormat = ResultsFormat::Json;
+
+/// Frames kept per input while the other input is late: two seconds at 30 fps. Beyond, the
+/// late input is not coming back in time and its frames are reported unpaired.
+const MAX_WAITING_FRAMES: usize = 64;
 
 const FORMATS: &[VideoFormat] = &[
     VideoFormat::I420,
@@ -105,10 +110,84 @@ struct Layout {
     height: u32,
 }
 
+/// A frame of an input as it came, kept until its pair is complete.
+struct Frame {
+    buffer: gst::Buffer,
+    info: gst_video::VideoInfo,
+    pts: Option<gst::ClockTime>,
+    running_time: Option<gst::ClockTime>,
+}
+
+impl Frame {
+    /// The frame with when it is shown, to be paired by that.
+    fn timed<F>(self, wrap: impl FnOnce(Frame) -> F) -> Option<Timed<F>> {
+        let start = self.running_time.or(self.pts)?.nseconds();
+        let duration = self.buffer.duration().map(|d| d.nseconds());
+        Some(Timed {
+            start,
+            duration,
+            frame: wrap(self),
+        })
+    }
+}
+
+/// A distorted frame and its place in the measurement.
+struct DistFrame {
+    index: u64,
+    frame: Frame,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Input {
+    Reference,
+    Distorted,
+}
+
+/// The caps an input's next frames have: those of the last caps event handled in stream
+/// order (a pad's current caps may already be those of a caps event still queued).
+#[derive(Clone)]
+struct InputCaps {
+    caps: gst::Caps,
+    info: gst_video::VideoInfo,
+    /// Counts the caps events of the input, to tell older caps from newer.
+    generation: u64,
+}
+
+/// Frames as the aggregator takes them off the inputs' queues, to be measured and passed on
+/// from `aggregate`. Every frame is taken off once, whether the video aggregator uses it for
+/// an output slot, replaces it by a newer one first, or skips it as late.
+///
+/// Filled from the pads' buffer-consumed signal, which comes with the aggregator's and the
+/// pad's locks held: nothing is done there but queueing, under this lock only.
 #[derive(Default)]
+struct Intake {
+    ref_caps: Option<InputCaps>,
+    dist_caps: Option<InputCaps>,
+    frames: VecDeque<Consumed>,
+}
+
+struct Consumed {
+    input: Input,
+    frame: Frame,
+    caps: gst::Caps,
+    generation: u64,
+}
+
+/// A distorted frame to pass downstream, once the source pad has its caps.
+struct Output {
+    buffer: gst::Buffer,
+    caps: gst::Caps,
+    generation: u64,
+}
+
 struct State {
     settings: Settings,
     models: Vec<VmafModel>,
+    /// The caps negotiated on the source pad, and the generation of the distorted input's
+    /// caps they are.
+    src_caps: Option<(gst::Caps, u64)>,
+    pairer: Pairer<Frame, DistFrame>,
+    outputs: VecDeque<Output>,
     meter: Option<(Layout, Meter)>,
     times: VecDeque<FrameTimes>,
     next_index: u64,
@@ -128,9 +207,38 @@ struct State {
     scratch16: [Vec<u16>; 6],
 }
 
+impl Default for State {
+    fn default() -> Self {
+        State {
+            settings: Settings::default(),
+            models: Vec::new(),
+            src_caps: None,
+            pairer: Pairer::new(MAX_WAITING_FRAMES),
+            outputs: VecDeque::new(),
+            meter: None,
+            times: VecDeque::new(),
+            next_index: 0,
+            stream: None,
+            segment: None,
+            segment_index: 0,
+            segment_origin: None,
+            segment_start: None,
+            first_time: None,
+            last_time: None,
+            writer: None,
+            unpaired: 0,
+            warned_unpaired: false,
+            finished: false,
+            scratch: Default::default(),
+            scratch16: Default::default(),
+        }
+    }
+}
+
 pub struct Vqmeter {
     settings: Mutex<Settings>,
     state: Mutex<State>,
+    intake: Mutex<Intake>,
     ref_pad: gst_video::VideoAggregatorPad,
     dist_pad: gst_video::VideoAggregatorPad,
 }
@@ -178,6 +286,11 @@ fn load_models(spec: &str) -> Result<Vec<VmafModel>, String> {
 }
 
 impl Vqmeter {
+    fn post(&self, s: gst::Structure) {
+        let obj = self.obj();
+        let _ = obj.post_message(gst::message::Element::builder(s).src(&*obj).build());
+    }
+
     fn post_frame(&self, state: &mut State, scores: FrameScores) {
         let times = loop {
             match state.times.pop_front() {
@@ -220,12 +333,7 @@ impl Vqmeter {
                 running_time: times.and_then(|t| t.running_time),
                 scores: names.into_iter().zip(scores.values).collect(),
             };
-            let obj = self.obj();
-            let _ = obj.post_message(
-                gst::message::Element::builder(msg.into())
-                    .src(&*obj)
-                    .build(),
-            );
+            self.post(msg.into());
         }
     }
 
@@ -286,12 +394,7 @@ impl Vqmeter {
                 state.segment_start,
                 end,
             );
-            let obj = self.obj();
-            let _ = obj.post_message(
-                gst::message::Element::builder(msg.into())
-                    .src(&*obj)
-                    .build(),
-            );
+            self.post(msg.into());
         }
         if let Some(c) = state.segment.as_mut() {
             c.clear();
@@ -306,6 +409,16 @@ impl Vqmeter {
             return;
         }
         state.finished = true;
+        for p in state.pairer.drain() {
+            match p {
+                Paired::Pair(r, d) => {
+                    if self.measure(&mut state, r, d).is_err() {
+                        break;
+                    }
+                }
+                Paired::Unpaired(d) => self.unpaired(&mut state, d.index),
+            }
+        }
         if let Some(last) = state.meter.as_mut().and_then(|(_, m)| m.finish()) {
             self.post_frame(&mut state, last);
         }
@@ -337,12 +450,7 @@ impl Vqmeter {
             msg.score
         );
         drop(state);
-        let obj = self.obj();
-        let _ = obj.post_message(
-            gst::message::Element::builder(msg.into())
-                .src(&*obj)
-                .build(),
-        );
+        self.post(msg.into());
     }
 
     fn new_meter(
@@ -362,7 +470,7 @@ impl Vqmeter {
             psnr: s.psnr,
             ssim: s.ssim,
             ms_ssim: s.ms_ssim,
-            threads: s.threads as usize,
+            threads: lv_gst::element::worker_threads(s.threads),
         };
         let meter = Meter::new(cfg).map_err(|e| {
             gst::element_imp_error!(
@@ -450,6 +558,241 @@ impl Vqmeter {
         }
         Ok(())
     }
+
+    /// A buffer the aggregator took off an input's queue (buffer-consumed signal).
+    fn consumed(&self, pad: &gst_base::AggregatorPad, buffer: &gst::Buffer) {
+        if buffer.size() == 0 && buffer.flags().contains(gst::BufferFlags::GAP) {
+            return;
+        }
+        let input = if pad == self.ref_pad.upcast_ref::<gst_base::AggregatorPad>() {
+            Input::Reference
+        } else {
+            Input::Distorted
+        };
+        let pts = buffer.pts();
+        // The pad's segment is the buffer's: later events are still queued behind it.
+        let running_time = pad
+            .segment()
+            .downcast::<gst::ClockTime>()
+            .ok()
+            .and_then(|seg| pts.and_then(|p| seg.to_running_time(p)));
+        let mut intake = lock(&self.intake);
+        let caps = match input {
+            Input::Reference => intake.ref_caps.as_ref(),
+            Input::Distorted => intake.dist_caps.as_ref(),
+        };
+        let Some(caps) = caps else {
+            return;
+        };
+        let consumed = Consumed {
+            input,
+            frame: Frame {
+                buffer: buffer.clone(),
+                info: caps.info.clone(),
+                pts,
+                running_time,
+            },
+            caps: caps.caps.clone(),
+            generation: caps.generation,
+        };
+        intake.frames.push_back(consumed);
+    }
+
+    /// Takes the frames the aggregator consumed since the last call and measures the pairs
+    /// that are complete.
+    fn intake(&self) -> Result<(), gst::FlowError> {
+        let frames = std::mem::take(&mut lock(&self.intake).frames);
+        let mut guard = lock(&self.state);
+        let state = &mut *guard;
+        for Consumed {
+            input,
+            frame,
+            caps,
+            generation,
+        } in frames
+        {
+            match input {
+                Input::Reference => {
+                    if let Some(t) = frame.timed(|r| r) {
+                        if state.pairer.push_ref(t) > 0 {
+                            gst::debug!(
+                                CAT,
+                                imp = self,
+                                "reference frame dropped: no distorted frame came for it in time"
+                            );
+                        }
+                    }
+                }
+                Input::Distorted => {
+                    state.outputs.push_back(Output {
+                        buffer: frame.buffer.clone(),
+                        caps,
+                        generation,
+                    });
+                    let index = state.next_index;
+                    state.next_index += 1;
+                    match frame.timed(|frame| DistFrame { index, frame }) {
+                        Some(t) => state.pairer.push_dist(t),
+                        None => self.unpaired(state, index),
+                    }
+                }
+            }
+        }
+        // The aggregator marks a pad EOS once it has taken its last buffer.
+        if self.ref_pad.is_eos() {
+            state.pairer.end_ref();
+        }
+        while let Some(p) = state.pairer.next() {
+            match p {
+                Paired::Pair(r, d) => self.measure(state, r, d)?,
+                Paired::Unpaired(d) => self.unpaired(state, d.index),
+            }
+        }
+        Ok(())
+    }
+
+    /// Passes the distorted frames taken in downstream, in order, as soon as the source pad
+    /// has their caps (the aggregator negotiates new caps only when it uses a frame of them).
+    fn push_outputs(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
+        loop {
+            let buffer = {
+                let mut state = lock(&self.state);
+                let Some(out) = state.outputs.front() else {
+                    return Ok(gst::FlowSuccess::Ok);
+                };
+                match &state.src_caps {
+                    Some((caps, _)) if *caps == out.caps => {}
+                    Some((_, generation)) if *generation > out.generation => {
+                        // Caps superseded before they were negotiated: downstream could not
+                        // read the frame.
+                        gst::debug!(CAT, imp = self, "frame of superseded caps not passed on");
+                        state.outputs.pop_front();
+                        continue;
+                    }
+                    _ => return Ok(gst::FlowSuccess::Ok),
+                }
+                state.outputs.pop_front().unwrap().buffer
+            };
+            self.obj().finish_buffer(buffer)?;
+        }
+    }
+
+    /// The distorted input ended, and no frame of it waits for a reference frame any more.
+    fn distorted_ended(&self) -> bool {
+        self.dist_pad.is_eos()
+            && lock(&self.intake).frames.is_empty()
+            && (lock(&self.state).pairer.waiting() == 0 || self.ref_pad.is_eos())
+    }
+
+    fn unpaired(&self, state: &mut State, index: u64) {
+        state.unpaired += 1;
+        if !state.warned_unpaired {
+            state.warned_unpaired = true;
+            let why = if self.ref_pad.is_eos() {
+                "the reference input ended before the distorted one"
+            } else {
+                "no reference frame for this time"
+            };
+            gst::element_imp_warning!(
+                self,
+                gst::StreamError::Format,
+                (
+                    "Distorted frame {} passed through unmeasured: {}",
+                    index,
+                    why
+                ),
+                ["Unpaired frames are counted in the pooled message's unpaired-frames field"]
+            );
+        }
+    }
+
+    /// Measures a pair; scores are posted once final (VMAF's motion needs the next frame).
+    fn measure(
+        &self,
+        state: &mut State,
+        reference: Frame,
+        dist: DistFrame,
+    ) -> Result<(), gst::FlowError> {
+        let DistFrame { index, frame: dist } = dist;
+        let (ri, di) = (&reference.info, &dist.info);
+        self.check_compatible(ri, di)?;
+        let layout = Layout {
+            format: di.format(),
+            width: di.width(),
+            height: di.height(),
+        };
+        if !index.is_multiple_of(state.settings.subsample.max(1) as u64) {
+            return Ok(());
+        }
+        match state.meter.as_ref().map(|(l, _)| *l) {
+            Some(l) if l == layout => {}
+            old => {
+                if let Some(old) = old {
+                    gst::info!(
+                        CAT,
+                        imp = self,
+                        "picture changed from {:?} to {:?}: motion restarts",
+                        old,
+                        layout
+                    );
+                    if let Some(last) = state.meter.as_mut().and_then(|(_, m)| m.finish()) {
+                        self.post_frame(state, last);
+                    }
+                }
+                self.new_meter(state, layout, di)?;
+            }
+        }
+        state.times.push_back(FrameTimes {
+            index,
+            pts: dist.pts,
+            running_time: dist.running_time,
+        });
+
+        let mapped = |f: Result<_, _>| {
+            f.map_err(|_| {
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Decode,
+                    ("Cannot map frame {}", index)
+                );
+                gst::FlowError::Error
+            })
+        };
+        let rframe = mapped(gst_video::VideoFrameRef::from_buffer_ref_readable(
+            reference.buffer.as_ref(),
+            &reference.info,
+        ))?;
+        let dframe = mapped(gst_video::VideoFrameRef::from_buffer_ref_readable(
+            dist.buffer.as_ref(),
+            &dist.info,
+        ))?;
+        let State {
+            meter,
+            scratch,
+            scratch16,
+            ..
+        } = &mut *state;
+        let (sr, sd) = scratch.split_at_mut(2);
+        let (s16r, s16d) = scratch16.split_at_mut(3);
+        let rp = frame_planes(&rframe, sr, s16r);
+        let dp = frame_planes(&dframe, sd, s16d);
+        let (rp, dp) = match (rp, dp) {
+            (Ok(r), Ok(d)) => (r, d),
+            (Err(e), _) | (_, Err(e)) => {
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Decode,
+                    ("Cannot read frame {}: {}", index, e)
+                );
+                return Err(gst::FlowError::Error);
+            }
+        };
+        let done = meter.as_mut().unwrap().1.push(index, &rp, &dp);
+        if let Some(scores) = done {
+            self.post_frame(state, scores);
+        }
+        Ok(())
+    }
 }
 
 /// Plane views over a mapped frame; 16-bit planes are reinterpreted in place when aligned,
@@ -534,6 +877,7 @@ impl ObjectSubclass for Vqmeter {
         Vqmeter {
             settings: Mutex::new(Settings::default()),
             state: Mutex::new(State::default()),
+            intake: Mutex::new(Intake::default()),
             ref_pad: make("ref_sink"),
             dist_pad: make("dist_sink"),
         }
@@ -573,12 +917,10 @@ impl ObjectImpl for Vqmeter {
                     .blurb("Which pooled VMAF the end-of-stream message reports as 'score' (every pooled statistic is reported as well)")
                     .mutable_ready()
                     .build(),
-                glib::ParamSpecUInt::builder("threads")
-                    .nick("Threads")
-                    .blurb("Worker threads for the metrics of a frame (0 = all cores)")
-                    .default_value(DEFAULT_THREADS)
-                    .mutable_ready()
-                    .build(),
+                lv_gst::element::threads_param_spec(
+                    "Worker threads for the metrics of a frame (0 = all cores; at most 4 per core \
+                     are started)",
+                ),
                 glib::ParamSpecUInt::builder("subsample")
                     .nick("Subsample")
                     .blurb("Measure every N-th frame only; motion is then measured between measured frames")
@@ -661,8 +1003,16 @@ impl ObjectImpl for Vqmeter {
     fn constructed(&self) {
         self.parent_constructed();
         let obj = self.obj();
-        obj.add_pad(&self.ref_pad).unwrap();
-        obj.add_pad(&self.dist_pad).unwrap();
+        for pad in [&self.ref_pad, &self.dist_pad] {
+            pad.set_emit_signals(true);
+            let element = obj.downgrade();
+            pad.connect_buffer_consumed(move |pad, buffer| {
+                if let Some(element) = element.upgrade() {
+                    element.imp().consumed(pad.upcast_ref(), buffer);
+                }
+            });
+            obj.add_pad(pad).unwrap();
+        }
     }
 }
 
@@ -726,6 +1076,7 @@ impl AggregatorImpl for Vqmeter {
             models,
             ..State::default()
         };
+        *lock(&self.intake) = Intake::default();
         self.parent_start()
     }
 
@@ -733,22 +1084,94 @@ impl AggregatorImpl for Vqmeter {
         // A stop without EOS (e.g. an error elsewhere) still closes the results file.
         self.finish();
         *lock(&self.state) = State::default();
+        *lock(&self.intake) = Intake::default();
         self.parent_stop()
     }
 
     fn flush(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
         // After a flushing seek the next frame does not follow the last one: restart motion.
+        lock(&self.intake).frames.clear();
         let mut state = lock(&self.state);
         if let Some(last) = state.meter.as_mut().and_then(|(_, m)| m.finish()) {
             self.post_frame(&mut state, last);
         }
         state.meter = None;
+        // The frames of the old range still waiting for their pair or to be passed on.
+        state.pairer = Pairer::new(MAX_WAITING_FRAMES);
+        state.outputs.clear();
         drop(state);
         self.parent_flush()
     }
 
+    fn sink_event(&self, pad: &gst_base::AggregatorPad, event: gst::Event) -> bool {
+        match event.view() {
+            gst::EventView::Caps(c) => {
+                let caps = c.caps_owned();
+                if let Ok(info) = gst_video::VideoInfo::from_caps(&caps) {
+                    let mut intake = lock(&self.intake);
+                    let slot = if pad == self.ref_pad.upcast_ref::<gst_base::AggregatorPad>() {
+                        &mut intake.ref_caps
+                    } else {
+                        &mut intake.dist_caps
+                    };
+                    let generation = slot.as_ref().map_or(0, |c| c.generation + 1);
+                    *slot = Some(InputCaps {
+                        caps,
+                        info,
+                        generation,
+                    });
+                }
+                self.parent_sink_event(pad, event)
+            }
+            _ => self.parent_sink_event(pad, event),
+        }
+    }
+
+    fn src_event(&self, event: gst::Event) -> bool {
+        // The video aggregator answers lateness by skipping output slots, and upstream
+        // elements by dropping frames; a meter must see every frame of both inputs.
+        if event.type_() == gst::EventType::Qos {
+            return true;
+        }
+        self.parent_src_event(event)
+    }
+
+    fn negotiated_src_caps(&self, caps: &gst::Caps) -> Result<(), gst::LoggableError> {
+        self.parent_negotiated_src_caps(caps)?;
+        let generation = lock(&self.intake)
+            .dist_caps
+            .as_ref()
+            .filter(|d| d.caps == *caps)
+            .map_or(0, |d| d.generation);
+        lock(&self.state).src_caps = Some((caps.clone(), generation));
+        Ok(())
+    }
+
     fn aggregate(&self, timeout: bool) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let res = self.parent_aggregate(timeout);
+        // Frames the aggregator skipped as late since the last call.
+        self.intake()?;
+        self.push_outputs()?;
+        // When the distorted input ends, so does the output; a reference with nothing queued
+        // may be about to end too, and is waited for so as not to warn of a longer one.
+        let ended = self.distorted_ended() && (self.ref_pad.is_eos() || self.ref_pad.has_buffer());
+        let res = if ended {
+            if !self.ref_pad.is_eos() {
+                gst::element_imp_warning!(self, gst::StreamError::Format, ("The distorted input ended before the reference; the remaining reference frames are not measured"));
+            }
+            Err(gst::FlowError::Eos)
+        } else {
+            // The video aggregator keeps the inputs in step (in a live pipeline, in time) and
+            // drains their queues; its output slots make no output (create_output_buffer).
+            let res = self.parent_aggregate(timeout);
+            if matches!(
+                res,
+                Ok(_) | Err(gst::FlowError::Eos | gst_base::AGGREGATOR_FLOW_NEED_DATA)
+            ) {
+                self.intake()?;
+                self.push_outputs()?;
+            }
+            res
+        };
         if res == Err(gst::FlowError::Eos) {
             self.finish();
         }
@@ -770,7 +1193,11 @@ impl AggregatorImpl for Vqmeter {
     fn update_src_caps(&self, caps: &gst::Caps) -> Result<gst::Caps, gst::FlowError> {
         // Whether the two inputs match is checked on each frame pair, not here: during a
         // mid-stream change one pad's new caps arrive before the other's.
-        let dist_caps = self.dist_pad.current_caps();
+        let dist_caps = lock(&self.intake)
+            .dist_caps
+            .as_ref()
+            .map(|c| c.caps.clone())
+            .or_else(|| self.dist_pad.current_caps());
         match dist_caps {
             Some(d) if d.can_intersect(caps) => Ok(d),
             Some(d) => {
@@ -788,118 +1215,18 @@ impl AggregatorImpl for Vqmeter {
 }
 
 impl VideoAggregatorImpl for Vqmeter {
+    fn create_output_buffer(&self) -> Result<Option<gst::Buffer>, gst::FlowError> {
+        // The output is the distorted frames themselves, passed on as they are taken in
+        // (push_outputs); an output slot of the aggregator is no new frame.
+        Ok(None)
+    }
+
     fn aggregate_frames(
         &self,
-        token: &AggregateFramesToken,
-        outbuf: &mut gst::BufferRef,
+        _token: &AggregateFramesToken,
+        _outbuf: &mut gst::BufferRef,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let Some(dist) = self.dist_pad.prepared_frame(token) else {
-            if self.dist_pad.is_eos() {
-                if self.ref_pad.prepared_frame(token).is_some() {
-                    gst::element_imp_warning!(self, gst::StreamError::Format, ("The distorted input ended before the reference; the remaining reference frames are not measured"));
-                }
-                return Err(gst::FlowError::Eos);
-            }
-            // Nothing to pass through for this output slot (live stream, distorted input late).
-            outbuf.set_flags(gst::BufferFlags::GAP | gst::BufferFlags::DROPPABLE);
-            return Ok(gst::FlowSuccess::Ok);
-        };
-        let dbuf = dist.buffer();
-        outbuf.remove_all_memory();
-        dbuf.copy_into(outbuf, gst::BufferCopyFlags::all(), ..)
-            .map_err(|_| gst::FlowError::Error)?;
-
-        let mut state = lock(&self.state);
-        let index = state.next_index;
-        state.next_index += 1;
-        let Some(reference) = self.ref_pad.prepared_frame(token) else {
-            state.unpaired += 1;
-            if !state.warned_unpaired {
-                state.warned_unpaired = true;
-                let why = if self.ref_pad.is_eos() {
-                    "the reference input ended before the distorted one"
-                } else {
-                    "no reference frame for this time"
-                };
-                gst::element_imp_warning!(
-                    self,
-                    gst::StreamError::Format,
-                    (
-                        "Distorted frame {} passed through unmeasured: {}",
-                        index,
-                        why
-                    ),
-                    ["Unpaired frames are counted in the pooled message's unpaired-frames field"]
-                );
-            }
-            return Ok(gst::FlowSuccess::Ok);
-        };
-        let (ri, di) = (reference.info(), dist.info());
-        self.check_compatible(ri, di)?;
-        let layout = Layout {
-            format: di.format(),
-            width: di.width(),
-            height: di.height(),
-        };
-        if !index.is_multiple_of(state.settings.subsample.max(1) as u64) {
-            return Ok(gst::FlowSuccess::Ok);
-        }
-        match state.meter.as_ref().map(|(l, _)| *l) {
-            Some(l) if l == layout => {}
-            old => {
-                if let Some(old) = old {
-                    gst::info!(
-                        CAT,
-                        imp = self,
-                        "picture changed from {:?} to {:?}: motion restarts",
-                        old,
-                        layout
-                    );
-                    if let Some(last) = state.meter.as_mut().and_then(|(_, m)| m.finish()) {
-                        self.post_frame(&mut state, last);
-                    }
-                }
-                self.new_meter(&mut state, layout, di)?;
-            }
-        }
-        let pts = dbuf.pts();
-        let running_time = self
-            .dist_pad
-            .segment()
-            .downcast::<gst::ClockTime>()
-            .ok()
-            .and_then(|seg| pts.and_then(|p| seg.to_running_time(p)));
-        state.times.push_back(FrameTimes {
-            index,
-            pts,
-            running_time,
-        });
-
-        let State {
-            meter,
-            scratch,
-            scratch16,
-            ..
-        } = &mut *state;
-        let (sr, sd) = scratch.split_at_mut(2);
-        let (s16r, s16d) = scratch16.split_at_mut(3);
-        let rp = frame_planes(&reference, sr, s16r);
-        let dp = frame_planes(&dist, sd, s16d);
-        let (rp, dp) = match (rp, dp) {
-            (Ok(r), Ok(d)) => (r, d),
-            (Err(e), _) | (_, Err(e)) => {
-                gst::element_imp_error!(
-                    self,
-                    gst::StreamError::Decode,
-                    ("Cannot read frame {}: {}", index, e)
-                );
-                return Err(gst::FlowError::Error);
-            }
-        };
-        let done = meter.as_mut().unwrap().1.push(index, &rp, &dp);
-        if let Some(scores) = done {
-            self.post_frame(&mut state, scores);
-        }
+        // Not called: create_output_buffer makes no output buffer.
         Ok(gst::FlowSuccess::Ok)
     }
 }

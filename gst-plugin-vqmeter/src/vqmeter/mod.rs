@@ -5,6 +5,7 @@ use gst::prelude::*;
 
 mod imp;
 mod messages;
+mod pairing;
 
 pub use messages::{FrameMessage, PooledMessage};
 
