@@ -471,6 +471,147 @@ fn second_model_is_reported_under_its_own_name() {
     assert!(pooled.has_field("vmaf_v0.6.1neg"), "{pooled}");
 }
 
+/// What the bus and the meter's sink pads saw, in the order it happened: messages are recorded
+/// by a sync handler in the posting thread, flushes by a probe before the element handles them,
+/// so a message posted after a flush began is recorded after `FlushStart`.
+#[derive(Clone, Debug)]
+enum Seen {
+    FlushStart,
+    Frame(FrameMessage),
+    Pooled(gst::Structure),
+    Eos,
+    Error(gst::glib::Error, String),
+}
+
+struct Recorder {
+    log: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
+}
+
+impl Recorder {
+    fn attach(pipeline: &gst::Pipeline) -> Self {
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let l = log.clone();
+        pipeline.bus().unwrap().set_sync_handler(move |_, msg| {
+            use gst::MessageView;
+            let seen = match msg.view() {
+                MessageView::Eos(..) => Some(Seen::Eos),
+                MessageView::Error(e) => Some(Seen::Error(
+                    e.error(),
+                    e.debug().map(|d| d.to_string()).unwrap_or_default(),
+                )),
+                MessageView::Element(e) => e.structure().and_then(|s| match s.name().as_str() {
+                    "vqmeter-frame" => Some(Seen::Frame(FrameMessage::try_from(s).unwrap())),
+                    "vqmeter-pooled" => Some(Seen::Pooled(s.to_owned())),
+                    _ => None,
+                }),
+                _ => None,
+            };
+            if let Some(s) = seen {
+                l.lock().unwrap().push(s);
+            }
+            gst::BusSyncReply::Drop
+        });
+        if let Some(m) = pipeline.by_name("m") {
+            assert!(!m.sink_pads().is_empty());
+            let flushes = std::sync::Arc::new(std::sync::Mutex::new(0u32));
+            for pad in m.sink_pads() {
+                let l = log.clone();
+                let flushes = flushes.clone();
+                pad.add_probe(gst::PadProbeType::EVENT_FLUSH, move |_, info| {
+                    if let Some(gst::PadProbeData::Event(ev)) = &info.data {
+                        if ev.type_() == gst::EventType::FlushStart {
+                            // One marker per flush: the first of the two pads to see it.
+                            let mut n = flushes.lock().unwrap();
+                            *n += 1;
+                            if *n % 2 == 1 {
+                                l.lock().unwrap().push(Seen::FlushStart);
+                            }
+                        }
+                    }
+                    gst::PadProbeReturn::Ok
+                });
+            }
+        }
+        Recorder { log }
+    }
+
+    fn snapshot(&self) -> Vec<Seen> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) for the `nth` (1-based) EOS; panics on an error or a timeout.
+    fn wait_eos(&self, nth: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let log = self.snapshot();
+            if let Some(Seen::Error(e, d)) = log.iter().find(|s| matches!(s, Seen::Error(..))) {
+                panic!("pipeline error: {e} ({d})");
+            }
+            if log.iter().filter(|s| matches!(s, Seen::Eos)).count() >= nth {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no EOS #{nth}: {log:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn wait_state(pipeline: &gst::Pipeline) {
+    let (res, _, _) = pipeline.state(gst::ClockTime::from_seconds(60));
+    res.expect("state change completes");
+}
+
+fn seek(pipeline: &gst::Pipeline, start_ms: u64, stop_ms: u64) {
+    pipeline
+        .seek(
+            1.0,
+            gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE,
+            gst::SeekType::Set,
+            gst::ClockTime::from_mseconds(start_ms),
+            gst::SeekType::Set,
+            gst::ClockTime::from_mseconds(stop_ms),
+        )
+        .expect("seek");
+    wait_state(pipeline);
+}
+
+/// Two identical 25 fps test sources into `m`; neither ends by itself, seeks set the range.
+fn seekable_pair(props: &str) -> gst::Pipeline {
+    init();
+    let src = "videotestsrc ! video/x-raw,width=160,height=120,framerate=25/1,format=I420";
+    gst::parse::launch(&format!(
+        "vqmeter name=m psnr=true {props} ! fakesink {src} ! m.ref_sink {src} ! m.dist_sink"
+    ))
+    .expect("launch line parses")
+    .downcast()
+    .unwrap()
+}
+
+fn frames_of(log: &[Seen]) -> Vec<FrameMessage> {
+    log.iter()
+        .filter_map(|s| match s {
+            Seen::Frame(f) => Some(f.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn pooled_of(log: &[Seen]) -> Vec<gst::Structure> {
+    log.iter()
+        .filter_map(|s| match s {
+            Seen::Pooled(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ms(t: Option<gst::ClockTime>) -> u64 {
+    t.expect("frame has a pts").mseconds()
+}
+
 /// Runs `launch` (whose meter is named `m`) and counts what `m` pushed downstream.
 fn run_counting_output(launch: &str) -> (Outcome, Vec<gst::ClockTime>) {
     init();
@@ -530,4 +671,62 @@ fn live_sources_measure_and_pass_each_frame_once() {
         distinct.dedup();
         assert_eq!(distinct.len(), N, "{slow}: distinct output pts");
     }
+}
+
+/// A flushing seek after EOS starts a new measurement: its own frame messages, its own pooled
+/// message and a results file that holds it, complete, and is never left unterminated.
+#[test]
+fn flushing_seek_after_eos_measures_the_new_range() {
+    let results = oracle::scratch_dir().join("vqmeter-seek-after-eos.json");
+    let _ = std::fs::remove_file(&results);
+    let pipeline = seekable_pair(&format!("results-filename={}", results.display()));
+    let rec = Recorder::attach(&pipeline);
+    pipeline.set_state(gst::State::Paused).unwrap();
+    wait_state(&pipeline);
+    seek(&pipeline, 0, 800);
+    let first_from = rec.snapshot().len();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    rec.wait_eos(1);
+    let log = rec.snapshot();
+    let first = &log[first_from..];
+    assert_eq!(frames_of(first).len(), 20, "first run");
+    assert_eq!(pooled_of(first).len(), 1, "first run");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    assert_eq!(v["frames"].as_array().unwrap().len(), 20);
+
+    let second_from = log.len();
+    seek(&pipeline, 400, 800);
+    rec.wait_eos(2);
+    // The file is replaced when the second run ends, never before: read it only then.
+    let log = rec.snapshot();
+    pipeline.set_state(gst::State::Null).unwrap();
+    let second = &log[second_from..];
+    let frames = frames_of(second);
+    assert_eq!(
+        frames.iter().map(|f| ms(f.pts)).collect::<Vec<_>>(),
+        (0..10).map(|k| 400 + 40 * k).collect::<Vec<_>>(),
+        "second run's frame messages"
+    );
+    let pooled = pooled_of(second);
+    assert_eq!(pooled.len(), 1, "second run's pooled message");
+    assert_eq!(pooled[0].get::<u64>("frames").unwrap(), 10);
+    let text = std::fs::read_to_string(&results).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("results file is not valid JSON ({e}): {text:.300}"));
+    assert_eq!(
+        v["frames"].as_array().unwrap().len(),
+        10,
+        "second run's frames"
+    );
+    assert!(v["pooled_metrics"]["psnr_y"]["mean"].is_number());
+    // Nothing is left next to the file.
+    let dir = results.parent().unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("vqmeter-seek-after-eos") && n != "vqmeter-seek-after-eos.json")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

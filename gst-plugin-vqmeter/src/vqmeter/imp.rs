@@ -8,6 +8,7 @@
 
 use super::messages::{FrameMessage, PooledMessage};
 use super::pairing::{Paired, Pairer, Timed};
+use super::results_file::ResultsFile;
 use super::{PoolMethod, ResultsFormat};
 use gst::glib;
 use gst::prelude::*;
@@ -23,7 +24,7 @@ use lv_image::nv12;
 use lv_image::plane::Plane;
 use lv_metrics::meter::{FrameScores, Meter, MeterConfig};
 use lv_metrics::model::VmafModel;
-use lv_metrics::report::{Collector, ResultsWriter};
+use lv_metrics::report::Collector;
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{LazyLock, Mutex};
@@ -198,7 +199,7 @@ struct State {
     segment_start: Option<gst::ClockTime>,
     first_time: Option<gst::ClockTime>,
     last_time: Option<gst::ClockTime>,
-    writer: Option<ResultsWriter>,
+    writer: Option<ResultsFile>,
     unpaired: u64,
     warned_unpaired: bool,
     finished: bool,
@@ -232,6 +233,19 @@ impl Default for State {
             scratch: Default::default(),
             scratch16: Default::default(),
         }
+    }
+}
+
+impl State {
+    /// A new measurement with the same settings and caps (a flush keeps them); what the
+    /// previous one had is dropped, its results file included.
+    fn restart(&mut self) {
+        *self = State {
+            settings: std::mem::take(&mut self.settings),
+            models: std::mem::take(&mut self.models),
+            src_caps: self.src_caps.take(),
+            ..State::default()
+        };
     }
 }
 
@@ -434,7 +448,7 @@ impl Vqmeter {
         };
         let msg = self.pooled_message(&state, &stream, None, state.first_time, end);
         if let Some(w) = state.writer.take() {
-            if let Err(e) = w.finish(&msg.metrics) {
+            if let Err(e) = w.commit(&msg.metrics) {
                 gst::element_imp_warning!(
                     self,
                     gst::ResourceError::Write,
@@ -499,7 +513,7 @@ impl Vqmeter {
                     ResultsFormat::Xml => lv_metrics::report::ResultsFormat::Xml,
                 };
                 let version = concat!("vqmeter ", env!("CARGO_PKG_VERSION"));
-                match ResultsWriter::create(Path::new(&path), format, &names, version) {
+                match ResultsFile::create(Path::new(&path), format, &names, version) {
                     Ok(w) => state.writer = Some(w),
                     Err(e) => {
                         gst::element_imp_error!(
@@ -1089,16 +1103,14 @@ impl AggregatorImpl for Vqmeter {
     }
 
     fn flush(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
-        // After a flushing seek the next frame does not follow the last one: restart motion.
+        // A flushing seek: the new range is measured anew, to its own pooled message and
+        // results file.
         lock(&self.intake).frames.clear();
         let mut state = lock(&self.state);
         if let Some(last) = state.meter.as_mut().and_then(|(_, m)| m.finish()) {
             self.post_frame(&mut state, last);
         }
-        state.meter = None;
-        // The frames of the old range still waiting for their pair or to be passed on.
-        state.pairer = Pairer::new(MAX_WAITING_FRAMES);
-        state.outputs.clear();
+        state.restart();
         drop(state);
         self.parent_flush()
     }

@@ -6,6 +6,7 @@ use gst::prelude::*;
 mod imp;
 mod messages;
 mod pairing;
+mod results_file;
 
 pub use messages::{FrameMessage, PooledMessage};
 
