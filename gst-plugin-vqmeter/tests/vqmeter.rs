@@ -730,3 +730,32 @@ fn flushing_seek_after_eos_measures_the_new_range() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// A frame still waiting for its scores when a seek flushes belongs to the abandoned range:
+/// no message for it may follow the flush.
+#[test]
+fn no_frame_message_for_a_frame_a_seek_flushed() {
+    let pipeline = seekable_pair("");
+    let rec = Recorder::attach(&pipeline);
+    // Prerolled, the meter has measured the first frame and waits for the next to finish it.
+    pipeline.set_state(gst::State::Paused).unwrap();
+    wait_state(&pipeline);
+    seek(&pipeline, 400, 800);
+    pipeline.set_state(gst::State::Playing).unwrap();
+    rec.wait_eos(1);
+    let log = rec.snapshot();
+    pipeline.set_state(gst::State::Null).unwrap();
+    let flush = log
+        .iter()
+        .position(|s| matches!(s, Seen::FlushStart))
+        .expect("the seek flushed the meter");
+    let after: Vec<u64> = frames_of(&log[flush..]).iter().map(|f| ms(f.pts)).collect();
+    assert_eq!(
+        after,
+        (0..10).map(|k| 400 + 40 * k).collect::<Vec<_>>(),
+        "frame messages after the flush"
+    );
+    let pooled = pooled_of(&log);
+    assert_eq!(pooled.len(), 1);
+    assert_eq!(pooled[0].get::<u64>("frames").unwrap(), 10);
+}

@@ -27,6 +27,7 @@ use lv_metrics::model::VmafModel;
 use lv_metrics::report::Collector;
 use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -252,6 +253,9 @@ impl State {
 pub struct Vqmeter {
     settings: Mutex<Settings>,
     state: Mutex<State>,
+    /// Set from a flush's start to its end: what is measured meanwhile belongs to the range
+    /// the flush abandons and is not reported.
+    flushing: AtomicBool,
     intake: Mutex<Intake>,
     ref_pad: gst_video::VideoAggregatorPad,
     dist_pad: gst_video::VideoAggregatorPad,
@@ -301,8 +305,10 @@ fn load_models(spec: &str) -> Result<Vec<VmafModel>, String> {
 
 impl Vqmeter {
     fn post(&self, s: gst::Structure) {
-        let obj = self.obj();
-        let _ = obj.post_message(gst::message::Element::builder(s).src(&*obj).build());
+        if !self.flushing.load(Ordering::SeqCst) {
+            let obj = self.obj();
+            let _ = obj.post_message(gst::message::Element::builder(s).src(&*obj).build());
+        }
     }
 
     fn post_frame(&self, state: &mut State, scores: FrameScores) {
@@ -891,6 +897,7 @@ impl ObjectSubclass for Vqmeter {
         Vqmeter {
             settings: Mutex::new(Settings::default()),
             state: Mutex::new(State::default()),
+            flushing: AtomicBool::new(false),
             intake: Mutex::new(Intake::default()),
             ref_pad: make("ref_sink"),
             dist_pad: make("dist_sink"),
@@ -1090,6 +1097,7 @@ impl AggregatorImpl for Vqmeter {
             models,
             ..State::default()
         };
+        self.flushing.store(false, Ordering::SeqCst);
         *lock(&self.intake) = Intake::default();
         self.parent_start()
     }
@@ -1103,15 +1111,11 @@ impl AggregatorImpl for Vqmeter {
     }
 
     fn flush(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
-        // A flushing seek: the new range is measured anew, to its own pooled message and
-        // results file.
+        // A flushing seek: the frames of the old range are gone, so is the measurement of it,
+        // the frame still waiting for its motion score included; the new range is measured
+        // anew, to its own pooled message and results file.
         lock(&self.intake).frames.clear();
-        let mut state = lock(&self.state);
-        if let Some(last) = state.meter.as_mut().and_then(|(_, m)| m.finish()) {
-            self.post_frame(&mut state, last);
-        }
-        state.restart();
-        drop(state);
+        lock(&self.state).restart();
         self.parent_flush()
     }
 
@@ -1134,6 +1138,15 @@ impl AggregatorImpl for Vqmeter {
                     });
                 }
                 self.parent_sink_event(pad, event)
+            }
+            gst::EventView::FlushStart(_) => {
+                self.flushing.store(true, Ordering::SeqCst);
+                self.parent_sink_event(pad, event)
+            }
+            gst::EventView::FlushStop(_) => {
+                let res = self.parent_sink_event(pad, event);
+                self.flushing.store(false, Ordering::SeqCst);
+                res
             }
             _ => self.parent_sink_event(pad, event),
         }
