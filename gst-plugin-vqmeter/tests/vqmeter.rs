@@ -759,3 +759,57 @@ fn no_frame_message_for_a_frame_a_seek_flushed() {
     assert_eq!(pooled.len(), 1);
     assert_eq!(pooled[0].get::<u64>("frames").unwrap(), 10);
 }
+
+/// An unusable results path is refused when the element starts, not at the first frame or at
+/// the end of a long measurement.
+#[test]
+fn unwritable_results_path_fails_the_start() {
+    init();
+    let path = "/nonexistent-vqmeter-dir/results.json";
+    let e = gst::ElementFactory::make("vqmeter")
+        .property("results-filename", path)
+        .build()
+        .unwrap();
+    let bus = gst::Bus::new();
+    e.set_bus(Some(&bus));
+    e.set_state(gst::State::Ready).unwrap();
+    assert!(
+        e.set_state(gst::State::Paused).is_err(),
+        "READY to PAUSED must fail"
+    );
+    let err = std::iter::from_fn(|| bus.pop())
+        .find_map(|m| match m.view() {
+            gst::MessageView::Error(err) => Some((
+                err.error(),
+                err.debug().map(|d| d.to_string()).unwrap_or_default(),
+            )),
+            _ => None,
+        })
+        .expect("an error message");
+    assert!(err.0.matches(gst::ResourceError::OpenWrite), "{:?}", err.0);
+    assert!(
+        err.0.message().contains(path) || err.1.contains(path),
+        "{err:?}"
+    );
+    e.set_state(gst::State::Null).unwrap();
+
+    // A writable path passes the check without touching an existing file.
+    let ok = oracle::scratch_dir().join("vqmeter-writable-check.json");
+    std::fs::write(&ok, "previous results").unwrap();
+    let e = gst::ElementFactory::make("vqmeter")
+        .property("results-filename", ok.to_str().unwrap())
+        .build()
+        .unwrap();
+    e.set_state(gst::State::Paused).unwrap();
+    e.set_state(gst::State::Null).unwrap();
+    assert_eq!(std::fs::read_to_string(&ok).unwrap(), "previous results");
+
+    // A directory is not a file to write.
+    let e = gst::ElementFactory::make("vqmeter")
+        .property("results-filename", oracle::scratch_dir().to_str().unwrap())
+        .build()
+        .unwrap();
+    e.set_bus(Some(&bus));
+    assert!(e.set_state(gst::State::Paused).is_err());
+    e.set_state(gst::State::Null).unwrap();
+}

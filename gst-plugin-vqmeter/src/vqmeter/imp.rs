@@ -8,7 +8,7 @@
 
 use super::messages::{FrameMessage, PooledMessage};
 use super::pairing::{Paired, Pairer, Timed};
-use super::results_file::ResultsFile;
+use super::results_file::{self, ResultsFile};
 use super::{PoolMethod, ResultsFormat};
 use gst::glib;
 use gst::prelude::*;
@@ -1091,6 +1091,15 @@ impl AggregatorImpl for Vqmeter {
                 gst::LibraryError::Settings,
                 ["Nothing to measure: set a VMAF model or enable psnr, ssim or ms-ssim"]
             ));
+        }
+        if let Some(path) = settings.results_filename.as_deref() {
+            // Found now rather than after a whole measurement.
+            results_file::check_writable(Path::new(path)).map_err(|e| {
+                gst::error_msg!(
+                    gst::ResourceError::OpenWrite,
+                    ["Cannot write results file {}: {}", path, e]
+                )
+            })?;
         }
         *lock(&self.state) = State {
             settings,

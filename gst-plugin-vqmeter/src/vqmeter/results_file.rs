@@ -29,6 +29,20 @@ fn partial_path(path: &Path) -> io::Result<PathBuf> {
     Ok(path.with_file_name(partial))
 }
 
+/// Whether a results file can be written at `path`, checked by creating (and removing) the
+/// file it is first written to; the file at `path` itself is left alone.
+pub fn check_writable(path: &Path) -> io::Result<()> {
+    if path.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is a directory",
+        ));
+    }
+    let partial = partial_path(path)?;
+    std::fs::File::create(&partial)?;
+    std::fs::remove_file(&partial)
+}
+
 impl ResultsFile {
     pub fn create(
         path: &Path,
@@ -103,5 +117,14 @@ mod tests {
             "Frame,psnr_y\n0,40.000000\n"
         );
         assert!(!partial_path(&path).unwrap().exists());
+    }
+
+    #[test]
+    fn writability() {
+        assert!(check_writable(Path::new("/nonexistent-vqmeter-dir/x.json")).is_err());
+        assert!(check_writable(&std::env::temp_dir()).is_err());
+        let path = scratch("check.json");
+        check_writable(&path).unwrap();
+        assert!(!path.exists());
     }
 }
