@@ -813,3 +813,52 @@ fn unwritable_results_path_fails_the_start() {
     assert!(e.set_state(gst::State::Paused).is_err());
     e.set_state(gst::State::Null).unwrap();
 }
+
+/// With a reference that ends before its first frame, the distorted frames are still counted
+/// in a pooled message at EOS.
+#[test]
+fn empty_reference_reports_unpaired_frames() {
+    let caps = "video/x-raw,width=160,height=120,framerate=25/1,format=I420";
+    let out = run(&format!(
+        "vqmeter name=m ! fakesink videotestsrc num-buffers=0 ! {caps} ! m.ref_sink videotestsrc num-buffers=5 ! {caps} ! m.dist_sink"
+    ));
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert!(out.frames.is_empty());
+    let pooled = out.pooled.expect("pooled message");
+    assert_eq!(pooled.get::<u64>("frames").unwrap(), 0);
+    assert_eq!(pooled.get::<u64>("unpaired-frames").unwrap(), 5);
+}
+
+/// The same element measures a second stream in full after going back to NULL (and to READY).
+#[test]
+fn element_measures_again_after_a_state_cycle() {
+    init();
+    let results = oracle::scratch_dir().join("vqmeter-state-cycle.json");
+    let _ = std::fs::remove_file(&results);
+    let src =
+        "videotestsrc num-buffers=10 ! video/x-raw,width=160,height=120,framerate=25/1,format=I420";
+    let launch = format!(
+        "vqmeter name=m psnr=true results-filename={} ! fakesink {src} ! m.ref_sink {src} ! m.dist_sink",
+        results.display()
+    );
+    let pipeline: gst::Pipeline = gst::parse::launch(&launch).unwrap().downcast().unwrap();
+    for (round, back_to) in [
+        (0, gst::State::Null),
+        (1, gst::State::Ready),
+        (2, gst::State::Null),
+    ] {
+        let out = run_pipeline(&pipeline, &launch);
+        assert!(out.errors.is_empty(), "round {round}: {:?}", out.errors);
+        assert_eq!(
+            out.frames.iter().map(|f| f.index).collect::<Vec<_>>(),
+            (0..10).collect::<Vec<u64>>(),
+            "round {round}"
+        );
+        let pooled = out.pooled.expect("pooled message");
+        assert_eq!(pooled.get::<u64>("frames").unwrap(), 10, "round {round}");
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+        assert_eq!(v["frames"].as_array().unwrap().len(), 10, "round {round}");
+        pipeline.set_state(back_to).unwrap();
+    }
+}

@@ -450,6 +450,21 @@ impl Vqmeter {
                 imp = self,
                 "stream ended before any frame pair was measured"
             );
+            if state.next_index == 0 {
+                return;
+            }
+            // Distorted frames came: the application learns how many went unmeasured.
+            let msg = PooledMessage {
+                segment: None,
+                start: None,
+                end: None,
+                frames: 0,
+                unpaired_frames: state.unpaired,
+                score: None,
+                metrics: Vec::new(),
+            };
+            drop(state);
+            self.post(msg.into());
             return;
         };
         let msg = self.pooled_message(&state, &stream, None, state.first_time, end);
