@@ -19,7 +19,8 @@
 //! `train-steps` over the run's wall time).
 //!
 //! Needs the oracle ffmpeg and the bench clips (`scripts/fetch-test-deps.sh`,
-//! `scripts/fetch-eval-clips.sh`). Run: `cargo bench -p gst-plugin-srenhance --bench srenhance_speed`.
+//! `scripts/fetch-eval-clips.sh`). Run: `cargo bench -p gst-plugin-srenhance --bench srenhance_speed`;
+//! `LV_BENCH_INSTANCES=4` runs only N live instances at once instead (see `instances`).
 
 use gst::prelude::*;
 use lv_testkit::bench::{env_usize, launch_timed, SharedBytes, Timed};
@@ -308,6 +309,14 @@ fn main() {
         lr.len()
     );
 
+    if let Some(n) = std::env::var("LV_BENCH_INSTANCES")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        instances(n, &lr, &patches, total);
+        return;
+    }
+
     struct Row {
         name: String,
         threads: usize,
@@ -423,6 +432,74 @@ fn main() {
             r.fps,
             sr.fps / r.fps,
             r.note
+        );
+    }
+}
+
+/// `LV_BENCH_INSTANCES=N`: N live 30 fps cameras at once, each through its own pipeline with
+/// one inference thread (issue #12, defect 7: four live 720p30 instances on 2 cores were
+/// 32–44 % late with training on, 0–2 % with it off). The peer, `videoscale method=catrom`,
+/// runs the same way in the same run. A frame is late when it reaches the sink more than two
+/// frame periods after it was pushed.
+fn instances(n: usize, lr: &[Arc<Vec<u8>>], patches: &[Option<Arc<Vec<u8>>>], total: usize) {
+    println!("\n{n} live 30 fps instances at once, 640x360 → 1280x720, 1 inference thread each, {total} frames each:");
+    println!("| scaler | frames late (> 2 periods) | latency p50 / p99 / max (ms) | trainer steps/s (sum) | frames not kept for training |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    let cands: [(&str, &str, bool); 3] = [
+        (
+            "videoscale catrom (bicubic)",
+            "videoscale method=catrom n-threads=1",
+            false,
+        ),
+        (
+            "srenhance, training off",
+            "srenhance name=sr training=false threads=1",
+            false,
+        ),
+        (
+            "srenhance, training on",
+            "srenhance name=sr training=true adaptive=false threads=1",
+            true,
+        ),
+    ];
+    for (name, scaler, with_patches) in cands {
+        let runs: Vec<Run> = std::thread::scope(|sc| {
+            let hs: Vec<_> = (0..n)
+                .map(|_| {
+                    sc.spawn(|| gst_run(lr, with_patches.then_some(patches), total, scaler, true))
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut l: Vec<f64> = runs.iter().flat_map(|r| r.latencies.clone()).collect();
+        l.sort_by(f64::total_cmp);
+        let p = |q: f64| l[((l.len() - 1) as f64 * q).round() as usize] * 1e3;
+        let late = l
+            .iter()
+            .filter(|&&x| x > 2.0 * FRAME_NS as f64 / 1e9)
+            .count();
+        let steps: f64 = runs.iter().filter_map(|r| r.steps_per_s).sum();
+        let skipped: u64 = runs
+            .iter()
+            .filter_map(|r| r.stats.as_ref()?.get::<u64>("frames-skipped").ok())
+            .sum();
+        println!(
+            "| {name} | {late} of {} ({:.1} %) | {:.0} / {:.0} / {:.0} | {} | {} |",
+            l.len(),
+            100.0 * late as f64 / l.len() as f64,
+            p(0.5),
+            p(0.99),
+            p(1.0),
+            if with_patches {
+                format!("{steps:.1}")
+            } else {
+                "–".into()
+            },
+            if with_patches {
+                skipped.to_string()
+            } else {
+                "–".into()
+            },
         );
     }
 }

@@ -20,12 +20,14 @@ fn init() {
     });
 }
 
-/// The issue's pipeline at 320x240, `frames` frames at 30 fps; srenhance is `sr`.
+/// The issue's pipeline at 320x240, `frames` frames at 30 fps; srenhance is `sr`. A queue
+/// after each of srpatch's outputs, as the README says (one streaming thread feeding two
+/// sinks deadlocks in preroll, as after a `tee`).
 fn ingest(frames: u32, sr_props: &str) -> String {
     format!(
         "videotestsrc num-buffers={frames} pattern=ball ! \
          video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! srpatch name=p ! \
-         videoscale ! video/x-raw,width=160,height=120 ! srenhance name=sr {sr_props} ! \
+         queue ! videoscale ! video/x-raw,width=160,height=120 ! srenhance name=sr {sr_props} ! \
          video/x-raw,width=320,height=240 ! fakesink name=out \
          p.patch_src ! queue ! sr.patch_sink"
     )

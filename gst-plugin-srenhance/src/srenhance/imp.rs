@@ -1471,8 +1471,10 @@ impl ObjectImpl for Srenhance {
                     .nick("Statistics")
                     .blurb(
                         "Counters: patch buffers, malformed buffers, patches, undecodable \
-                         payloads, patches dropped (no frame, wrong size, overflow), training \
-                         pairs, epochs, training steps, network generation, trainer state",
+                         payloads, patches dropped (no frame, wrong size, overflow, training \
+                         off), live frames not kept for training (frames-skipped), training \
+                         pairs, epochs, training steps, network generation, trainer state \
+                         (off while training is off)",
                     )
                     .read_only()
                     .build(),
@@ -1489,16 +1491,7 @@ impl ObjectImpl for Srenhance {
                 .flatten()
                 .filter(|m| !m.is_empty())
         };
-        // The READY-only ones are read when the element starts: refuse them while it runs
-        // rather than report a value that is not in effect.
-        let playing_ok = pspec.flags().contains(gst::PARAM_FLAG_MUTABLE_PLAYING);
-        if !playing_ok && self.obj().current_state() > gst::State::Ready {
-            gst::warning!(
-                CAT,
-                imp = self,
-                "property {} can only be changed in the NULL or READY state; ignored",
-                pspec.name()
-            );
+        if lv_gst::element::refuse_while_running(&*self.obj(), *CAT, pspec) {
             return;
         }
         match pspec.name() {

@@ -992,6 +992,9 @@ impl ObjectImpl for Vqmeter {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        if lv_gst::element::refuse_while_running(&*self.obj(), *CAT, pspec) {
+            return;
+        }
         let mut s = lock(&self.settings);
         match pspec.name() {
             "model-filename" => {

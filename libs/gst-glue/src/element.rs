@@ -82,6 +82,28 @@ pub fn worker_threads(threads: u32) -> usize {
     (threads as usize).min(cores * THREADS_PER_CORE)
 }
 
+/// Whether a property change must be refused because the element runs: a property without
+/// `GST_PARAM_MUTABLE_PLAYING` is read when the element starts, so changed in PAUSED or
+/// PLAYING it would be reported but not in effect (and take effect at some later caps
+/// change). Logs a warning naming the property when it refuses.
+pub fn refuse_while_running(
+    obj: &impl IsA<gst::Element>,
+    cat: gst::DebugCategory,
+    pspec: &glib::ParamSpec,
+) -> bool {
+    let running = obj.as_ref().current_state() > gst::State::Ready;
+    if running && !pspec.flags().contains(gst::PARAM_FLAG_MUTABLE_PLAYING) {
+        gst::warning!(
+            cat,
+            obj = obj.as_ref(),
+            "property {} can only be changed in the NULL or READY state; ignored",
+            pspec.name()
+        );
+        return true;
+    }
+    false
+}
+
 /// A string property's value, `None` when unset or empty (an empty string from gst-launch
 /// means "the default").
 pub fn non_empty_string(value: &glib::Value) -> Option<String> {
