@@ -208,12 +208,12 @@ fn stopping_does_not_wait_for_the_running_epoch() {
     let sr = pipeline.by_name("sr").unwrap();
     pipeline.set_state(gst::State::Playing).unwrap();
     let t0 = Instant::now();
-    // Into the second epoch's 5000 steps (the first epoch's end has been reported).
+    // Into the first epoch's 5000 steps (seconds of training on its own).
     while sr
         .property::<gst::Structure>("stats")
         .get::<u64>("train-steps")
         .unwrap()
-        < 5050
+        < 100
     {
         assert!(
             t0.elapsed() < Duration::from_secs(120),
