@@ -4,7 +4,6 @@
 
 use gst::prelude::*;
 use std::sync::Once;
-use std::time::Duration;
 
 fn init() {
     static INIT: Once = Once::new();
@@ -17,28 +16,17 @@ fn init() {
 #[test]
 fn stress_random_states_seeks_and_properties() {
     init();
-    for seed in 1..=3 {
-        let case = lv_testkit::stress::Case {
-            pipeline: "videotestsrc num-buffers=60 pattern=ball ! \
-                       video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! \
-                       dnnscale name=d ! video/x-raw,width=160,height=120 ! fakesink"
-                .into(),
-            element: "d".into(),
-            properties: vec![(
-                "threads",
-                vec![0u32.to_value(), 1u32.to_value(), 256u32.to_value()],
-            )],
-            actions: 40,
-            seed,
-            step_bound: Duration::from_secs(10),
-            final_bound: Duration::from_secs(60),
-        };
-        let report = lv_testkit::stress::run(&case).unwrap_or_else(|e| panic!("{e}"));
-        eprintln!(
-            "seed {seed}: {} state changes, {} seeks, {} property changes",
-            report.state_changes, report.seeks, report.property_changes
-        );
-    }
+    let case = lv_testkit::stress::Case::new(
+        "videotestsrc num-buffers=60 pattern=ball ! \
+         video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! \
+         dnnscale name=d ! video/x-raw,width=160,height=120 ! fakesink",
+        "d",
+        vec![(
+            "threads",
+            vec![0u32.to_value(), 1u32.to_value(), 256u32.to_value()],
+        )],
+    );
+    lv_testkit::stress::run_seeds(case, 3);
 }
 
 /// READY-only properties are refused while the element runs, accepted again in READY.

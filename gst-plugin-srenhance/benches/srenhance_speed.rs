@@ -381,19 +381,14 @@ fn main() {
                 _ => String::new(),
             };
             if realtime {
-                let mut l = r.latencies.clone();
-                l.sort_by(f64::total_cmp);
-                let p = |q: f64| l[((l.len() - 1) as f64 * q).round() as usize] * 1e3;
-                let late = l
-                    .iter()
-                    .filter(|&&x| x > 2.0 * FRAME_NS as f64 / 1e9)
-                    .count();
+                let l = Latency::of(r.latencies.clone());
                 note = format!(
-                    "{note}; latency median {:.0} ms, p99 {:.0} ms, max {:.0} ms; {late} of {} frames later than 2 frame periods",
-                    p(0.5),
-                    p(0.99),
-                    p(1.0),
-                    l.len()
+                    "{note}; latency median {:.0} ms, p99 {:.0} ms, max {:.0} ms; {} of {} frames later than 2 frame periods",
+                    l.ms(0.5),
+                    l.ms(0.99),
+                    l.ms(1.0),
+                    l.late,
+                    l.sorted.len()
                 );
             }
             println!("  {name:<28} threads {threads}: {fps:.1} fps {note}");
@@ -436,6 +431,28 @@ fn main() {
     }
 }
 
+/// Push-to-sink latencies (s), sorted, and how many frames were later than 2 frame periods.
+struct Latency {
+    sorted: Vec<f64>,
+    late: usize,
+}
+
+impl Latency {
+    fn of(mut l: Vec<f64>) -> Latency {
+        l.sort_by(f64::total_cmp);
+        let late = l
+            .iter()
+            .filter(|&&x| x > 2.0 * FRAME_NS as f64 / 1e9)
+            .count();
+        Latency { sorted: l, late }
+    }
+
+    /// The `q` quantile in ms.
+    fn ms(&self, q: f64) -> f64 {
+        self.sorted[((self.sorted.len() - 1) as f64 * q).round() as usize] * 1e3
+    }
+}
+
 /// `LV_BENCH_INSTANCES=N`: N live 30 fps cameras at once, each through its own pipeline with
 /// one inference thread (issue #12, defect 7: four live 720p30 instances on 2 cores were
 /// 32–44 % late with training on, 0–2 % with it off). The peer, `videoscale method=catrom`,
@@ -471,13 +488,8 @@ fn instances(n: usize, lr: &[Arc<Vec<u8>>], patches: &[Option<Arc<Vec<u8>>>], to
                 .collect();
             hs.into_iter().map(|h| h.join().unwrap()).collect()
         });
-        let mut l: Vec<f64> = runs.iter().flat_map(|r| r.latencies.clone()).collect();
-        l.sort_by(f64::total_cmp);
-        let p = |q: f64| l[((l.len() - 1) as f64 * q).round() as usize] * 1e3;
-        let late = l
-            .iter()
-            .filter(|&&x| x > 2.0 * FRAME_NS as f64 / 1e9)
-            .count();
+        let l = Latency::of(runs.iter().flat_map(|r| r.latencies.clone()).collect());
+        let (late, p) = (l.late, |q: f64| l.ms(q));
         let steps: f64 = runs.iter().filter_map(|r| r.steps_per_s).sum();
         let skipped: u64 = runs
             .iter()
@@ -485,8 +497,8 @@ fn instances(n: usize, lr: &[Arc<Vec<u8>>], patches: &[Option<Arc<Vec<u8>>>], to
             .sum();
         println!(
             "| {name} | {late} of {} ({:.1} %) | {:.0} / {:.0} / {:.0} | {} | {} |",
-            l.len(),
-            100.0 * late as f64 / l.len() as f64,
+            l.sorted.len(),
+            100.0 * late as f64 / l.sorted.len() as f64,
             p(0.5),
             p(0.99),
             p(1.0),

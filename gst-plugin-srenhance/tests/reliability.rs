@@ -389,34 +389,21 @@ fn late_frames_are_dropped_under_qos() {
 #[test]
 fn stress_random_states_seeks_and_properties() {
     init();
-    for seed in 1..=3 {
-        let case = lv_testkit::stress::Case {
-            pipeline: ingest(60, "epoch-duration=300000000 train-steps-per-second=100"),
-            element: "sr".into(),
-            properties: vec![
-                ("training", vec![true.to_value(), false.to_value()]),
-                ("qos", vec![true.to_value(), false.to_value()]),
-                (
-                    "epoch-duration",
-                    vec![100_000_000u64.to_value(), 300_000_000u64.to_value()],
-                ),
-                (
-                    "threads",
-                    vec![0u32.to_value(), 1u32.to_value(), 256u32.to_value()],
-                ),
-            ],
-            actions: 40,
-            seed,
-            step_bound: Duration::from_secs(10),
-            final_bound: Duration::from_secs(60),
-        };
-        let report = lv_testkit::stress::run(&case).unwrap_or_else(|e| panic!("{e}"));
-        eprintln!(
-            "seed {seed}: {} state changes, {} seeks, {} property changes, {} warnings",
-            report.state_changes,
-            report.seeks,
-            report.property_changes,
-            report.warnings.len()
-        );
-    }
+    let case = lv_testkit::stress::Case::new(
+        ingest(60, "epoch-duration=300000000 train-steps-per-second=100"),
+        "sr",
+        vec![
+            ("training", vec![true.to_value(), false.to_value()]),
+            ("qos", vec![true.to_value(), false.to_value()]),
+            (
+                "epoch-duration",
+                vec![100_000_000u64.to_value(), 300_000_000u64.to_value()],
+            ),
+            (
+                "threads",
+                vec![0u32.to_value(), 1u32.to_value(), 256u32.to_value()],
+            ),
+        ],
+    );
+    lv_testkit::stress::run_seeds(case, 3);
 }

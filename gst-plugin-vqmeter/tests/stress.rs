@@ -19,13 +19,12 @@ fn stress_random_states_seeks_and_properties() {
     init();
     let src = "videotestsrc num-buffers=40 pattern=ball ! \
                video/x-raw,format=I420,width=160,height=120,framerate=30/1";
-    for seed in 1..=3 {
-        let case = lv_testkit::stress::Case {
-            pipeline: format!(
-                "vqmeter name=m psnr=true ! fakesink {src} ! m.ref_sink {src} ! m.dist_sink"
-            ),
-            element: "m".into(),
-            properties: vec![
+    let case = lv_testkit::stress::Case {
+        final_bound: Duration::from_secs(120),
+        ..lv_testkit::stress::Case::new(
+            format!("vqmeter name=m psnr=true ! fakesink {src} ! m.ref_sink {src} ! m.dist_sink"),
+            "m",
+            vec![
                 ("psnr", vec![true.to_value(), false.to_value()]),
                 ("subsample", vec![1u32.to_value(), 2u32.to_value()]),
                 (
@@ -33,17 +32,9 @@ fn stress_random_states_seeks_and_properties() {
                     vec![0u32.to_value(), 1u32.to_value(), 256u32.to_value()],
                 ),
             ],
-            actions: 40,
-            seed,
-            step_bound: Duration::from_secs(10),
-            final_bound: Duration::from_secs(120),
-        };
-        let report = lv_testkit::stress::run(&case).unwrap_or_else(|e| panic!("{e}"));
-        eprintln!(
-            "seed {seed}: {} state changes, {} seeks, {} property changes",
-            report.state_changes, report.seeks, report.property_changes
-        );
-    }
+        )
+    };
+    lv_testkit::stress::run_seeds(case, 3);
 }
 
 /// READY-only properties are refused while the element runs, accepted again in READY.

@@ -562,10 +562,7 @@ impl Srenhance {
             drop(state);
             return self.srcpad.push(buffer);
         }
-        let stream_time = buffer
-            .pts()
-            .and_then(|t| state.segment.as_ref().and_then(|seg| seg.to_stream_time(t)));
-        if settings.qos && self.too_late(&buffer, pts, stream_time) {
+        if settings.qos && self.too_late(&buffer, pts, state.segment.as_ref()) {
             return Ok(gst::FlowSuccess::Ok);
         }
         // Swap in the newest network for this size. Live: only if the trainer thread (low
@@ -600,7 +597,7 @@ impl Srenhance {
         &self,
         buffer: &gst::Buffer,
         pts: Option<u64>,
-        stream: Option<gst::ClockTime>,
+        segment: Option<&gst::FormattedSegment<gst::ClockTime>>,
     ) -> bool {
         let mut qos = lock(&self.qos);
         let late = match (pts, qos.earliest) {
@@ -620,6 +617,9 @@ impl Srenhance {
         );
         drop(qos);
         let running = pts.map(gst::ClockTime::from_nseconds);
+        let stream = buffer
+            .pts()
+            .and_then(|t| segment.and_then(|seg| seg.to_stream_time(t)));
         let jitter = earliest as i64 - pts.unwrap_or(0) as i64;
         let msg = gst::message::Qos::builder(true)
             .running_time(running)
@@ -1062,7 +1062,8 @@ impl Srenhance {
     }
 
     fn stats(&self) -> gst::Structure {
-        let s = self.online().stats();
+        let online = self.online();
+        let s = online.stats();
         let generation = lock(&self.network).generation;
         gst::Structure::builder("srenhance-stats")
             .field("patch-buffers", s.patch_buffers)
@@ -1081,7 +1082,7 @@ impl Srenhance {
             .field(
                 "state",
                 match s.state {
-                    Some(st) if self.online().enabled() => st.as_str(),
+                    Some(st) if online.enabled() => st.as_str(),
                     _ => "off",
                 },
             )

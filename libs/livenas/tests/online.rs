@@ -274,6 +274,16 @@ fn flush_abandons_the_running_epoch() {
     thread.join().unwrap();
 }
 
+/// Non-live frames `frames` with their patches, each epoch waited for.
+fn feed(online: &OnlineTrainer, frames: std::ops::Range<u64>) {
+    for i in frames {
+        let (frame, patches) = frame_and_patch(i);
+        online.push_patches(patches).unwrap();
+        online.push_frame(frame);
+        online.advance(i * FRAME_NS).unwrap();
+    }
+}
+
 /// `training` switched off while the stream runs: patches are dropped on arrival and
 /// counted, no epoch runs; switched on again, the next frames start a new epoch.
 #[test]
@@ -293,12 +303,7 @@ fn training_off_drops_patches_and_runs_no_epoch() {
     let thread = std::thread::spawn(move || worker.run(&mut host));
     online.set_enabled(false);
     assert!(!online.enabled());
-    for i in 0..12 {
-        let (frame, patches) = frame_and_patch(i);
-        online.push_patches(patches).unwrap();
-        online.push_frame(frame);
-        online.advance(i * FRAME_NS).unwrap();
-    }
+    feed(&online, 0..12);
     let stats = online.stats();
     assert_eq!(
         (stats.dropped_not_training, stats.epochs),
@@ -306,12 +311,7 @@ fn training_off_drops_patches_and_runs_no_epoch() {
         "{stats:?}"
     );
     online.set_enabled(true);
-    for i in 12..24 {
-        let (frame, patches) = frame_and_patch(i);
-        online.push_patches(patches).unwrap();
-        online.push_frame(frame);
-        online.advance(i * FRAME_NS).unwrap();
-    }
+    feed(&online, 12..24);
     let stats = online.stats();
     assert!(stats.epochs >= 3 && stats.train_steps > 0, "{stats:?}");
     online.stop();

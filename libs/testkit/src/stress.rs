@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 /// What to stress: a `gst-launch-1.0` description with a finite source and an element named
 /// `element`, and the values each property may be set to while the pipeline runs.
+#[derive(Clone)]
 pub struct Case {
     pub pipeline: String,
     pub element: String,
@@ -21,6 +22,44 @@ pub struct Case {
     /// Longest wait for one state change or seek, and for the final run to reach EOS.
     pub step_bound: Duration,
     pub final_bound: Duration,
+}
+
+impl Case {
+    /// 40 random actions, 10 s per step, 60 s for the final run to EOS, seed 1.
+    pub fn new(
+        pipeline: impl Into<String>,
+        element: &str,
+        properties: Vec<(&'static str, Vec<glib::Value>)>,
+    ) -> Case {
+        Case {
+            pipeline: pipeline.into(),
+            element: element.into(),
+            properties,
+            actions: 40,
+            seed: 1,
+            step_bound: Duration::from_secs(10),
+            final_bound: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Runs `case` with seeds 1..=`seeds` and prints what each did; panics with the seed and the
+/// action log at the first failure.
+pub fn run_seeds(case: Case, seeds: u64) {
+    for seed in 1..=seeds {
+        let case = Case {
+            seed,
+            ..case.clone()
+        };
+        let report = run(&case).unwrap_or_else(|e| panic!("{e}"));
+        eprintln!(
+            "seed {seed}: {} state changes, {} seeks, {} property changes, {} warnings",
+            report.state_changes,
+            report.seeks,
+            report.property_changes,
+            report.warnings.len()
+        );
+    }
 }
 
 /// What happened, for the test's assertions and its log.
