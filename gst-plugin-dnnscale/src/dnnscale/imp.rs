@@ -30,12 +30,12 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-/// The trained default model, embedded when it exists at build time (see build.rs).
+// The trained default models (file name, bytes), in the order the element tries them, embedded
+// when they exist at build time (see build.rs: `models/dnnscale/default-models.txt`).
 #[cfg(dnnscale_embedded_model)]
-static DEFAULT_MODEL: Option<&[u8]> =
-    Some(include_bytes!("../../../models/dnnscale/dnnscale.onnx"));
+include!(concat!(env!("OUT_DIR"), "/default_models.rs"));
 #[cfg(not(dnnscale_embedded_model))]
-static DEFAULT_MODEL: Option<&[u8]> = None;
+static DEFAULT_MODELS: &[(&str, &[u8])] = &[];
 
 const LANCZOS: Kernel = Kernel::Lanczos { a: 3.0 };
 
@@ -62,7 +62,8 @@ struct Processor {
 
 #[derive(Default)]
 struct State {
-    model: Option<Model>,
+    /// In the order they are tried; never empty once started.
+    models: Vec<Model>,
     processor: Option<Processor>,
     fallback_logged: bool,
 }
@@ -87,8 +88,12 @@ impl ObjectImpl for Dnnscale {
                 glib::ParamSpecString::builder("model")
                     .nick("Model")
                     .blurb(
-                        "Path of a dnnscale-refine-v1 ONNX model; empty: the trained default \
-                         model embedded in the plugin. Read when the element starts",
+                        "Path of a dnnscale-refine-v1 ONNX model, or several separated by \
+                         commas; empty: the trained default models embedded in the plugin. For \
+                         each input/output size pair the first model whose ratio range \
+                         (metadata lv.ratio_min/lv.ratio_max; none: every ratio) covers the \
+                         downscale ratio is used; if none does, luma is Lanczos only. Read \
+                         when the element starts",
                     )
                     .mutable_ready()
                     .build(),
@@ -164,29 +169,54 @@ fn int_bounds(s: &gst::StructureRef, field: &str) -> Option<(i32, i32)> {
 }
 
 impl Dnnscale {
-    /// Loads the model named by the settings (or the embedded default).
-    fn load_model(&self, settings: &Settings) -> Result<Model, gst::ErrorMessage> {
+    /// Loads the models named by the settings (or the embedded defaults), with their names.
+    fn load_models(&self, settings: &Settings) -> Result<Vec<(String, Model)>, gst::ErrorMessage> {
         match &settings.model {
-            Some(path) => Model::from_path(path).map_err(|e| {
-                gst::error_msg!(
-                    gst::ResourceError::OpenRead,
-                    ["dnnscale: cannot use model {path}: {e}"]
-                )
-            }),
-            None => match DEFAULT_MODEL {
-                Some(bytes) => Model::from_bytes(bytes).map_err(|e| {
-                    gst::error_msg!(
-                        gst::LibraryError::Init,
-                        ["dnnscale: the embedded default model is unusable: {e}"]
-                    )
-                }),
-                None => Err(gst::error_msg!(
-                    gst::LibraryError::Settings,
-                    ["dnnscale: this build has no embedded default model \
-                         (models/dnnscale/dnnscale.onnx was missing when it was built); \
-                         set the `model` property to an ONNX file"]
-                )),
-            },
+            Some(list) => {
+                let paths: Vec<&str> = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                if paths.is_empty() {
+                    return Err(gst::error_msg!(
+                        gst::LibraryError::Settings,
+                        ["dnnscale: model {list:?} names no file"]
+                    ));
+                }
+                paths
+                    .into_iter()
+                    .map(|path| {
+                        Model::from_path(path)
+                            .map(|m| (path.to_string(), m))
+                            .map_err(|e| {
+                                gst::error_msg!(
+                                    gst::ResourceError::OpenRead,
+                                    ["dnnscale: cannot use model {path}: {e}"]
+                                )
+                            })
+                    })
+                    .collect()
+            }
+            None if DEFAULT_MODELS.is_empty() => Err(gst::error_msg!(
+                gst::LibraryError::Settings,
+                ["dnnscale: this build has no embedded default model \
+                     (models/dnnscale/dnnscale.onnx was missing when it was built); \
+                     set the `model` property to an ONNX file"]
+            )),
+            None => DEFAULT_MODELS
+                .iter()
+                .map(|(name, bytes)| {
+                    Model::from_bytes(bytes)
+                        .map(|m| (format!("{name} (embedded)"), m))
+                        .map_err(|e| {
+                            gst::error_msg!(
+                                gst::LibraryError::Init,
+                                ["dnnscale: the embedded default model {name} is unusable: {e}"]
+                            )
+                        })
+                })
+                .collect(),
         }
     }
 
@@ -251,17 +281,13 @@ impl BaseTransformImpl for Dnnscale {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
-        let model = self.load_model(&settings)?;
-        gst::info!(
-            CAT,
-            imp = self,
-            "model {}: {:?}",
-            settings.model.as_deref().unwrap_or("(embedded default)"),
-            model.info()
-        );
+        let models = self.load_models(&settings)?;
+        for (name, model) in &models {
+            gst::info!(CAT, imp = self, "model {name}: {:?}", model.info());
+        }
         let mut state = lock(&self.state);
         *state = State {
-            model: Some(model),
+            models: models.into_iter().map(|(_, m)| m).collect(),
             ..State::default()
         };
         Ok(())
@@ -409,9 +435,14 @@ impl VideoFilterImpl for Dnnscale {
             return Ok(());
         }
         self.obj().set_passthrough(false);
-        let Some(model) = state.model.clone() else {
+        // The downscale ratio, one number for both axes (their geometric mean): a model's
+        // range is measured on ladders that keep the aspect ratio.
+        let ratio = ((iw as f64 / ow as f64) * (ih as f64 / oh as f64)).sqrt();
+        let chosen = state.models.iter().find(|m| m.info().covers(ratio));
+        let Some(model) = chosen.or(state.models.first()).cloned() else {
             return Err(gst::loggable_error!(CAT, "no model loaded"));
         };
+        let refine = chosen.is_some();
         if state.processor.as_ref().is_some_and(|p| {
             let c = p.scaler.config();
             c.in_size == (iw, ih) && c.out_size == (ow, oh) && p.format == in_info.format()
@@ -432,7 +463,16 @@ impl VideoFilterImpl for Dnnscale {
             runner,
         };
         let scaler = match Scaler::new(&model, cfg) {
-            Ok(s) => s,
+            Ok(s) if refine => s,
+            Ok(s) => {
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "{iw}x{ih} -> {ow}x{oh} (ratio {ratio:.3}): no model is meant for this \
+                     ratio, luma is Lanczos only"
+                );
+                s.without_network()
+            }
             Err(e @ ScaleError::Model(..)) => {
                 gst::element_imp_error!(self, gst::CoreError::Negotiation, ["dnnscale: {e}"]);
                 return Err(gst::loggable_error!(CAT, "model unusable: {e}"));

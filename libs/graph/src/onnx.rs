@@ -215,6 +215,25 @@ pub fn export(net: &RefineNet, recipe: &str) -> Vec<u8> {
     model_proto(net, recipe).encode_to_vec()
 }
 
+/// Metadata keys of the downscale ratios (input / output size) a dnnscale model is meant
+/// for; outside them the element resamples with Lanczos alone (README, dnnscale).
+pub const RATIO_MIN: &str = "lv.ratio_min";
+pub const RATIO_MAX: &str = "lv.ratio_max";
+
+/// [`export`] with the model's ratio range, when it has one, in the metadata.
+pub fn export_with_ratios(net: &RefineNet, recipe: &str, ratios: Option<(f64, f64)>) -> Vec<u8> {
+    let mut p = model_proto(net, recipe);
+    if let Some((lo, hi)) = ratios {
+        for (k, v) in [(RATIO_MIN, lo), (RATIO_MAX, hi)] {
+            p.metadata_props.push(pb::StringStringEntryProto {
+                key: k.into(),
+                value: format!("{v}"),
+            });
+        }
+    }
+    p.encode_to_vec()
+}
+
 /// The encoded `.onnx` bytes with `lv.kind` = `kind`.
 pub fn export_kind(net: &RefineNet, kind: &str, recipe: &str) -> Vec<u8> {
     model_proto_kind(net, kind, recipe).encode_to_vec()

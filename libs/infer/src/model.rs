@@ -77,7 +77,7 @@ fn tract_err(size: Option<(usize, usize)>, e: impl std::fmt::Display) -> ModelEr
 }
 
 /// What the model's metadata says about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ModelInfo {
     pub kind: String,
     /// H and W given to the network must be multiples of this.
@@ -86,6 +86,17 @@ pub struct ModelInfo {
     pub receptive_radius: usize,
     /// Free text, e.g. the training command line (empty if absent).
     pub recipe: String,
+    /// Downscale ratios (input / output size) the model is meant for, from `lv.ratio_min` /
+    /// `lv.ratio_max`; `None`: every ratio.
+    pub ratios: Option<(f64, f64)>,
+}
+
+impl ModelInfo {
+    /// Whether the model is meant for scaling by `ratio`.
+    pub fn covers(&self, ratio: f64) -> bool {
+        self.ratios
+            .is_none_or(|(lo, hi)| ratio >= lo - 1e-9 && ratio <= hi + 1e-9)
+    }
 }
 
 /// A loaded, validated model. Cheap to share (`Arc` inside); the per-size plans it builds are
@@ -191,6 +202,40 @@ fn metadata_usize(
     Ok(n)
 }
 
+/// `lv.ratio_min` / `lv.ratio_max`: both or neither, finite, 1 <= min <= max <= 64.
+fn metadata_ratios(proto: &pb::ModelProto) -> Result<Option<(f64, f64)>, ModelError> {
+    let get = |key: &'static str| -> Result<Option<f64>, ModelError> {
+        let Some(v) = metadata(proto, key) else {
+            return Ok(None);
+        };
+        let bad = |reason| ModelError::InvalidMetadata {
+            key,
+            value: v.to_string(),
+            reason,
+        };
+        let r: f64 = v.trim().parse().map_err(|_| bad("not a number"))?;
+        if !(1.0..=64.0).contains(&r) {
+            return Err(bad("not a downscale ratio in [1, 64]"));
+        }
+        Ok(Some(r))
+    };
+    match (get("lv.ratio_min")?, get("lv.ratio_max")?) {
+        (None, None) => Ok(None),
+        (Some(lo), Some(hi)) if lo <= hi => Ok(Some((lo, hi))),
+        (Some(_), Some(hi)) => Err(ModelError::InvalidMetadata {
+            key: "lv.ratio_max",
+            value: hi.to_string(),
+            reason: "below lv.ratio_min",
+        }),
+        (Some(_), None) => Err(ModelError::MissingMetadata {
+            key: "lv.ratio_max",
+        }),
+        (None, Some(_)) => Err(ModelError::MissingMetadata {
+            key: "lv.ratio_min",
+        }),
+    }
+}
+
 impl Model {
     /// Loads a model file.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Model, ModelError> {
@@ -233,6 +278,7 @@ impl Model {
         let align = metadata_usize(&proto, "lv.align", 1..=MAX_ALIGN)?;
         let receptive_radius = metadata_usize(&proto, "lv.receptive_radius", 0..=MAX_RADIUS)?;
         let recipe = metadata(&proto, "lv.recipe").unwrap_or("").to_string();
+        let ratios = metadata_ratios(&proto)?;
 
         // Shapes stored for outputs and intermediate values describe whatever size the
         // exporter traced; they are recomputed for each concretized size instead.
@@ -252,6 +298,7 @@ impl Model {
                     align,
                     receptive_radius,
                     recipe,
+                    ratios,
                 },
                 proto,
                 source,

@@ -40,6 +40,9 @@ pub struct Scaler {
     /// U and V share it; `None` without chroma.
     chroma: Option<Resampler>,
     runner: Arc<PlaneRunner>,
+    /// False: luma is resampled straight to the output and the network is not run (a
+    /// dnnscale model that is not meant for this ratio, `ModelInfo::covers`).
+    refine: bool,
     /// The resampled luma, the network's input (the network cannot read and write one
     /// buffer: tiles read rows that neighbouring tiles write).
     luma_tmp: Vec<u8>,
@@ -112,9 +115,22 @@ impl Scaler {
             luma,
             chroma,
             runner,
+            refine: true,
             luma_tmp: vec![0; ow * oh],
             nv12,
         })
+    }
+
+    /// This scaler without the network: luma is only resampled, like chroma.
+    pub fn without_network(mut self) -> Self {
+        self.refine = false;
+        self.luma_tmp = Vec::new();
+        self
+    }
+
+    /// Whether the network refines the luma.
+    pub fn refines(&self) -> bool {
+        self.refine
     }
 
     pub fn config(&self) -> &ScalerConfig {
@@ -145,14 +161,19 @@ impl Scaler {
             luma,
             chroma,
             runner,
+            refine,
             luma_tmp,
             nv12,
         } = self;
 
         let y = Plane::new_u8(src[0].0, iw, ih, src[0].1);
-        runner.install(|| luma.process_u8(&y, luma_tmp, ow));
-        let (y, y_stride) = &mut dst[0];
-        runner.run(&luma_tmp[..], ow, y, *y_stride)?;
+        let (y_out, y_stride) = &mut dst[0];
+        if *refine {
+            runner.install(|| luma.process_u8(&y, luma_tmp, ow));
+            runner.run(&luma_tmp[..], ow, y_out, *y_stride)?;
+        } else {
+            runner.install(|| luma.process_u8(&y, y_out, *y_stride));
+        }
 
         let Some(chroma) = chroma.as_ref() else {
             return Ok(());

@@ -5,6 +5,26 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+/// How x264 picks its quantiser for a training round trip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum RateControl {
+    /// `-qp N`: one fixed quantiser, whatever the content.
+    Qp,
+    /// `-crf N`: x264's constant-quality mode, the mode the evaluation's ladders are encoded
+    /// with; its adaptive quantisation spends fewer bits on detail the eye masks, so a net
+    /// trained against it sees the operating point it is measured at.
+    Crf,
+}
+
+impl RateControl {
+    fn flag(self) -> &'static str {
+        match self {
+            RateControl::Qp => "-qp",
+            RateControl::Crf => "-crf",
+        }
+    }
+}
+
 /// x264 encode + decode of several 8-bit planes at one QP through the oracle ffmpeg.
 ///
 /// The planes are tiled into one picture (cells aligned to 16 so macroblocks do not straddle
@@ -31,6 +51,16 @@ impl Codec {
         planes: &[(usize, usize, P)],
         qp: u32,
     ) -> Result<Vec<Vec<u8>>, String> {
+        self.roundtrip_rc(planes, RateControl::Qp, qp)
+    }
+
+    /// [`Codec::roundtrip`] with the rate control `rc` at value `q` (QP or CRF).
+    pub fn roundtrip_rc<P: AsRef<[u8]>>(
+        &self,
+        planes: &[(usize, usize, P)],
+        rc: RateControl,
+        qp: u32,
+    ) -> Result<Vec<Vec<u8>>, String> {
         let cw = planes.iter().map(|p| p.0).max().unwrap().div_ceil(16) * 16;
         let ch = planes.iter().map(|p| p.1).max().unwrap().div_ceil(16) * 16;
         let cols = (planes.len() as f64).sqrt().ceil() as usize;
@@ -55,7 +85,7 @@ impl Codec {
                 "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", &size,
             ])
             .args([
-                "-i", "-", "-c:v", "libx264", "-qp", &qps, "-preset", "medium", "-f", "h264",
+                "-i", "-", "-c:v", "libx264", rc.flag(), &qps, "-preset", "medium", "-f", "h264",
             ])
             .arg(&h264)
             .stdin(Stdio::piped())

@@ -29,11 +29,13 @@ pub mod checkpoint;
 pub mod conv;
 pub mod net;
 pub mod ops;
+pub mod surrogate;
 pub mod tensor;
 
 pub use adam::Adam;
 pub use checkpoint::Checkpoint;
 pub use net::{RefineConfig, RefineNet, Trace, Trainable};
+pub use surrogate::Surrogate;
 pub use tensor::Tensor;
 
 /// Mean squared error and its gradient `2 (a - b) / n` (f64 accumulation).

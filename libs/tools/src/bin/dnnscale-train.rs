@@ -3,15 +3,25 @@
 //!
 //! Codec-agnostic mode (Netflix): `loss = mse(bicubic(net(lanczos_u8(x))), x)`.
 //! Scaled mode (codec in the loop): the batch's outputs, rounded to 8 bits, are tiled into one
-//! picture, encoded with x264 at a random QP and decoded; the decoded values are the forward
-//! value and the gradient passes through the codec as the identity (`y + sg(c(y) - y)`).
+//! picture, encoded with x264 at a random QP or CRF and decoded; the decoded values are the
+//! forward value, and the gradient passes through the codec by SCALED's projection
+//! (`--surrogate projection`, the default; `lv_train::surrogate`) or as the identity
+//! (`--surrogate identity`, the straight-through estimator SCALED shows failing).
+//! `--guide λ` adds `λ · mse(y, lanczos(x))` at the low resolution, tying the output to the
+//! classic downscale (task-aware downscaling, Kim et al. 2018) so the net spends its capacity
+//! on what survives the upscale instead of on aliasing-prone detail.
 //!
 //! ```text
 //! dnnscale-train --data DIR --out model.onnx [--exclude id,id] [--val-ids id,id]
 //!     [--checkpoint FILE [--resume]] [--init model.onnx|checkpoint.json]
 //!     [--steps N] [--batch N] [--patch PX] [--ratio-min R] [--ratio-max R]
 //!     [--channels C] [--layers L] [--linear-skip] [--lr LR] [--seed S] [--threads N]
-//!     [--mode agnostic|scaled] [--qp-min Q] [--qp-max Q]
+//!     [--mode agnostic|scaled] [--surrogate projection|identity] [--rate-control qp|crf]
+//!     [--qp-min Q] [--qp-max Q] [--guide LAMBDA] [--use-ratios LO:HI]
+//!
+//! `--use-ratios` writes the downscale ratios the element may use the model for
+//! (`lv.ratio_min`/`lv.ratio_max`); with `--init model.onnx --steps 0` it relabels a model
+//! without training, keeping its recipe.
 //!     [--val-every N] [--checkpoint-every N] [--val-qps 22,27,32,37] [--summary FILE]
 //! ```
 
@@ -24,8 +34,8 @@ use lv_image::resample::{Kernel, Resampler};
 use lv_tools::cli::{self, list, value};
 use lv_tools::summary::{self, Provenance};
 use lv_tools::tiles::{self, Tile};
-use lv_tools::x264::Codec;
-use lv_train::{Adam, Checkpoint, RefineConfig, RefineNet, Tensor, Trainable};
+use lv_tools::x264::{Codec, RateControl};
+use lv_train::{Adam, Checkpoint, RefineConfig, RefineNet, Surrogate, Tensor, Trainable};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -63,6 +73,10 @@ struct Args {
     seed: u64,
     threads: usize,
     mode: Mode,
+    surrogate: Surrogate,
+    rate_control: RateControl,
+    guide: f32,
+    use_ratios: Option<(f64, f64)>,
     qp_min: u32,
     qp_max: u32,
     val_every: u64,
@@ -74,7 +88,8 @@ struct Args {
 const USAGE: &str = "usage: dnnscale-train --data DIR --out model.onnx [--exclude id,id] [--val-ids id,id] \
 [--checkpoint FILE [--resume]] [--init model.onnx|checkpoint.json] [--steps N] [--batch N] [--patch PX] \
 [--ratio-min R] [--ratio-max R] [--channels C] [--layers L] [--linear-skip] [--lr LR] [--seed S] [--threads N] \
-[--mode agnostic|scaled] [--qp-min Q] [--qp-max Q] [--val-every N] [--checkpoint-every N] \
+[--mode agnostic|scaled] [--surrogate projection|identity] [--rate-control qp|crf] [--qp-min Q] [--qp-max Q] \
+[--guide LAMBDA] [--use-ratios LO:HI] [--val-every N] [--checkpoint-every N] \
 [--val-qps 22,27,32,37] [--summary FILE]";
 
 fn parse_args() -> Result<Args, String> {
@@ -98,6 +113,10 @@ fn parse_args() -> Result<Args, String> {
         seed: 1,
         threads: 0,
         mode: Mode::Agnostic,
+        surrogate: Surrogate::Projection,
+        rate_control: RateControl::Qp,
+        guide: 0.0,
+        use_ratios: None,
         qp_min: 22,
         qp_max: 40,
         val_every: 500,
@@ -133,6 +152,30 @@ fn parse_args() -> Result<Args, String> {
                     m => return Err(format!("--mode: {m:?} is not agnostic or scaled")),
                 }
             }
+            "--surrogate" => {
+                a.surrogate = match value::<String>(&f, it.next())?.as_str() {
+                    "projection" => Surrogate::Projection,
+                    "identity" => Surrogate::Identity,
+                    m => return Err(format!("--surrogate: {m:?} is not projection or identity")),
+                }
+            }
+            "--rate-control" => {
+                a.rate_control = match value::<String>(&f, it.next())?.as_str() {
+                    "qp" => RateControl::Qp,
+                    "crf" => RateControl::Crf,
+                    m => return Err(format!("--rate-control: {m:?} is not qp or crf")),
+                }
+            }
+            "--guide" => a.guide = value(&f, it.next())?,
+            "--use-ratios" => {
+                let v: String = value(&f, it.next())?;
+                let (lo, hi) = v
+                    .split_once(':')
+                    .and_then(|(a, b)| Some((a.parse::<f64>().ok()?, b.parse::<f64>().ok()?)))
+                    .filter(|&(a, b)| (1.0..=64.0).contains(&a) && a <= b && b <= 64.0)
+                    .ok_or(format!("--use-ratios: {v:?} is not LO:HI with 1 <= LO <= HI <= 64"))?;
+                a.use_ratios = Some((lo, hi));
+            }
             "--qp-min" => a.qp_min = value(&f, it.next())?,
             "--qp-max" => a.qp_max = value(&f, it.next())?,
             "--val-every" => a.val_every = value(&f, it.next())?,
@@ -153,6 +196,9 @@ fn parse_args() -> Result<Args, String> {
     }
     if !(1.0..=16.0).contains(&a.ratio_min) || a.ratio_max < a.ratio_min {
         return Err("need 1 <= --ratio-min <= --ratio-max".into());
+    }
+    if !(a.guide >= 0.0 && a.guide.is_finite()) {
+        return Err("--guide must be a finite λ >= 0".into());
     }
     if a.patch < 16 || a.batch == 0 || a.qp_min > a.qp_max || a.qp_max > 51 {
         return Err("bad --patch, --batch or QP range".into());
@@ -385,6 +431,15 @@ fn lr_at(args: &Args, step: u64) -> f32 {
     cli::cosine_lr(args.lr, args.steps, step)
 }
 
+/// The `lv.recipe` of an ONNX starting model.
+fn init_recipe(path: &Path) -> Option<String> {
+    if path.extension().is_none_or(|e| e != "onnx") {
+        return None;
+    }
+    let m = lv_infer::Model::from_path(path).ok()?;
+    Some(m.info().recipe.clone())
+}
+
 /// A starting network: a checkpoint (JSON) or an exported model (ONNX).
 fn load_init(path: &Path) -> Result<RefineNet, String> {
     if path.extension().is_some_and(|e| e == "onnx") {
@@ -527,6 +582,8 @@ fn run() -> Result<(), String> {
         let traces = net.forward_batch(&inputs);
         // Forward value fed to the upscaler: the net output, or its x264 round trip whose
         // error enters as a constant (stop-gradient), so d loss / d y is unchanged.
+        // With the codec the forward value is the decoded picture; the surrogate decides
+        // what the backward pass makes of it.
         let fwd: Vec<Vec<f32>> = match args.mode {
             Mode::Agnostic => traces.iter().map(|t| t.output.clone()).collect(),
             Mode::Scaled => {
@@ -534,17 +591,12 @@ fn run() -> Result<(), String> {
                     .iter()
                     .map(|t| (t.w, t.h, t.output.iter().map(|&v| to_u8(v)).collect()))
                     .collect();
-                let dec = codec.as_ref().unwrap().roundtrip(&planes, qp)?;
-                traces
-                    .iter()
-                    .zip(&dec)
-                    .map(|(t, c)| {
-                        t.output
-                            .iter()
-                            .zip(c)
-                            .map(|(&y, &c)| y + (c as f32 / 255.0 - y))
-                            .collect()
-                    })
+                let dec = codec
+                    .as_ref()
+                    .unwrap()
+                    .roundtrip_rc(&planes, args.rate_control, qp)?;
+                dec.iter()
+                    .map(|c| c.iter().map(|&c| c as f32 / 255.0).collect())
                     .collect()
             }
         };
@@ -552,7 +604,8 @@ fn run() -> Result<(), String> {
         let (losses, dys): (Vec<f64>, Vec<Vec<f32>>) = samples
             .par_iter()
             .zip(fwd.par_iter())
-            .map(|(s, y)| {
+            .zip(traces.par_iter())
+            .map(|((s, y), t)| {
                 let up = Resampler::new(s.lw, s.lh, s.w, s.h, BICUBIC).expect("resampler");
                 let mut u = vec![0f32; s.w * s.h];
                 up.process_f32(y, s.lw, &mut u, s.w);
@@ -565,6 +618,16 @@ fn run() -> Result<(), String> {
                 }
                 let mut dy = vec![0f32; s.lw * s.lh];
                 up.process_f32_transpose(&du, s.w, &mut dy, s.lw);
+                if args.mode == Mode::Scaled {
+                    args.surrogate.backward(&t.output, y, &mut dy);
+                }
+                // The reported loss stays the reconstruction error (comparable across λ).
+                if args.guide > 0.0 {
+                    let (_, dg) = lv_train::mse(&t.output, &s.d);
+                    for (g, d) in dy.iter_mut().zip(&dg) {
+                        *g += args.guide * d * GRAD_SCALE / nb;
+                    }
+                }
                 (l, dy)
             })
             .unzip();
@@ -599,7 +662,12 @@ fn run() -> Result<(), String> {
     bar.finish();
     let secs = start.elapsed().as_secs_f64();
 
-    let bytes = lv_graph::onnx::export(&net, &command);
+    // A continuation keeps the recipe of the model it started from.
+    let recipe = match args.init.as_ref().and_then(|p| init_recipe(p)) {
+        Some(prev) if !prev.is_empty() => format!("{prev} ; then: {command}"),
+        _ => command.clone(),
+    };
+    let bytes = lv_graph::onnx::export_with_ratios(&net, &recipe, args.use_ratios);
     std::fs::write(&args.out, bytes).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let fin = validate(&net, &val, &args.val_qps, codec.as_ref())?;
     println!("== dnnscale-train summary ==");
