@@ -7,6 +7,8 @@
 #                                       synthetic pan + slight zoom (scripts/pan_zoom.py) over three
 #                                       photos of Debian's lomiri-wallpapers-{16,20}.04 packages; the
 #                                       dnnscale training set excludes these three photos.
+#   phone_1920x1080_30f.y4m             a phone camera video (noisy, 1080p) from Debian's forensics-samples-files
+#   cockatoo_1280x720_30f.y4m           camera footage from Debian's python3-imageio (imageio's test clip)
 # The recipe is the corpus's bench recipe (same frames, same filters), so the clips are bit-identical
 # with the shared corpus's for the same ffmpeg and Pillow.
 #
@@ -87,4 +89,14 @@ B20="$SRC/x/lomiri-wallpapers-20.04/usr/share/backgrounds"
 pan "$B16/seeding_by_Clements_Engelhardt.jpg"     "$OUT/pan_seeding_1920x1080_60f.y4m"       1.00 1.10 0.40 0.60 0.50 0.48
 pan "$B20/Kleiber_by_Lukas_Baubkus.jpg"           "$OUT/pan_kleiber_1920x1080_60f.y4m"       1.05 1.00 0.55 0.40 0.50 0.50
 pan "$B16/picosdeeuropa_by_Aitzol_Berasategi.jpg" "$OUT/pan_picosdeeuropa_1920x1080_60f.y4m" 1.00 1.12 0.35 0.55 0.55 0.50
+
+# --- camera footage with sensor noise, a clip type no dnnscale model was trained or tuned on:
+# a 1080p phone video (Joao Eriberto Mota Filho, CC-BY-SA-4.0) from Debian's
+# forensics-samples-files, and the cockatoo clip (720p, 4:4:4 source) of Debian's python3-imageio.
+fetch_deb "forensics-samples-files=1.1.4-5"; extract_deb forensics-samples-files
+clip "$SRC/x/forensics-samples-files/usr/share/forensics-samples/original-files/movie1/VID_20191220_170832.mp4" \
+  "$OUT/phone_1920x1080_30f.y4m" 0 30
+fetch_deb "python3-imageio=2.4.1-5"; extract_deb python3-imageio
+clip "$SRC/x/python3-imageio/usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4" \
+  "$OUT/cockatoo_1280x720_30f.y4m" 0 30
 echo "done: $OUT"

@@ -29,6 +29,7 @@ pub mod checkpoint;
 pub mod conv;
 pub mod net;
 pub mod ops;
+pub mod rate;
 pub mod surrogate;
 pub mod tensor;
 

@@ -10,6 +10,9 @@
 //! `--guide λ` adds `λ · mse(y, lanczos(x))` at the low resolution, tying the output to the
 //! classic downscale (task-aware downscaling, Kim et al. 2018) so the net spends its capacity
 //! on what survives the upscale instead of on aliasing-prone detail.
+//! `--rate-weight β` adds `β · R(y)`, `lv_train::rate`'s DCT rate proxy in bits per low-res
+//! sample at the step's QP (the value drawn from `--qp-min..--qp-max`), the loss then being
+//! distortion (squared 8-bit levels) plus β times rate, like an encoder's RD cost.
 //!
 //! ```text
 //! dnnscale-train --data DIR --out model.onnx [--exclude id,id] [--val-ids id,id]
@@ -17,7 +20,7 @@
 //!     [--steps N] [--batch N] [--patch PX] [--ratio-min R] [--ratio-max R]
 //!     [--channels C] [--layers L] [--linear-skip] [--lr LR] [--seed S] [--threads N]
 //!     [--mode agnostic|scaled] [--surrogate projection|identity] [--rate-control qp|crf]
-//!     [--qp-min Q] [--qp-max Q] [--guide LAMBDA] [--use-ratios LO:HI]
+//!     [--qp-min Q] [--qp-max Q] [--guide LAMBDA] [--rate-weight BETA] [--use-ratios LO:HI]
 //!
 //! `--use-ratios` writes the downscale ratios the element may use the model for
 //! (`lv.ratio_min`/`lv.ratio_max`); with `--init model.onnx --steps 0` it relabels a model
@@ -76,6 +79,7 @@ struct Args {
     surrogate: Surrogate,
     rate_control: RateControl,
     guide: f32,
+    rate_weight: f32,
     use_ratios: Option<(f64, f64)>,
     qp_min: u32,
     qp_max: u32,
@@ -89,7 +93,7 @@ const USAGE: &str = "usage: dnnscale-train --data DIR --out model.onnx [--exclud
 [--checkpoint FILE [--resume]] [--init model.onnx|checkpoint.json] [--steps N] [--batch N] [--patch PX] \
 [--ratio-min R] [--ratio-max R] [--channels C] [--layers L] [--linear-skip] [--lr LR] [--seed S] [--threads N] \
 [--mode agnostic|scaled] [--surrogate projection|identity] [--rate-control qp|crf] [--qp-min Q] [--qp-max Q] \
-[--guide LAMBDA] [--use-ratios LO:HI] [--val-every N] [--checkpoint-every N] \
+[--guide LAMBDA] [--rate-weight BETA] [--use-ratios LO:HI] [--val-every N] [--checkpoint-every N] \
 [--val-qps 22,27,32,37] [--summary FILE]";
 
 fn parse_args() -> Result<Args, String> {
@@ -116,6 +120,7 @@ fn parse_args() -> Result<Args, String> {
         surrogate: Surrogate::Projection,
         rate_control: RateControl::Qp,
         guide: 0.0,
+        rate_weight: 0.0,
         use_ratios: None,
         qp_min: 22,
         qp_max: 40,
@@ -167,6 +172,7 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--guide" => a.guide = value(&f, it.next())?,
+            "--rate-weight" => a.rate_weight = value(&f, it.next())?,
             "--use-ratios" => {
                 let v: String = value(&f, it.next())?;
                 let (lo, hi) = v
@@ -199,6 +205,9 @@ fn parse_args() -> Result<Args, String> {
     }
     if !(a.guide >= 0.0 && a.guide.is_finite()) {
         return Err("--guide must be a finite λ >= 0".into());
+    }
+    if !(a.rate_weight >= 0.0 && a.rate_weight.is_finite()) {
+        return Err("--rate-weight must be a finite β >= 0".into());
     }
     if a.patch < 16 || a.batch == 0 || a.qp_min > a.qp_max || a.qp_max > 51 {
         return Err("bad --patch, --batch or QP range".into());
@@ -621,7 +630,14 @@ fn run() -> Result<(), String> {
                 if args.mode == Mode::Scaled {
                     args.surrogate.backward(&t.output, y, &mut dy);
                 }
-                // The reported loss stays the reconstruction error (comparable across λ).
+                if args.rate_weight > 0.0 {
+                    let q = lv_train::rate::qstep(qp as f32);
+                    let (_, dr) = lv_train::rate::rate_proxy(&t.output, s.lw, s.lh, q);
+                    for (g, d) in dy.iter_mut().zip(&dr) {
+                        *g += args.rate_weight * d / nb;
+                    }
+                }
+                // The reported loss stays the reconstruction error (comparable across λ, β).
                 if args.guide > 0.0 {
                     let (_, dg) = lv_train::mse(&t.output, &s.d);
                     for (g, d) in dy.iter_mut().zip(&dg) {
