@@ -4,8 +4,9 @@
 //!   with a cache of plans concretized per size (H and W fixed before tract optimizes).
 //! - [`PlaneRunner`]: one plane size, horizontal tiles over a rayon pool, output independent of
 //!   the tiling, no per-frame buffers of its own.
-//! - `native`: the CPU engine for lvtrain's RefineNet graphs (hand-written AVX+FMA 3x3
-//!   convs, channel-last); other graphs run on tract ([`Engine`]).
+//! - `native`: the CPU engine for lvtrain's RefineNet graphs (hand-written 3x3 convs,
+//!   channel-last; scalar, AVX+FMA and AVX-512 kernels chosen at run time, [`NativeIsa`]);
+//!   other graphs run on tract ([`Engine`]).
 //! - [`BackendKind`]: `cpu` (tract) or `cuda` (probed at run time, falls back to `cpu` with a
 //!   reason the caller logs).
 //! - [`scale`]: the elements' scaling path (luma resampled then refined, chroma resampled).
@@ -20,5 +21,6 @@ pub mod synth;
 
 pub use backend::{cuda_device, BackendKind};
 pub use model::{Model, ModelError, ModelInfo, KIND_REFINE_V1};
+pub use native::Isa as NativeIsa;
 pub use runner::{Engine, PlaneRunner, RunError, RunnerConfig, Sample};
 pub use tract_onnx::pb;
