@@ -19,7 +19,7 @@ use lv_gst::caps::{any_par, int_range};
 use lv_gst::sync::lock;
 use lv_image::resample::Kernel;
 use lv_infer::scale::{ScaleError, Scaler, ScalerConfig};
-use lv_infer::{Model, RunnerConfig};
+use lv_infer::{Model, RunnerConfig, Stage};
 use std::sync::{LazyLock, Mutex};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -438,8 +438,17 @@ impl VideoFilterImpl for Dnnscale {
         // The downscale ratio, one number for both axes (their geometric mean): a model's
         // range is measured on ladders that keep the aspect ratio.
         let ratio = ((iw as f64 / ow as f64) * (ih as f64 / oh as f64)).sqrt();
-        let chosen = state.models.iter().find(|m| m.info().covers(ratio));
-        let Some(model) = chosen.or(state.models.first()).cloned() else {
+        // One pre-filter and one refinement net at most: the first of each stage that is
+        // meant for this ratio.
+        let pick = |stage: Stage| {
+            state
+                .models
+                .iter()
+                .find(|m| m.info().stage == stage && m.info().covers(ratio))
+                .cloned()
+        };
+        let (pre, chosen) = (pick(Stage::Pre), pick(Stage::Refine));
+        let Some(model) = chosen.clone().or(state.models.first().cloned()) else {
             return Err(gst::loggable_error!(CAT, "no model loaded"));
         };
         let refine = chosen.is_some();
@@ -462,17 +471,23 @@ impl VideoFilterImpl for Dnnscale {
             kernel: LANCZOS,
             runner,
         };
-        let scaler = match Scaler::new(&model, cfg) {
-            Ok(s) if refine => s,
-            Ok(s) => {
-                gst::info!(
-                    CAT,
-                    imp = self,
-                    "{iw}x{ih} -> {ow}x{oh} (ratio {ratio:.3}): no model is meant for this \
-                     ratio, luma is Lanczos only"
-                );
-                s.without_network()
+        let scaler = Scaler::new(&model, cfg).and_then(|s| {
+            let s = if refine { s } else { s.without_network() };
+            match &pre {
+                Some(p) => s.with_pre(p),
+                None => Ok(s),
             }
+        });
+        if !refine && pre.is_none() {
+            gst::info!(
+                CAT,
+                imp = self,
+                "{iw}x{ih} -> {ow}x{oh} (ratio {ratio:.3}): no model is meant for this ratio, \
+                 luma is Lanczos only"
+            );
+        }
+        let scaler = match scaler {
+            Ok(s) => s,
             Err(e @ ScaleError::Model(..)) => {
                 gst::element_imp_error!(self, gst::CoreError::Negotiation, ["dnnscale: {e}"]);
                 return Err(gst::loggable_error!(CAT, "model unusable: {e}"));

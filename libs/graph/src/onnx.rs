@@ -220,16 +220,30 @@ pub fn export(net: &RefineNet, recipe: &str) -> Vec<u8> {
 pub const RATIO_MIN: &str = "lv.ratio_min";
 pub const RATIO_MAX: &str = "lv.ratio_max";
 
-/// [`export`] with the model's ratio range, when it has one, in the metadata.
-pub fn export_with_ratios(net: &RefineNet, recipe: &str, ratios: Option<(f64, f64)>) -> Vec<u8> {
+/// Metadata key of the stage a dnnscale model runs at: `pre` (at the source resolution,
+/// before the resize) or `refine` (after it; also when the key is absent).
+pub const STAGE: &str = "lv.stage";
+
+/// [`export`] with the model's ratio range (when it has one) and stage in the metadata.
+pub fn export_with(
+    net: &RefineNet,
+    recipe: &str,
+    ratios: Option<(f64, f64)>,
+    stage: Option<&str>,
+) -> Vec<u8> {
     let mut p = model_proto(net, recipe);
+    let mut put = |k: &str, v: String| {
+        p.metadata_props.push(pb::StringStringEntryProto {
+            key: k.into(),
+            value: v,
+        })
+    };
     if let Some((lo, hi)) = ratios {
-        for (k, v) in [(RATIO_MIN, lo), (RATIO_MAX, hi)] {
-            p.metadata_props.push(pb::StringStringEntryProto {
-                key: k.into(),
-                value: format!("{v}"),
-            });
-        }
+        put(RATIO_MIN, format!("{lo}"));
+        put(RATIO_MAX, format!("{hi}"));
+    }
+    if let Some(st) = stage {
+        put(STAGE, st.into());
     }
     p.encode_to_vec()
 }

@@ -89,6 +89,19 @@ pub struct ModelInfo {
     /// Downscale ratios (input / output size) the model is meant for, from `lv.ratio_min` /
     /// `lv.ratio_max`; `None`: every ratio.
     pub ratios: Option<(f64, f64)>,
+    /// Where a dnnscale model runs (`lv.stage`).
+    pub stage: Stage,
+}
+
+/// Where a dnnscale model runs in the scaling path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Stage {
+    /// At the output resolution, on the resized luma (`lv.stage` = `refine`, or absent).
+    #[default]
+    Refine,
+    /// At the source resolution, before the resize (`lv.stage` = `pre`): Netflix's
+    /// preprocessing block.
+    Pre,
 }
 
 impl ModelInfo {
@@ -279,6 +292,17 @@ impl Model {
         let receptive_radius = metadata_usize(&proto, "lv.receptive_radius", 0..=MAX_RADIUS)?;
         let recipe = metadata(&proto, "lv.recipe").unwrap_or("").to_string();
         let ratios = metadata_ratios(&proto)?;
+        let stage = match metadata(&proto, "lv.stage").map(str::trim) {
+            None | Some("refine") => Stage::Refine,
+            Some("pre") => Stage::Pre,
+            Some(v) => {
+                return Err(ModelError::InvalidMetadata {
+                    key: "lv.stage",
+                    value: v.to_string(),
+                    reason: "not `pre` or `refine`",
+                })
+            }
+        };
 
         // Shapes stored for outputs and intermediate values describe whatever size the
         // exporter traced; they are recomputed for each concretized size instead.
@@ -299,6 +323,7 @@ impl Model {
                     receptive_radius,
                     recipe,
                     ratios,
+                    stage,
                 },
                 proto,
                 source,

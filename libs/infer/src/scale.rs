@@ -40,6 +40,9 @@ pub struct Scaler {
     /// U and V share it; `None` without chroma.
     chroma: Option<Resampler>,
     runner: Arc<PlaneRunner>,
+    /// The pre-filter at the source size (a `Stage::Pre` model) and its output, the
+    /// resampler's input.
+    pre: Option<(Arc<PlaneRunner>, Vec<u8>)>,
     /// False: luma is resampled straight to the output and the network is not run (a
     /// dnnscale model that is not meant for this ratio, `ModelInfo::covers`).
     refine: bool,
@@ -115,6 +118,7 @@ impl Scaler {
             luma,
             chroma,
             runner,
+            pre: None,
             refine: true,
             luma_tmp: vec![0; ow * oh],
             nv12,
@@ -126,6 +130,21 @@ impl Scaler {
         self.refine = false;
         self.luma_tmp = Vec::new();
         self
+    }
+
+    /// Adds a pre-filter: `model` runs on the source luma before the resize, its output
+    /// rounded to 8 bits (with the refinement runner's threads and backend).
+    pub fn with_pre(mut self, model: &Model) -> Result<Self, ScaleError> {
+        let (iw, ih) = self.cfg.in_size;
+        let runner = PlaneRunner::new(model, iw, ih, self.cfg.runner)
+            .map_err(|e| ScaleError::Model(iw, ih, e))?;
+        self.pre = Some((Arc::new(runner), vec![0; iw * ih]));
+        Ok(self)
+    }
+
+    /// The pre-filter's runner, if there is one.
+    pub fn pre_runner(&self) -> Option<&Arc<PlaneRunner>> {
+        self.pre.as_ref().map(|p| &p.0)
     }
 
     /// Whether the network refines the luma.
@@ -161,12 +180,19 @@ impl Scaler {
             luma,
             chroma,
             runner,
+            pre,
             refine,
             luma_tmp,
             nv12,
         } = self;
 
-        let y = Plane::new_u8(src[0].0, iw, ih, src[0].1);
+        let y = match pre {
+            Some((pre, out)) => {
+                pre.run(src[0].0, src[0].1, out, iw)?;
+                Plane::new_u8(out, iw, ih, iw)
+            }
+            None => Plane::new_u8(src[0].0, iw, ih, src[0].1),
+        };
         let (y_out, y_stride) = &mut dst[0];
         if *refine {
             runner.install(|| luma.process_u8(&y, luma_tmp, ow));

@@ -21,6 +21,14 @@
 //!     [--channels C] [--layers L] [--linear-skip] [--lr LR] [--seed S] [--threads N]
 //!     [--mode agnostic|scaled] [--surrogate projection|identity] [--rate-control qp|crf]
 //!     [--qp-min Q] [--qp-max Q] [--guide LAMBDA] [--rate-weight BETA] [--use-ratios LO:HI]
+//!     [--pre-channels C [--pre-layers L] | --pre-init pre.onnx] [--out-pre pre.onnx] [--no-refine]
+//!
+//! The pre-filter (Netflix's preprocessing block, seed 000): a second net of the same kind
+//! that runs at the *input* resolution before the Lanczos resize, so it can shape what the
+//! resize keeps and aliases (a refinement after the resize cannot undo aliasing). Trained
+//! jointly with the refinement net (or alone, `--no-refine`), through the resize's adjoint;
+//! exported to `--out-pre` with `lv.stage` = `pre`. In training the resize runs in float;
+//! the element rounds the pre-filtered picture to 8 bits first (±0.5 level).
 //!
 //! `--use-ratios` writes the downscale ratios the element may use the model for
 //! (`lv.ratio_min`/`lv.ratio_max`); with `--init model.onnx --steps 0` it relabels a model
@@ -38,7 +46,7 @@ use lv_tools::cli::{self, list, value};
 use lv_tools::summary::{self, Provenance};
 use lv_tools::tiles::{self, Tile};
 use lv_tools::x264::{Codec, RateControl};
-use lv_train::{Adam, Checkpoint, RefineConfig, RefineNet, Surrogate, Tensor, Trainable};
+use lv_train::{Adam, Checkpoint, RefineConfig, RefineNet, Surrogate, Tensor, Trace, Trainable};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -80,6 +88,11 @@ struct Args {
     rate_control: RateControl,
     guide: f32,
     rate_weight: f32,
+    pre_channels: usize,
+    pre_layers: usize,
+    pre_init: Option<PathBuf>,
+    out_pre: Option<PathBuf>,
+    refine: bool,
     use_ratios: Option<(f64, f64)>,
     qp_min: u32,
     qp_max: u32,
@@ -93,7 +106,8 @@ const USAGE: &str = "usage: dnnscale-train --data DIR --out model.onnx [--exclud
 [--checkpoint FILE [--resume]] [--init model.onnx|checkpoint.json] [--steps N] [--batch N] [--patch PX] \
 [--ratio-min R] [--ratio-max R] [--channels C] [--layers L] [--linear-skip] [--lr LR] [--seed S] [--threads N] \
 [--mode agnostic|scaled] [--surrogate projection|identity] [--rate-control qp|crf] [--qp-min Q] [--qp-max Q] \
-[--guide LAMBDA] [--rate-weight BETA] [--use-ratios LO:HI] [--val-every N] [--checkpoint-every N] \
+[--guide LAMBDA] [--rate-weight BETA] [--pre-channels C [--pre-layers L] | --pre-init model.onnx] \
+[--out-pre pre.onnx] [--no-refine] [--use-ratios LO:HI] [--val-every N] [--checkpoint-every N] \
 [--val-qps 22,27,32,37] [--summary FILE]";
 
 fn parse_args() -> Result<Args, String> {
@@ -121,6 +135,11 @@ fn parse_args() -> Result<Args, String> {
         rate_control: RateControl::Qp,
         guide: 0.0,
         rate_weight: 0.0,
+        pre_channels: 0,
+        pre_layers: 0,
+        pre_init: None,
+        out_pre: None,
+        refine: true,
         use_ratios: None,
         qp_min: 22,
         qp_max: 40,
@@ -173,6 +192,11 @@ fn parse_args() -> Result<Args, String> {
             }
             "--guide" => a.guide = value(&f, it.next())?,
             "--rate-weight" => a.rate_weight = value(&f, it.next())?,
+            "--pre-channels" => a.pre_channels = value(&f, it.next())?,
+            "--pre-layers" => a.pre_layers = value(&f, it.next())?,
+            "--pre-init" => a.pre_init = Some(value::<String>(&f, it.next())?.into()),
+            "--out-pre" => a.out_pre = Some(value::<String>(&f, it.next())?.into()),
+            "--no-refine" => a.refine = false,
             "--use-ratios" => {
                 let v: String = value(&f, it.next())?;
                 let (lo, hi) = v
@@ -208,6 +232,16 @@ fn parse_args() -> Result<Args, String> {
     }
     if !(a.rate_weight >= 0.0 && a.rate_weight.is_finite()) {
         return Err("--rate-weight must be a finite β >= 0".into());
+    }
+    let pre = a.pre_channels > 0 || a.pre_init.is_some();
+    if pre != a.out_pre.is_some() {
+        return Err("a pre-filter (--pre-channels or --pre-init) needs --out-pre, and back".into());
+    }
+    if !pre && !a.refine {
+        return Err("--no-refine needs a pre-filter".into());
+    }
+    if pre && a.resume {
+        return Err("--resume does not cover the pre-filter; start from --init/--pre-init".into());
     }
     if a.patch < 16 || a.batch == 0 || a.qp_min > a.qp_max || a.qp_max > 51 {
         return Err("bad --patch, --batch or QP range".into());
@@ -345,7 +379,8 @@ struct ValResult {
 /// Held-out validation at the fixed ratios: the element's path (Lanczos u8, net, rounding to
 /// u8), the client's bicubic upscale, PSNR against the source; optionally through x264 too.
 fn validate(
-    net: &RefineNet,
+    net: Option<&RefineNet>,
+    pre: Option<&RefineNet>,
     val: &[Tile],
     qps: &[u32],
     codec: Option<&Codec>,
@@ -361,8 +396,22 @@ fn validate(
             .map(|t| {
                 let (lw, lh) = (low_size(t.w, ratio), low_size(t.h, ratio));
                 let d = lanczos_u8(&t.y, t.w, t.h, lw, lh);
-                let df: Vec<f32> = d.iter().map(|&v| v as f32 / 255.0).collect();
-                let y: Vec<u8> = net.forward(&df, lh, lw).iter().map(|&v| to_u8(v)).collect();
+                // The element's path: pre-filter, rounded to 8 bits, Lanczos, refinement.
+                let dn = match pre {
+                    Some(p) => {
+                        let xf: Vec<f32> = t.y.iter().map(|&v| v as f32 / 255.0).collect();
+                        let xp: Vec<u8> = p.forward(&xf, t.h, t.w).iter().map(|&v| to_u8(v)).collect();
+                        lanczos_u8(&xp, t.w, t.h, lw, lh)
+                    }
+                    None => d.clone(),
+                };
+                let y: Vec<u8> = match net {
+                    Some(net) => {
+                        let df: Vec<f32> = dn.iter().map(|&v| v as f32 / 255.0).collect();
+                        net.forward(&df, lh, lw).iter().map(|&v| to_u8(v)).collect()
+                    }
+                    None => dn,
+                };
                 (lw, lh, d, y)
             })
             .collect();
@@ -438,6 +487,29 @@ fn mean(v: &[f64]) -> f64 {
 
 fn lr_at(args: &Args, step: u64) -> f32 {
     cli::cosine_lr(args.lr, args.steps, step)
+}
+
+/// Backward passes of a batch with the gradient of each input too; the parameter gradient
+/// is summed in batch order (like `Trainable::backward_batch`, so runs are reproducible).
+fn backward_with_input(net: &RefineNet, traces: &[Trace], dys: &[Vec<f32>]) -> (Vec<f32>, Vec<Vec<f32>>) {
+    let per: Vec<(Vec<f32>, Vec<f32>)> = traces
+        .par_iter()
+        .zip(dys.par_iter())
+        .map(|(t, dy)| {
+            let mut g = vec![0f32; net.params.len()];
+            let dx = net.backward(t, dy, &mut g, true).expect("dx asked");
+            (g, dx)
+        })
+        .collect();
+    let mut grad = vec![0f32; net.params.len()];
+    let mut dxs = Vec::with_capacity(per.len());
+    for (g, dx) in per {
+        for (a, b) in grad.iter_mut().zip(&g) {
+            *a += b;
+        }
+        dxs.push(dx);
+    }
+    (grad, dxs)
 }
 
 /// The `lv.recipe` of an ONNX starting model.
@@ -529,6 +601,31 @@ fn run() -> Result<(), String> {
         net.receptive_radius(),
         args.mode
     );
+    let mut pre: Option<RefineNet> = match (&args.pre_init, args.pre_channels) {
+        (Some(p), _) => Some(load_init(p)?),
+        (None, 0) => None,
+        (None, c) => Some(
+            RefineNet::new(
+                RefineConfig {
+                    channels: c,
+                    hidden_layers: args.pre_layers,
+                },
+                args.seed ^ 0x9e37,
+            )
+            .with_linear_skip(),
+        ),
+    };
+    let mut adam_pre = pre.as_ref().map(|p| Adam::new(p.num_params(), args.lr));
+    if let Some(p) = &pre {
+        eprintln!(
+            "pre-filter C={} hidden={} ({} params, {} MAC per source pixel); refinement net {}",
+            p.config.channels,
+            p.config.hidden_layers,
+            p.num_params(),
+            p.macs_per_pixel(),
+            if args.refine { "trained too" } else { "off" }
+        );
+    }
     let codec = Codec::new("dnnscale-train");
     let codec = match (args.mode, codec) {
         (_, Ok(c)) => Some(c),
@@ -539,7 +636,7 @@ fn run() -> Result<(), String> {
         }
     };
 
-    let v0 = validate(&net, &val, &[], None)?;
+    let v0 = validate(args.refine.then_some(&net), pre.as_ref(), &val, &[], None)?;
     eprintln!(
         "validation at start: net {:.3} dB, lanczos {:.3} dB",
         v0.net, v0.lanczos
@@ -584,21 +681,52 @@ fn run() -> Result<(), String> {
             .par_iter()
             .map(|s| make_sample(s, &train, args.patch))
             .collect();
-        let inputs: Vec<Tensor> = samples
-            .iter()
-            .map(|s| Tensor::from_vec([1, 1, s.lh, s.lw], s.d.clone()))
-            .collect();
-        let traces = net.forward_batch(&inputs);
-        // Forward value fed to the upscaler: the net output, or its x264 round trip whose
-        // error enters as a constant (stop-gradient), so d loss / d y is unchanged.
-        // With the codec the forward value is the decoded picture; the surrogate decides
-        // what the backward pass makes of it.
+        // The pre-filter (if any) at the source resolution, then the resize in float.
+        let pre_traces: Option<Vec<Trace>> = pre.as_ref().map(|p| {
+            let hr: Vec<Tensor> = samples
+                .iter()
+                .map(|s| Tensor::from_vec([1, 1, s.h, s.w], s.x.clone()))
+                .collect();
+            p.forward_batch(&hr)
+        });
+        let d_in: Vec<Vec<f32>> = match &pre_traces {
+            Some(tr) => samples
+                .par_iter()
+                .zip(tr.par_iter())
+                .map(|(s, t)| {
+                    // Clamped like the element's 8-bit intermediate picture: overshoot past
+                    // black or white is lost there, so it must not pay here.
+                    let xp: Vec<f32> = t.output.iter().map(|v| v.clamp(0.0, 1.0)).collect();
+                    let r = Resampler::new(s.w, s.h, s.lw, s.lh, LANCZOS).expect("resampler");
+                    let mut d = vec![0f32; s.lw * s.lh];
+                    r.process_f32(&xp, s.w, &mut d, s.lw);
+                    d
+                })
+                .collect(),
+            None => samples.iter().map(|s| s.d.clone()).collect(),
+        };
+        let traces: Option<Vec<Trace>> = args.refine.then(|| {
+            let inputs: Vec<Tensor> = samples
+                .iter()
+                .zip(&d_in)
+                .map(|(s, d)| Tensor::from_vec([1, 1, s.lh, s.lw], d.clone()))
+                .collect();
+            net.forward_batch(&inputs)
+        });
+        // The downscaled picture the encoder gets.
+        let outs: Vec<&[f32]> = match &traces {
+            Some(tr) => tr.iter().map(|t| t.output.as_slice()).collect(),
+            None => d_in.iter().map(|d| d.as_slice()).collect(),
+        };
+        // Forward value fed to the upscaler: that picture, or (with the codec) its x264
+        // round trip; the surrogate decides what the backward pass makes of the codec.
         let fwd: Vec<Vec<f32>> = match args.mode {
-            Mode::Agnostic => traces.iter().map(|t| t.output.clone()).collect(),
+            Mode::Agnostic => outs.iter().map(|o| o.to_vec()).collect(),
             Mode::Scaled => {
-                let planes: Vec<(usize, usize, Vec<u8>)> = traces
+                let planes: Vec<(usize, usize, Vec<u8>)> = samples
                     .iter()
-                    .map(|t| (t.w, t.h, t.output.iter().map(|&v| to_u8(v)).collect()))
+                    .zip(&outs)
+                    .map(|(s, o)| (s.lw, s.lh, o.iter().map(|&v| to_u8(v)).collect()))
                     .collect();
                 let dec = codec
                     .as_ref()
@@ -613,8 +741,8 @@ fn run() -> Result<(), String> {
         let (losses, dys): (Vec<f64>, Vec<Vec<f32>>) = samples
             .par_iter()
             .zip(fwd.par_iter())
-            .zip(traces.par_iter())
-            .map(|((s, y), t)| {
+            .zip(outs.par_iter())
+            .map(|((s, y), out)| {
                 let up = Resampler::new(s.lw, s.lh, s.w, s.h, BICUBIC).expect("resampler");
                 let mut u = vec![0f32; s.w * s.h];
                 up.process_f32(y, s.lw, &mut u, s.w);
@@ -628,18 +756,18 @@ fn run() -> Result<(), String> {
                 let mut dy = vec![0f32; s.lw * s.lh];
                 up.process_f32_transpose(&du, s.w, &mut dy, s.lw);
                 if args.mode == Mode::Scaled {
-                    args.surrogate.backward(&t.output, y, &mut dy);
+                    args.surrogate.backward(out, y, &mut dy);
                 }
                 if args.rate_weight > 0.0 {
                     let q = lv_train::rate::qstep(qp as f32);
-                    let (_, dr) = lv_train::rate::rate_proxy(&t.output, s.lw, s.lh, q);
+                    let (_, dr) = lv_train::rate::rate_proxy(out, s.lw, s.lh, q);
                     for (g, d) in dy.iter_mut().zip(&dr) {
                         *g += args.rate_weight * d / nb;
                     }
                 }
                 // The reported loss stays the reconstruction error (comparable across λ, β).
                 if args.guide > 0.0 {
-                    let (_, dg) = lv_train::mse(&t.output, &s.d);
+                    let (_, dg) = lv_train::mse(out, &s.d);
                     for (g, d) in dy.iter_mut().zip(&dg) {
                         *g += args.guide * d * GRAD_SCALE / nb;
                     }
@@ -647,8 +775,41 @@ fn run() -> Result<(), String> {
                 (l, dy)
             })
             .unzip();
-        let grad = net.backward_batch(&traces, &dys);
-        adam.step(&mut net.params, &grad, lr_at(&args, step));
+        let lr = lr_at(&args, step);
+        // d loss / d (resized picture): through the refinement net when there is one.
+        let d_resized: Vec<Vec<f32>> = match &traces {
+            Some(tr) if pre.is_some() => {
+                let (grad, dxs) = backward_with_input(&net, tr, &dys);
+                adam.step(&mut net.params, &grad, lr);
+                dxs
+            }
+            Some(tr) => {
+                let grad = net.backward_batch(tr, &dys);
+                adam.step(&mut net.params, &grad, lr);
+                Vec::new()
+            }
+            None => dys,
+        };
+        if let (Some(p), Some(tr), Some(ap)) = (pre.as_mut(), &pre_traces, adam_pre.as_mut()) {
+            let dxp: Vec<Vec<f32>> = samples
+                .par_iter()
+                .zip(d_resized.par_iter())
+                .zip(tr.par_iter())
+                .map(|((s, dd), t)| {
+                    let r = Resampler::new(s.w, s.h, s.lw, s.lh, LANCZOS).expect("resampler");
+                    let mut dx = vec![0f32; s.w * s.h];
+                    r.process_f32_transpose(dd, s.lw, &mut dx, s.w);
+                    for (g, &v) in dx.iter_mut().zip(&t.output) {
+                        if !(0.0..=1.0).contains(&v) {
+                            *g = 0.0;
+                        }
+                    }
+                    dx
+                })
+                .collect();
+            let grad = p.backward_batch(tr, &dxp);
+            ap.step(&mut p.params, &grad, lr);
+        }
         step += 1;
         let loss = mean(&losses);
         avg_loss = if avg_loss.is_nan() {
@@ -659,7 +820,7 @@ fn run() -> Result<(), String> {
         bar.set_position(step);
         bar.set_message(format!("train {:.2} dB", psnr(avg_loss * 255.0 * 255.0)));
         if step % args.val_every == 0 || step == args.steps {
-            let v = validate(&net, &val, &[], None)?;
+            let v = validate(args.refine.then_some(&net), pre.as_ref(), &val, &[], None)?;
             history.push((step, v.net, v.lanczos));
             log(&bar, format!(
                 "step {step} ({:.0} s): val net {:.3} dB, lanczos {:.3} dB (gain {:+.3} dB), train {:.2} dB, lr {:.2e}",
@@ -683,9 +844,15 @@ fn run() -> Result<(), String> {
         Some(prev) if !prev.is_empty() => format!("{prev} ; then: {command}"),
         _ => command.clone(),
     };
-    let bytes = lv_graph::onnx::export_with_ratios(&net, &recipe, args.use_ratios);
-    std::fs::write(&args.out, bytes).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    let fin = validate(&net, &val, &args.val_qps, codec.as_ref())?;
+    if args.refine {
+        let bytes = lv_graph::onnx::export_with(&net, &recipe, args.use_ratios, None);
+        std::fs::write(&args.out, bytes).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    }
+    if let (Some(p), Some(out)) = (&pre, &args.out_pre) {
+        let bytes = lv_graph::onnx::export_with(p, &recipe, args.use_ratios, Some("pre"));
+        std::fs::write(out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+    }
+    let fin = validate(args.refine.then_some(&net), pre.as_ref(), &val, &args.val_qps, codec.as_ref())?;
     println!("== dnnscale-train summary ==");
     println!("command: {command}");
     println!(
