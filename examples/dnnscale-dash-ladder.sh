@@ -47,7 +47,7 @@ for i in 0 1 2; do
   BRANCHES+=(t. ! queue ! dnnscale "${PROPS[@]}" ! "video/x-raw,width=$W,height=$H"
              ! x264enc speed-preset="${X264_PRESET:-faster}" bitrate=$((W * H / 400))
                key-int-max="$GOP" option-string="scenecut=0"
-             ! h264parse ! mp4mux fragment-duration=$((SEG * 2000)) streamable=true
+             ! h264parse ! mp4mux fragment-duration=$((SEG * 2000))
              ! filesink location="$WORK/video_$i.mp4")
   REPS+=("video_$i=$WORK/video_$i.mp4")
 done

@@ -9,8 +9,8 @@
 //! server four times a second, which is all the test reads: no browser driver is needed.
 //!
 //! Needs Debian's `chromium` and dash.js from the npm registry in `.cache/npm`, both installed
-//! by `scripts/fetch-test-deps.sh`. Without them the test fails under CI (`CI=true`) and skips
-//! with a printed reason elsewhere.
+//! by `scripts/fetch-test-deps.sh` (`LV_CHROMIUM` names another Chromium binary). Without them
+//! the test fails under CI (`CI=true`) and skips with a printed reason elsewhere.
 
 use lv_testkit::oracle;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -52,7 +52,9 @@ fn missing(what: &str) -> bool {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{msg}");
     }
-    eprintln!("dash_playback skipped: {msg}");
+    // Straight to stderr: the test harness would swallow eprintln! of a passing test, and a
+    // skip nobody sees would read as a pass.
+    let _ = writeln!(std::io::stderr(), "dash_playback skipped: {msg}");
     true
 }
 
