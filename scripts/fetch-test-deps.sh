@@ -44,11 +44,13 @@ fi
 mkdir -p "$CACHE/pypi" "$CACHE/ffmpeg" "$CACHE/corpus/test"
 
 # ---- dash.js for the browser playback test -------------------------------------------------
+# Only its prebuilt browser bundle is used (dist/modern/umd/dash.all.min.js), so no package
+# script needs to run.
 DASHJS_VERSION=5.2.1
 if ! grep -qs "\"version\": \"$DASHJS_VERSION\"" "$CACHE/npm/node_modules/dashjs/package.json"; then
   if command -v npm >/dev/null 2>&1; then
     mkdir -p "$CACHE/npm"
-    npm install --prefix "$CACHE/npm" --no-audit --no-fund --save-exact --loglevel=error \
+    npm install --prefix "$CACHE/npm" --no-audit --no-fund --save-exact --ignore-scripts --loglevel=error \
       "dashjs@$DASHJS_VERSION"
   else
     # Not fatal: only that test needs it, and it names this script when it is missing.
