@@ -404,7 +404,16 @@ fn dash_ladder_plays_in_chromium_and_switches_down_when_throttled() {
     let verdict = loop {
         std::thread::sleep(Duration::from_millis(200));
         if t_browser.elapsed() > PLAY_LIMIT {
-            break Err(format!("no verdict within {PLAY_LIMIT:?}"));
+            let stage = match (throttled_at, switched) {
+                (None, _) => format!("the {top}p rendition did not play {TOP_FOR} s unthrottled"),
+                (Some(_), None) => "no switch to a lower rendition after the throttle".into(),
+                (Some(_), Some(_)) => {
+                    format!("playback did not advance {AFTER_SWITCH} s after the switch")
+                }
+            };
+            break Err(format!(
+                "{stage} (within {PLAY_LIMIT:?} of Chromium's start)"
+            ));
         }
         let Some(text) = server.report.lock().unwrap().clone() else {
             continue;
