@@ -412,7 +412,7 @@ impl PlaneRunner {
                     .try_as_plain_ram()
                     .and_then(|v| v.as_slice::<f32>())
                     .map_err(|e| RunError::Tract(format!("{e:#}")))?;
-                net.run(x, tw, scratch);
+                net.run(x, tw, scratch, (pad..pad + *rows, pad..pad + w));
                 for r in 0..*rows {
                     let d = &mut out[r * dst_stride..r * dst_stride + w];
                     scratch.output_row(x, tw, r + pad, pad, d);
@@ -443,8 +443,9 @@ impl PlaneRunner {
 mod tests {
     use super::Sample;
 
-    /// `u8::from_unit` against the `round` it replaces: every f32 from -0.01 to 1.01 (all the
-    /// ulps around each of the 256 rounding edges) and the special values.
+    /// `u8::from_unit` against the `round` it replaces: the 8192 floats around each of the
+    /// 255 rounding edges `(k + 0.5) / 255`, every 127th float from -0.01 to 1.01 and the
+    /// special values.
     #[test]
     fn u8_rounding_is_round() {
         let reference = |v: f32| (v * 255.0).round() as u8;
@@ -464,12 +465,16 @@ mod tests {
         ] {
             check(v);
         }
-        // Positive floats are ordered as their bit patterns.
-        for bits in 0..=1.01f32.to_bits() {
-            check(f32::from_bits(bits));
+        for k in 0..255u32 {
+            let edge = ((k as f32 + 0.5) / 255.0).to_bits();
+            for bits in edge - 4096..edge + 4096 {
+                check(f32::from_bits(bits));
+            }
         }
-        for bits in 0..=0.01f32.to_bits() {
-            check(-f32::from_bits(bits));
+        // Positive floats are ordered as their bit patterns.
+        for bits in (0..=1.01f32.to_bits()).step_by(127) {
+            check(f32::from_bits(bits));
+            check(-f32::from_bits(bits) * 0.01);
         }
         assert!(bad.is_empty(), "differs from round at {bad:?}");
     }
