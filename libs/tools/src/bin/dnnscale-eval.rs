@@ -47,7 +47,8 @@ usage: dnnscale-eval [options]
   --x264-preset P     (default medium)
   --vp9-deadline D    libvpx-vp9 -deadline: good or realtime (default good)
   --vp9-cpu-used N    libvpx-vp9 -cpu-used (default 4)
-  --model [LABEL=]PATH  a dnnscale model (repeatable; default LABEL is the file stem;
+  --model [LABEL=]PATH  a dnnscale model, or several as A.onnx,B.onnx handed to the element's
+                      `model` together (repeatable; default LABEL is the file stem;
                       default: models/dnnscale/dnnscale.onnx; `none`: Lanczos only)
   --compare T:A       also BD-rate of method T against method A (repeatable); methods are
                       lanczos-ffmpeg, lanczos-videoscale and the model labels
@@ -138,12 +139,17 @@ fn die(msg: impl std::fmt::Display) -> ! {
 /// FNV-1a of the file's bytes, as 16 hex digits: content identity for cache keys.
 fn file_hash(p: &Path) -> Result<String, String> {
     let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    Ok(fnv(&bytes))
+}
+
+/// FNV-1a, 64 bits, as hex: a cache key, not a security measure.
+fn fnv(bytes: &[u8]) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
-    for b in bytes {
+    for &b in bytes {
         h ^= b as u64;
         h = h.wrapping_mul(0x100000001b3);
     }
-    Ok(format!("{h:016x}"))
+    format!("{h:016x}")
 }
 
 fn parse_list<T: std::str::FromStr>(s: &str, what: &str) -> Vec<T> {
@@ -360,8 +366,30 @@ fn parse_args() -> Args {
                 )
             }
         };
-        let hash = file_hash(&path).unwrap_or_else(|e| die(format!("model: {e}")));
-        let path = std::fs::canonicalize(&path).unwrap_or(path);
+        // A comma-separated list is handed to the element as one `model` value (its
+        // per-ratio and per-stage choice); the cache key covers every file.
+        let parts: Vec<PathBuf> = path
+            .to_string_lossy()
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .collect();
+        let hashes: Vec<String> = parts
+            .iter()
+            .map(|p| file_hash(p).unwrap_or_else(|e| die(format!("model: {e}"))))
+            .collect();
+        let hash = if hashes.len() == 1 {
+            hashes[0].clone()
+        } else {
+            fnv(hashes.join(",").as_bytes())
+        };
+        let path = PathBuf::from(
+            parts
+                .iter()
+                .map(|p| std::fs::canonicalize(p).unwrap_or(p.clone()).display().to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         if a.methods.iter().any(|x| x.label == label) {
             die(format!("duplicate method label {label}"));
         }
