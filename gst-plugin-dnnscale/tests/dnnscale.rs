@@ -660,3 +660,122 @@ fn cuda_backend_falls_back_and_still_produces_the_same_output() {
     let want = first_at_160x90(&model, (iw, ih), &frames);
     assert_eq!(push_pull(&mut h, &info, &frames[0]), want);
 }
+
+/// Runs one I420 frame of the clip through `dnnscale model=<models>` to `ow x oh`; returns luma.
+fn luma_through(
+    models: &str,
+    frame: &Planes,
+    (iw, ih): (usize, usize),
+    (ow, oh): (usize, usize),
+) -> Vec<u8> {
+    init();
+    let e = gst::ElementFactory::make("dnnscale")
+        .property("model", models)
+        .build()
+        .unwrap();
+    let mut h = Harness::with_element(&e, Some("sink"), Some("src"));
+    let inc = i420_caps(iw, ih);
+    h.set_src_caps(inc.parse::<gst::Caps>().unwrap());
+    h.set_sink_caps(
+        format!("video/x-raw,width={ow},height={oh}")
+            .parse::<gst::Caps>()
+            .unwrap(),
+    );
+    let info = video_info(&inc.parse().unwrap());
+    push_pull(&mut h, &info, frame).swap_remove(0)
+}
+
+/// A model whose `lv.ratio_min..lv.ratio_max` excludes the ratio is not run (luma is plain
+/// Lanczos); one that includes it is; in a list, the first that covers the ratio is used.
+#[test]
+fn models_are_chosen_by_their_ratio_range() {
+    let (iw, ih, frames) = clip(1);
+    let near = write_model(
+        "ratio-1-1.5",
+        &net().bytes_with(&[("lv.ratio_min", "1"), ("lv.ratio_max", "1.5")]),
+    );
+    let far = write_model(
+        "ratio-2.5-4",
+        &net().bytes_with(&[("lv.ratio_min", "2.5"), ("lv.ratio_max", "4")]),
+    );
+    let model = Model::from_path(&near).unwrap();
+    // 320x180 -> 160x90 is ratio 2: neither model is meant for it.
+    let plain = lanczos(&frames[0][0], iw, ih, 160, 90, (0.5, 0.5));
+    let got = luma_through(
+        &format!("{},{}", near.display(), far.display()),
+        &frames[0],
+        (iw, ih),
+        (160, 90),
+    );
+    assert!(
+        got == plain,
+        "ratio 2 outside both ranges: luma must be plain Lanczos"
+    );
+    // 320x180 -> 240x136 is ratio ~1.33: the first model runs.
+    let want = expected(
+        VideoFormat::I420,
+        &model,
+        (iw, ih),
+        (240, 136),
+        &frames[0],
+        (0.5, 0.5),
+    );
+    let got = luma_through(
+        &format!("{},{}", far.display(), near.display()),
+        &frames[0],
+        (iw, ih),
+        (240, 136),
+    );
+    assert!(got == want[0], "ratio 1.33: the covering model must run");
+    assert!(psnr(&got, &lanczos(&frames[0][0], iw, ih, 240, 136, (0.5, 0.5))) < 60.0);
+}
+
+/// A `lv.stage = pre` model runs at the source size before the resize: the output is
+/// Lanczos(pre(x)) (no refinement net in the list), computed here without the element.
+#[test]
+fn a_pre_stage_model_runs_before_the_resize() {
+    let (iw, ih, frames) = clip(1);
+    let pre = write_model("stage-pre", &net().bytes_with(&[("lv.stage", "pre")]));
+    let model = Model::from_path(&pre).unwrap();
+    let runner = PlaneRunner::new(
+        &model,
+        iw,
+        ih,
+        RunnerConfig {
+            threads: 1,
+            tiles: 1,
+            backend: BackendKind::Cpu,
+        },
+    )
+    .unwrap();
+    let mut filtered = vec![0u8; iw * ih];
+    runner.run(&frames[0][0], iw, &mut filtered, iw).unwrap();
+    let want = lanczos(&filtered, iw, ih, 160, 90, (0.5, 0.5));
+    let got = luma_through(pre.to_str().unwrap(), &frames[0], (iw, ih), (160, 90));
+    assert!(got == want, "luma must be Lanczos(pre(x))");
+    assert!(got != lanczos(&frames[0][0], iw, ih, 160, 90, (0.5, 0.5)));
+}
+
+/// Bad ratio or stage metadata is refused when the element starts, naming the key.
+#[test]
+fn malformed_ratio_or_stage_metadata_is_an_error_at_start() {
+    init();
+    for (name, meta, key) in [
+        (
+            "ratio-inverted",
+            vec![("lv.ratio_min", "3"), ("lv.ratio_max", "2")],
+            "lv.ratio_max",
+        ),
+        ("ratio-half", vec![("lv.ratio_min", "2")], "lv.ratio_max"),
+        (
+            "ratio-nan",
+            vec![("lv.ratio_min", "NaN"), ("lv.ratio_max", "2")],
+            "lv.ratio_min",
+        ),
+        ("stage-bad", vec![("lv.stage", "post")], "lv.stage"),
+    ] {
+        let p = write_model(name, &net().bytes_with(&meta));
+        let errs = start_error(&p);
+        assert!(errs.iter().any(|e| e.contains(key)), "{name}: {errs:?}");
+    }
+}

@@ -133,6 +133,17 @@ impl SynthNet {
     pub fn bytes(&self) -> Vec<u8> {
         encode(&self.proto())
     }
+
+    /// The encoded ONNX file with extra metadata entries (e.g. `lv.ratio_min`, `lv.stage`).
+    pub fn bytes_with(&self, meta: &[(&str, &str)]) -> Vec<u8> {
+        let mut p = self.proto();
+        p.metadata_props
+            .extend(meta.iter().map(|(k, v)| pb::StringStringEntryProto {
+                key: (*k).into(),
+                value: (*v).into(),
+            }));
+        encode(&p)
+    }
 }
 
 pub fn encode(proto: &pb::ModelProto) -> Vec<u8> {
