@@ -27,7 +27,10 @@ fn main() {
         println!("cargo:rerun-if-changed={}", path.display());
         if path.is_file() {
             let path = path.canonicalize().unwrap();
-            entries.push(format!("({name:?}, include_bytes!({:?})),", path.display().to_string()));
+            entries.push(format!(
+                "({name:?}, include_bytes!({:?})),",
+                path.display().to_string()
+            ));
         } else {
             println!("cargo:warning=default model {} is missing", path.display());
         }

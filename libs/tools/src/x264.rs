@@ -85,7 +85,16 @@ impl Codec {
                 "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", &size,
             ])
             .args([
-                "-i", "-", "-c:v", "libx264", rc.flag(), &qps, "-preset", "medium", "-f", "h264",
+                "-i",
+                "-",
+                "-c:v",
+                "libx264",
+                rc.flag(),
+                &qps,
+                "-preset",
+                "medium",
+                "-f",
+                "h264",
             ])
             .arg(&h264)
             .stdin(Stdio::piped())

@@ -386,7 +386,12 @@ fn parse_args() -> Args {
         let path = PathBuf::from(
             parts
                 .iter()
-                .map(|p| std::fs::canonicalize(p).unwrap_or(p.clone()).display().to_string())
+                .map(|p| {
+                    std::fs::canonicalize(p)
+                        .unwrap_or(p.clone())
+                        .display()
+                        .to_string()
+                })
                 .collect::<Vec<_>>()
                 .join(","),
         );

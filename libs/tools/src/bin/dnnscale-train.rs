@@ -203,7 +203,9 @@ fn parse_args() -> Result<Args, String> {
                     .split_once(':')
                     .and_then(|(a, b)| Some((a.parse::<f64>().ok()?, b.parse::<f64>().ok()?)))
                     .filter(|&(a, b)| (1.0..=64.0).contains(&a) && a <= b && b <= 64.0)
-                    .ok_or(format!("--use-ratios: {v:?} is not LO:HI with 1 <= LO <= HI <= 64"))?;
+                    .ok_or(format!(
+                        "--use-ratios: {v:?} is not LO:HI with 1 <= LO <= HI <= 64"
+                    ))?;
                 a.use_ratios = Some((lo, hi));
             }
             "--qp-min" => a.qp_min = value(&f, it.next())?,
@@ -400,7 +402,8 @@ fn validate(
                 let dn = match pre {
                     Some(p) => {
                         let xf: Vec<f32> = t.y.iter().map(|&v| v as f32 / 255.0).collect();
-                        let xp: Vec<u8> = p.forward(&xf, t.h, t.w).iter().map(|&v| to_u8(v)).collect();
+                        let xp: Vec<u8> =
+                            p.forward(&xf, t.h, t.w).iter().map(|&v| to_u8(v)).collect();
                         lanczos_u8(&xp, t.w, t.h, lw, lh)
                     }
                     None => d.clone(),
@@ -491,7 +494,11 @@ fn lr_at(args: &Args, step: u64) -> f32 {
 
 /// Backward passes of a batch with the gradient of each input too; the parameter gradient
 /// is summed in batch order (like `Trainable::backward_batch`, so runs are reproducible).
-fn backward_with_input(net: &RefineNet, traces: &[Trace], dys: &[Vec<f32>]) -> (Vec<f32>, Vec<Vec<f32>>) {
+fn backward_with_input(
+    net: &RefineNet,
+    traces: &[Trace],
+    dys: &[Vec<f32>],
+) -> (Vec<f32>, Vec<Vec<f32>>) {
     let per: Vec<(Vec<f32>, Vec<f32>)> = traces
         .par_iter()
         .zip(dys.par_iter())
@@ -852,7 +859,13 @@ fn run() -> Result<(), String> {
         let bytes = lv_graph::onnx::export_with(p, &recipe, args.use_ratios, Some("pre"));
         std::fs::write(out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
     }
-    let fin = validate(args.refine.then_some(&net), pre.as_ref(), &val, &args.val_qps, codec.as_ref())?;
+    let fin = validate(
+        args.refine.then_some(&net),
+        pre.as_ref(),
+        &val,
+        &args.val_qps,
+        codec.as_ref(),
+    )?;
     println!("== dnnscale-train summary ==");
     println!("command: {command}");
     println!(
