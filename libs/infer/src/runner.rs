@@ -58,7 +58,7 @@ impl Default for RunnerConfig {
 /// Output rows per tile above which the automatic tiling adds tiles (a round of one per
 /// thread). Each tile recomputes `2 * pad` rows of context (16 for the shipped dnnscale
 /// model), so fewer, taller tiles do less work: at 960x540 with 2 threads, the former 144
-/// (4 tiles of 136 rows) ran 608 rows through the network, 288 (2 of 270) runs 572. A tall
+/// made 4 tiles of 136 + 16 rows (608 in all), 288 makes 2 of 270 + 16 (572). A tall
 /// tile's activations no longer fit L2 (~4.5 MB per 16-channel layer at 960 wide), which
 /// costs little: a 16-channel conv does 4608 FLOPs per 128 bytes it streams from L3.
 const AUTO_TILE_ROWS: usize = 288;
