@@ -392,20 +392,27 @@ fn validate(
         return Ok(res);
     }
     let mut codec_sums = vec![(0.0f64, 0.0f64); qps.len()];
+    // The pre-filtered tiles (rounded to 8 bits, as the element keeps them) do not depend
+    // on the ratio.
+    let filtered: Vec<Option<Vec<u8>>> = val
+        .par_iter()
+        .map(|t| {
+            pre.map(|p| {
+                let xf: Vec<f32> = t.y.iter().map(|&v| v as f32 / 255.0).collect();
+                p.forward(&xf, t.h, t.w).iter().map(|&v| to_u8(v)).collect()
+            })
+        })
+        .collect();
     for &ratio in &VAL_RATIOS {
         let items: Vec<(usize, usize, Vec<u8>, Vec<u8>)> = val
             .par_iter()
-            .map(|t| {
+            .zip(filtered.par_iter())
+            .map(|(t, xp)| {
                 let (lw, lh) = (low_size(t.w, ratio), low_size(t.h, ratio));
                 let d = lanczos_u8(&t.y, t.w, t.h, lw, lh);
                 // The element's path: pre-filter, rounded to 8 bits, Lanczos, refinement.
-                let dn = match pre {
-                    Some(p) => {
-                        let xf: Vec<f32> = t.y.iter().map(|&v| v as f32 / 255.0).collect();
-                        let xp: Vec<u8> =
-                            p.forward(&xf, t.h, t.w).iter().map(|&v| to_u8(v)).collect();
-                        lanczos_u8(&xp, t.w, t.h, lw, lh)
-                    }
+                let dn = match xp {
+                    Some(xp) => lanczos_u8(xp, t.w, t.h, lw, lh),
                     None => d.clone(),
                 };
                 let y: Vec<u8> = match net {
@@ -696,15 +703,23 @@ fn run() -> Result<(), String> {
                 .collect();
             p.forward_batch(&hr)
         });
+        // The pre-filter's resizes, built once per step for the forward pass and its adjoint.
+        let downs: Vec<Resampler> = match &pre_traces {
+            Some(_) => samples
+                .par_iter()
+                .map(|s| Resampler::new(s.w, s.h, s.lw, s.lh, LANCZOS).expect("resampler"))
+                .collect(),
+            None => Vec::new(),
+        };
         let d_in: Vec<Vec<f32>> = match &pre_traces {
             Some(tr) => samples
                 .par_iter()
                 .zip(tr.par_iter())
-                .map(|(s, t)| {
+                .zip(downs.par_iter())
+                .map(|((s, t), r)| {
                     // Clamped like the element's 8-bit intermediate picture: overshoot past
                     // black or white is lost there, so it must not pay here.
                     let xp: Vec<f32> = t.output.iter().map(|v| v.clamp(0.0, 1.0)).collect();
-                    let r = Resampler::new(s.w, s.h, s.lw, s.lh, LANCZOS).expect("resampler");
                     let mut d = vec![0f32; s.lw * s.lh];
                     r.process_f32(&xp, s.w, &mut d, s.lw);
                     d
@@ -802,8 +817,8 @@ fn run() -> Result<(), String> {
                 .par_iter()
                 .zip(d_resized.par_iter())
                 .zip(tr.par_iter())
-                .map(|((s, dd), t)| {
-                    let r = Resampler::new(s.w, s.h, s.lw, s.lh, LANCZOS).expect("resampler");
+                .zip(downs.par_iter())
+                .map(|(((s, dd), t), r)| {
                     let mut dx = vec![0f32; s.w * s.h];
                     r.process_f32_transpose(dd, s.lw, &mut dx, s.w);
                     for (g, &v) in dx.iter_mut().zip(&t.output) {
