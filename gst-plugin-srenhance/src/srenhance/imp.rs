@@ -44,6 +44,7 @@ use lv_livenas::adaptive::{Params, Transition};
 use lv_livenas::online::{
     EpochReport, Fault, Frame, Host, Interrupted, OnlineConfig, OnlineTrainer, PatchInput,
 };
+use lv_livenas::scene::CutDetector;
 use lv_livenas::trainer::TrainerConfig;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -97,6 +98,7 @@ struct Settings {
     threads: u32,
     training: bool,
     adaptive: bool,
+    serve_best: bool,
     epoch_duration: u64,
     learning_rate: f64,
     batch_size: u32,
@@ -119,6 +121,7 @@ impl Default for Settings {
             threads: 0,
             training: true,
             adaptive: true,
+            serve_best: true,
             epoch_duration: DEFAULT_EPOCH_NS,
             learning_rate: DEFAULT_LR,
             batch_size: DEFAULT_BATCH,
@@ -140,6 +143,8 @@ impl Default for Settings {
 struct Network {
     generation: u64,
     model: Option<Model>,
+    /// The loaded model (DNN_0), which a scene cut switches back to.
+    initial: Option<Model>,
     runner: Option<(u64, (usize, usize), Arc<PlaneRunner>)>,
 }
 
@@ -150,6 +155,8 @@ struct Processor {
     scaler: Scaler,
     /// Generation of the network in `scaler`.
     generation: u64,
+    /// DNN_0 at the output size, for the safety net's switch on a scene cut.
+    initial_runner: Option<Arc<PlaneRunner>>,
 }
 
 #[derive(Default)]
@@ -161,6 +168,7 @@ struct State {
     live: Option<bool>,
     eos: bool,
     segment: Option<gst::FormattedSegment<gst::ClockTime>>,
+    cuts: CutDetector,
 }
 
 /// Quality of service, as `GstBaseTransform` keeps it: the sink's latest QoS event says how
@@ -440,9 +448,9 @@ impl Srenhance {
             return Ok(());
         }
         state.passthrough = false;
-        let (generation, model) = {
+        let (generation, model, initial) = {
             let sh = lock(&self.network);
-            (sh.generation, sh.model.clone())
+            (sh.generation, sh.model.clone(), sh.initial.clone())
         };
         let model = model.ok_or("no model loaded")?;
         let (in_size, out_size, layout) = lv_gst::scale::geometry(in_info, out_info);
@@ -454,6 +462,18 @@ impl Srenhance {
             runner: Self::runner_config(&settings),
         };
         let scaler = Scaler::new(&model, cfg).map_err(|e| e.to_string())?;
+        let initial_runner = if !(settings.serve_best && settings.training) {
+            None
+        } else if generation == 0 {
+            Some(scaler.runner().clone())
+        } else {
+            initial.and_then(|m| {
+                PlaneRunner::new(&m, ow, oh, Self::runner_config(&settings))
+                    .ok()
+                    .map(Arc::new)
+            })
+        };
+        state.cuts.reset();
         let obj = self.obj();
         let (format, logged) = (in_info.format(), &mut state.fallback_logged);
         let runner = scaler.runner();
@@ -464,6 +484,7 @@ impl Srenhance {
             out_info: out_info.clone(),
             scaler,
             generation,
+            initial_runner,
         });
         Ok(())
     }
@@ -509,6 +530,7 @@ impl Srenhance {
         let training = self.trainer_running() && online.enabled();
 
         // Keep the decoded luma for training pairs.
+        let mut cut = false;
         if training {
             if let Some(pts) = pts {
                 let frame =
@@ -529,6 +551,16 @@ impl Srenhance {
                     luma.extend_from_slice(&data[r * stride..r * stride + w]);
                 }
                 drop(frame);
+                if settings.serve_best && state.cuts.push(&luma, w, h, w) {
+                    gst::debug!(
+                        CAT,
+                        imp = self,
+                        "scene cut at {}",
+                        gst::ClockTime::from_nseconds(pts)
+                    );
+                    online.scene_cut(pts);
+                    cut = true;
+                }
                 let frame = Frame {
                     pts,
                     w,
@@ -580,6 +612,13 @@ impl Srenhance {
                     p.generation = *g;
                     gst::debug!(CAT, imp = self, "network generation {g} in use");
                 }
+            }
+        }
+        // After the swap: a network published before the cut was trained on the old scene.
+        if let (true, Some(p)) = (cut, state.processor.as_mut()) {
+            if let Some(r) = &p.initial_runner {
+                p.scaler.set_runner(r.clone());
+                gst::debug!(CAT, imp = self, "scene cut: the initial network in use");
             }
         }
         let Some(p) = state.processor.as_mut() else {
@@ -987,6 +1026,7 @@ impl Srenhance {
             },
             params: settings.params,
             adaptive: settings.adaptive,
+            serve_best: settings.serve_best,
             epoch_ns: settings.epoch_duration,
             steps_per_second: settings.train_steps_per_second,
             save_path: settings.save_model.clone(),
@@ -1160,6 +1200,11 @@ impl Host for ElementHost {
                 },
             )
             .field("trained", r.trained)
+            .field("served", r.served.as_str())
+            .field("scene-cut", r.cut)
+            .field("reset", r.reset)
+            .field("fresh-patches", q.fresh as u64)
+            .field("psnr-blend", q.blend)
             .field("steps", q.steps)
             .field("patches", q.patches as u64)
             .field("store", r.store as u64)
@@ -1348,6 +1393,18 @@ impl ObjectImpl for Srenhance {
                     .default_value(d.adaptive)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecBoolean::builder("serve-best")
+                    .nick("Serve best")
+                    .blurb(
+                        "Safety net: each epoch serve whichever of the initial model, the online \
+                         one or their average scored best on the epoch's new patches (before \
+                         training on them), and the initial model from a detected scene cut \
+                         on; restart training from it when it is clearly better. false: always \
+                         the online model (LiveNAS as published)",
+                    )
+                    .default_value(d.serve_best)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecUInt64::builder("epoch-duration")
                     .nick("Epoch duration")
                     .blurb(
@@ -1508,6 +1565,7 @@ impl ObjectImpl for Srenhance {
             "backend" => s.backend = value.get().unwrap(),
             "threads" => s.threads = value.get().unwrap(),
             "adaptive" => s.adaptive = value.get().unwrap(),
+            "serve-best" => s.serve_best = value.get().unwrap(),
             "epoch-duration" => s.epoch_duration = value.get().unwrap(),
             "learning-rate" => s.learning_rate = value.get().unwrap(),
             "batch-size" => s.batch_size = value.get().unwrap(),
@@ -1538,6 +1596,7 @@ impl ObjectImpl for Srenhance {
             "training" => s.training.to_value(),
             "qos" => s.qos.to_value(),
             "adaptive" => s.adaptive.to_value(),
+            "serve-best" => s.serve_best.to_value(),
             "epoch-duration" => s.epoch_duration.to_value(),
             "learning-rate" => s.learning_rate.to_value(),
             "batch-size" => s.batch_size.to_value(),
@@ -1631,6 +1690,7 @@ impl ElementImpl for Srenhance {
                     model.info()
                 );
                 *lock(&self.network) = Network {
+                    initial: Some(model.clone()),
                     model: Some(model),
                     ..Network::default()
                 };

@@ -7,8 +7,10 @@
 
 pub mod adaptive;
 pub mod online;
+pub mod scene;
 pub mod scheduler;
 pub mod select;
+pub mod serve;
 pub mod store;
 pub mod trainer;
 pub mod wire;

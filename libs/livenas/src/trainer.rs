@@ -107,7 +107,14 @@ impl Default for TrainerConfig {
 pub struct EpochQuality {
     pub epoch: u32,
     pub patches: usize,
+    /// Pairs that arrived in the epoch (since its scene cut, if any), measured on arrival;
+    /// 0 when the measures are on stored pairs (already trained on).
+    #[serde(default)]
+    pub fresh: usize,
     pub current: f64,
+    /// The average of the current and the initial network ([`Trainer::blend`]).
+    #[serde(default)]
+    pub blend: f64,
     pub previous: f64,
     pub initial: f64,
     pub bicubic: f64,
@@ -159,6 +166,8 @@ pub struct Trainer {
     /// against `older`.
     older: RefineNet,
     steps_at_older: u64,
+    /// [`Trainer::blend`] as of `blend_steps` training steps (rebuilt when `net` moved).
+    blend_cache: Option<(u64, RefineNet)>,
 }
 
 /// Validation on arriving pairs: mean squared errors (8-bit units) of the current, previous
@@ -167,6 +176,7 @@ pub struct Trainer {
 struct Fresh {
     n: usize,
     current: f64,
+    blend: f64,
     previous: f64,
     initial: f64,
     bicubic: f64,
@@ -197,6 +207,7 @@ impl Trainer {
             steps_at_previous: 0,
             older: net_clone_for_older,
             steps_at_older: 0,
+            blend_cache: None,
         }
     }
 
@@ -237,9 +248,15 @@ impl Trainer {
     /// on new content (LiveNAS §5.3 validates on newly arrived patches). Measures on patches
     /// already trained on favour the newest network and hide saturation.
     pub fn add(&mut self, p: StoredPatch) {
+        let blend = match self.blend_cache.take() {
+            Some((at, b)) if at == self.steps => b,
+            _ => self.blend(),
+        };
         let f = &mut self.fresh;
         f.n += 1;
         f.current += pair_mse(&self.net, &p);
+        f.blend += pair_mse(&blend, &p);
+        self.blend_cache = Some((self.steps, blend));
         f.initial += pair_mse(&self.initial, &p);
         if self.steps > self.steps_at_older {
             f.previous += pair_mse(&self.older, &p);
@@ -356,7 +373,9 @@ impl Trainer {
             EpochQuality {
                 epoch: self.epoch,
                 patches: f.n,
+                fresh: f.n,
                 current: mean_psnr(f.current, f.n),
+                blend: mean_psnr(f.blend, f.n),
                 previous: if f.previous_n == f.n {
                     mean_psnr(f.previous, f.n)
                 } else {
@@ -374,7 +393,9 @@ impl Trainer {
             EpochQuality {
                 epoch: self.epoch,
                 patches: ps.len(),
+                fresh: 0,
                 current: quality_on(&self.net, &ps),
+                blend: quality_on(&self.blend(), &ps),
                 previous: quality_on(&self.previous, &ps),
                 initial: quality_on(&self.initial, &ps),
                 bicubic: self.bicubic_quality(),
@@ -405,9 +426,40 @@ impl Trainer {
 
     /// The current network as a `srenhance-refine-v1` ONNX model.
     pub fn export(&self, recipe: &str) -> Vec<u8> {
-        lv_graph::onnx::export_kind(&self.net, KIND, recipe)
+        export(&self.net, recipe)
+    }
+
+    /// The average of the current and the initial network's weights (WiSE-FT's weight-space
+    /// ensemble at 1/2; both share the architecture, so the average is a network of it).
+    pub fn blend(&self) -> RefineNet {
+        let mut b = self.net.clone();
+        for (w, w0) in b.params.iter_mut().zip(&self.initial.params) {
+            *w = 0.5 * (*w + *w0);
+        }
+        b
+    }
+
+    /// A scene cut: the epoch's fresh measures restart with the pairs after it (the ones
+    /// before it say nothing about the new scene).
+    pub fn mark_cut(&mut self) {
+        self.fresh = Fresh::default();
+    }
+
+    /// Training restarts from DNN_0 (weights and Adam's moments; the patch store is kept,
+    /// its newest pairs are the new content's).
+    pub fn reset_to_initial(&mut self) {
+        self.net = self.initial.clone();
+        self.adam = Adam::new(self.net.num_params(), self.config.learning_rate);
+        self.blend_cache = None;
     }
 }
+
+/// `net` as a `srenhance-refine-v1` ONNX model.
+pub fn export(net: &RefineNet, recipe: &str) -> Vec<u8> {
+    lv_graph::onnx::export_kind(net, KIND, recipe)
+}
+
+impl Trainer {}
 
 fn mse_u8(a: &[u8], b: &[u8]) -> f64 {
     a.iter()

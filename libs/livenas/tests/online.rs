@@ -98,6 +98,10 @@ fn stream(fault: Option<Fault>, panic_in_epoch: bool, frames: u64) -> Streamed {
     stream_with(config(fault), panic_in_epoch, frames)
 }
 
+fn stream_with(config: OnlineConfig, panic_in_epoch: bool, frames: u64) -> Streamed {
+    stream_cut(config, panic_in_epoch, frames, None)
+}
+
 type Streamed = (
     OnlineTrainer,
     Result<(), Interrupted>,
@@ -105,7 +109,13 @@ type Streamed = (
     std::thread::JoinHandle<()>,
 );
 
-fn stream_with(config: OnlineConfig, panic_in_epoch: bool, frames: u64) -> Streamed {
+/// As [`stream_with`], with a scene cut reported at frame `cut_at`.
+fn stream_cut(
+    config: OnlineConfig,
+    panic_in_epoch: bool,
+    frames: u64,
+    cut_at: Option<u64>,
+) -> Streamed {
     let online = OnlineTrainer::new(config);
     online.set_live(false);
     online.set_output(192, 192, FRAME_NS / 2);
@@ -123,6 +133,9 @@ fn stream_with(config: OnlineConfig, panic_in_epoch: bool, frames: u64) -> Strea
             for i in 0..frames {
                 let (frame, patches) = frame_and_patch(i);
                 feeder.push_patches(patches)?;
+                if cut_at == Some(i) {
+                    feeder.scene_cut(i * FRAME_NS);
+                }
                 feeder.push_frame(frame);
                 feeder.frame_end(i * FRAME_NS + FRAME_NS);
                 feeder.advance(i * FRAME_NS)?;
@@ -140,7 +153,12 @@ fn stream_with(config: OnlineConfig, panic_in_epoch: bool, frames: u64) -> Strea
 
 #[test]
 fn non_live_epochs_train_publish_and_report() {
-    let (online, res, seen, thread) = stream(None, false, 12);
+    // Without the safety net every trained epoch publishes the online network.
+    let cfg = OnlineConfig {
+        serve_best: false,
+        ..config(None)
+    };
+    let (online, res, seen, thread) = stream_with(cfg, false, 12);
     assert_eq!(res, Ok(()));
     online.stop();
     thread.join().unwrap();
@@ -316,4 +334,35 @@ fn training_off_drops_patches_and_runs_no_epoch() {
     assert!(stats.epochs >= 3 && stats.train_steps > 0, "{stats:?}");
     online.stop();
     thread.join().unwrap();
+}
+
+/// The safety net: every epoch serves what `serve::choose` picks from its fresh measures, a
+/// network is published exactly when the served weights change, and a scene cut makes the
+/// rest of its epoch (too few patches after it to judge) serve the initial model.
+#[test]
+fn the_safety_net_serves_the_best_and_the_initial_model_after_a_cut() {
+    use lv_livenas::serve::{choose, Served};
+    // Epochs of 0.1 s = 3 frames; the cut at frame 19 (0.633 s) falls in the seventh epoch
+    // (0.6-0.7 s) with one patch after it.
+    let (online, res, seen, thread) = stream_cut(config(None), false, 30, Some(19));
+    assert_eq!(res, Ok(()));
+    online.stop();
+    thread.join().unwrap();
+    let seen = seen.lock().unwrap();
+    let mut served = Served::Initial;
+    let mut changes = 0;
+    for r in &seen.reports {
+        let was = if r.cut { Served::Initial } else { served };
+        assert_eq!(r.served, choose(&r.quality, r.cut, was), "{r:?}");
+        if r.served != was || (r.trained && r.served != Served::Initial) {
+            changes += 1;
+        }
+        served = r.served;
+    }
+    assert_eq!(seen.published, changes);
+    let cut: Vec<_> = seen.reports.iter().filter(|r| r.cut).collect();
+    assert_eq!(cut.len(), 1, "one epoch holds the cut");
+    assert_eq!(cut[0].quality.epoch, 6);
+    assert!(cut[0].quality.fresh < lv_livenas::serve::MIN_FRESH);
+    assert_eq!(cut[0].served, Served::Initial);
 }

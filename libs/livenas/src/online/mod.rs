@@ -40,6 +40,9 @@ pub struct OnlineConfig {
     /// Algorithm 1's thresholds; `adaptive: false` trains continuously.
     pub params: Params,
     pub adaptive: bool,
+    /// The safety net ([`crate::serve`]): serve the best of the initial, online and blended
+    /// weights each epoch, DNN_0 right after a scene cut. Off: the online network, always.
+    pub serve_best: bool,
     /// Epoch length: wall time in a live stream, stream time otherwise.
     pub epoch_ns: u64,
     /// Non-live: training steps per second of stream time (each epoch's budget).
@@ -57,6 +60,7 @@ impl Default for OnlineConfig {
             trainer: TrainerConfig::default(),
             params: Params::default(),
             adaptive: true,
+            serve_best: true,
             epoch_ns: 5_000_000_000,
             steps_per_second: 20,
             save_path: None,
@@ -104,8 +108,13 @@ pub struct EpochReport {
     pub before: TrainerState,
     pub state: TrainerState,
     pub transition: Transition,
-    /// Whether the epoch took training steps (then a new network was published first).
+    /// Whether the epoch took training steps.
     pub trained: bool,
+    /// What is served from now on (published before this report when it changed or trained).
+    pub served: crate::serve::Served,
+    /// Whether a scene cut fell in the epoch, and whether training restarted from DNN_0.
+    pub cut: bool,
+    pub reset: bool,
     /// Patches in the store.
     pub store: usize,
     /// Live: busy fraction of the wall time; non-live: fraction of epochs that trained.
@@ -176,6 +185,8 @@ pub(crate) struct SharedInner {
     pub(crate) frames: FrameRing,
     pub(crate) frame_tolerance: u64,
     pub(crate) pending: VecDeque<Pending>,
+    /// Scene cuts (running time) the worker has not applied yet, oldest first.
+    pub(crate) cuts: VecDeque<u64>,
     /// Output size (training pairs are cut at it; patches must be for it).
     pub(crate) out_size: Option<(usize, usize)>,
     /// Newest patch timestamp seen, and whether the patch stream ended.
@@ -252,6 +263,10 @@ pub(crate) struct Shared {
     skipped: AtomicU64,
     /// [`SharedInner::enabled`], for the video thread without the lock.
     enabled: AtomicBool,
+    /// [`SharedInner::live`], likewise.
+    live: AtomicBool,
+    /// Live: a scene cut (its running time + 1; 0: none) recorded without the lock.
+    pub(crate) late_cut: AtomicU64,
 }
 
 impl Shared {
@@ -356,6 +371,7 @@ impl OnlineTrainer {
     pub fn set_live(&self, live: bool) {
         let mut sh = self.shared.lock();
         sh.live = live;
+        self.shared.live.store(live, Ordering::SeqCst);
         self.shared.notify();
     }
 
@@ -499,6 +515,8 @@ impl OnlineTrainer {
         let mut sh = self.shared.lock();
         sh.flushing = false;
         sh.frames.clear();
+        sh.cuts.clear();
+        self.shared.late_cut.store(0, Ordering::SeqCst);
         sh.next_boundary = None;
         sh.stream_end = None;
         sh.budget_origin = None;
@@ -536,6 +554,33 @@ impl OnlineTrainer {
             };
             self.run_epoch(job)?;
             self.shared.lock().next_boundary = Some(job.boundary + epoch);
+        }
+    }
+
+    /// A scene cut at `pts`: the caller has switched inference to DNN_0 (the loaded model);
+    /// the worker serves DNN_0 until patches after the cut show something better
+    /// ([`crate::serve`]). Ignored without the safety net. Live: never waits.
+    pub fn scene_cut(&self, pts: u64) {
+        if !self.config.serve_best {
+            return;
+        }
+        let sh = if self.shared.live.load(Ordering::SeqCst) {
+            self.shared.try_lock()
+        } else {
+            Some(self.shared.lock())
+        };
+        match sh {
+            Some(mut sh) => {
+                // Only the newest cuts matter (the measures restart at each).
+                if sh.cuts.len() >= 16 {
+                    sh.cuts.pop_front();
+                }
+                sh.cuts.push_back(pts);
+            }
+            // Live, the trainer holds the lock: the worker picks the cut up next time.
+            None => {
+                self.shared.late_cut.fetch_max(pts + 1, Ordering::SeqCst);
+            }
         }
     }
 

@@ -104,6 +104,13 @@ fn bilinear_mse(bil: &[u8], ow: usize, x0: usize, y0: usize, target: &[u8], size
 
 /// Cuts the training pairs (the upscaled decoded frame around the cell as input, the patch as
 /// target) into the trainer's store; returns how many.
+impl Ready {
+    /// The frame's timestamp.
+    pub(crate) fn pts(&self) -> u64 {
+        self.pts
+    }
+}
+
 pub(crate) fn add_pairs(trainer: &mut Trainer, pairs: Vec<Ready>) -> u64 {
     if pairs.is_empty() {
         return 0;

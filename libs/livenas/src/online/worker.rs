@@ -7,6 +7,7 @@
 use super::pairing::add_pairs;
 use super::{EpochReport, Fault, Host, OnlineConfig, Shared, PATCH_WAIT};
 use crate::adaptive::{Controller, Transition};
+use crate::serve::{self, Served};
 use crate::trainer::Trainer;
 use crate::wire::{Feedback, TrainerState};
 use lv_train::RefineNet;
@@ -24,6 +25,10 @@ pub struct Worker {
     epochs_trained: u64,
     epochs: u64,
     new_pairs: u64,
+    /// What inference uses (the element follows `publish` and, on a cut, switches to DNN_0
+    /// by itself), and whether a cut fell in the current epoch.
+    served: Served,
+    cut_in_epoch: bool,
 }
 
 fn finite_or_zero(v: f64) -> f32 {
@@ -46,6 +51,7 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 
 impl Worker {
     pub(crate) fn new(net: RefineNet, config: OnlineConfig, shared: Arc<Shared>) -> Worker {
+        let serve_best = config.serve_best;
         Worker {
             trainer: Trainer::new(net, config.trainer),
             controller: Controller::new(config.params),
@@ -56,6 +62,12 @@ impl Worker {
             epochs_trained: 0,
             epochs: 0,
             new_pairs: 0,
+            served: if serve_best {
+                Served::Initial
+            } else {
+                Served::Online
+            },
+            cut_in_epoch: false,
         }
     }
 
@@ -113,9 +125,10 @@ impl Worker {
                         continue;
                     }
                     let pairs = sh.take_pairs(Some(job.boundary));
+                    let cuts = take_cuts(&mut sh, &self.shared, Some(job.boundary));
                     self.shared.notify();
                     drop(sh);
-                    self.add_pairs(pairs);
+                    self.add_pairs(pairs, cuts);
                     let t0 = Instant::now();
                     let mut abandoned = false;
                     if self.controller.state() == TrainerState::Training {
@@ -158,6 +171,7 @@ impl Worker {
             }
             // Live: train continuously in wall time.
             let pairs = sh.take_pairs(None);
+            let cuts = take_cuts(&mut sh, &self.shared, None);
             let idle = self.controller.state() != TrainerState::Training
                 || (self.trainer.store().is_empty() && pairs.is_empty());
             if idle {
@@ -165,7 +179,7 @@ impl Worker {
             } else {
                 drop(sh);
             }
-            self.add_pairs(pairs);
+            self.add_pairs(pairs, cuts);
             if !idle {
                 let t0 = Instant::now();
                 if self.trainer.step().is_some() {
@@ -182,8 +196,20 @@ impl Worker {
         }
     }
 
-    fn add_pairs(&mut self, pairs: Vec<super::pairing::Ready>) {
-        let n = add_pairs(&mut self.trainer, pairs);
+    /// Adds pairs in timestamp order, applying each scene cut between the pairs before it and
+    /// those after it.
+    fn add_pairs(&mut self, mut pairs: Vec<super::pairing::Ready>, cuts: Vec<u64>) {
+        pairs.sort_by_key(|p| p.pts());
+        let mut n = 0;
+        let mut rest = pairs.into_iter().peekable();
+        for cut in cuts {
+            let before: Vec<_> = std::iter::from_fn(|| rest.next_if(|p| p.pts() < cut)).collect();
+            n += add_pairs(&mut self.trainer, before);
+            self.trainer.mark_cut();
+            self.cut_in_epoch = true;
+            self.served = Served::Initial;
+        }
+        n += add_pairs(&mut self.trainer, rest.collect());
         if n == 0 {
             return;
         }
@@ -230,11 +256,36 @@ impl Worker {
         } else {
             self.epochs_trained as f64 / self.epochs.max(1) as f64
         };
-        if trained {
-            let bytes = self.trainer.export("srenhance online training");
+        let cut = std::mem::take(&mut self.cut_in_epoch);
+        let (serve, reset) = if self.config.serve_best {
+            let serve = serve::choose(&q, cut, self.served);
+            (serve, serve == Served::Initial && serve::should_reset(&q))
+        } else {
+            (Served::Online, false)
+        };
+        if reset {
+            self.trainer.reset_to_initial();
+        }
+        // Publish what changed: a new choice, or new weights behind the one served.
+        let changed = match serve {
+            Served::Initial => self.served != Served::Initial,
+            Served::Online | Served::Blend => trained || self.served != serve,
+        };
+        if changed {
+            let bytes = match serve {
+                Served::Initial => {
+                    crate::trainer::export(self.trainer.initial(), "srenhance initial model")
+                }
+                Served::Online => self.trainer.export("srenhance online training"),
+                Served::Blend => crate::trainer::export(
+                    &self.trainer.blend(),
+                    "srenhance online training, averaged with the initial model",
+                ),
+            };
             let out_size = self.shared.lock().out_size;
             host.publish(bytes, out_size);
         }
+        self.served = serve;
         let feedback = Feedback {
             epoch: q.epoch,
             state,
@@ -255,6 +306,9 @@ impl Worker {
             state,
             transition,
             trained,
+            served: serve,
+            cut,
+            reset,
             store: self.trainer.store().len(),
             training_fraction: fraction,
             feedback,
@@ -276,4 +330,23 @@ impl Worker {
         }
         host.saved(&path, res);
     }
+}
+
+/// The scene cuts to apply with this batch of pairs (all of them, or those before the epoch's
+/// `boundary`), including one recorded without the lock.
+fn take_cuts(sh: &mut super::SharedInner, shared: &Shared, boundary: Option<u64>) -> Vec<u64> {
+    let late = shared.late_cut.swap(0, std::sync::atomic::Ordering::SeqCst);
+    if late > 0 {
+        sh.cuts.push_back(late - 1);
+        sh.cuts.make_contiguous().sort_unstable();
+    }
+    let mut out = Vec::new();
+    while let Some(&c) = sh.cuts.front() {
+        if boundary.is_some_and(|b| c >= b) {
+            break;
+        }
+        out.push(c);
+        sh.cuts.pop_front();
+    }
+    out
 }
