@@ -817,7 +817,12 @@ impl Srenhance {
             }
             gst::EventView::FlushStop(_) => {
                 self.online().flush_stop();
-                lock(&self.state).eos = false;
+                {
+                    let mut state = lock(&self.state);
+                    state.eos = false;
+                    // A seek is not a scene cut.
+                    state.cuts.reset();
+                }
                 *lock(&self.qos) = Qos::default();
                 self.srcpad.push_event(event)
             }
