@@ -342,13 +342,17 @@ fn main() {
             ),
             (
                 "srenhance, trainer running".into(),
-                format!("srenhance name=sr training=true adaptive=false threads={threads} {sr_props}"),
+                format!(
+                    "srenhance name=sr training=true adaptive=false threads={threads} {sr_props}"
+                ),
                 true,
                 false,
             ),
             (
                 "srenhance, trainer running, 30 fps camera".into(),
-                format!("srenhance name=sr training=true adaptive=false threads={threads} {sr_props}"),
+                format!(
+                    "srenhance name=sr training=true adaptive=false threads={threads} {sr_props}"
+                ),
                 true,
                 true,
             ),

@@ -836,7 +836,11 @@ fn a_scene_cut_serves_the_initial_model_until_new_patches_judge() {
         .map(|f| {
             let mut g = f.clone();
             for (i, p) in g.planes.iter_mut().enumerate() {
-                let (w, h) = if i == 0 { (f.w, f.h) } else { (f.w / 2, f.h / 2) };
+                let (w, h) = if i == 0 {
+                    (f.w, f.h)
+                } else {
+                    (f.w / 2, f.h / 2)
+                };
                 let rows: Vec<Vec<u8>> = p.chunks(w).take(h).map(|r| r.to_vec()).collect();
                 *p = rows.into_iter().rev().flatten().collect();
             }

@@ -48,6 +48,7 @@ fn srenhance_eval_end_to_end() {
     for row in [
         "(a) bilinear",
         "(b) bicubic",
+        "(b′) bicubic-video",
         "(c) generic",
         "(d) onetime",
         "(e) continuous",
@@ -64,7 +65,8 @@ fn srenhance_eval_end_to_end() {
     let clip = &json["clips"][0];
     assert_eq!(clip["frames"], 30);
     let variants = clip["variants"].as_array().unwrap();
-    assert_eq!(variants.len(), 6);
+    // The six methods and (b′), bicubic of the video the patch-fed methods get (equal uplink).
+    assert_eq!(variants.len(), 7);
     let get = |k: &str| variants.iter().find(|v| v["key"] == k).unwrap();
     for v in variants {
         let psnr = v["per_frame_psnr_y"].as_array().unwrap();
@@ -78,6 +80,8 @@ fn srenhance_eval_end_to_end() {
     // 2x upscale, and every network variant starts from the generic model.
     let p = |k: &str| get(k)["psnr_y"].as_f64().unwrap();
     assert!(p("bicubic") > p("bilinear"));
+    // Equal uplink: the patch rate as extra video bit rate helps the same upscale.
+    assert!(p("bicubic") > p("bicubic-video"));
     assert!(p("generic") > p("bilinear"));
     // The online variants trained: epochs with steps, and a training fraction in (0, 1].
     for k in ["continuous", "adaptive"] {

@@ -487,7 +487,12 @@ fn eval_clip(args: &Args, r: Arc<Reference>, work: &Path) -> Result<Vec<VariantR
     });
     let ingest = ingest_desc(args, &r, n, iw, ih, kbps);
     // Equal uplink: the methods without patches get their bit rate as video.
-    let uplink_kbps = kbps + if args.equal_uplink { args.patch_kbps } else { 0 };
+    let uplink_kbps = kbps
+        + if args.equal_uplink {
+            args.patch_kbps
+        } else {
+            0
+        };
     let ingest_uplink = ingest_desc(args, &r, n, iw, ih, uplink_kbps);
     let common = sr_common(args);
     let want = |v: &str| args.variants.iter().any(|x| x == v);
@@ -498,10 +503,8 @@ fn eval_clip(args: &Args, r: Arc<Reference>, work: &Path) -> Result<Vec<VariantR
     let mut results: Vec<VariantResult> = Vec::new();
     // Per ingest bit rate, the bicubic scores of the first pipeline at it.
     let mut bicubic_ref: Vec<(u32, Vec<f64>)> = Vec::new();
-    let mut collect = |res: RunResult,
-                       rate: u32,
-                       frac: &dyn Fn(&str, &[Epoch]) -> f64|
-     -> Result<(), String> {
+    let mut collect =
+        |res: RunResult, rate: u32, frac: &dyn Fn(&str, &[Epoch]) -> f64| -> Result<(), String> {
             for (label, s) in res.scores {
                 if s.psnr.len() != n {
                     return Err(format!("{label}: {} of {n} frames came out", s.psnr.len()));
@@ -651,7 +654,11 @@ fn eval_clip(args: &Args, r: Arc<Reference>, work: &Path) -> Result<Vec<VariantR
         collect(res, kbps, &last_fraction)?;
     }
     results.sort_by_key(|v| {
-        let k = if v.key == "bicubic-video" { "bicubic" } else { v.key.as_str() };
+        let k = if v.key == "bicubic-video" {
+            "bicubic"
+        } else {
+            v.key.as_str()
+        };
         (ALL.iter().position(|a| *a == k), v.key.len())
     });
     Ok(results)
