@@ -204,6 +204,42 @@ fn frames_are_reported_with_one_frame_of_delay_at_most() {
     }
 }
 
+/// Measuring several frames at once (the default on files) gives the same numbers, frame for
+/// frame and pooled, as measuring one frame at a time, whatever the number of threads.
+#[test]
+fn threading_modes_agree_frame_for_frame() {
+    let r = clip("bbb_320x180_30f.y4m");
+    let d = oracle::distort(&r, "x264crf35", 320, 180, "yuv420p").unwrap();
+    let props = "psnr=true ssim=true ms-ssim=true model-filename=vmaf_v0.6.1,vmaf_float_v0.6.1neg";
+    let base = run(&pair_launch(
+        &r,
+        &d,
+        &format!("{props} threading=extractors threads=1"),
+    ));
+    assert!(base.errors.is_empty(), "{:?}", base.errors);
+    assert_eq!(base.frames.len(), 30);
+    for extra in [
+        "threading=frames threads=1",
+        "threading=frames threads=2",
+        "threading=frames threads=3",
+        "",
+    ] {
+        let out = run(&pair_launch(&r, &d, &format!("{props} {extra}")));
+        assert!(out.errors.is_empty(), "{extra}: {:?}", out.errors);
+        assert_eq!(out.frames.len(), 30, "{extra}");
+        for (a, b) in out.frames.iter().zip(&base.frames) {
+            assert_eq!(a.index, b.index, "{extra}");
+            assert_eq!(a.pts, b.pts, "{extra}");
+            assert_eq!(a.scores, b.scores, "{extra}: frame {}", a.index);
+        }
+        let (p, q) = (out.pooled.as_ref().unwrap(), base.pooled.as_ref().unwrap());
+        assert_eq!(
+            p.get::<f64>("score").unwrap(),
+            q.get::<f64>("score").unwrap()
+        );
+    }
+}
+
 #[test]
 fn csv_and_xml_results() {
     let r = clip("bbb_320x180_30f.y4m");

@@ -9,7 +9,7 @@
 use super::messages::{FrameMessage, PooledMessage};
 use super::pairing::{Paired, Pairer, Timed};
 use super::results_file::{self, ResultsFile};
-use super::{PoolMethod, ResultsFormat};
+use super::{PoolMethod, ResultsFormat, Threading};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -22,7 +22,8 @@ use gst_video::VideoFormat;
 use lv_gst::sync::lock;
 use lv_image::nv12;
 use lv_image::plane::Plane;
-use lv_metrics::meter::{FrameScores, Meter, MeterConfig};
+use lv_metrics::frames::AnyMeter;
+use lv_metrics::meter::{FrameScores, MeterConfig};
 use lv_metrics::model::VmafModel;
 use lv_metrics::report::Collector;
 use std::collections::VecDeque;
@@ -40,6 +41,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 
 const DEFAULT_MODEL: &str = "vmaf_v0.6.1";
 const DEFAULT_THREADS: u32 = 0;
+const DEFAULT_THREADING: Threading = Threading::Auto;
 const DEFAULT_SUBSAMPLE: u32 = 1;
 const DEFAULT_FRAME_MESSAGE: bool = true;
 const DEFAULT_POOL_METHOD: PoolMethod = PoolMethod::Mean;
@@ -71,6 +73,7 @@ struct Settings {
     ms_ssim: bool,
     pool_method: PoolMethod,
     threads: u32,
+    threading: Threading,
     subsample: u32,
     frame_message: bool,
     results_filename: Option<String>,
@@ -87,6 +90,7 @@ impl Default for Settings {
             ms_ssim: false,
             pool_method: DEFAULT_POOL_METHOD,
             threads: DEFAULT_THREADS,
+            threading: DEFAULT_THREADING,
             subsample: DEFAULT_SUBSAMPLE,
             frame_message: DEFAULT_FRAME_MESSAGE,
             results_filename: None,
@@ -190,7 +194,7 @@ struct State {
     src_caps: Option<(gst::Caps, u64)>,
     pairer: Pairer<Frame, DistFrame>,
     outputs: VecDeque<Output>,
-    meter: Option<(Layout, Meter)>,
+    meter: Option<(Layout, AnyMeter)>,
     times: VecDeque<FrameTimes>,
     next_index: u64,
     stream: Option<Collector>,
@@ -439,8 +443,8 @@ impl Vqmeter {
                 Paired::Unpaired(d) => self.unpaired(&mut state, d.index),
             }
         }
-        if let Some(last) = state.meter.as_mut().and_then(|(_, m)| m.finish()) {
-            self.post_frame(&mut state, last);
+        if self.finish_meter(&mut state).is_err() {
+            return;
         }
         let end = state.last_time;
         self.close_segment(&mut state, end);
@@ -507,7 +511,14 @@ impl Vqmeter {
             ms_ssim: s.ms_ssim,
             threads: lv_gst::element::worker_threads(s.threads),
         };
-        let meter = Meter::new(cfg).map_err(|e| {
+        // Measuring several frames at once holds a frame's scores back by up to threads+1
+        // frames, so it is the default only where nothing waits for them in real time.
+        let frames = match s.threading {
+            Threading::Frames => true,
+            Threading::Extractors => false,
+            Threading::Auto => self.obj().latency().is_none(),
+        };
+        let meter = AnyMeter::new(cfg, frames).map_err(|e| {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Format,
@@ -521,6 +532,20 @@ impl Vqmeter {
             );
             gst::FlowError::NotNegotiated
         })?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "measuring {}x{} {:?}: {} (scores at most {} frame(s) late)",
+            layout.width,
+            layout.height,
+            layout.format,
+            if frames {
+                "several frames at once"
+            } else {
+                "one frame at a time"
+            },
+            meter.max_delay()
+        );
         let names = meter.metric_names().to_vec();
         if state.stream.is_none() {
             state.stream = Some(Collector::new(&names));
@@ -770,9 +795,7 @@ impl Vqmeter {
                         old,
                         layout
                     );
-                    if let Some(last) = state.meter.as_mut().and_then(|(_, m)| m.finish()) {
-                        self.post_frame(state, last);
-                    }
+                    self.finish_meter(state)?;
                 }
                 self.new_meter(state, layout, di)?;
             }
@@ -823,10 +846,34 @@ impl Vqmeter {
             }
         };
         let done = meter.as_mut().unwrap().1.push(index, &rp, &dp);
-        if let Some(scores) = done {
-            self.post_frame(state, scores);
+        self.post_frames(state, done)
+    }
+
+    /// Ends the current meter's sequence and posts the frames it still held.
+    fn finish_meter(&self, state: &mut State) -> Result<(), gst::FlowError> {
+        match state.meter.as_mut().map(|(_, m)| m.finish()) {
+            Some(done) => self.post_frames(state, done),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    fn post_frames(
+        &self,
+        state: &mut State,
+        done: Result<Vec<FrameScores>, lv_metrics::meter::MeterError>,
+    ) -> Result<(), gst::FlowError> {
+        match done {
+            Ok(frames) => {
+                for scores in frames {
+                    self.post_frame(state, scores);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                gst::element_imp_error!(self, gst::LibraryError::Failed, ("{}", e));
+                Err(gst::FlowError::Error)
+            }
+        }
     }
 }
 
@@ -954,9 +1001,14 @@ impl ObjectImpl for Vqmeter {
                     .mutable_ready()
                     .build(),
                 lv_gst::element::threads_param_spec(
-                    "Worker threads for the metrics of a frame (0 = all cores; at most 4 per core \
-                     are started)",
+                    "Worker threads (0 = all cores; at most 4 per core are started); see threading \
+                     for how they share the work",
                 ),
+                glib::ParamSpecEnum::builder_with_default("threading", DEFAULT_THREADING)
+                    .nick("Threading")
+                    .blurb("How the threads share the work: 'frames' measures several frames at once and scales with threads (a frame's scores come up to threads+1 frames late), 'extractors' runs one frame's metrics side by side (at most one frame late), 'auto' is frames unless an input is live")
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecUInt::builder("subsample")
                     .nick("Subsample")
                     .blurb("Measure every N-th frame only; motion is then measured between measured frames")
@@ -966,7 +1018,7 @@ impl ObjectImpl for Vqmeter {
                     .build(),
                 glib::ParamSpecBoolean::builder("frame-message")
                     .nick("Frame message")
-                    .blurb("Post a 'vqmeter-frame' element message with each frame's scores as soon as they are final (at most one frame late)")
+                    .blurb("Post a 'vqmeter-frame' element message with each frame's scores as soon as they are final (see threading for how late that is)")
                     .default_value(DEFAULT_FRAME_MESSAGE)
                     .mutable_ready()
                     .build(),
@@ -1008,6 +1060,7 @@ impl ObjectImpl for Vqmeter {
             "ms-ssim" => s.ms_ssim = value.get().expect("type checked upstream"),
             "pool-method" => s.pool_method = value.get().expect("type checked upstream"),
             "threads" => s.threads = value.get().expect("type checked upstream"),
+            "threading" => s.threading = value.get().expect("type checked upstream"),
             "subsample" => s.subsample = value.get().expect("type checked upstream"),
             "frame-message" => s.frame_message = value.get().expect("type checked upstream"),
             "results-filename" => s.results_filename = value.get().expect("type checked upstream"),
@@ -1030,6 +1083,7 @@ impl ObjectImpl for Vqmeter {
             "ms-ssim" => s.ms_ssim.to_value(),
             "pool-method" => s.pool_method.to_value(),
             "threads" => s.threads.to_value(),
+            "threading" => s.threading.to_value(),
             "subsample" => s.subsample.to_value(),
             "frame-message" => s.frame_message.to_value(),
             "results-filename" => s.results_filename.to_value(),

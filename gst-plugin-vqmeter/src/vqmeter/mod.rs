@@ -39,6 +39,28 @@ pub enum ResultsFormat {
     Xml = 2,
 }
 
+/// How the `threads` share the work: whole frames at once, or one frame's extractors.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstVqmeterThreading")]
+pub enum Threading {
+    #[enum_value(
+        name = "frames when no input is live, extractors in a live pipeline",
+        nick = "auto"
+    )]
+    Auto = 0,
+    #[enum_value(
+        name = "Several frames measured at once, one per thread (scales with threads; scores up to threads+1 frames late)",
+        nick = "frames"
+    )]
+    Frames = 1,
+    #[enum_value(
+        name = "One frame at a time, its metrics side by side (scores at most one frame late)",
+        nick = "extractors"
+    )]
+    Extractors = 2,
+}
+
 glib::wrapper! {
     pub struct Vqmeter(ObjectSubclass<imp::Vqmeter>)
         @extends gst_video::VideoAggregator, gst_base::Aggregator, gst::Element, gst::Object;
@@ -49,6 +71,10 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
         plugin,
         "vqmeter",
         Vqmeter::static_type(),
-        &[PoolMethod::static_type(), ResultsFormat::static_type()],
+        &[
+            PoolMethod::static_type(),
+            ResultsFormat::static_type(),
+            Threading::static_type(),
+        ],
     )
 }

@@ -153,6 +153,82 @@ impl PlaneBuf {
     }
 }
 
+/// An owned copy of a plane in its own container width (packed rows), for work that outlives
+/// the buffer it came from: a frame measured on another thread while the stream goes on.
+/// Unlike [`PlaneBuf`], 8-bit content stays 8-bit, so the copy takes the same code paths
+/// as the original.
+#[derive(Clone, Debug)]
+pub enum OwnedPlane {
+    U8 {
+        data: Vec<u8>,
+        width: usize,
+        height: usize,
+    },
+    U16 {
+        data: Vec<u16>,
+        width: usize,
+        height: usize,
+        bpc: u32,
+    },
+}
+
+impl OwnedPlane {
+    /// Copies `p`'s rows, dropping any padding. `reuse` gives its allocation back (a pool of
+    /// these avoids allocating a picture per frame); its content is overwritten.
+    pub fn copy_from(p: &Plane, reuse: Option<OwnedPlane>) -> Self {
+        let (w, h) = (p.width, p.height);
+        match p.samples {
+            Samples::U8(src) => {
+                let mut data = match reuse {
+                    Some(OwnedPlane::U8 { data, .. }) => data,
+                    _ => Vec::new(),
+                };
+                data.clear();
+                for y in 0..h {
+                    data.extend_from_slice(&src[y * p.stride..y * p.stride + w]);
+                }
+                OwnedPlane::U8 {
+                    data,
+                    width: w,
+                    height: h,
+                }
+            }
+            Samples::U16(src) => {
+                let mut data = match reuse {
+                    Some(OwnedPlane::U16 { data, .. }) => data,
+                    _ => Vec::new(),
+                };
+                data.clear();
+                for y in 0..h {
+                    data.extend_from_slice(&src[y * p.stride..y * p.stride + w]);
+                }
+                OwnedPlane::U16 {
+                    data,
+                    width: w,
+                    height: h,
+                    bpc: p.bpc,
+                }
+            }
+        }
+    }
+
+    pub fn view(&self) -> Plane<'_> {
+        match self {
+            OwnedPlane::U8 {
+                data,
+                width,
+                height,
+            } => Plane::new_u8(data, *width, *height, *width),
+            OwnedPlane::U16 {
+                data,
+                width,
+                height,
+                bpc,
+            } => Plane::new_u16(data, *width, *height, *width, *bpc),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +244,9 @@ mod tests {
         let owned = PlaneBuf::from_plane(&p);
         assert_eq!(owned.view().get(4, 1), 12);
         assert_eq!(owned.data.len(), 15);
+        let copy = OwnedPlane::copy_from(&p, None);
+        assert!(matches!(copy.view().samples, Samples::U8(_)));
+        assert_eq!(copy.view().get(4, 1), 12);
+        assert_eq!(copy.view().stride, 5);
     }
 }

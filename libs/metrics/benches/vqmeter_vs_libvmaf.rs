@@ -1,13 +1,19 @@
 //! Speed of the metrics against ffmpeg's libvmaf and psnr filters on the same 1080p natural
 //! clip, in one run: fps of each and the ratio.
 //!
-//!   scripts/fetch-test-deps.sh --bench && cargo bench -p lvcore --bench vqmeter_vs_libvmaf
+//!   scripts/fetch-test-deps.sh --bench && cargo bench -p lv-metrics --bench vqmeter_vs_libvmaf
+//!
+//! VMAF is timed both ways the element can thread: `frames` (several frames at once, the
+//! element's default on files, as libvmaf's n_threads) and `extractors` (one frame at a time,
+//! its extractors side by side: the low-latency mode). The scaling line is frames' fps at
+//! all cores over its fps at 1 thread.
 //!
 //! vqmeter's frames are read into memory first; ffmpeg's figure includes reading two y4m
 //! files, which costs it well under 1 % of a VMAF run.
 
 use lv_image::plane::Plane;
-use lv_metrics::meter::{Meter, MeterConfig};
+use lv_metrics::frames::AnyMeter;
+use lv_metrics::meter::MeterConfig;
 use lv_metrics::model::VmafModel;
 use lv_testkit::oracle;
 use std::process::Command;
@@ -70,30 +76,33 @@ fn main() {
         h.height
     );
 
-    let run_meter = |threads: usize, vmaf: bool, psnr: bool| -> f64 {
+    let run_meter = |threads: usize, vmaf: bool, psnr: bool, frames: bool| -> f64 {
         let models = if vmaf {
             vec![VmafModel::builtin("vmaf_v0.6.1").unwrap()]
         } else {
             vec![]
         };
-        let mut m = Meter::new(MeterConfig {
-            width: h.width,
-            height: h.height,
-            bpc: 8,
-            chroma: lv_image::plane::Chroma::C420,
-            models,
-            psnr,
-            ssim: false,
-            ms_ssim: false,
-            threads,
-        })
+        let mut m = AnyMeter::new(
+            MeterConfig {
+                width: h.width,
+                height: h.height,
+                bpc: 8,
+                chroma: lv_image::plane::Chroma::C420,
+                models,
+                psnr,
+                ssim: false,
+                ms_ssim: false,
+                threads,
+            },
+            frames,
+        )
         .unwrap();
         let t = Instant::now();
         for i in 0..n {
             let (a, b) = (planes(&rf[i], &h), planes(&df[i], &h));
-            std::hint::black_box(m.push(i as u64, &a, &b));
+            std::hint::black_box(m.push(i as u64, &a, &b).unwrap());
         }
-        std::hint::black_box(m.finish());
+        std::hint::black_box(m.finish().unwrap());
         n as f64 / t.elapsed().as_secs_f64()
     };
 
@@ -101,18 +110,28 @@ fn main() {
         "{:<34} {:>10} {:>10} {:>8}",
         "", "vqmeter", "ffmpeg", "ratio"
     );
+    let mut frames_fps = Vec::new();
     for threads in [1, cores] {
-        let ours = run_meter(threads, true, false);
         let theirs = ffmpeg_fps(&r, &d, &format!("[0:v][1:v]libvmaf=n_threads={threads}"), n);
-        println!(
-            "{:<34} {:>9.2}f {:>9.2}f {:>7.2}x",
-            format!("VMAF v0.6.1, {threads} thread(s)"),
-            ours,
-            theirs,
-            ours / theirs
-        );
+        for (mode, frames) in [("frames", true), ("extractors", false)] {
+            let ours = run_meter(threads, true, false, frames);
+            if frames {
+                frames_fps.push(ours);
+            }
+            println!(
+                "{:<34} {:>9.2}f {:>9.2}f {:>7.2}x",
+                format!("VMAF v0.6.1, {threads} thread(s), {mode}"),
+                ours,
+                theirs,
+                ours / theirs
+            );
+        }
     }
-    let ours = run_meter(1, false, true);
+    println!(
+        "threading=frames scaling, {cores} threads over 1: {:.2}x (goal 1.8x on 2 cores)",
+        frames_fps[1] / frames_fps[0]
+    );
+    let ours = run_meter(1, false, true, false);
     let theirs = ffmpeg_fps(&r, &d, "[0:v][1:v]psnr", n);
     println!(
         "{:<34} {:>9.2}f {:>9.2}f {:>7.2}x",

@@ -65,9 +65,19 @@ enum Source {
     Motion2 { ext: usize },
 }
 
+/// Which extractors a [`Meter::compute`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Part {
+    All,
+    /// Everything computed from one pair alone (VIF, ADM, SSIM, MS-SSIM, PSNR).
+    Spatial,
+    /// The extractors that keep state from frame to frame (motion).
+    Temporal,
+}
+
 /// Per-frame values the extractors produced, before temporal features are known.
 #[derive(Clone, Default)]
-struct Pending {
+pub(crate) struct Pending {
     index: u64,
     vif: Vec<[f64; 4]>,
     adm: Vec<(f64, [f64; 4])>,
@@ -103,7 +113,19 @@ pub struct Meter {
     psnr: Option<Psnr>,
     names: Vec<String>,
     pending: Option<Pending>,
-    pool: rayon::ThreadPool,
+    /// `None`: extractors run one after the other on the caller's thread.
+    pool: Option<rayon::ThreadPool>,
+}
+
+/// `threads` with 0 read as every core.
+pub(crate) fn resolve_threads(threads: usize) -> usize {
+    if threads == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    } else {
+        threads
+    }
 }
 
 fn extractor_of(spec: &FeatureSpec) -> Extractor {
@@ -121,6 +143,11 @@ fn extractor_of(spec: &FeatureSpec) -> Extractor {
 
 impl Meter {
     pub fn new(cfg: MeterConfig) -> Result<Self, MeterError> {
+        Self::build(cfg, true)
+    }
+
+    /// A meter without a pool of its own when `own_pool` is false.
+    pub(crate) fn build(cfg: MeterConfig, own_pool: bool) -> Result<Self, MeterError> {
         let (w, h, bpc) = (cfg.width, cfg.height, cfg.bpc);
         if !(8..=16).contains(&bpc) {
             return Err(MeterError::Unsupported(format!("{bpc} bits per component")));
@@ -280,19 +307,18 @@ impl Meter {
                 }
             }
         }
-        let threads = if cfg.threads == 0 {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        } else {
-            cfg.threads
-        };
         // A pool even for one thread, so `threads = 1` really runs on one thread.
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("vqmeter-{i}"))
-            .build()
-            .map_err(|e| MeterError::Unsupported(e.to_string()))?;
+        let pool = if own_pool {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(resolve_threads(cfg.threads))
+                    .thread_name(|i| format!("vqmeter-{i}"))
+                    .build()
+                    .map_err(|e| MeterError::Unsupported(e.to_string()))?,
+            )
+        } else {
+            None
+        };
         Ok(Meter {
             cfg,
             exts,
@@ -325,6 +351,22 @@ impl Meter {
         reference: &[Plane],
         distorted: &[Plane],
     ) -> Option<FrameScores> {
+        let (pending, motion) = self.compute(index, reference, distorted, Part::All);
+        let prev = self.pending.replace(pending);
+        prev.map(|p| self.finalize(p, &motion))
+    }
+
+    /// Runs the extractors of `part` on one pair: the frame's spatial values, and the
+    /// temporal scores of the frame before it (`None` per extractor where not computed).
+    /// With a pool the extractors run side by side on it, otherwise one after the other on
+    /// the calling thread (a frame-parallel lane is itself one task of a pool).
+    pub(crate) fn compute(
+        &mut self,
+        index: u64,
+        reference: &[Plane],
+        distorted: &[Plane],
+        part: Part,
+    ) -> (Pending, Vec<Option<(f64, f64)>>) {
         let (r, d) = (&reference[0], &distorted[0]);
         let n_ext = self.exts.len();
         let mut vif = vec![[0f64; 4]; n_ext];
@@ -333,6 +375,8 @@ impl Meter {
         let mut ssim_v = 0.0;
         let mut ms_ssim_v = 0.0;
         let mut psnr_v = [0f64; 3];
+        let spatial = part != Part::Temporal;
+        let temporal = part != Part::Spatial;
         let Meter {
             exts,
             ssim,
@@ -341,49 +385,59 @@ impl Meter {
             pool,
             ..
         } = self;
-        let (vif_o, adm_o, motion_o) = (&mut vif, &mut adm, &mut motion);
-        let (ssim_o, ms_ssim_o, psnr_o) = (&mut ssim_v, &mut ms_ssim_v, &mut psnr_v);
-        pool.install(|| {
-            rayon::scope(|s| {
-                for (((e, vif), adm), motion) in exts
-                    .iter_mut()
-                    .zip(vif_o.iter_mut())
-                    .zip(adm_o.iter_mut())
-                    .zip(motion_o.iter_mut())
-                {
-                    s.spawn(move |_| match e {
-                        Ext::IntVif(x) => *vif = x.compute(r, d),
-                        Ext::FloatVif(x) => *vif = x.compute(r, d),
-                        Ext::IntAdm(x) => {
-                            let a = x.compute(r, d);
-                            *adm = (a.adm2, a.scale);
-                        }
-                        Ext::FloatAdm(x) => {
-                            let a = x.compute(r, d);
-                            *adm = (a.adm2, a.scale);
-                        }
-                        Ext::IntMotion(x) => {
-                            *motion = x.push(index, r).map(|m| (m.motion, m.motion2))
-                        }
-                        Ext::FloatMotion(x) => {
-                            *motion = x.push(index, r).map(|m| (m.motion, m.motion2))
-                        }
-                    });
+        let mut jobs: Vec<Box<dyn FnOnce() + Send + '_>> = Vec::new();
+        for (((e, vif), adm), motion) in exts
+            .iter_mut()
+            .zip(vif.iter_mut())
+            .zip(adm.iter_mut())
+            .zip(motion.iter_mut())
+        {
+            let is_temporal = matches!(e, Ext::IntMotion(_) | Ext::FloatMotion(_));
+            if (is_temporal && !temporal) || (!is_temporal && !spatial) {
+                continue;
+            }
+            jobs.push(Box::new(move || match e {
+                Ext::IntVif(x) => *vif = x.compute(r, d),
+                Ext::FloatVif(x) => *vif = x.compute(r, d),
+                Ext::IntAdm(x) => {
+                    let a = x.compute(r, d);
+                    *adm = (a.adm2, a.scale);
                 }
-                if let Some(x) = ssim.as_mut() {
-                    s.spawn(move |_| *ssim_o = x.compute(r, d));
+                Ext::FloatAdm(x) => {
+                    let a = x.compute(r, d);
+                    *adm = (a.adm2, a.scale);
                 }
-                if let Some(x) = ms_ssim.as_mut() {
-                    s.spawn(move |_| *ms_ssim_o = x.compute(r, d));
-                }
-                if let Some(x) = psnr.as_mut() {
-                    s.spawn(move |_| {
-                        let v = x.compute(reference, distorted);
-                        *psnr_o = [v.psnr_y, v.psnr_cb.unwrap_or(0.0), v.psnr_cr.unwrap_or(0.0)];
-                    });
-                }
-            })
-        });
+                Ext::IntMotion(x) => *motion = x.push(index, r).map(|m| (m.motion, m.motion2)),
+                Ext::FloatMotion(x) => *motion = x.push(index, r).map(|m| (m.motion, m.motion2)),
+            }));
+        }
+        if spatial {
+            if let Some(x) = ssim.as_mut() {
+                let o = &mut ssim_v;
+                jobs.push(Box::new(move || *o = x.compute(r, d)));
+            }
+            if let Some(x) = ms_ssim.as_mut() {
+                let o = &mut ms_ssim_v;
+                jobs.push(Box::new(move || *o = x.compute(r, d)));
+            }
+            if let Some(x) = psnr.as_mut() {
+                let o = &mut psnr_v;
+                jobs.push(Box::new(move || {
+                    let v = x.compute(reference, distorted);
+                    *o = [v.psnr_y, v.psnr_cb.unwrap_or(0.0), v.psnr_cr.unwrap_or(0.0)];
+                }));
+            }
+        }
+        match pool {
+            Some(pool) if jobs.len() > 1 => pool.install(|| {
+                rayon::scope(|s| {
+                    for j in jobs {
+                        s.spawn(move |_| j());
+                    }
+                })
+            }),
+            _ => jobs.into_iter().for_each(|j| j()),
+        }
         let mut fixed = Vec::new();
         if self.cfg.psnr {
             fixed.extend_from_slice(
@@ -400,18 +454,26 @@ impl Meter {
         if self.cfg.ms_ssim {
             fixed.push(ms_ssim_v);
         }
-        let prev = self.pending.replace(Pending {
-            index,
-            vif,
-            adm,
-            fixed,
-        });
-        prev.map(|p| self.finalize(p, &motion))
+        (
+            Pending {
+                index,
+                vif,
+                adm,
+                fixed,
+            },
+            motion,
+        )
     }
 
     /// End of stream: the last frame's scores.
     pub fn finish(&mut self) -> Option<FrameScores> {
         let p = self.pending.take()?;
+        let motion = self.flush_temporal();
+        Some(self.finalize(p, &motion))
+    }
+
+    /// Ends the temporal extractors' sequence: the last frame's temporal scores.
+    pub(crate) fn flush_temporal(&mut self) -> Vec<Option<(f64, f64)>> {
         let mut motion = vec![None; self.exts.len()];
         for (m, e) in motion.iter_mut().zip(self.exts.iter_mut()) {
             *m = match e {
@@ -420,10 +482,10 @@ impl Meter {
                 _ => None,
             };
         }
-        Some(self.finalize(p, &motion))
+        motion
     }
 
-    fn finalize(&self, p: Pending, motion: &[Option<(f64, f64)>]) -> FrameScores {
+    pub(crate) fn finalize(&self, p: Pending, motion: &[Option<(f64, f64)>]) -> FrameScores {
         let mut values = Vec::with_capacity(self.names.len());
         for (m, inputs) in self.cfg.models.iter().zip(&self.model_inputs) {
             let feats: Vec<f64> = inputs
