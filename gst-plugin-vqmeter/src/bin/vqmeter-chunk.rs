@@ -6,7 +6,7 @@
 //!   vqmeter-chunk probe FILE
 //!       decodes FILE and prints {"frames", "fps_n", "fps_d", "first_pts", "width", "height"}
 //!   vqmeter-chunk measure --ref R --dist D --from A --to B --fps-n N --fps-d D
-//!                         --first-pts NS [--model M] [--psnr] [--ssim] [--ms-ssim]
+//!                         --first-pts NS --ref-first-pts NS --title-start K [--model M] [--psnr] [--ssim] [--ms-ssim]
 //!                         [--threads T] [--out FILE]
 //!       measures frames [A, B) of the pair and prints their full-precision scores as JSON
 //!   vqmeter-chunk assemble --out FILE [--format json|csv|xml] CHUNK.json...
@@ -20,11 +20,11 @@
 //! single pass's, bit for bit.
 
 use gst::prelude::*;
+use gst_video::prelude::*;
 use gstvqmeter::FrameMessage;
 use lv_metrics::report::{Collector, ResultsFormat, ResultsWriter};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 type Res<T> = Result<T, String>;
 
@@ -50,74 +50,31 @@ fn init() -> Res<()> {
     gstvqmeter::plugin_register_static().map_err(|e| e.to_string())
 }
 
-/// A whole-file decode, bounded in time, that stops at the first error.
-fn run_to_eos(pipeline: &gst::Element, what: &str, limit: Duration) -> Res<()> {
-    pipeline
-        .set_state(gst::State::Playing)
-        .map_err(|_| format!("{what}: cannot start the pipeline"))?;
-    let bus = pipeline.bus().expect("a pipeline has a bus");
-    let deadline = Instant::now() + limit;
-    let res = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break Err(format!("{what}: no end of stream within {limit:?}"));
-        }
-        let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64))
-        else {
-            continue;
-        };
-        match msg.view() {
-            gst::MessageView::Eos(..) => break Ok(()),
-            gst::MessageView::Error(e) => {
-                break Err(format!(
-                    "{what}: {} ({})",
-                    e.error(),
-                    e.debug().unwrap_or_default()
-                ))
-            }
-            _ => {}
-        }
-    };
-    let _ = pipeline.set_state(gst::State::Null);
-    res
-}
-
-/// Counts the frames of FILE by decoding it, and reads the rate and the first timestamp the
-/// chunks' frame numbers are counted from.
+/// Counts the frames of FILE (a y4m file by its size, anything else by decoding it) and
+/// reads the rate and the first timestamp the chunks' frame numbers are counted from.
 fn probe(path: &str) -> Res<Value> {
     init()?;
     check_file(path)?;
-    let launch = format!(
-        "filesrc location=\"{}\" ! decodebin ! fakesink name=sink sync=false",
-        path.replace('"', "\\\"")
-    );
-    let pipeline = gst::parse::launch(&launch).map_err(|e| e.to_string())?;
-    let sink = pipeline
-        .downcast_ref::<gst::Bin>()
-        .and_then(|b| b.by_name("sink"))
-        .expect("sink");
-    let seen = std::sync::Arc::new(std::sync::Mutex::new((0u64, None::<u64>, None)));
-    let s = seen.clone();
-    sink.static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
-            if let Some(b) = info.buffer() {
-                let mut s = s.lock().unwrap();
-                s.0 += 1;
-                if let Some(p) = b.pts() {
-                    s.1 = Some(s.1.map_or(p.nseconds(), |q: u64| q.min(p.nseconds())));
+    let (frames, first, info) = match Y4m::open(path)? {
+        Some(y) => (y.frames, 0, y.info.clone()),
+        None => {
+            let mut d = Decoded::open(path, None)?;
+            let (mut frames, mut first, mut info) = (0u64, None::<u64>, None);
+            while let Some(sample) = d.next()? {
+                frames += 1;
+                if let Some(t) = stream_time(&sample) {
+                    first = Some(first.map_or(t, |q| q.min(t)));
                 }
-                if s.2.is_none() {
-                    s.2 = pad
-                        .current_caps()
-                        .and_then(|c| gst_video::VideoInfo::from_caps(&c).ok());
+                if info.is_none() {
+                    info = sample
+                        .caps()
+                        .and_then(|c| gst_video::VideoInfo::from_caps(c).ok());
                 }
             }
-            gst::PadProbeReturn::Ok
-        });
-    run_to_eos(&pipeline, path, Duration::from_secs(24 * 3600))?;
-    let (frames, first, info) = seen.lock().unwrap().clone();
-    let info = info.ok_or_else(|| format!("{path}: no video frame decoded"))?;
+            let info = info.ok_or_else(|| format!("{path}: no video frame decoded"))?;
+            (frames, first.unwrap_or(0), info)
+        }
+    };
     let fps = info.fps();
     if fps.numer() <= 0 || fps.denom() <= 0 {
         return Err(format!(
@@ -128,11 +85,233 @@ fn probe(path: &str) -> Res<Value> {
         "frames": frames,
         "fps_n": fps.numer(),
         "fps_d": fps.denom(),
-        "first_pts": first.unwrap_or(0),
+        "first_pts": first,
         "width": info.width(),
         "height": info.height(),
         "format": info.format().to_str().as_str(),
     }))
+}
+
+/// A y4m file read frame by frame at computed offsets. GStreamer 1.22's y4mdec misreads
+/// after a flushing seek that follows preroll (its parser keeps the bytes it had), so a
+/// y4m input is read here and fed to the pipeline through an appsrc.
+struct Y4m {
+    file: std::fs::File,
+    header_len: u64,
+    /// Bytes of one frame's samples (its "FRAME\n" line not counted).
+    frame_len: u64,
+    frames: u64,
+    info: gst_video::VideoInfo,
+    next: u64,
+}
+
+impl Y4m {
+    /// `None` when the file is not y4m.
+    fn open(path: &str) -> Res<Option<Y4m>> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+        let mut head = vec![0u8; 4096];
+        let n = file.read(&mut head).map_err(|e| format!("{path}: {e}"))?;
+        head.truncate(n);
+        if !head.starts_with(b"YUV4MPEG2 ") {
+            return Ok(None);
+        }
+        let end = head
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| format!("{path}: y4m header longer than 4 kB"))?;
+        let header = String::from_utf8_lossy(&head[10..end]).to_string();
+        let (mut w, mut h, mut fps, mut cs) = (0u32, 0u32, (0i32, 1i32), "420jpeg".to_string());
+        for tag in header.split_ascii_whitespace() {
+            let (k, v) = tag.split_at(1);
+            match k {
+                "W" => w = v.parse().map_err(|_| format!("{path}: bad width {v}"))?,
+                "H" => h = v.parse().map_err(|_| format!("{path}: bad height {v}"))?,
+                "F" => {
+                    let (a, b) = v
+                        .split_once(':')
+                        .ok_or_else(|| format!("{path}: bad rate {v}"))?;
+                    fps = (
+                        a.parse().map_err(|_| format!("{path}: bad rate {v}"))?,
+                        b.parse().map_err(|_| format!("{path}: bad rate {v}"))?,
+                    );
+                }
+                "C" => cs = v.to_string(),
+                _ => {}
+            }
+        }
+        let format = match cs.as_str() {
+            "420jpeg" | "420paldv" | "420mpeg2" | "420" => gst_video::VideoFormat::I420,
+            "422" => gst_video::VideoFormat::Y42b,
+            "444" => gst_video::VideoFormat::Y444,
+            "mono" => gst_video::VideoFormat::Gray8,
+            "420p10" => gst_video::VideoFormat::I42010le,
+            "422p10" => gst_video::VideoFormat::I42210le,
+            "444p10" => gst_video::VideoFormat::Y44410le,
+            other => return Err(format!("{path}: y4m colour space {other} is not supported")),
+        };
+        if w == 0 || h == 0 || fps.0 <= 0 || fps.1 <= 0 {
+            return Err(format!("{path}: y4m header without size or rate"));
+        }
+        let info = gst_video::VideoInfo::builder(format, w, h)
+            .fps(gst::Fraction::new(fps.0, fps.1))
+            .build()
+            .map_err(|e| format!("{path}: {e}"))?;
+        let finfo = info.format_info();
+        let bytes = if finfo.depth()[0] > 8 { 2 } else { 1 };
+        let frame_len: u64 = (0..finfo.n_components() as u8)
+            .map(|c| finfo.scale_width(c, w) as u64 * finfo.scale_height(c, h) as u64 * bytes)
+            .sum();
+        let header_len = end as u64 + 1;
+        let size = file.metadata().map_err(|e| format!("{path}: {e}"))?.len();
+        Ok(Some(Y4m {
+            file,
+            header_len,
+            frame_len,
+            frames: (size - header_len) / (frame_len + 6),
+            info,
+            next: 0,
+        }))
+    }
+
+    fn seek(&mut self, frame: u64) {
+        self.next = frame;
+    }
+
+    /// The next frame as a buffer laid out as `info` says, timestamped from frame 0 at 0.
+    fn next(&mut self) -> Res<Option<gst::Buffer>> {
+        use std::io::{Read, Seek, SeekFrom};
+        if self.next >= self.frames {
+            return Ok(None);
+        }
+        let i = self.next;
+        self.next += 1;
+        let mut raw = vec![0u8; (self.frame_len + 6) as usize];
+        self.file
+            .seek(SeekFrom::Start(self.header_len + i * (self.frame_len + 6)))
+            .and_then(|_| self.file.read_exact(&mut raw))
+            .map_err(|e| format!("frame {i}: {e}"))?;
+        if !raw.starts_with(b"FRAME") || raw[5] != b'\n' {
+            return Err(format!(
+                "frame {i}: no FRAME marker where it belongs (a corrupt or variable-size y4m file)"
+            ));
+        }
+        let mut buf = gst::Buffer::with_size(self.info.size()).map_err(|e| e.to_string())?;
+        {
+            let b = buf.get_mut().unwrap();
+            let fps = self.info.fps();
+            let t = |k: u64| {
+                gst::ClockTime::from_nseconds(
+                    (k as u128 * fps.denom() as u128 * 1_000_000_000 / fps.numer() as u128) as u64,
+                )
+            };
+            b.set_pts(t(i));
+            b.set_duration(t(i + 1) - t(i));
+            let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(b, &self.info)
+                .map_err(|e| e.to_string())?;
+            let finfo = self.info.format_info();
+            let bytes = if finfo.depth()[0] > 8 { 2 } else { 1 };
+            let mut at = 6usize;
+            for c in 0..finfo.n_planes() {
+                let pw = finfo.scale_width(c as u8, self.info.width()) as usize * bytes;
+                let ph = finfo.scale_height(c as u8, self.info.height()) as usize;
+                let stride = frame.plane_stride()[c as usize] as usize;
+                let dst = frame.plane_data_mut(c).map_err(|e| e.to_string())?;
+                for y in 0..ph {
+                    dst[y * stride..y * stride + pw].copy_from_slice(&raw[at..at + pw]);
+                    at += pw;
+                }
+            }
+        }
+        Ok(Some(buf))
+    }
+}
+
+/// When a decoded frame is shown in the input's own timeline (its timestamp less the
+/// container's start, e.g. an MP4 edit list's B-frame delay): what a single pass pairs by.
+fn stream_time(sample: &gst::Sample) -> Option<u64> {
+    let pts = sample.buffer()?.pts()?;
+    let seg = sample.segment()?.downcast_ref::<gst::ClockTime>()?;
+    seg.to_stream_time(pts).map(|t| t.nseconds())
+}
+
+/// Any other input, decoded by decodebin into an appsink; from a start time, by an
+/// accurate flushing seek.
+struct Decoded {
+    pipeline: gst::Element,
+    sink: gst::Element,
+    what: String,
+}
+
+impl Decoded {
+    fn open(path: &str, start: Option<u64>) -> Res<Decoded> {
+        let launch = format!(
+            "filesrc location=\"{}\" ! decodebin ! appsink name=sink sync=false max-buffers=4",
+            path.replace('"', "\\\"")
+        );
+        let pipeline = gst::parse::launch(&launch).map_err(|e| e.to_string())?;
+        let sink = pipeline
+            .downcast_ref::<gst::Bin>()
+            .and_then(|b| b.by_name("sink"))
+            .expect("sink");
+        let what = path.to_string();
+        if let Some(t) = start {
+            pipeline
+                .set_state(gst::State::Paused)
+                .map_err(|_| format!("{what}: cannot start decoding"))?;
+            wait_async_done(&pipeline, &what)?;
+            pipeline
+                .seek(
+                    1.0,
+                    gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE,
+                    gst::SeekType::Set,
+                    gst::ClockTime::from_nseconds(t),
+                    gst::SeekType::None,
+                    gst::ClockTime::NONE,
+                )
+                .map_err(|_| format!("{what}: cannot seek to {t} ns"))?;
+        }
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|_| format!("{what}: cannot start decoding"))?;
+        Ok(Decoded {
+            pipeline,
+            sink,
+            what,
+        })
+    }
+
+    /// The next decoded frame; `None` at the end.
+    fn next(&mut self) -> Res<Option<gst::Sample>> {
+        loop {
+            let s = self
+                .sink
+                .emit_by_name::<Option<gst::Sample>>("try-pull-sample", &[&1_000_000_000u64]);
+            if s.is_some() {
+                return Ok(s);
+            }
+            let bus = self.pipeline.bus().expect("a pipeline has a bus");
+            while let Some(msg) = bus.pop() {
+                if let gst::MessageView::Error(e) = msg.view() {
+                    return Err(format!(
+                        "{}: {} ({})",
+                        self.what,
+                        e.error(),
+                        e.debug().unwrap_or_default()
+                    ));
+                }
+            }
+            if self.sink.property::<bool>("eos") {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+impl Drop for Decoded {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
 }
 
 fn check_file(path: &str) -> Res<()> {
@@ -151,6 +330,8 @@ struct Opts {
     fps_n: u64,
     fps_d: u64,
     first_pts: u64,
+    ref_first_pts: u64,
+    title_start: u64,
     model: String,
     psnr: bool,
     ssim: bool,
@@ -169,6 +350,8 @@ impl Opts {
             fps_n: 0,
             fps_d: 0,
             first_pts: 0,
+            ref_first_pts: 0,
+            title_start: 0,
             model: "vmaf_v0.6.1".into(),
             psnr: false,
             ssim: false,
@@ -192,6 +375,8 @@ impl Opts {
                 "--fps-n" => o.fps_n = num(val()?)?,
                 "--fps-d" => o.fps_d = num(val()?)?,
                 "--first-pts" => o.first_pts = num(val()?)?,
+                "--ref-first-pts" => o.ref_first_pts = num(val()?)?,
+                "--title-start" => o.title_start = num(val()?)?,
                 "--model" => o.model = val()?,
                 "--threads" => o.threads = num(val()?)? as u32,
                 "--out" => o.out = Some(val()?),
@@ -225,65 +410,142 @@ impl Opts {
     }
 }
 
-/// Measures [from, to) in one pipeline: a flushing, accurate seek to frame `from - 1` (or
-/// none when that is the first frame), then frames until `to - 1`'s scores are final.
+/// An input from a start frame on, to feed an appsrc.
+enum Source {
+    Y4m(Y4m),
+    Decoded(Decoded, Grid),
+}
+
+/// The frame times of an input: its first frame's stream time and the frame duration.
+struct Grid {
+    first: u64,
+    dur: f64,
+}
+
+impl Source {
+    /// The input from the frame shown at time `t` on; `first_pts` is its first frame's time.
+    fn open(path: &str, t: u64, first_pts: u64, o: &Opts) -> Res<Source> {
+        let dur = o.fps_d as f64 * 1e9 / o.fps_n as f64;
+        if let Some(mut y) = Y4m::open(path)? {
+            y.seek(((t.saturating_sub(first_pts)) as f64 / dur).round() as u64);
+            return Ok(Source::Y4m(y));
+        }
+        // A quarter frame into the frame at `t`: the frame before ends before it whatever
+        // the rounding of timestamps; the decoder clips the first frame's start to it, which
+        // `feed` puts back on the frame grid.
+        let at = t + (dur / 4.0) as u64;
+        Ok(Source::Decoded(
+            Decoded::open(path, (t > first_pts).then_some(at))?,
+            Grid {
+                first: first_pts,
+                dur,
+            },
+        ))
+    }
+
+    /// Pushes every frame into `appsrc` until the input ends or the pipeline stops.
+    fn feed(mut self, appsrc: gst::Element) -> Res<()> {
+        if let Source::Y4m(y) = &self {
+            appsrc.set_property("caps", y.info.to_caps().map_err(|e| e.to_string())?);
+        }
+        loop {
+            let buffer = match &mut self {
+                Source::Y4m(y) => y.next()?,
+                Source::Decoded(d, grid) => match d.next()? {
+                    Some(sample) => {
+                        if let Some(c) = sample.caps_owned() {
+                            if appsrc.property::<Option<gst::Caps>>("caps").as_ref() != Some(&c) {
+                                appsrc.set_property("caps", c);
+                            }
+                        }
+                        let t = stream_time(&sample);
+                        sample.buffer_owned().map(|mut b| {
+                            // On the grid of frame times in stream time, as a single pass
+                            // pairs the inputs (its running time is the stream time).
+                            if let Some(t) = t {
+                                let k =
+                                    ((t as f64 - grid.first as f64) / grid.dur).round().max(0.0);
+                                let b = b.make_mut();
+                                b.set_pts(gst::ClockTime::from_nseconds(
+                                    grid.first + (k * grid.dur).round() as u64,
+                                ));
+                            }
+                            b
+                        })
+                    }
+                    None => None,
+                },
+            };
+            let Some(buffer) = buffer else {
+                let _ = appsrc.emit_by_name::<gst::FlowReturn>("end-of-stream", &[]);
+                return Ok(());
+            };
+            if std::env::var_os("VQ_CHUNK_TRACE").is_some() {
+                eprintln!("{} push {:?}", appsrc.name(), buffer.pts());
+            }
+            let ret = appsrc.emit_by_name::<gst::FlowReturn>("push-buffer", &[&buffer]);
+            if ret != gst::FlowReturn::Ok {
+                // Stopped: the measurement has what it needs, or failed and says why.
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Measures [from, to): each input read from frame `from - 1` on (frame 0 when that is the
+/// first), both fed to `vqmeter` through appsrcs with their timestamps, until `to - 1`'s
+/// scores are final.
 fn measure(o: &Opts) -> Res<()> {
     init()?;
     check_file(&o.reference)?;
     check_file(&o.dist)?;
-    let q = |p: &str| p.replace('"', "\\\"");
     let launch = format!(
         "vqmeter name=m model-filename=\"{}\" psnr={} ssim={} ms-ssim={} threads={} threading=frames \
          ! fakesink sync=false \
-         filesrc location=\"{}\" ! decodebin ! m.ref_sink \
-         filesrc location=\"{}\" ! decodebin ! m.dist_sink",
-        q(&o.model),
+         appsrc name=r format=time block=true max-buffers=4 ! m.ref_sink \
+         appsrc name=d format=time block=true max-buffers=4 ! m.dist_sink",
+        o.model.replace('"', "\\\""),
         o.psnr,
         o.ssim,
         o.ms_ssim,
         o.threads,
-        q(&o.reference),
-        q(&o.dist)
     );
     let pipeline = gst::parse::launch(&launch).map_err(|e| e.to_string())?;
-    let bus = pipeline.bus().expect("a pipeline has a bus");
+    let bin = pipeline.downcast_ref::<gst::Bin>().expect("a bin");
     let what = format!("frames {}..{}", o.from, o.to);
-    // The frame the measurement starts on; from 1, frame 0 is that frame anyway.
-    let start = o.from.saturating_sub(1);
-    let seek_to = (start > 0).then(|| {
-        // Half a frame early: timestamps rounded either way still land on `start`; a frame
-        // before it that comes along too only adds a frame nobody keeps.
-        let half = (o.fps_d as u128 * 500_000_000 / o.fps_n as u128) as u64;
-        o.time(start).saturating_sub(half)
-    });
-    let deadline = Instant::now() + Duration::from_secs(24 * 3600);
-    let mut frames: std::collections::BTreeMap<u64, FrameMessage> = Default::default();
-    let mut first_measured: Option<i64> = None;
-    let mut names: Option<Vec<String>> = None;
-    if let Some(t) = seek_to {
-        pipeline
-            .set_state(gst::State::Paused)
-            .map_err(|_| format!("{what}: cannot start the pipeline"))?;
-        wait_async_done(&pipeline, &what)?;
-        pipeline
-            .seek(
-                1.0,
-                gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE,
-                gst::SeekType::Set,
-                gst::ClockTime::from_nseconds(t),
-                gst::SeekType::None,
-                gst::ClockTime::NONE,
-            )
-            .map_err(|_| format!("{what}: the inputs cannot seek to {t} ns"))?;
-    }
+    // The frame before the chunk, unless the chunk starts the title's measured frames.
+    let start = if o.from > o.title_start {
+        o.from - 1
+    } else {
+        o.from
+    };
+    // Both inputs from the time of that distorted frame: vqmeter pairs frames by time, and so
+    // does a single pass, even where the inputs' first timestamps differ.
+    let t = o.time(start);
+    let sources = [
+        (
+            Source::open(&o.reference, t, o.ref_first_pts, o)?,
+            bin.by_name("r").unwrap(),
+        ),
+        (
+            Source::open(&o.dist, t, o.first_pts, o)?,
+            bin.by_name("d").unwrap(),
+        ),
+    ];
     pipeline
         .set_state(gst::State::Playing)
         .map_err(|_| format!("{what}: cannot start the pipeline"))?;
-    let res: Res<()> = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64))
-        else {
-            break Err(format!("{what}: timed out"));
+    let feeders: Vec<_> = sources
+        .into_iter()
+        .map(|(src, appsrc)| std::thread::spawn(move || src.feed(appsrc)))
+        .collect();
+    let bus = pipeline.bus().expect("a pipeline has a bus");
+    let mut frames: std::collections::BTreeMap<u64, FrameMessage> = Default::default();
+    let mut first_measured: Option<i64> = None;
+    let mut names: Option<Vec<String>> = None;
+    let mut res: Res<()> = loop {
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_seconds(3600)) else {
+            break Err(format!("{what}: no progress for an hour"));
         };
         match msg.view() {
             gst::MessageView::Eos(..) => break Ok(()),
@@ -300,15 +562,9 @@ fn measure(o: &Opts) -> Res<()> {
                     continue;
                 }
                 let f = FrameMessage::try_from(s)?;
-                let (Some(pts), Some(rt)) = (f.pts, f.running_time) else {
+                let Some(pts) = f.pts else {
                     break Err(format!("{what}: frame {} has no timestamp", f.index));
                 };
-                // Frames measured while prerolling, before the seek, run from time 0 with
-                // their running time equal to their timestamp; after the seek the running
-                // time restarts at the seek position.
-                if seek_to.is_some() && pts <= rt {
-                    continue;
-                }
                 let i = o.index(pts.nseconds());
                 first_measured.get_or_insert(i);
                 if names.is_none() {
@@ -326,6 +582,15 @@ fn measure(o: &Opts) -> Res<()> {
         }
     };
     let _ = pipeline.set_state(gst::State::Null);
+    for f in feeders {
+        match f.join() {
+            Ok(Err(e)) if res.is_ok() || frames.len() < (o.to - o.from) as usize => {
+                res = Err(format!("{what}: {e}"))
+            }
+            Err(_) => res = Err(format!("{what}: an input reader panicked")),
+            _ => {}
+        }
+    }
     res?;
     match first_measured {
         Some(f) if f <= start as i64 => {}
@@ -474,7 +739,8 @@ fn assemble(args: &[String]) -> Res<()> {
     chunks.sort_by_key(|c| c.from);
     let names = chunks.first().ok_or("no chunk given")?.names.clone();
     // Every frame once: the chunks must tile the title without gap or overlap.
-    let mut next = 0;
+    let first = chunks[0].from;
+    let mut next = first;
     for c in &chunks {
         if c.names != names {
             return Err(format!("chunk {}..{} measured other metrics", c.from, c.to));
@@ -513,7 +779,7 @@ fn assemble(args: &[String]) -> Res<()> {
     std::fs::rename(&tmp, &out).map_err(|e| format!("{out}: {e}"))?;
     println!(
         "{}",
-        json!({ "frames": next, "pooled": pooled_json(&title), "segments": segments })
+        json!({ "frames": next - first, "pooled": pooled_json(&title), "segments": segments })
     );
     Ok(())
 }
