@@ -230,8 +230,13 @@ fn processes_with(needle: &str) -> Vec<(u32, u32)> {
 
 #[test]
 fn a_worker_killed_mid_run_is_retried_and_every_frame_comes_once() {
-    let (r, d) = clip_pair();
+    let (r0, d0) = clip_pair();
     let dir = scratch("kill");
+    // Copies of its own, so that only this test's worker processes are found and killed
+    // while the other tests run theirs.
+    let (r, d) = (dir.join("kill-ref.y4m"), dir.join("kill-dist.mp4"));
+    std::fs::copy(&r0, &r).unwrap();
+    std::fs::copy(&d0, &d).unwrap();
     let one = dir.join("single.json");
     single_pass(&r, &d, &one, "json", "");
     let out = dir.join("chunked.json");
@@ -240,12 +245,11 @@ fn a_worker_killed_mid_run_is_retried_and_every_frame_comes_once() {
     let killed = Arc::new(std::sync::Mutex::new(None));
     let killer = {
         let (stop, killed) = (stop.clone(), killed.clone());
+        let needle = format!("measure\0--ref\0{}", r.display());
         std::thread::spawn(move || {
             let t = Instant::now();
             while !stop.load(Ordering::SeqCst) && t.elapsed() < Duration::from_secs(120) {
-                if let Some(&(pid, parent)) = processes_with("vqmeter-chunk\0measure")
-                    .iter()
-                    .find(|(_, pp)| *pp > 1)
+                if let Some(&(pid, parent)) = processes_with(&needle).iter().find(|(_, pp)| *pp > 1)
                 {
                     // SAFETY: a plain kill(2) of a process this test's command started.
                     unsafe { libc_kill(parent as i32, 9) };
@@ -283,14 +287,15 @@ fn a_worker_killed_mid_run_is_retried_and_every_frame_comes_once() {
         .iter()
         .filter(|c| c["retries"].as_u64().unwrap() > 0)
         .collect();
-    assert_eq!(retried.len(), 1, "{rep:#}");
-    assert!(
-        retried[0]["errors"][0]
-            .as_str()
-            .unwrap()
-            .contains("KilledWorker"),
-        "{rep:#}"
-    );
+    // The dead worker's running chunk, and any the scheduler had queued on it.
+    assert!(!retried.is_empty(), "{rep:#}");
+    for c in &retried {
+        assert_eq!(c["retries"], 1, "{rep:#}");
+        assert!(
+            c["errors"][0].as_str().unwrap().contains("KilledWorker"),
+            "{rep:#}"
+        );
+    }
 }
 
 extern "C" {

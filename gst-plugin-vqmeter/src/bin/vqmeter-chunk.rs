@@ -443,8 +443,10 @@ impl Source {
         ))
     }
 
-    /// Pushes every frame into `appsrc` until the input ends or the pipeline stops.
-    fn feed(mut self, appsrc: gst::Element) -> Res<()> {
+    /// Pushes the frames up to the one shown at `end` (stream time) into `appsrc`, then ends
+    /// the stream; stops early when the input ends or the pipeline stops. Reading no further
+    /// keeps a damaged frame after the chunk out of it.
+    fn feed(mut self, appsrc: gst::Element, end: Option<u64>, dur: f64) -> Res<()> {
         if let Source::Y4m(y) = &self {
             appsrc.set_property("caps", y.info.to_caps().map_err(|e| e.to_string())?);
         }
@@ -480,12 +482,17 @@ impl Source {
                 let _ = appsrc.emit_by_name::<gst::FlowReturn>("end-of-stream", &[]);
                 return Ok(());
             };
-            if std::env::var_os("VQ_CHUNK_TRACE").is_some() {
-                eprintln!("{} push {:?}", appsrc.name(), buffer.pts());
-            }
+            let last = match (end, buffer.pts()) {
+                (Some(e), Some(p)) => p.nseconds() as f64 + dur / 2.0 >= e as f64,
+                _ => false,
+            };
             let ret = appsrc.emit_by_name::<gst::FlowReturn>("push-buffer", &[&buffer]);
             if ret != gst::FlowReturn::Ok {
                 // Stopped: the measurement has what it needs, or failed and says why.
+                return Ok(());
+            }
+            if last {
+                let _ = appsrc.emit_by_name::<gst::FlowReturn>("end-of-stream", &[]);
                 return Ok(());
             }
         }
@@ -537,7 +544,23 @@ fn measure(o: &Opts) -> Res<()> {
         .map_err(|_| format!("{what}: cannot start the pipeline"))?;
     let feeders: Vec<_> = sources
         .into_iter()
-        .map(|(src, appsrc)| std::thread::spawn(move || src.feed(appsrc)))
+        .map(|(src, appsrc)| {
+            // Frame `to` is the last one needed (its motion completes frame `to - 1`).
+            let end = o.time(o.to);
+            let dur = o.fps_d as f64 * 1e9 / o.fps_n as f64;
+            std::thread::spawn(move || {
+                let res = src.feed(appsrc.clone(), Some(end), dur);
+                if let Err(e) = &res {
+                    // The pipeline would wait for the frames that will not come.
+                    let _ = appsrc.post_message(
+                        gst::message::Error::builder(gst::StreamError::Decode, e)
+                            .src(&appsrc)
+                            .build(),
+                    );
+                }
+                res
+            })
+        })
         .collect();
     let bus = pipeline.bus().expect("a pipeline has a bus");
     let mut frames: std::collections::BTreeMap<u64, FrameMessage> = Default::default();
@@ -594,10 +617,12 @@ fn measure(o: &Opts) -> Res<()> {
     res?;
     match first_measured {
         Some(f) if f <= start as i64 => {}
-        Some(f) => return Err(format!(
+        Some(f) => {
+            return Err(format!(
             "{what}: the measurement started at frame {f}, after frame {start} that motion needs \
                  (an input that cannot seek accurately?)"
-        )),
+        ))
+        }
         None => {
             return Err(format!(
                 "{what}: no frame measured (the inputs end before frame {})",
