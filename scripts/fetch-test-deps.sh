@@ -108,4 +108,6 @@ if [ "$BENCH" = 1 ]; then
     "$FF" -v error -y -i "$B/bbb_crf28.mp4" -pix_fmt yuv420p -f yuv4mpegpipe "$B/bbb_1920x1080_60f_x264crf28.y4m"
   fi
 fi
+# ---- vq-batch: Dask in a virtual environment (the chunked measurement and its tests) ----
+bash "$ROOT/scripts/vq-batch.sh" setup
 echo "test deps ready: LV_FFMPEG=$FF LV_CORPUS=$CACHE/corpus"

@@ -53,6 +53,21 @@ def measure_chunk(worker_bin, args, timeout):
     }
 
 
+def pin_workers(client):
+    """Worker i runs on core i (mod the cores this process may use); the chunk processes it
+    starts inherit the mask."""
+    cores = sorted(os.sched_getaffinity(0))
+    addrs = sorted(client.scheduler_info()["workers"])
+
+    def pin(dask_worker):
+        i = addrs.index(dask_worker.address)
+        os.sched_setaffinity(0, {cores[i % len(cores)]})
+        return cores[i % len(cores)]
+
+    got = client.run(pin)
+    log("pinned " + ", ".join(f"{w} to core {c}" for w, c in sorted(got.items())))
+
+
 def probe(client, worker_bin, path):
     return client.submit(
         lambda: json.loads(run_worker(worker_bin, ["probe", path])), pure=False
@@ -105,6 +120,12 @@ def main():
     ap.add_argument("--threads-per-chunk", type=int, default=1)
     ap.add_argument("--retries", type=int, default=3)
     ap.add_argument("--chunk-timeout", type=float, default=None)
+    ap.add_argument(
+        "--pin-workers",
+        action="store_true",
+        help="pin each worker process of the local cluster to one core (one worker = one core, "
+        "decoders included), as the benchmark measures per-worker throughput",
+    )
     ap.add_argument("--worker-bin", required=True)
     a = ap.parse_args()
     if a.chunk_frames < 1:
@@ -135,6 +156,8 @@ def main():
         )
         client = Client(cluster)
         log(f"started a local cluster of {a.workers} worker process(es)")
+        if a.pin_workers:
+            pin_workers(client)
     t_cluster = time.time() - t_start
     try:
         return run(a, client, ref, dist, t_cluster, as_completed)

@@ -58,7 +58,7 @@ fn probe(path: &str) -> Res<Value> {
     let (frames, first, info) = match Y4m::open(path)? {
         Some(y) => (y.frames, 0, y.info.clone()),
         None => {
-            let mut d = Decoded::open(path, None)?;
+            let mut d = Decoded::open(path, None, true)?;
             let (mut frames, mut first, mut info) = (0u64, None::<u64>, None);
             while let Some(sample) = d.next()? {
                 frames += 1;
@@ -244,12 +244,33 @@ struct Decoded {
 }
 
 impl Decoded {
-    fn open(path: &str, start: Option<u64>) -> Res<Decoded> {
+    /// `compressed`: stop at the demuxed stream (one buffer a frame, nothing decoded), to
+    /// count frames cheaply.
+    fn open(path: &str, start: Option<u64>, compressed: bool) -> Res<Decoded> {
         let launch = format!(
-            "filesrc location=\"{}\" ! decodebin ! appsink name=sink sync=false max-buffers=4",
-            path.replace('"', "\\\"")
+            "filesrc location=\"{}\" ! decodebin name=dec {} ! appsink name=sink sync=false max-buffers=4",
+            path.replace('"', "\\\""),
+            if compressed {
+                "caps=\"video/x-raw;video/x-h264;video/x-h265;video/x-vp8;video/x-vp9;video/x-av1\""
+            } else {
+                ""
+            }
         );
         let pipeline = gst::parse::launch(&launch).map_err(|e| e.to_string())?;
+        // One worker is one core (Dask runs one task a worker): a decoder's own threads
+        // would borrow the other workers' cores.
+        if let Some(dec) = pipeline
+            .downcast_ref::<gst::Bin>()
+            .and_then(|b| b.by_name("dec"))
+        {
+            dec.downcast_ref::<gst::Bin>()
+                .unwrap()
+                .connect_deep_element_added(|_, _, e| {
+                    if e.has_property("max-threads") {
+                        e.set_property_from_str("max-threads", "1");
+                    }
+                });
+        }
         let sink = pipeline
             .downcast_ref::<gst::Bin>()
             .and_then(|b| b.by_name("sink"))
@@ -435,7 +456,7 @@ impl Source {
         // `feed` puts back on the frame grid.
         let at = t + (dur / 4.0) as u64;
         Ok(Source::Decoded(
-            Decoded::open(path, (t > first_pts).then_some(at))?,
+            Decoded::open(path, (t > first_pts).then_some(at), false)?,
             Grid {
                 first: first_pts,
                 dur,

@@ -206,14 +206,18 @@ pub enum AnyMeter {
 }
 
 impl AnyMeter {
-    /// `frames`: measure several frames at once (with `cfg.threads` lanes).
+    /// `frames`: measure several frames at once (with `cfg.threads` lanes). With one thread
+    /// both ways are one frame at a time; [`Meter`] then keeps motion on the same thread, so
+    /// `threads = 1` uses one core.
     pub fn new(cfg: MeterConfig, frames: bool) -> Result<Self, MeterError> {
-        Ok(if frames {
-            let lanes = cfg.threads;
-            AnyMeter::Frames(FrameParallelMeter::new(cfg, lanes)?)
-        } else {
-            AnyMeter::Extractors(Meter::new(cfg)?)
-        })
+        Ok(
+            if frames && crate::meter::resolve_threads(cfg.threads) > 1 {
+                let lanes = cfg.threads;
+                AnyMeter::Frames(FrameParallelMeter::new(cfg, lanes)?)
+            } else {
+                AnyMeter::Extractors(Meter::new(cfg)?)
+            },
+        )
     }
 
     pub fn metric_names(&self) -> &[String] {
