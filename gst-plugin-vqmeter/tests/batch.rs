@@ -353,3 +353,76 @@ fn a_corrupt_chunk_is_a_clear_error_and_the_other_chunks_are_kept() {
         .count();
     assert_eq!(kept, 5, "the other chunks' results are kept");
 }
+
+/// Kills a child process when dropped, so a failing test leaves no cluster behind.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn joins_an_existing_cluster_by_address() {
+    let (r, d) = clip_pair();
+    let dir = scratch("address");
+    let one = dir.join("single.json");
+    single_pass(&r, &d, &one, "json", "");
+    // Sets the environment up if no other test has yet.
+    let st = Command::new("bash")
+        .arg(root().join("scripts/vq-batch.sh"))
+        .arg("setup")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let dask = root().join(".cache/vq-batch/venv/bin/dask");
+    let port = 20000 + (std::process::id() % 20000) as u16;
+    let addr = format!("tcp://127.0.0.1:{port}");
+    let _scheduler = Child(
+        Command::new(&dask)
+            .args([
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+            ])
+            .args(["--dashboard-address", ":0"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let _worker = Child(
+        Command::new(&dask)
+            .args(["worker", &addr, "--nworkers", "2", "--nthreads", "1"])
+            .args(["--dashboard-address", ":0"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let out = dir.join("chunked.json");
+    let o = vq_batch(&[
+        r.to_str().unwrap(),
+        d.to_str().unwrap(),
+        "--chunk-frames",
+        "16",
+        "--workers",
+        "1",
+        "--address",
+        &addr,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(&format!("joined the cluster at {addr}")),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        std::fs::read_to_string(&one).unwrap()
+    );
+}
