@@ -898,3 +898,44 @@ fn element_measures_again_after_a_state_cycle() {
         pipeline.set_state(back_to).unwrap();
     }
 }
+
+/// `threading=auto` measures several frames at once on files and one frame at a time when an
+/// input is live (the element logs which, with the delay of its frame messages).
+#[test]
+fn auto_threading_is_frames_on_files_and_extractors_when_live() {
+    init();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let s = seen.clone();
+    gst::log::set_threshold_for_name("vqmeter", gst::DebugLevel::Info);
+    gst::log::set_active(true);
+    let f = gst::log::add_log_function(move |_, level, _, _, _, _, msg| {
+        if level == gst::DebugLevel::Info {
+            if let Some(m) = msg.get() {
+                if m.starts_with("measuring 96x64") {
+                    s.lock().unwrap().push(m.to_string());
+                }
+            }
+        }
+    });
+    let src = |live: bool| {
+        format!("videotestsrc is-live={live} num-buffers=8 ! video/x-raw,width=96,height=64,format=I420")
+    };
+    for live in [false, true] {
+        seen.lock().unwrap().clear();
+        let out = run(&format!(
+            "vqmeter name=m psnr=true threads=2 ! fakesink {} ! m.ref_sink {} ! m.dist_sink",
+            src(live),
+            src(live)
+        ));
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.frames.len(), 8);
+        let log = seen.lock().unwrap().join("\n");
+        let want = if live {
+            "one frame at a time (scores at most 1 frame(s) late)"
+        } else {
+            "several frames at once (scores at most 3 frame(s) late)"
+        };
+        assert!(log.contains(want), "live={live}: {log}");
+    }
+    gst::log::remove_log_function(f);
+}
