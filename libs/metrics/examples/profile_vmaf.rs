@@ -35,8 +35,8 @@ fn main() {
     let n = rf.len();
     let mut vif = lv_metrics::vif_int::IntegerVif::new(w, hh, 8, Default::default()).unwrap();
     let t = Instant::now();
-    for i in 0..n {
-        std::hint::black_box(vif.compute(&view(&rf[i], &h)[0], &view(&df[i], &h)[0]));
+    for (r, d) in rf.iter().zip(&df) {
+        std::hint::black_box(vif.compute(&view(r, &h)[0], &view(d, &h)[0]));
     }
     println!(
         "integer VIF   {:>7.2} ms/frame",
@@ -44,8 +44,8 @@ fn main() {
     );
     let mut adm = lv_metrics::adm_int::IntegerAdm::new(w, hh, 8, Default::default()).unwrap();
     let t = Instant::now();
-    for i in 0..n {
-        std::hint::black_box(adm.compute(&view(&rf[i], &h)[0], &view(&df[i], &h)[0]));
+    for (r, d) in rf.iter().zip(&df) {
+        std::hint::black_box(adm.compute(&view(r, &h)[0], &view(d, &h)[0]));
     }
     println!(
         "integer ADM   {:>7.2} ms/frame",
@@ -53,8 +53,8 @@ fn main() {
     );
     let mut mo = lv_metrics::motion_int::IntegerMotion::new(w, hh, 8).unwrap();
     let t = Instant::now();
-    for i in 0..n {
-        std::hint::black_box(mo.push(i as u64, &view(&rf[i], &h)[0]));
+    for (i, r) in rf.iter().enumerate() {
+        std::hint::black_box(mo.push(i as u64, &view(r, &h)[0]));
     }
     println!(
         "integer motion{:>7.2} ms/frame",
@@ -73,8 +73,8 @@ fn main() {
     })
     .unwrap();
     let t = Instant::now();
-    for i in 0..n {
-        std::hint::black_box(m.push(i as u64, &view(&rf[i], &h), &view(&df[i], &h)));
+    for (i, (r, d)) in rf.iter().zip(&df).enumerate() {
+        std::hint::black_box(m.push(i as u64, &view(r, &h), &view(d, &h)));
     }
     std::hint::black_box(m.finish());
     println!(
