@@ -31,6 +31,12 @@ fn scratch(name: &str) -> PathBuf {
 /// bikes clip), as y4m; the distorted copy is x264 at CRF 32 in MP4, so the chunks seek in
 /// an encoded input as well as in a raw one.
 fn clip_pair() -> (PathBuf, PathBuf) {
+    // The tests run side by side: the clip is made once.
+    static CLIP: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
+    CLIP.get_or_init(make_clip_pair).clone()
+}
+
+fn make_clip_pair() -> (PathBuf, PathBuf) {
     let dir = oracle::scratch_dir().join("vq-batch");
     std::fs::create_dir_all(&dir).unwrap();
     let r = dir.join("cuts_320x180_60f.y4m");
