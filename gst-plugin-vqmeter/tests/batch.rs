@@ -42,11 +42,10 @@ fn make_clip_pair() -> (PathBuf, PathBuf) {
     let r = dir.join("cuts_320x180_60f.y4m");
     let d = dir.join("cuts_320x180_60f_x264crf32.mp4");
     let t = oracle::corpus_dir().join("test");
-    let ff = oracle::ffmpeg().expect("oracle ffmpeg: run scripts/fetch-test-deps.sh");
-    if !r.is_file() {
-        let tmp = r.with_extension("tmp.y4m");
-        let st = Command::new(&ff)
-            .args(["-v", "error", "-y", "-i"])
+    oracle::ffmpeg_to(
+        &r,
+        Command::new(oracle::ffmpeg().unwrap())
+            .arg("-i")
             .arg(t.join("bbb_320x180_30f.y4m"))
             .arg("-i")
             .arg(t.join("bikes_320x136_30f.y4m"))
@@ -55,25 +54,19 @@ fn make_clip_pair() -> (PathBuf, PathBuf) {
                 "[1:v]scale=320:180:flags=lanczos,setsar=1[b];[0:v]setsar=1[a];[a][b]concat=n=2:v=1,format=yuv420p",
                 "-f",
                 "yuv4mpegpipe",
-            ])
-            .arg(&tmp)
-            .status()
-            .unwrap();
-        assert!(st.success());
-        std::fs::rename(&tmp, &r).unwrap();
-    }
-    if !d.is_file() {
-        let tmp = d.with_extension("tmp.mp4");
-        let st = Command::new(&ff)
-            .args(["-v", "error", "-y", "-i"])
+            ]),
+    )
+    .unwrap();
+    oracle::ffmpeg_to(
+        &d,
+        Command::new(oracle::ffmpeg().unwrap())
+            .arg("-i")
             .arg(&r)
-            .args(["-c:v", "libx264", "-crf", "32", "-g", "12", "-bf", "2"])
-            .arg(&tmp)
-            .status()
-            .unwrap();
-        assert!(st.success());
-        std::fs::rename(&tmp, &d).unwrap();
-    }
+            .args([
+                "-c:v", "libx264", "-crf", "32", "-g", "12", "-bf", "2", "-f", "mp4",
+            ]),
+    )
+    .unwrap();
     (r, d)
 }
 
@@ -102,11 +95,24 @@ fn single_pass(r: &Path, d: &Path, out: &Path, format: &str, props: &str) {
     p.set_state(gst::State::Null).unwrap();
 }
 
-fn vq_batch(args: &[&str]) -> Output {
+/// `vq-batch.sh measure R D --chunk-frames C --workers W --out OUT` and `extra`.
+fn vq_batch(
+    r: &Path,
+    d: &Path,
+    chunk: usize,
+    workers: usize,
+    out: &Path,
+    extra: &[&str],
+) -> Output {
     Command::new("bash")
         .arg(root().join("scripts/vq-batch.sh"))
         .arg("measure")
-        .args(args)
+        .args([r, d])
+        .args(["--chunk-frames", &chunk.to_string()])
+        .args(["--workers", &workers.to_string()])
+        .arg("--out")
+        .arg(out)
+        .args(extra)
         .env("VQ_BATCH_WORKER", env!("CARGO_BIN_EXE_vqmeter-chunk"))
         .output()
         .unwrap()
@@ -138,20 +144,9 @@ fn chunked_results_equal_one_pass_at_several_chunk_sizes() {
     assert_eq!(v["frames"].as_array().unwrap().len(), 60);
     // 7: chunks cut across the cut; 10: a chunk starts on the cut (frame 30); 59: the last
     // chunk is one frame; 60: one chunk.
-    for (size, workers) in [(7, "2"), (10, "2"), (59, "2"), (60, "1")] {
+    for (size, workers) in [(7, 2), (10, 2), (59, 2), (60, 1)] {
         let out = dir.join(format!("chunked-{size}.json"));
-        let o = vq_batch(&[
-            r.to_str().unwrap(),
-            d.to_str().unwrap(),
-            "--chunk-frames",
-            &size.to_string(),
-            "--workers",
-            workers,
-            "--out",
-            out.to_str().unwrap(),
-            "--psnr",
-            "--ssim",
-        ]);
+        let o = vq_batch(&r, &d, size, workers, &out, &["--psnr", "--ssim"]);
         assert!(o.status.success(), "{size}: {}", text(&o));
         let got = std::fs::read_to_string(&out).unwrap();
         assert!(
@@ -169,18 +164,14 @@ fn chunked_results_equal_one_pass_at_several_chunk_sizes() {
     let one_csv = dir.join("single.csv");
     single_pass(&r, &d, &one_csv, "csv", props);
     let out = dir.join("chunked-10.csv");
-    let o = vq_batch(&[
-        r.to_str().unwrap(),
-        d.to_str().unwrap(),
-        "--chunk-frames",
-        "10",
-        "--workers",
-        "2",
-        "--out",
-        dir.join("chunked-10.json").to_str().unwrap(),
-        "--psnr",
-        "--ssim",
-    ]);
+    let o = vq_batch(
+        &r,
+        &d,
+        10,
+        2,
+        &dir.join("chunked-10.json"),
+        &["--psnr", "--ssim"],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let rep = report(&dir.join("chunked-10.json"));
     assert!(rep["chunks"]
@@ -188,20 +179,14 @@ fn chunked_results_equal_one_pass_at_several_chunk_sizes() {
         .unwrap()
         .iter()
         .all(|c| c["status"] == "reused"));
-    let o = vq_batch(&[
-        r.to_str().unwrap(),
-        d.to_str().unwrap(),
-        "--chunk-frames",
-        "13",
-        "--workers",
-        "2",
-        "--format",
-        "csv",
-        "--out",
-        out.to_str().unwrap(),
-        "--psnr",
-        "--ssim",
-    ]);
+    let o = vq_batch(
+        &r,
+        &d,
+        13,
+        2,
+        &out,
+        &["--format", "csv", "--psnr", "--ssim"],
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
@@ -266,16 +251,7 @@ fn a_worker_killed_mid_run_is_retried_and_every_frame_comes_once() {
             }
         })
     };
-    let o = vq_batch(&[
-        r.to_str().unwrap(),
-        d.to_str().unwrap(),
-        "--chunk-frames",
-        "6",
-        "--workers",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = vq_batch(&r, &d, 6, 2, &out, &[]);
     stop.store(true, Ordering::SeqCst);
     killer.join().unwrap();
     assert!(killed.lock().unwrap().is_some(), "no worker was killed");
@@ -324,19 +300,7 @@ fn a_corrupt_chunk_is_a_clear_error_and_the_other_chunks_are_kept() {
     let d = dir.join("corrupt.y4m");
     std::fs::write(&d, &bad).unwrap();
     let out = dir.join("chunked.json");
-    let o = vq_batch(&[
-        r.to_str().unwrap(),
-        d.to_str().unwrap(),
-        "--chunk-frames",
-        "10",
-        "--workers",
-        "2",
-        "--retries",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-        "--psnr",
-    ]);
+    let o = vq_batch(&r, &d, 10, 2, &out, &["--retries", "1", "--psnr"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("chunk 20..30 failed"), "{}", text(&o));
@@ -409,18 +373,7 @@ fn joins_an_existing_cluster_by_address() {
             .unwrap(),
     );
     let out = dir.join("chunked.json");
-    let o = vq_batch(&[
-        r.to_str().unwrap(),
-        d.to_str().unwrap(),
-        "--chunk-frames",
-        "16",
-        "--workers",
-        "1",
-        "--address",
-        &addr,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = vq_batch(&r, &d, 16, 1, &out, &["--address", &addr]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains(&format!("joined the cluster at {addr}")),

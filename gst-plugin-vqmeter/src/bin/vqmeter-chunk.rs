@@ -103,6 +103,8 @@ struct Y4m {
     frames: u64,
     info: gst_video::VideoInfo,
     next: u64,
+    /// One frame as stored, reused frame after frame.
+    raw: Vec<u8>,
 }
 
 impl Y4m {
@@ -171,6 +173,7 @@ impl Y4m {
             frames: (size - header_len) / (frame_len + 6),
             info,
             next: 0,
+            raw: vec![0; frame_len as usize + 6],
         }))
     }
 
@@ -186,10 +189,10 @@ impl Y4m {
         }
         let i = self.next;
         self.next += 1;
-        let mut raw = vec![0u8; (self.frame_len + 6) as usize];
+        let raw = &mut self.raw;
         self.file
             .seek(SeekFrom::Start(self.header_len + i * (self.frame_len + 6)))
-            .and_then(|_| self.file.read_exact(&mut raw))
+            .and_then(|_| self.file.read_exact(raw))
             .map_err(|e| format!("frame {i}: {e}"))?;
         if !raw.starts_with(b"FRAME") || raw[5] != b'\n' {
             return Err(format!(
@@ -201,9 +204,7 @@ impl Y4m {
             let b = buf.get_mut().unwrap();
             let fps = self.info.fps();
             let t = |k: u64| {
-                gst::ClockTime::from_nseconds(
-                    (k as u128 * fps.denom() as u128 * 1_000_000_000 / fps.numer() as u128) as u64,
-                )
+                gst::ClockTime::from_nseconds(frame_time(k, fps.numer() as u64, fps.denom() as u64))
             };
             b.set_pts(t(i));
             b.set_duration(t(i + 1) - t(i));
@@ -314,12 +315,7 @@ impl Decoded {
             let bus = self.pipeline.bus().expect("a pipeline has a bus");
             while let Some(msg) = bus.pop() {
                 if let gst::MessageView::Error(e) = msg.view() {
-                    return Err(format!(
-                        "{}: {} ({})",
-                        self.what,
-                        e.error(),
-                        e.debug().unwrap_or_default()
-                    ));
+                    return Err(bus_error(&self.what, e));
                 }
             }
             if self.sink.property::<bool>("eos") {
@@ -333,6 +329,16 @@ impl Drop for Decoded {
     fn drop(&mut self) {
         let _ = self.pipeline.set_state(gst::State::Null);
     }
+}
+
+/// An error message from the bus, as this tool reports it.
+fn bus_error(what: &str, e: &gst::message::Error) -> String {
+    format!("{what}: {} ({})", e.error(), e.debug().unwrap_or_default())
+}
+
+/// Start time of frame `i` at `fps_n / fps_d` frames a second, frame 0 at 0.
+fn frame_time(i: u64, fps_n: u64, fps_d: u64) -> u64 {
+    (i as u128 * fps_d as u128 * 1_000_000_000 / fps_n as u128) as u64
 }
 
 fn check_file(path: &str) -> Res<()> {
@@ -418,8 +424,7 @@ impl Opts {
 
     /// Start time of frame `i`.
     fn time(&self, i: u64) -> u64 {
-        self.first_pts
-            + (i as u128 * self.fps_d as u128 * 1_000_000_000 / self.fps_n as u128) as u64
+        self.first_pts + frame_time(i, self.fps_n, self.fps_d)
     }
 
     /// The frame a timestamp belongs to (nearest).
@@ -593,13 +598,7 @@ fn measure(o: &Opts) -> Res<()> {
         };
         match msg.view() {
             gst::MessageView::Eos(..) => break Ok(()),
-            gst::MessageView::Error(e) => {
-                break Err(format!(
-                    "{what}: {} ({})",
-                    e.error(),
-                    e.debug().unwrap_or_default()
-                ))
-            }
+            gst::MessageView::Error(e) => break Err(bus_error(&what, e)),
             gst::MessageView::Element(e) => {
                 let Some(s) = e.structure() else { continue };
                 if s.name() != "vqmeter-frame" {
@@ -693,13 +692,7 @@ fn wait_async_done(pipeline: &gst::Element, what: &str) -> Res<()> {
         };
         match msg.view() {
             gst::MessageView::AsyncDone(..) => return Ok(()),
-            gst::MessageView::Error(e) => {
-                return Err(format!(
-                    "{what}: {} ({})",
-                    e.error(),
-                    e.debug().unwrap_or_default()
-                ))
-            }
+            gst::MessageView::Error(e) => return Err(bus_error(what, e)),
             gst::MessageView::Eos(..) => {
                 return Err(format!("{what}: the inputs ended while prerolling"))
             }

@@ -177,33 +177,38 @@ impl OwnedPlane {
     /// these avoids allocating a picture per frame); its content is overwritten.
     pub fn copy_from(p: &Plane, reuse: Option<OwnedPlane>) -> Self {
         let (w, h) = (p.width, p.height);
+        fn packed<T: Copy>(
+            src: &[T],
+            stride: usize,
+            w: usize,
+            h: usize,
+            mut data: Vec<T>,
+        ) -> Vec<T> {
+            data.clear();
+            for y in 0..h {
+                data.extend_from_slice(&src[y * stride..y * stride + w]);
+            }
+            data
+        }
         match p.samples {
             Samples::U8(src) => {
-                let mut data = match reuse {
+                let data = match reuse {
                     Some(OwnedPlane::U8 { data, .. }) => data,
                     _ => Vec::new(),
                 };
-                data.clear();
-                for y in 0..h {
-                    data.extend_from_slice(&src[y * p.stride..y * p.stride + w]);
-                }
                 OwnedPlane::U8 {
-                    data,
+                    data: packed(src, p.stride, w, h, data),
                     width: w,
                     height: h,
                 }
             }
             Samples::U16(src) => {
-                let mut data = match reuse {
+                let data = match reuse {
                     Some(OwnedPlane::U16 { data, .. }) => data,
                     _ => Vec::new(),
                 };
-                data.clear();
-                for y in 0..h {
-                    data.extend_from_slice(&src[y * p.stride..y * p.stride + w]);
-                }
                 OwnedPlane::U16 {
-                    data,
+                    data: packed(src, p.stride, w, h, data),
                     width: w,
                     height: h,
                     bpc: p.bpc,

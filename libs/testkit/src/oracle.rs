@@ -63,6 +63,18 @@ pub fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
+/// Makes `out` unless it exists, by `cmd` (an ffmpeg command line up to its output, with the
+/// output format given by `-f`: the file is written under a temporary name, then renamed, so
+/// a run that stops half way leaves no file behind to be taken for a whole one).
+pub fn ffmpeg_to(out: &Path, cmd: &mut Command) -> Result<PathBuf, String> {
+    if !out.is_file() {
+        let tmp = unique_tmp(out);
+        run(cmd.args(["-v", "error", "-y"]).arg(&tmp))?;
+        std::fs::rename(&tmp, out).map_err(|e| e.to_string())?;
+    }
+    Ok(out.to_path_buf())
+}
+
 /// The distortions the agreement tests use, as ffmpeg filter/encoder arguments.
 pub const DISTORTIONS: &[(&str, &str)] = &[
     ("x264crf23", "x264:23"),
