@@ -93,6 +93,8 @@ clip "$SKV/carphone_pristine.mp4"  "$T/carphone_pristine_176x144_30f.y4m"  0 30
 clip "$SKV/carphone_distorted.mp4" "$T/carphone_distorted_176x144_30f.y4m" 0 30
 clip "$SKV/bikes.mp4"              "$T/bikes_320x136_30f.y4m"  15 30 "scale=320:136"
 clip "$SKV/bigbuckbunny.mp4"       "$T/bbb_320x180_30f.y4m"     0 30 "scale=320:180"
+# The sky corner of the same shot: smooth gradients, where compression bands (CAMBI tests).
+clip "$SKV/bigbuckbunny.mp4"       "$T/bbb_sky_480x270_10f.y4m" 0 10 "crop=480:270:800:0"
 # A compressed derivative for the main job (x264 CRF 30, decoded back to y4m).
 if [ ! -s "$T/bbb_320x180_30f_x264crf30.y4m" ]; then
   "$FF" -v error -y -i "$T/bbb_320x180_30f.y4m" -c:v libx264 -crf 30 -preset medium "$T/bbb_crf30.mp4"

@@ -7,6 +7,7 @@
 
 pub mod adm_float;
 pub mod adm_int;
+pub mod cambi;
 pub mod frames;
 mod isa;
 pub mod meter;

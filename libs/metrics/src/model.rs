@@ -714,7 +714,7 @@ fn parse_transform(t: &Map<String, Value>) -> Result<(ScoreTransform, bool), Str
 
 /// C's `printf("%g")` (6 significant digits, trailing zeros dropped), used by libvmaf both to
 /// normalise numeric options and to build feature names.
-fn fmt_g(v: f64) -> String {
+pub(crate) fn fmt_g(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
     }
