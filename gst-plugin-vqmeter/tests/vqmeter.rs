@@ -467,6 +467,87 @@ fn pictures_too_small_for_vmaf_are_a_clear_error() {
     assert_eq!(out.frames.len(), 3);
 }
 
+/// CAMBI through the element, on the banding-prone sky clip, frame by frame against libvmaf
+/// (its options and full-reference scores under libvmaf's names, in messages and the file).
+#[test]
+fn cambi_through_the_element_agrees_with_libvmaf() {
+    let r = clip("bbb_sky_480x270_10f.y4m");
+    let d = oracle::distort(&r, "x264crf45", 480, 270, "yuv420p").unwrap();
+    let results = oracle::scratch_dir().join("vqmeter-cambi.json");
+    let _ = std::fs::remove_file(&results);
+    let out = run(&pair_launch(
+        &r,
+        &d,
+        &format!(
+            "model-filename=\"\" cambi=true cambi-window-size=33 cambi-full-ref=true results-filename={}",
+            results.display()
+        ),
+    ));
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.frames.len(), 10);
+    let oracle_frames = oracle::libvmaf_frames(
+        &r,
+        &d,
+        "version=vmaf_v0.6.1:name=vmaf",
+        "name=cambi:window_size=33:full_ref=true",
+        1,
+    )
+    .unwrap();
+    let names = ["cambi_ws_33", "cambi_source", "cambi_full_reference"];
+    let mut banding = 0.0;
+    for (f, o) in out.frames.iter().zip(&oracle_frames) {
+        for n in names {
+            let (ours, want) = (score(f, n), o[n].as_f64().unwrap());
+            // libvmaf's log rounds to 6 decimals.
+            assert!(
+                (ours - want).abs() <= 5e-7,
+                "{n} frame {}: {ours} vs {want}",
+                f.index
+            );
+        }
+        banding += score(f, "cambi_full_reference");
+    }
+    assert!(
+        banding > 0.5,
+        "x264 at CRF 45 must band the sky ({banding})"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    for n in names {
+        assert!(
+            v["frames"][9]["metrics"][n].is_number(),
+            "{n} missing from results file"
+        );
+        assert!(v["pooled_metrics"][n]["mean"].is_number());
+    }
+}
+
+#[test]
+fn cambi_errors_are_clear() {
+    // libvmaf's minimum: 216 pixels in one direction.
+    let r = clip("carphone_pristine_176x144_30f.y4m");
+    let out = run(&pair_launch(&r, &r, "cambi=true"));
+    assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+    assert!(out.errors[0].0.contains("216"), "{:?}", out.errors);
+    // An encode size needs both dimensions.
+    let r = clip("bbb_320x180_30f.y4m");
+    let out = run(&pair_launch(&r, &r, "cambi=true cambi-enc-width=300"));
+    assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+    assert!(
+        out.errors[0].0.contains("cambi-enc-height"),
+        "{:?}",
+        out.errors
+    );
+    // Out of libvmaf's range.
+    let out = run(&pair_launch(
+        &r,
+        &r,
+        "cambi=true cambi-enc-width=100 cambi-enc-height=100",
+    ));
+    assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+    assert!(out.errors[0].0.contains("enc_width"), "{:?}", out.errors);
+}
+
 #[test]
 fn every_property_is_documented() {
     init();

@@ -6,6 +6,7 @@
 //! Everything numeric lives in `lvcore::metrics`; this file maps caps and frames to plane
 //! views, and scores to messages and files.
 
+use super::cambi_settings::CambiSettings;
 use super::messages::{FrameMessage, PooledMessage};
 use super::pairing::{Paired, Pairer, Timed};
 use super::results_file::{self, ResultsFile};
@@ -71,6 +72,7 @@ struct Settings {
     psnr: bool,
     ssim: bool,
     ms_ssim: bool,
+    cambi: CambiSettings,
     pool_method: PoolMethod,
     threads: u32,
     threading: Threading,
@@ -88,6 +90,7 @@ impl Default for Settings {
             psnr: false,
             ssim: false,
             ms_ssim: false,
+            cambi: CambiSettings::default(),
             pool_method: DEFAULT_POOL_METHOD,
             threads: DEFAULT_THREADS,
             threading: DEFAULT_THREADING,
@@ -509,6 +512,7 @@ impl Vqmeter {
             psnr: s.psnr,
             ssim: s.ssim,
             ms_ssim: s.ms_ssim,
+            cambi: s.cambi.meter_options().unwrap_or_default(),
             threads: lv_gst::element::worker_threads(s.threads),
         };
         // Measuring several frames at once holds a frame's scores back by up to threads+1
@@ -1039,6 +1043,9 @@ impl ObjectImpl for Vqmeter {
                     .mutable_ready()
                     .build(),
             ]
+            .into_iter()
+            .chain(CambiSettings::param_specs())
+            .collect()
         });
         PROPERTIES.as_ref()
     }
@@ -1069,8 +1076,12 @@ impl ObjectImpl for Vqmeter {
                 let ns: u64 = value.get().expect("type checked upstream");
                 s.segment_duration = (ns > 0).then(|| gst::ClockTime::from_nseconds(ns));
             }
-            // GObject only dispatches the properties registered above.
-            other => gst::warning!(CAT, imp = self, "unknown property {}", other),
+            other => {
+                // GObject only dispatches the properties registered above.
+                if !s.cambi.set(other, value) {
+                    gst::warning!(CAT, imp = self, "unknown property {}", other)
+                }
+            }
         }
     }
 
@@ -1089,7 +1100,10 @@ impl ObjectImpl for Vqmeter {
             "results-filename" => s.results_filename.to_value(),
             "results-format" => s.results_format.to_value(),
             "segment-duration" => s.segment_duration.map_or(0, |d| d.nseconds()).to_value(),
-            _ => pspec.default_value().clone(),
+            other => s
+                .cambi
+                .get(other)
+                .unwrap_or_else(|| pspec.default_value().clone()),
         }
     }
 
@@ -1158,10 +1172,19 @@ impl AggregatorImpl for Vqmeter {
         let settings = lock(&self.settings).clone();
         let models = load_models(&settings.model)
             .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ["{}", e]))?;
-        if models.is_empty() && !settings.psnr && !settings.ssim && !settings.ms_ssim {
+        let cambi = settings
+            .cambi
+            .meter_options()
+            .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("CAMBI: {}", e)))?;
+        if models.is_empty()
+            && !settings.psnr
+            && !settings.ssim
+            && !settings.ms_ssim
+            && cambi.is_none()
+        {
             return Err(gst::error_msg!(
                 gst::LibraryError::Settings,
-                ["Nothing to measure: set a VMAF model or enable psnr, ssim or ms-ssim"]
+                ["Nothing to measure: set a VMAF model or enable psnr, ssim, ms-ssim or cambi"]
             ));
         }
         if let Some(path) = settings.results_filename.as_deref() {

@@ -3,11 +3,13 @@
 use gst::glib;
 use gst::prelude::*;
 
+mod cambi_settings;
 mod imp;
 mod messages;
 mod pairing;
 mod results_file;
 
+pub use cambi_settings::CambiEotf;
 pub use messages::{FrameMessage, PooledMessage};
 
 /// Which pooled value the EOS message reports as its headline `score`.
@@ -75,6 +77,7 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
             PoolMethod::static_type(),
             ResultsFormat::static_type(),
             Threading::static_type(),
+            CambiEotf::static_type(),
         ],
     )
 }

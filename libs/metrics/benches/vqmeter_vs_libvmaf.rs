@@ -96,6 +96,7 @@ fn main() {
                 psnr,
                 ssim: false,
                 ms_ssim: false,
+                cambi: None,
                 threads,
             },
             frames,

@@ -69,6 +69,7 @@ fn main() {
         psnr: false,
         ssim: false,
         ms_ssim: false,
+        cambi: None,
         threads: 1,
     })
     .unwrap();

@@ -6,10 +6,23 @@
 //! asymmetric edge handling in the masking neighbourhood, single-precision pooling).
 //!
 //! Scores: `integer_adm2` = sum(num) / sum(den) over the scales and
-//! `integer_adm_scaleN` = num_N / den_N, as in libvmaf's log. Options other than
-//! `adm_enhn_gain_limit` keep libvmaf's defaults (viewing distance 3, display height 1080,
-//! Watson CSF, noise weight 1/32); libvmaf's AIM / adm3 outputs are not computed (they do
-//! not feed adm2).
+//! `integer_adm_scaleN` = num_N / den_N, as in libvmaf's log. On request
+//! ([`IntegerAdmOptions::aim`]) also libvmaf's `integer_aim` (Additive Impairment Measure:
+//! the same masking and pooling with the roles swapped, the additive part measured and
+//! masked by the restored part, without the noise floor, over the same denominator) and
+//! `integer_adm3` = max(adm2 * w + (1 - aim) * (1 - w), adm_min_val) with
+//! w = `adm_dlm_weight`. AIM repeats the CSF and masking stages (about a quarter more time
+//! at 1080p), so it is skipped unless asked for; adm2 does not depend on it.
+//!
+//! Options: libvmaf's `adm_enhn_gain_limit`, `adm_norm_view_dist`, `adm_ref_display_height`,
+//! `adm_csf_mode` (with `adm_csf_scale` / `adm_csf_diag_scale` for Barten's CSF),
+//! `adm_noise_weight`, `adm_dlm_weight` and `adm_min_val`, with libvmaf's defaults and
+//! ranges (Barten's CSF overflows libvmaf's fixed point unless scaled far down; that is
+//! reproduced, not fixed). libvmaf's `adm_skip_scale0` is not implemented. With a non-integral
+//! `adm_enhn_gain_limit` libvmaf disagrees with itself: its AVX2 / AVX-512 scale-0
+//! decoupling rounds the limited value to nearest where its C code (and this port)
+//! truncates, so there the oracle's scale 0 differs in the last digits; the integral
+//! limits libvmaf's models use (1 and 100) agree everywhere.
 //!
 //! Frames must be at least [`MIN_SIZE`] in both directions: below that libvmaf's wavelet
 //! index tables reach outside the image at the coarsest scale (undefined behaviour there).
@@ -38,20 +51,85 @@ const RF0: [i32; 3] = [36453, 36453, 49417];
 const RF0_SHIFT: [u32; 3] = [15, 15, 17];
 const RF0_ROUND: [i32; 3] = [16384, 16384, 65535];
 
-const NOISE_WEIGHT: f64 = 0.03125;
 const BORDER: f64 = 0.1;
 
+/// libvmaf's contrast sensitivity functions (`adm_csf_mode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CsfMode {
+    /// 0: Watson et al. 1997, libvmaf's default.
+    #[default]
+    Watson,
+    /// 1: Barten's CSF as simplified in HDR-VDP-2 at 100 cd/m², times `adm_csf_scale`
+    /// (horizontal, vertical) or `adm_csf_diag_scale` (diagonal).
+    Barten,
+    /// 2: libvmaf's tabulated Barten/Watson blend (the vmaf_v1.0.16 models).
+    BartenWatsonBlend,
+    /// 3: the same blend with libvmaf's later ("MAE") tables.
+    BartenWatsonBlendMae,
+}
+
+impl CsfMode {
+    /// The mode of libvmaf's `adm_csf_mode` value.
+    pub fn from_libvmaf(v: i32) -> Option<CsfMode> {
+        Some(match v {
+            0 => CsfMode::Watson,
+            1 => CsfMode::Barten,
+            2 => CsfMode::BartenWatsonBlend,
+            3 => CsfMode::BartenWatsonBlendMae,
+            _ => return None,
+        })
+    }
+
+    /// libvmaf's `adm_csf_mode` value.
+    pub fn libvmaf_value(self) -> i32 {
+        self as i32
+    }
+}
+
+/// libvmaf's options of the integer ADM extractor (named as in libvmaf without the `adm_`
+/// prefix), with its defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct IntegerAdmOptions {
     /// `adm_enhn_gain_limit`: 1.0 disables enhancement gain (the `neg` models), 100.0 is
     /// libvmaf's default. Valid range 1.0..=100.0.
     pub enhn_gain_limit: f64,
+    /// `adm_norm_view_dist`: viewing distance over display height, 0.75..=24 (default 3).
+    pub norm_view_dist: f64,
+    /// `adm_ref_display_height` in pixels, 1..=4320 (default 1080). libvmaf refuses
+    /// `norm_view_dist * ref_display_height` below 3 * 1080.
+    pub ref_display_height: u32,
+    /// `adm_csf_mode` (default Watson). The blends are tabulated only for display heights
+    /// 480, 720, 1080 and 2160 at distances 3 and 5 (and 2160 at 1.5).
+    pub csf_mode: CsfMode,
+    /// `adm_csf_scale`, 0..=50 (default 1); only Barten's CSF uses it.
+    pub csf_scale: f64,
+    /// `adm_csf_diag_scale`, 0..=50 (default 1); only Barten's CSF uses it.
+    pub csf_diag_scale: f64,
+    /// `adm_noise_weight`, 0..=1500 (default 1/32): the noise floor added to every pooled
+    /// numerator and denominator term.
+    pub noise_weight: f64,
+    /// `adm_dlm_weight`, 0..=1 (default 0.5): adm3's weight of adm2 against 1 - aim.
+    pub dlm_weight: f64,
+    /// `adm_min_val`, 0..=1 (default 0): adm3's lower bound.
+    pub min_val: f64,
+    /// Compute `aim` and `adm3` (libvmaf does unless `adm_skip_aim`). Off by default: it
+    /// costs time and adm2 / adm_scaleN do not depend on it.
+    pub aim: bool,
 }
 
 impl Default for IntegerAdmOptions {
     fn default() -> Self {
         IntegerAdmOptions {
             enhn_gain_limit: 100.0,
+            norm_view_dist: 3.0,
+            ref_display_height: 1080,
+            csf_mode: CsfMode::Watson,
+            csf_scale: 1.0,
+            csf_diag_scale: 1.0,
+            noise_weight: 0.03125,
+            dlm_weight: 0.5,
+            min_val: 0.0,
+            aim: false,
         }
     }
 }
@@ -66,6 +144,11 @@ pub struct AdmScores {
     /// `integer_adm_den_scaleN`), single precision as libvmaf computes them.
     pub num: [f32; 4],
     pub den: [f32; 4],
+    /// `integer_aim`; 0 unless [`IntegerAdmOptions::aim`], and 0 where the denominator
+    /// vanishes (libvmaf leaves it undefined there; adm2 is 1).
+    pub aim: f64,
+    /// `integer_adm3`; 0 unless [`IntegerAdmOptions::aim`].
+    pub adm3: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -76,6 +159,9 @@ pub enum AdmError {
     BitDepth(u32),
     #[error("adm_enhn_gain_limit must be within 1.0..=100.0, got {0}")]
     GainLimit(f64),
+    /// Any other option out of libvmaf's range or combination.
+    #[error("integer ADM: {0}")]
+    Option(String),
 }
 
 /// The enhancement-gain limit. libvmaf applies it as `MIN(rst * egl, t)` (or MAX) in double
@@ -112,6 +198,11 @@ struct Config {
     gain: Gain,
     cos_1deg_sq: f64,
     scales: Vec<Scale>,
+    /// Scale-0 CSF weights in fixed point (Q21, Q21, Q23).
+    rf0: [i32; 3],
+    noise_weight: f64,
+    /// `Some((adm_dlm_weight, adm_min_val))` when AIM and adm3 are computed.
+    aim: Option<(f64, f64)>,
 }
 
 /// Approximation and detail bands. Scale-0 values are kept in i16 range, as libvmaf
@@ -161,6 +252,11 @@ struct Work {
     /// while decoupling scales 1..3) and the masking thresholds.
     colsum: Vec<i32>,
     thr: Vec<i32>,
+    /// AIM's inputs (empty unless AIM is computed): the additive detail (h, v, d) and, over
+    /// the orientations, the masking sums of the *restored* detail's CSF.
+    add: [Vec<i32>; 3],
+    aim_flt_sum: Vec<i32>,
+    aim_ctr_sum: Vec<i32>,
 }
 
 pub struct IntegerAdm {
@@ -184,8 +280,13 @@ fn tap_indices(n: usize) -> Vec<[usize; 4]> {
         .collect()
 }
 
+/// Display visual resolution in pixels per degree, as libvmaf's float.
+fn pixels_per_degree(nvd: f64, rdh: u32) -> f32 {
+    (nvd * rdh as f64 * std::f64::consts::PI / 180.0) as f32
+}
+
 /// libvmaf's `dwt_quant_step` (Watson et al. 1997) with its float/double mix.
-fn dwt_quant_step(lambda: usize, theta: usize) -> f32 {
+fn dwt_quant_step(lambda: usize, theta: usize, nvd: f64, rdh: u32) -> f32 {
     const A: f32 = 0.495;
     const K: f32 = 0.466;
     const F0: f32 = 0.401;
@@ -196,11 +297,207 @@ fn dwt_quant_step(lambda: usize, theta: usize) -> f32 {
         [0.18004, 0.22727, 0.28688, 0.22727],
         [0.091401, 0.11792, 0.15214, 0.11792],
     ];
-    let r = (3.0f64 * 1080.0 * std::f64::consts::PI / 180.0) as f32;
+    let r = pixels_per_degree(nvd, rdh);
     let temp =
         (2.0f64.powf((lambda + 1) as f64) * F0 as f64 * G[theta] as f64 / r as f64).log10() as f32;
     let kt = K * temp * temp;
     (2.0 * A as f64 * 10.0f64.powf(kt as f64) / AMP[lambda][theta] as f64) as f32
+}
+
+/// Barten's CSF (HDR-VDP-2's simplified form) at DWT level `lambda`, with libvmaf's
+/// float/double mix (`barten_csf_tools.h`).
+fn barten_csf(lambda: usize, nvd: f64, rdh: u32, lum: f64, scale: f64) -> f32 {
+    const ANCHORS: [f32; 6] = [0.002, 0.02, 0.2, 2.0, 20.0, 150.0];
+    const P: [[f32; 5]; 6] = [
+        [0.0160737, 0.991265, 3.74038, 0.50722, 4.46044],
+        [0.383873, 0.800889, 3.54104, 0.682505, 4.94958],
+        [0.929301, 0.476505, 4.37453, 0.750315, 5.28678],
+        [1.29776, 0.405782, 4.40602, 0.935314, 5.61425],
+        [1.49222, 0.334278, 3.79542, 1.07327, 6.4635],
+        [1.46213, 0.394533, 2.7755, 1.16577, 7.45665],
+    ];
+    const SA: [f32; 4] = [30.162, 4.0627, 1.6596, 0.2712];
+    // Given to more digits than a float holds; rounded from double as C does.
+    const MTF_A: [f32; 4] = [
+        0.42483859630129f64 as f32,
+        0.57243510393648f64 as f32,
+        0.000167576239164937f64 as f32,
+        0.00255872352306433f64 as f32,
+    ];
+    const MTF_B: [f32; 4] = [0.028, 0.37, 37.0, 360.0];
+
+    let r = pixels_per_degree(nvd, rdh);
+    let freq = (r as f64 / 2.0f64.powi(lambda as i32 + 1)) as f32;
+    let lum_c = lum.clamp(ANCHORS[0] as f64, ANCHORS[5] as f64);
+    // The anchors bracketing the luminance (both 0 if none does, as libvmaf).
+    let (k, kr) = (0..5)
+        .find(|&i| lum_c >= ANCHORS[i] as f64 && lum_c <= ANCHORS[i + 1] as f64)
+        .map_or((0, 0), |i| (i, i + 1));
+    let x0 = (ANCHORS[k] as f64).log10() as f32;
+    let x1 = (ANCHORS[kr] as f64).log10() as f32;
+    let x = lum_c.log10() as f32;
+    // Linear interpolation in log luminance, all in float.
+    let p = |m: usize| P[k][m] + ((P[kr][m] - P[k][m]) / (x1 - x0)) * (x - x0);
+    let (p0, p1, p2, p3) = (p(1), p(2), p(3), p(4));
+    let a = (1.0 + ((p0 * freq) as f64).powf(p1 as f64)) as f32;
+    let e = (-((freq / 7.0) as f64).powf(2.0)).exp();
+    let b = (1.0 / (1.0 - e).powf(p2 as f64)) as f32;
+    let csf = (p3 as f64 / ((a * b) as f64).powf(0.5)) as f32;
+    let mut mtf = 0.0f32;
+    for i in 0..4 {
+        mtf = (mtf as f64 + MTF_A[i] as f64 * ((-MTF_B[i] * freq) as f64).exp()) as f32;
+    }
+    let l = lum as f32;
+    let rod =
+        (SA[0] as f64 * (((SA[1] / l) as f64).powf(SA[2] as f64) + 1.0).powf(-SA[3] as f64)) as f32;
+    ((csf * mtf * rod) as f64 * scale) as f32
+}
+
+/// libvmaf's tabulated Barten/Watson blends: `[h and v, d][scale]`, for the viewing
+/// conditions it has tables for.
+fn blended_csf(mae: bool, nvd: f64, rdh: u32) -> Option<[[f32; 4]; 2]> {
+    const T1080_3: [[f32; 4]; 2] = [
+        [0.01183, 0.025026, 0.04295, 0.058621],
+        [0.004302, 0.011778, 0.023918, 0.035901],
+    ];
+    const T1080_5: [[f32; 4]; 2] = [
+        [0.004212, 0.014809, 0.029642, 0.047464],
+        [0.000984, 0.005852, 0.0146, 0.027574],
+    ];
+    const T2160_3: [[f32; 4]; 2] = [
+        [0.00226, 0.01183, 0.025026, 0.04295],
+        [0.000479, 0.004302, 0.011778, 0.023918],
+    ];
+    const T2160_5: [[f32; 4]; 2] = [
+        [0.000092, 0.004212, 0.014809, 0.029642],
+        [0.000050, 0.000984, 0.005852, 0.0146],
+    ];
+    const T720_3: [[f32; 4]; 2] = [
+        [0.018715, 0.035637, 0.052798, 0.061509],
+        [0.007999, 0.018396, 0.031851, 0.037718],
+    ];
+    const T720_5: [[f32; 4]; 2] = [
+        [0.010144, 0.022561, 0.040309, 0.05672],
+        [0.003463, 0.010282, 0.021839, 0.034641],
+    ];
+    const T480_3: [[f32; 4]; 2] = [
+        [0.027961, 0.045875, 0.060275, 0.056234],
+        [0.013572, 0.026277, 0.036959, 0.034511],
+    ];
+    const T480_5: [[f32; 4]; 2] = [
+        [0.016781, 0.032822, 0.05032, 0.061594],
+        [0.00691, 0.016545, 0.029917, 0.037777],
+    ];
+    const M1080_3: [[f32; 4]; 2] = [
+        [0.011249, 0.022606, 0.035930, 0.045673],
+        [0.004097, 0.010921, 0.021430, 0.031313],
+    ];
+    const M1080_5: [[f32; 4]; 2] = [
+        [0.004052, 0.013939, 0.026298, 0.038833],
+        [0.000927, 0.005544, 0.013415, 0.024515],
+    ];
+    const M2160_3: [[f32; 4]; 2] = [
+        [0.002166, 0.011249, 0.022606, 0.035930],
+        [0.000447, 0.004097, 0.010921, 0.021430],
+    ];
+    const M2160_5: [[f32; 4]; 2] = [
+        [0.000077, 0.004052, 0.013939, 0.026298],
+        [0.000045, 0.000927, 0.005544, 0.013415],
+    ];
+    const M720_3: [[f32; 4]; 2] = [
+        [0.017329, 0.030870, 0.042134, 0.047410],
+        [0.007509, 0.016707, 0.028072, 0.032722],
+    ];
+    const M720_5: [[f32; 4]; 2] = [
+        [0.009689, 0.020577, 0.034162, 0.044523],
+        [0.003302, 0.009579, 0.019661, 0.030318],
+    ];
+    const M480_3: [[f32; 4]; 2] = [
+        [0.024969, 0.037825, 0.046676, 0.043974],
+        [0.012511, 0.023424, 0.032139, 0.030166],
+    ];
+    const M480_5: [[f32; 4]; 2] = [
+        [0.015665, 0.028766, 0.040612, 0.047483],
+        [0.006514, 0.015107, 0.026476, 0.032776],
+    ];
+    // 2160 at 1.5 H has the pixels per degree of 1080 at 3 H and uses its table.
+    let (m, t) = match (rdh, nvd) {
+        (1080, 3.0) => (M1080_3, T1080_3),
+        (1080, 5.0) => (M1080_5, T1080_5),
+        (2160, 1.5) => (M1080_3, T1080_3),
+        (2160, 3.0) => (M2160_3, T2160_3),
+        (2160, 5.0) => (M2160_5, T2160_5),
+        (720, 3.0) => (M720_3, T720_3),
+        (720, 5.0) => (M720_5, T720_5),
+        (480, 3.0) => (M480_3, T480_3),
+        (480, 5.0) => (M480_5, T480_5),
+        _ => return None,
+    };
+    Some(if mae { m } else { t })
+}
+
+/// The CSF weights (h and v, d) of scale `lambda` as libvmaf's float, or why the options
+/// have none.
+fn csf_factors(o: &IntegerAdmOptions, lambda: usize) -> Result<[f32; 2], AdmError> {
+    let (nvd, rdh) = (o.norm_view_dist, o.ref_display_height);
+    Ok(match o.csf_mode {
+        CsfMode::Watson => [
+            1.0 / dwt_quant_step(lambda, 1, nvd, rdh),
+            1.0 / dwt_quant_step(lambda, 2, nvd, rdh),
+        ],
+        CsfMode::Barten => [
+            barten_csf(lambda, nvd, rdh, 100.0, o.csf_scale),
+            barten_csf(lambda, nvd, rdh, 100.0, o.csf_diag_scale),
+        ],
+        CsfMode::BartenWatsonBlend | CsfMode::BartenWatsonBlendMae => {
+            let mae = o.csf_mode == CsfMode::BartenWatsonBlendMae;
+            let t = blended_csf(mae, nvd, rdh).ok_or_else(|| {
+                AdmError::Option(format!(
+                    "adm_csf_mode {} has no table for display height {rdh} at viewing \
+                     distance {nvd}",
+                    o.csf_mode.libvmaf_value()
+                ))
+            })?;
+            [t[0][lambda], t[1][lambda]]
+        }
+    })
+}
+
+/// Checks the options against libvmaf's ranges.
+fn check_options(o: &IntegerAdmOptions) -> Result<(), AdmError> {
+    let egl = o.enhn_gain_limit;
+    if !(1.0..=100.0).contains(&egl) {
+        return Err(AdmError::GainLimit(egl));
+    }
+    let range = |name: &str, v: f64, lo: f64, hi: f64| {
+        if (lo..=hi).contains(&v) {
+            Ok(())
+        } else {
+            Err(AdmError::Option(format!(
+                "{name} must be within {lo}..={hi}, got {v}"
+            )))
+        }
+    };
+    range("adm_norm_view_dist", o.norm_view_dist, 0.75, 24.0)?;
+    range(
+        "adm_ref_display_height",
+        o.ref_display_height as f64,
+        1.0,
+        4320.0,
+    )?;
+    range("adm_csf_scale", o.csf_scale, 0.0, 50.0)?;
+    range("adm_csf_diag_scale", o.csf_diag_scale, 0.0, 50.0)?;
+    range("adm_noise_weight", o.noise_weight, 0.0, 1500.0)?;
+    range("adm_dlm_weight", o.dlm_weight, 0.0, 1.0)?;
+    range("adm_min_val", o.min_val, 0.0, 1.0)?;
+    // libvmaf's 16-bit pipeline cannot go below 1080p at 3 H; it fails every frame.
+    if o.norm_view_dist * (o.ref_display_height as f64) < 3.0 * 1080.0 {
+        return Err(AdmError::Option(format!(
+            "adm_norm_view_dist * adm_ref_display_height must be at least 3 * 1080, got {} * {}",
+            o.norm_view_dist, o.ref_display_height
+        )));
+    }
+    Ok(())
 }
 
 /// Border-cropped region (left, right, top, bottom) over which libvmaf pools a band.
@@ -240,20 +537,20 @@ impl IntegerAdm {
         if width < MIN_SIZE || height < MIN_SIZE {
             return Err(AdmError::TooSmall(width, height));
         }
+        check_options(&opts)?;
         let egl = opts.enhn_gain_limit;
-        if !(1.0..=100.0).contains(&egl) {
-            return Err(AdmError::GainLimit(egl));
-        }
         let gain = if egl.fract() == 0.0 {
             Gain::Int(egl as i64)
         } else {
             Gain::Float(egl)
         };
+        // libvmaf converts the weights to unsigned fixed point; out-of-range values (only
+        // conceivable with Barten's CSF) wrap as x86's conversions do.
+        let q32 = |f: f32| (f as f64 * 4294967296.0) as i64 as u32;
         let mut scales = Vec::with_capacity(4);
         let (mut wi, mut hi) = (width, height);
         for s in 0..4 {
-            let rf = [1.0f32 / dwt_quant_step(s, 1), 1.0f32 / dwt_quant_step(s, 2)];
-            let q32 = |f: f32| (f as f64 * 4294967296.0) as u32;
+            let rf = csf_factors(&opts, s)?;
             scales.push(Scale {
                 w_in: wi,
                 w: wi.div_ceil(2),
@@ -266,6 +563,15 @@ impl IntegerAdm {
             wi = wi.div_ceil(2);
             hi = hi.div_ceil(2);
         }
+        let default_view =
+            (opts.norm_view_dist * opts.ref_display_height as f64 - 3.0 * 1080.0).abs() < 1e-8;
+        let rf0 = if default_view && opts.csf_mode == CsfMode::Watson {
+            RF0
+        } else {
+            let q = |f: f32, bits: i32| (f as f64 * 2.0f64.powi(bits)) as i32 as u16 as i32;
+            let rf = scales[0].rf;
+            [q(rf[0], 21), q(rf[0], 21), q(rf[1], 23)]
+        };
         let w0 = scales[0].w;
         let n = w0 * scales[0].h;
         let cos1 = (std::f64::consts::PI / 180.0).cos();
@@ -279,6 +585,9 @@ impl IntegerAdm {
                 gain,
                 cos_1deg_sq: (cos1 * cos1) as f32 as f64,
                 scales,
+                rf0,
+                noise_weight: opts.noise_weight,
+                aim: opts.aim.then_some((opts.dlm_weight, opts.min_val)),
             },
             work: Work {
                 row: RowScratch {
@@ -298,6 +607,9 @@ impl IntegerAdm {
                 ctr_sum: vec![0; n],
                 colsum: vec![0; w0],
                 thr: vec![0; w0],
+                add: std::array::from_fn(|_| if opts.aim { vec![0; n] } else { Vec::new() }),
+                aim_flt_sum: if opts.aim { vec![0; n] } else { Vec::new() },
+                aim_ctr_sum: if opts.aim { vec![0; n] } else { Vec::new() },
             },
         })
     }
@@ -326,6 +638,7 @@ impl IntegerAdm {
 fn compute_frame(cfg: &Config, wk: &mut Work, reference: &Plane, distorted: &Plane) -> AdmScores {
     let mut num = 0.0f64;
     let mut den = 0.0f64;
+    let mut aim_num = 0.0f64;
     let mut out = AdmScores::default();
     for s in 0..4 {
         let sc = &cfg.scales[s];
@@ -340,11 +653,48 @@ fn compute_frame(cfg: &Config, wk: &mut Work, reference: &Plane, distorted: &Pla
         }
         decouple(cfg, s, wk);
         let den_s = if s == 0 {
-            den_scale0(cfg.isa, &wk.rb, sc)
+            den_scale0(cfg.isa, &wk.rb, sc, cfg.noise_weight)
         } else {
-            den_scale_n(cfg.isa, &wk.rb, sc, s)
+            den_scale_n(cfg.isa, &wk.rb, sc, s, cfg.noise_weight)
         };
-        let num_s = masked_num(cfg.isa, s, sc, wk);
+        let mask = MaskScratch {
+            colsum: &mut wk.colsum,
+            thr: &mut wk.thr,
+        };
+        let num_s = masked_num(
+            cfg.isa,
+            s,
+            sc,
+            cfg.rf0,
+            Masked {
+                x: &wk.rest,
+                flt: &wk.flt_sum,
+                ctr: &wk.ctr_sum,
+            },
+            mask,
+            cfg.noise_weight,
+        );
+        if cfg.aim.is_some() {
+            aim_terms(cfg, s, wk);
+            let mask = MaskScratch {
+                colsum: &mut wk.colsum,
+                thr: &mut wk.thr,
+            };
+            // libvmaf pools AIM without the noise floor.
+            aim_num += masked_num(
+                cfg.isa,
+                s,
+                sc,
+                cfg.rf0,
+                Masked {
+                    x: &wk.add,
+                    flt: &wk.aim_flt_sum,
+                    ctr: &wk.aim_ctr_sum,
+                },
+                mask,
+                0.0,
+            ) as f64;
+        }
         num += num_s as f64;
         den += den_s as f64;
         out.scale[s] = num_s as f64 / den_s as f64;
@@ -358,7 +708,17 @@ fn compute_frame(cfg: &Config, wk: &mut Work, reference: &Plane, distorted: &Pla
     if den < limit {
         den = 0.0;
     }
-    out.adm2 = if den == 0.0 { 1.0 } else { num / den };
+    if den == 0.0 {
+        out.adm2 = 1.0;
+    } else {
+        out.adm2 = num / den;
+        // AIM is normalised by the DLM's denominator.
+        out.aim = aim_num / den;
+    }
+    if let Some((dlm_weight, min_val)) = cfg.aim {
+        let v = out.adm2 * dlm_weight + (1.0 - out.aim) * (1.0 - dlm_weight);
+        out.adm3 = if v > min_val { v } else { min_val };
+    }
     out
 }
 
@@ -685,12 +1045,12 @@ fn decouple(cfg: &Config, s: usize, wk: &mut Work) {
         let isa = cfg.isa;
         if s == 0 {
             match cfg.gain {
-                Gain::Int(g) => {
-                    decouple_row0_int(isa, g, c, oh, ov, od, th, tv, td, rh, rv, rd, fs, cs)
-                }
-                Gain::Float(g) => {
-                    decouple_row0_float(isa, g, c, oh, ov, od, th, tv, td, rh, rv, rd, fs, cs)
-                }
+                Gain::Int(g) => decouple_row0_int(
+                    isa, g, c, cfg.rf0, oh, ov, od, th, tv, td, rh, rv, rd, fs, cs,
+                ),
+                Gain::Float(g) => decouple_row0_float(
+                    isa, g, c, cfg.rf0, oh, ov, od, th, tv, td, rh, rv, rd, fs, cs,
+                ),
             }
         } else {
             let ang = &mut wk.colsum[..oh.len()];
@@ -708,8 +1068,8 @@ fn decouple(cfg: &Config, s: usize, wk: &mut Work) {
     }
 }
 
-multiversion! { fn decouple_row0_int(g: i64, cos_sq: f64, oh: &[i32], ov: &[i32], od: &[i32], th: &[i32], tv: &[i32], td: &[i32], rh: &mut [i32], rv: &mut [i32], rd: &mut [i32], fs: &mut [i32], cs: &mut [i32]) = row0_int; }
-multiversion! { fn decouple_row0_float(g: f64, cos_sq: f64, oh: &[i32], ov: &[i32], od: &[i32], th: &[i32], tv: &[i32], td: &[i32], rh: &mut [i32], rv: &mut [i32], rd: &mut [i32], fs: &mut [i32], cs: &mut [i32]) = row0_float; }
+multiversion! { fn decouple_row0_int(g: i64, cos_sq: f64, rf0: [i32; 3], oh: &[i32], ov: &[i32], od: &[i32], th: &[i32], tv: &[i32], td: &[i32], rh: &mut [i32], rv: &mut [i32], rd: &mut [i32], fs: &mut [i32], cs: &mut [i32]) = row0_int; }
+multiversion! { fn decouple_row0_float(g: f64, cos_sq: f64, rf0: [i32; 3], oh: &[i32], ov: &[i32], od: &[i32], th: &[i32], tv: &[i32], td: &[i32], rh: &mut [i32], rv: &mut [i32], rd: &mut [i32], fs: &mut [i32], cs: &mut [i32]) = row0_float; }
 multiversion! { fn decouple_row_n_int(g: i64, rq: [u32; 3], ang: &[i32], oh: &[i32], ov: &[i32], od: &[i32], th: &[i32], tv: &[i32], td: &[i32], rh: &mut [i32], rv: &mut [i32], rd: &mut [i32], fs: &mut [i32], cs: &mut [i32]) = row_n_int; }
 multiversion! { fn decouple_row_n_float(g: f64, rq: [u32; 3], ang: &[i32], oh: &[i32], ov: &[i32], od: &[i32], th: &[i32], tv: &[i32], td: &[i32], rh: &mut [i32], rv: &mut [i32], rd: &mut [i32], fs: &mut [i32], cs: &mut [i32]) = row_n_float; }
 
@@ -737,8 +1097,8 @@ macro_rules! with_gain {
         }
     };
 }
-with_gain!(row0_int, decouple_row0, i64, Gain::Int);
-with_gain!(row0_float, decouple_row0, f64, Gain::Float);
+with_gain!(row0_int, decouple_row0, i64, Gain::Int, rf0: [i32; 3]);
+with_gain!(row0_float, decouple_row0, f64, Gain::Float, rf0: [i32; 3]);
 
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
@@ -817,6 +1177,7 @@ fn row_n_float(
 fn decouple_row0(
     gain: Gain,
     cos_sq: f64,
+    rf0: [i32; 3],
     oh: &[i32],
     ov: &[i32],
     od: &[i32],
@@ -851,9 +1212,9 @@ fn decouple_row0(
         rh[j] = r1;
         rv[j] = r2;
         rd[j] = r3;
-        let (f1, c1) = mask_terms_s0::<0>(a1);
-        let (f2, c2) = mask_terms_s0::<1>(a2);
-        let (f3, c3) = mask_terms_s0::<2>(a3);
+        let (f1, c1) = mask_terms_s0::<0>(a1, rf0[0]);
+        let (f2, c2) = mask_terms_s0::<1>(a2, rf0[1]);
+        let (f3, c3) = mask_terms_s0::<2>(a3, rf0[2]);
         fs[j] = f1 + f2 + f3;
         cs[j] = c1 + c2 + c3;
     }
@@ -912,10 +1273,12 @@ fn restore0(o: i32, t: i32, angle: bool, gain: Gain) -> (i32, i32) {
     (rst, (t - rst) as i16 as i32)
 }
 
-/// Scale 0 CSF of an additive value: (masking filter |c| / 30, centre term |c| / 15).
+/// Scale 0 CSF of a detail value with weight `rf`: (masking filter |c| / 30, centre term
+/// |c| / 15). The product fits an i32 (|a| <= 2^15, rf < 2^16); the rounding may wrap, as
+/// libvmaf's int32 does.
 #[inline(always)]
-fn mask_terms_s0<const THETA: usize>(a: i32) -> (i32, i32) {
-    let c = ((RF0[THETA] * a + RF0_ROUND[THETA]) >> RF0_SHIFT[THETA]) as i16 as i32;
+fn mask_terms_s0<const THETA: usize>(a: i32, rf: i32) -> (i32, i32) {
+    let c = ((rf * a).wrapping_add(RF0_ROUND[THETA]) >> RF0_SHIFT[THETA]) as i16 as i32;
     let f = ((4369 * c.abs() + 2048) >> 12) as i16 as i32;
     let ctr = ((8738 * c.abs() + 2048) >> 12) as i16 as i32;
     (f, ctr)
@@ -1069,11 +1432,139 @@ fn mask_terms_n(a: i32, rq: u32) -> (i32, i32) {
     (f, ctr)
 }
 
+/// AIM's inputs at scale `s` over the decoupling region: the additive detail t - r and the
+/// masking sums of the *restored* detail's CSF (libvmaf's `adm_csf` / `i4_adm_csf` with
+/// `measure_aim`, which swap the roles of the two parts).
+fn aim_terms(cfg: &Config, s: usize, wk: &mut Work) {
+    let sc = &cfg.scales[s];
+    let w = sc.w;
+    let (l, r, t, b) = work_region(w, sc.h);
+    let db = &wk.db;
+    let [rh, rv, rd] = &wk.rest;
+    let [ah, av, ad] = &mut wk.add;
+    for i in t..b {
+        let x = i * w + l..i * w + r;
+        let (rh, rv, rd) = (&rh[x.clone()], &rv[x.clone()], &rd[x.clone()]);
+        let (th, tv, td) = (&db.h[x.clone()], &db.v[x.clone()], &db.d[x.clone()]);
+        let (ah, av, ad) = (&mut ah[x.clone()], &mut av[x.clone()], &mut ad[x.clone()]);
+        let (fs, cs) = (&mut wk.aim_flt_sum[x.clone()], &mut wk.aim_ctr_sum[x]);
+        if s == 0 {
+            aim_row0_k(cfg.isa, cfg.rf0, rh, rv, rd, th, tv, td, ah, av, ad, fs, cs);
+        } else {
+            aim_row_n_k(
+                cfg.isa, sc.rf_q32, rh, rv, rd, th, tv, td, ah, av, ad, fs, cs,
+            );
+        }
+    }
+}
+
+multiversion! { fn aim_row0_k(rf0: [i32; 3], rh: &[i32], rv: &[i32], rd: &[i32], th: &[i32], tv: &[i32], td: &[i32], ah: &mut [i32], av: &mut [i32], ad: &mut [i32], fs: &mut [i32], cs: &mut [i32]) = aim_row0; }
+multiversion! { fn aim_row_n_k(rq: [u32; 3], rh: &[i32], rv: &[i32], rd: &[i32], th: &[i32], tv: &[i32], td: &[i32], ah: &mut [i32], av: &mut [i32], ad: &mut [i32], fs: &mut [i32], cs: &mut [i32]) = aim_row_n; }
+
+/// One row of AIM's inputs at scale 0, where libvmaf keeps both parts in int16.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn aim_row0(
+    rf0: [i32; 3],
+    rh: &[i32],
+    rv: &[i32],
+    rd: &[i32],
+    th: &[i32],
+    tv: &[i32],
+    td: &[i32],
+    ah: &mut [i32],
+    av: &mut [i32],
+    ad: &mut [i32],
+    fs: &mut [i32],
+    cs: &mut [i32],
+) {
+    let n = rh.len();
+    let (rv, rd, th, tv, td) = (&rv[..n], &rd[..n], &th[..n], &tv[..n], &td[..n]);
+    let (ah, av, ad, fs, cs) = (
+        &mut ah[..n],
+        &mut av[..n],
+        &mut ad[..n],
+        &mut fs[..n],
+        &mut cs[..n],
+    );
+    for j in 0..n {
+        ah[j] = (th[j] - rh[j]) as i16 as i32;
+        av[j] = (tv[j] - rv[j]) as i16 as i32;
+        ad[j] = (td[j] - rd[j]) as i16 as i32;
+        let (f1, c1) = mask_terms_s0::<0>(rh[j], rf0[0]);
+        let (f2, c2) = mask_terms_s0::<1>(rv[j], rf0[1]);
+        let (f3, c3) = mask_terms_s0::<2>(rd[j], rf0[2]);
+        fs[j] = f1 + f2 + f3;
+        cs[j] = c1 + c2 + c3;
+    }
+}
+
+/// One row of AIM's inputs at scales 1..3 (32-bit bands).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn aim_row_n(
+    rq: [u32; 3],
+    rh: &[i32],
+    rv: &[i32],
+    rd: &[i32],
+    th: &[i32],
+    tv: &[i32],
+    td: &[i32],
+    ah: &mut [i32],
+    av: &mut [i32],
+    ad: &mut [i32],
+    fs: &mut [i32],
+    cs: &mut [i32],
+) {
+    let n = rh.len();
+    let (rv, rd, th, tv, td) = (&rv[..n], &rd[..n], &th[..n], &tv[..n], &td[..n]);
+    let (ah, av, ad, fs, cs) = (
+        &mut ah[..n],
+        &mut av[..n],
+        &mut ad[..n],
+        &mut fs[..n],
+        &mut cs[..n],
+    );
+    for j in 0..n {
+        ah[j] = th[j].wrapping_sub(rh[j]);
+        av[j] = tv[j].wrapping_sub(rv[j]);
+        ad[j] = td[j].wrapping_sub(rd[j]);
+        let (f1, c1) = mask_terms_n(rh[j], rq[0]);
+        let (f2, c2) = mask_terms_n(rv[j], rq[1]);
+        let (f3, c3) = mask_terms_n(rd[j], rq[2]);
+        fs[j] = f1.wrapping_add(f2).wrapping_add(f3);
+        cs[j] = c1.wrapping_add(c2).wrapping_add(c3);
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Contrast masking and pooling
 
-/// Contrast-masked, pooled restored detail (libvmaf's `adm_cm` / `i4_adm_cm`).
-fn masked_num(isa: Isa, s: usize, sc: &Scale, wk: &mut Work) -> f32 {
+/// The detail a masking pass measures and the masking sums it is masked by.
+struct Masked<'a> {
+    x: &'a [Vec<i32>; 3],
+    flt: &'a [i32],
+    ctr: &'a [i32],
+}
+
+/// Row scratch of a masking pass.
+struct MaskScratch<'a> {
+    colsum: &'a mut [i32],
+    thr: &'a mut [i32],
+}
+
+/// Contrast-masked, pooled detail (libvmaf's `adm_cm` / `i4_adm_cm`): the restored detail
+/// masked by the additive one's CSF for DLM, the additive detail masked by the restored
+/// one's for AIM.
+fn masked_num(
+    isa: Isa,
+    s: usize,
+    sc: &Scale,
+    rf0: [i32; 3],
+    input: Masked,
+    scratch: MaskScratch,
+    noise_weight: f64,
+) -> f32 {
     let (w, h) = (sc.w, sc.h);
     let (left, right, top, bottom) = pool_region(w, h);
     let shift_inner = ceil_log2(h);
@@ -1087,8 +1578,8 @@ fn masked_num(isa: Isa, s: usize, sc: &Scale, wk: &mut Work) -> f32 {
     };
     let cub = [cub_hv, cub_hv, cub_d];
 
-    let flt = &wk.flt_sum;
-    let ctr = &wk.ctr_sum;
+    let Masked { x: bands, flt, ctr } = input;
+    let MaskScratch { colsum, thr } = scratch;
     let c_lo = left.saturating_sub(1);
     let c_hi = (right + 1).min(w);
     let mut acc = [0i64; 3];
@@ -1100,14 +1591,13 @@ fn masked_num(isa: Isa, s: usize, sc: &Scale, wk: &mut Work) -> f32 {
             &flt[up * w..][c_lo..c_hi],
             &flt[i * w..][c_lo..c_hi],
             &flt[dn * w..][c_lo..c_hi],
-            &mut wk.colsum[c_lo..c_hi],
+            &mut colsum[c_lo..c_hi],
         );
         // thr = 3x3 sum of the masking filter minus the centre, plus the centre term; the
         // neighbourhood reflects at the top / left edge and repeats at the bottom / right.
-        let colsum = &wk.colsum;
+        let colsum = &*colsum;
         let fr = &flt[i * w..][..w];
         let cr = &ctr[i * w..][..w];
-        let thr = &mut wk.thr;
         let at = |j: usize| {
             let jl = if j == 0 { 1 } else { j - 1 };
             let jr = if j == w - 1 { w - 1 } else { j + 1 };
@@ -1133,10 +1623,10 @@ fn masked_num(isa: Isa, s: usize, sc: &Scale, wk: &mut Work) -> f32 {
         }
         let thr = &thr[left..right];
         let mut inner = [0i64; 3];
-        for (k, band) in wk.rest.iter().enumerate() {
+        for (k, band) in bands.iter().enumerate() {
             let x = &band[i * w + left..i * w + right];
             inner[k] = if s == 0 {
-                let (rf, sub, sq) = [(RF0[0], 10, 29), (RF0[1], 10, 29), (RF0[2], 12, 30)][k];
+                let (rf, sub, sq) = [(rf0[0], 10, 29), (rf0[1], 10, 29), (rf0[2], 12, 30)][k];
                 cm_row0_k(isa, x, thr, rf, sub, sq, cub[k])
             } else {
                 cm_row_n_k(isa, x, thr, sc.rf_q32[k], cub[k])
@@ -1147,7 +1637,7 @@ fn masked_num(isa: Isa, s: usize, sc: &Scale, wk: &mut Work) -> f32 {
         }
     }
 
-    let area = ((bottom - top) * (right - left)) as f64 * NOISE_WEIGHT;
+    let area = ((bottom - top) * (right - left)) as f64 * noise_weight;
     let noise = (area as f32).powf(1.0 / 3.0);
     let mut total = 0.0f32;
     for k in 0..3 {
@@ -1253,8 +1743,8 @@ fn cubes_n(x: &[i32], sq: u32, add_cub: u64, shift_cub: u32) -> u64 {
 }
 
 /// Pools the reference detail's CSF-weighted cubes into the scale's denominator.
-fn den_finish(acc: [u64; 3], shift_csf: f64, rf: [f32; 2], area: usize) -> f32 {
-    let noise = ((area as f64 * NOISE_WEIGHT) as f32).powf(1.0 / 3.0);
+fn den_finish(acc: [u64; 3], shift_csf: f64, rf: [f32; 2], area: usize, nw: f64) -> f32 {
+    let noise = ((area as f64 * nw) as f32).powf(1.0 / 3.0);
     let mut total = 0.0f32;
     for (k, &a) in acc.iter().enumerate() {
         let r = if k == 2 { rf[1] } else { rf[0] };
@@ -1264,7 +1754,7 @@ fn den_finish(acc: [u64; 3], shift_csf: f64, rf: [f32; 2], area: usize) -> f32 {
     total
 }
 
-fn den_scale0(isa: Isa, rb: &Bands, sc: &Scale) -> f32 {
+fn den_scale0(isa: Isa, rb: &Bands, sc: &Scale, nw: f64) -> f32 {
     let (w, h) = (sc.w, sc.h);
     let (left, right, top, bottom) = pool_region(w, h);
     let area = (bottom - top) * (right - left);
@@ -1278,10 +1768,10 @@ fn den_scale0(isa: Isa, rb: &Bands, sc: &Scale) -> f32 {
         }
     }
     let shift_csf = 2.0f64.powf((18 - shift as i32) as f64);
-    den_finish(acc, shift_csf, sc.rf, area)
+    den_finish(acc, shift_csf, sc.rf, area, nw)
 }
 
-fn den_scale_n(isa: Isa, rb: &Bands, sc: &Scale, s: usize) -> f32 {
+fn den_scale_n(isa: Isa, rb: &Bands, sc: &Scale, s: usize, nw: f64) -> f32 {
     let (w, h) = (sc.w, sc.h);
     let (left, right, top, bottom) = pool_region(w, h);
     // libvmaf rounds the square with 1 << shift rather than half of it.
@@ -1310,6 +1800,7 @@ fn den_scale_n(isa: Isa, rb: &Bands, sc: &Scale, s: usize) -> f32 {
         2.0f64.powf(e as f64),
         sc.rf,
         (bottom - top) * (right - left),
+        nw,
     )
 }
 
@@ -1340,24 +1831,27 @@ mod tests {
             flt_sum: Vec<i32>,
             ctr_sum: Vec<i32>,
             colsum: Vec<i32>,
+            rf0: [i32; 3],
+            nw: f64,
+            aim: Option<(f64, f64)>,
+            /// The additive detail, kept for AIM.
+            add: [Vec<i32>; 3],
         }
 
         impl Ref {
-            pub fn new(w: usize, h: usize, bpc: u32, egl: f64) -> Ref {
-                let adm = IntegerAdm::new(
-                    w,
-                    h,
-                    bpc,
-                    IntegerAdmOptions {
-                        enhn_gain_limit: egl,
-                    },
-                )
-                .unwrap();
+            /// The geometry and CSF weights come from `IntegerAdm::new` (checked on their
+            /// own against libvmaf's constants and the oracle).
+            pub fn new(w: usize, h: usize, bpc: u32, opts: IntegerAdmOptions) -> Ref {
+                let adm = IntegerAdm::new(w, h, bpc, opts).unwrap();
                 let n = adm.cfg.scales[0].w * adm.cfg.scales[0].h;
                 Ref {
                     w,
                     h,
-                    egl,
+                    egl: opts.enhn_gain_limit,
+                    rf0: adm.cfg.rf0,
+                    nw: opts.noise_weight,
+                    aim: adm.cfg.aim,
+                    add: [vec![0; n], vec![0; n], vec![0; n]],
                     cos_1deg_sq: adm.cfg.cos_1deg_sq,
                     scales: adm.cfg.scales,
                     tmp_lo: vec![0; w],
@@ -1381,6 +1875,7 @@ mod tests {
                 let mut scale = [0.0f64; 4];
                 let mut nums = [0.0f32; 4];
                 let mut dens = [0.0f32; 4];
+                let mut aim_num = 0.0f64;
                 for s in 0..4 {
                     let sc = &self.scales[s];
                     if s == 0 {
@@ -1421,11 +1916,14 @@ mod tests {
                     self.decouple_and_mask_filter(s);
                     let sc = &self.scales[s];
                     let den_s = if s == 0 {
-                        den_scale0(&self.rb, sc)
+                        den_scale0(&self.rb, sc, self.nw)
                     } else {
-                        den_scale_n(&self.rb, sc, s)
+                        den_scale_n(&self.rb, sc, s, self.nw)
                     };
                     let num_s = self.masked_num(s);
+                    if self.aim.is_some() {
+                        aim_num += self.aim_num(s) as f64;
+                    }
                     num += num_s as f64;
                     den += den_s as f64;
                     scale[s] = num_s as f64 / den_s as f64;
@@ -1439,12 +1937,22 @@ mod tests {
                 if den < limit {
                     den = 0.0;
                 }
-                let adm2 = if den == 0.0 { 1.0 } else { num / den };
+                let (adm2, aim) = if den == 0.0 {
+                    (1.0, 0.0)
+                } else {
+                    (num / den, aim_num / den)
+                };
+                let adm3 = match self.aim {
+                    Some((wt, min)) => (adm2 * wt + (1.0 - aim) * (1.0 - wt)).max(min),
+                    None => 0.0,
+                };
                 AdmScores {
                     adm2,
                     scale,
                     num: nums,
                     den: dens,
+                    aim,
+                    adm3,
                 }
             }
 
@@ -1459,8 +1967,10 @@ mod tests {
                 let egl = self.egl;
                 let cos_sq = self.cos_1deg_sq;
                 let rq = sc.rf_q32;
+                let rf0 = self.rf0;
                 let (rb, db) = (&self.rb, &self.db);
                 let [rest_h, rest_v, rest_d] = &mut self.rest;
+                let [add_h, add_v, add_d] = &mut self.add;
                 for i in t..b {
                     let row = i * w;
                     for j in l..r {
@@ -1470,24 +1980,24 @@ mod tests {
                         let angle = angle_flag(oh, ov, th, tv, cos_sq);
                         let mut fsum = 0i32;
                         let mut csum = 0i32;
-                        let mut one = |o: i32, tt: i32, theta: usize| -> i32 {
+                        let mut one = |o: i32, tt: i32, theta: usize| -> (i32, i32) {
                             let (rst, add) = if s == 0 {
                                 restore_s0(o, tt, angle, egl, div)
                             } else {
                                 restore_sn(o, tt, angle, egl, div)
                             };
                             let (f, c) = if s == 0 {
-                                mask_terms_s0(add, theta)
+                                mask_terms_s0(add, rf0[theta], theta)
                             } else {
                                 mask_terms_sn(add, rq[theta])
                             };
                             fsum = fsum.wrapping_add(f);
                             csum = csum.wrapping_add(c);
-                            rst
+                            (rst, add)
                         };
-                        rest_h[x] = one(oh, th, 0);
-                        rest_v[x] = one(ov, tv, 1);
-                        rest_d[x] = one(od, td, 2);
+                        (rest_h[x], add_h[x]) = one(oh, th, 0);
+                        (rest_v[x], add_v[x]) = one(ov, tv, 1);
+                        (rest_d[x], add_d[x]) = one(od, td, 2);
                         self.flt_sum[x] = fsum;
                         self.ctr_sum[x] = csum;
                     }
@@ -1544,7 +2054,7 @@ mod tests {
                         for (theta, band) in self.rest.iter().enumerate() {
                             let v = band[x];
                             let xv = if s == 0 {
-                                v.wrapping_mul(RF0[theta])
+                                v.wrapping_mul(self.rf0[theta])
                             } else {
                                 ((v as i64 * sc.rf_q32[theta] as i64 + (1 << 27)) >> 28) as i32
                             };
@@ -1564,7 +2074,7 @@ mod tests {
                     }
                 }
 
-                let area = ((bottom - top) * (right - left)) as f64 * NOISE_WEIGHT;
+                let area = ((bottom - top) * (right - left)) as f64 * self.nw;
                 let noise = (area as f32).powf(1.0 / 3.0);
                 let mut total = 0.0f32;
                 for k in 0..3 {
@@ -1582,6 +2092,115 @@ mod tests {
                 }
                 total
             }
+        }
+
+        impl Ref {
+            /// AIM's pooled numerator at scale `s`, written the way libvmaf's C does it: the
+            /// CSF of the restored detail per orientation, then for every pooled sample the
+            /// 3x3 neighbourhood of its |c| / 30 with |c| / 15 at the centre (reflected at
+            /// the top / left edge, repeated at the bottom / right), then the additive
+            /// detail's masked, rounded cubes; no noise floor.
+            fn aim_num(&mut self, s: usize) -> f32 {
+                let sc = &self.scales[s];
+                let (w, h) = (sc.w, sc.h);
+                let (l, r, t, b) = work_region(w, h);
+                let mut csf = vec![vec![0i32; w * h]; 3];
+                let mut flt = vec![vec![0i32; w * h]; 3];
+                for theta in 0..3 {
+                    for i in t..b {
+                        for j in l..r {
+                            let x = i * w + j;
+                            let v = self.rest[theta][x];
+                            if s == 0 {
+                                let c = csf_s0(v, self.rf0[theta], theta);
+                                csf[theta][x] = c;
+                                flt[theta][x] = ((4369 * c.abs() + 2048) >> 12) as i16 as i32;
+                            } else {
+                                let (c, f) = csf_sn(v, sc.rf_q32[theta]);
+                                csf[theta][x] = c;
+                                flt[theta][x] = f;
+                            }
+                        }
+                    }
+                }
+                let (left, right, top, bottom) = pool_region(w, h);
+                let shift_inner = ceil_log2(h);
+                let (cub_hv, cub_d) = if s == 0 {
+                    let lw = (w as f64).log2();
+                    ((lw - 4.0).ceil() as u32, (lw - 3.0).ceil() as u32)
+                } else {
+                    let c = ceil_log2(w);
+                    (c, c)
+                };
+                let cub = [cub_hv, cub_hv, cub_d];
+                let mut acc = [0i64; 3];
+                for i in top..bottom {
+                    let rows = [if i == 0 { 1 } else { i - 1 }, i, (i + 1).min(h - 1)];
+                    let mut inner = [0i64; 3];
+                    for j in left..right {
+                        let cols = [if j == 0 { 1 } else { j - 1 }, j, (j + 1).min(w - 1)];
+                        let mut thr = 0i32;
+                        for theta in 0..3 {
+                            let mut sum = 0i32;
+                            for (a, &y) in rows.iter().enumerate() {
+                                for (c, &xx) in cols.iter().enumerate() {
+                                    let v = if a == 1 && c == 1 {
+                                        let cv = csf[theta][y * w + xx];
+                                        if s == 0 {
+                                            centre_s0(cv)
+                                        } else {
+                                            csf_sn_centre(cv)
+                                        }
+                                    } else {
+                                        flt[theta][y * w + xx]
+                                    };
+                                    sum = sum.wrapping_add(v);
+                                }
+                            }
+                            thr = thr.wrapping_add(sum);
+                        }
+                        for theta in 0..3 {
+                            let v = self.add[theta][i * w + j];
+                            let (xv, t, sq) = if s == 0 {
+                                let sub = if theta == 2 { 12 } else { 10 };
+                                let sq = if theta == 2 { 30 } else { 29 };
+                                (v.wrapping_mul(self.rf0[theta]), thr.wrapping_shl(sub), sq)
+                            } else {
+                                let xv =
+                                    ((v as i64 * sc.rf_q32[theta] as i64 + (1 << 27)) >> 28) as i32;
+                                (xv, thr, 30)
+                            };
+                            let e = xv.wrapping_abs().wrapping_sub(t).max(0) as i64;
+                            let e_sq = ((e * e + (1i64 << (sq - 1))) >> sq) as i32 as i64;
+                            inner[theta] += (e_sq * e + (1i64 << (cub[theta] - 1))) >> cub[theta];
+                        }
+                    }
+                    for k in 0..3 {
+                        acc[k] += (inner[k] + (1i64 << (shift_inner - 1))) >> shift_inner;
+                    }
+                }
+                let mut total = 0.0f32;
+                for k in 0..3 {
+                    let f = if s == 0 {
+                        let pend: u32 = if k == 2 { 57 } else { 52 };
+                        let e = pend.wrapping_sub(cub[k]).wrapping_sub(shift_inner);
+                        (acc[k] as f64 / 2.0f64.powf(e as f64)) as f32
+                    } else {
+                        let base: u32 = [45, 39, 36][s - 1];
+                        let e = base.wrapping_sub(cub[k]).wrapping_sub(shift_inner);
+                        acc[k] as f32 / 2.0f64.powf(e as f64) as f32
+                    };
+                    // The noise floor with weight 0 is powf(0, 1/3) = 0.
+                    total += f.powf(1.0 / 3.0) + 0.0f32.powf(1.0 / 3.0);
+                }
+                total
+            }
+        }
+
+        /// The centre term |c| / 15 at scales 1..3 (libvmaf's rounding constant wraps).
+        fn csf_sn_centre(c: i32) -> i32 {
+            let ac = c.wrapping_abs() as i64;
+            ((286331153 * ac + (1u32 << 31) as i32 as i64) >> 32) as i32
         }
 
         fn div_lookup() -> &'static [i32] {
@@ -1669,13 +2288,31 @@ mod tests {
             (rst, t.wrapping_sub(rst))
         }
 
-        /// Scale 0 CSF of an additive value: (masking filter |c| / 30, centre term |c| / 15).
+        /// Scale 0 CSF of a detail value: (masking filter |c| / 30, centre term |c| / 15).
         #[inline]
-        fn mask_terms_s0(a: i32, theta: usize) -> (i32, i32) {
-            let c = ((RF0[theta] * a + RF0_ROUND[theta]) >> RF0_SHIFT[theta]) as i16 as i32;
+        fn mask_terms_s0(a: i32, rf: i32, theta: usize) -> (i32, i32) {
+            let c = csf_s0(a, rf, theta);
             let f = ((4369 * c.abs() + 2048) >> 12) as i16 as i32;
-            let ctr = ((8738 * c.abs() + 2048) >> 12) as i16 as i32;
-            (f, ctr)
+            (f, centre_s0(c))
+        }
+
+        /// Scale 0 CSF value, int16 as libvmaf stores it.
+        fn csf_s0(a: i32, rf: i32, theta: usize) -> i32 {
+            ((rf * a).wrapping_add(RF0_ROUND[theta]) >> RF0_SHIFT[theta]) as i16 as i32
+        }
+
+        /// The masking neighbourhood's centre term |c| / 15 at scale 0.
+        fn centre_s0(c: i32) -> i32 {
+            ((8738 * c.abs() + 2048) >> 12) as i16 as i32
+        }
+
+        /// Scales 1..3: CSF value and masking filter term (libvmaf's rounding constant
+        /// 1 << 31 wraps in its int32).
+        fn csf_sn(a: i32, rq: u32) -> (i32, i32) {
+            let c = ((rq as i64 * a as i64 + (1 << 27)) >> 28) as i32;
+            let ac = c.wrapping_abs() as i64;
+            let f = ((143165577 * ac + (1u32 << 31) as i32 as i64) >> 32) as i32;
+            (c, f)
         }
 
         /// Scales 1..3: libvmaf's rounding constant 1 << 31 is stored in an int32, so it
@@ -1781,8 +2418,8 @@ mod tests {
         }
 
         /// Pools the reference detail's CSF-weighted cubes into the scale's denominator.
-        fn den_finish(acc: [u64; 3], shift_csf: f64, rf: [f32; 2], area: usize) -> f32 {
-            let noise = ((area as f64 * NOISE_WEIGHT) as f32).powf(1.0 / 3.0);
+        fn den_finish(acc: [u64; 3], shift_csf: f64, rf: [f32; 2], area: usize, nw: f64) -> f32 {
+            let noise = ((area as f64 * nw) as f32).powf(1.0 / 3.0);
             let mut total = 0.0f32;
             for (k, &a) in acc.iter().enumerate() {
                 let r = if k == 2 { rf[1] } else { rf[0] };
@@ -1792,7 +2429,7 @@ mod tests {
             total
         }
 
-        fn den_scale0(rb: &Bands, sc: &Scale) -> f32 {
+        fn den_scale0(rb: &Bands, sc: &Scale, nw: f64) -> f32 {
             let (w, h) = (sc.w, sc.h);
             let (left, right, top, bottom) = pool_region(w, h);
             let area = (bottom - top) * (right - left);
@@ -1812,10 +2449,10 @@ mod tests {
                 }
             }
             let shift_csf = 2.0f64.powf((18 - shift as i32) as f64);
-            den_finish(acc, shift_csf, sc.rf, area)
+            den_finish(acc, shift_csf, sc.rf, area, nw)
         }
 
-        fn den_scale_n(rb: &Bands, sc: &Scale, s: usize) -> f32 {
+        fn den_scale_n(rb: &Bands, sc: &Scale, s: usize, nw: f64) -> f32 {
             let (w, h) = (sc.w, sc.h);
             let (left, right, top, bottom) = pool_region(w, h);
             // libvmaf rounds the square with 1 << shift rather than half of it.
@@ -1844,6 +2481,7 @@ mod tests {
                 2.0f64.powf(e as f64),
                 sc.rf,
                 (bottom - top) * (right - left),
+                nw,
             )
         }
     }
@@ -1907,17 +2545,12 @@ mod tests {
             .collect()
     }
 
-    fn check_against_reference(w: usize, h: usize, bpc: u32, egl: f64) {
-        let mut fast = IntegerAdm::new(
-            w,
-            h,
-            bpc,
-            IntegerAdmOptions {
-                enhn_gain_limit: egl,
-            },
-        )
-        .unwrap();
-        let mut slow = reference::Ref::new(w, h, bpc, egl);
+    fn check_against_reference(w: usize, h: usize, bpc: u32, opts: IntegerAdmOptions) {
+        let mut fast = IntegerAdm::new(w, h, bpc, opts).unwrap();
+        let mut slow = reference::Ref::new(w, h, bpc, opts);
+        // Without AIM the other scores are the same, and aim / adm3 stay 0.
+        let mut no_aim =
+            IntegerAdm::new(w, h, bpc, IntegerAdmOptions { aim: false, ..opts }).unwrap();
         // Every instruction set this CPU runs, down to the portable code.
         let best = Isa::detect();
         let levels: Vec<Isa> = [Isa::Portable, Isa::Avx2, Isa::Avx512]
@@ -1931,14 +2564,12 @@ mod tests {
         let mut others: Vec<IntegerAdm> = levels
             .iter()
             .map(|&l| {
-                let opts = IntegerAdmOptions {
-                    enhn_gain_limit: egl,
-                };
                 let mut a = IntegerAdm::new(w, h, bpc, opts).unwrap();
                 a.cfg.isa = l;
                 a
             })
             .collect();
+        let mut some_aim = false;
         for kind in 0..4 {
             for dkind in 0..4 {
                 let r = picture(w, h, bpc, kind, kind * 7 + 1);
@@ -1957,12 +2588,40 @@ mod tests {
                 let want = slow.compute(&pr, &pd);
                 let got = fast.compute(&pr, &pd);
                 let what =
-                    format!("{w}x{h} {bpc} bits, egl {egl}, picture {kind}, distortion {dkind}");
+                    format!("{w}x{h} {bpc} bits, {opts:?}, picture {kind}, distortion {dkind}");
                 assert_eq!(got, want, "{what}");
+                some_aim |= want.aim > 0.0;
+                if opts.aim {
+                    assert!(want.adm3 >= opts.min_val, "{what}: {want:?}");
+                }
+                let plain = no_aim.compute(&pr, &pd);
+                assert_eq!(
+                    plain,
+                    AdmScores {
+                        aim: 0.0,
+                        adm3: 0.0,
+                        ..want
+                    },
+                    "{what}, without AIM"
+                );
                 for (l, o) in levels.iter().zip(others.iter_mut()) {
                     assert_eq!(o.compute(&pr, &pd), want, "{what}, {l:?}");
                 }
             }
+        }
+        assert!(some_aim || !opts.aim, "AIM never left 0: {opts:?}");
+    }
+
+    /// The options of libvmaf's vmaf_v1.0.16 models (adm3 with a blended CSF).
+    fn v1016() -> IntegerAdmOptions {
+        IntegerAdmOptions {
+            enhn_gain_limit: 1.0,
+            csf_mode: CsfMode::BartenWatsonBlend,
+            noise_weight: 0.02,
+            dlm_weight: 0.7,
+            min_val: 0.5,
+            aim: true,
+            ..Default::default()
         }
     }
 
@@ -1971,21 +2630,76 @@ mod tests {
         for (w, h) in [(33, 33), (34, 40), (47, 35), (64, 48), (101, 67)] {
             for bpc in [8, 10, 12] {
                 for egl in [100.0, 1.0, 1.5] {
-                    check_against_reference(w, h, bpc, egl);
+                    let opts = IntegerAdmOptions {
+                        enhn_gain_limit: egl,
+                        aim: true,
+                        ..Default::default()
+                    };
+                    check_against_reference(w, h, bpc, opts);
                 }
             }
         }
         // 16 bits overflows libvmaf's int32 sums; both paths must wrap the same way.
-        check_against_reference(40, 36, 16, 100.0);
-        check_against_reference(40, 36, 14, 100.0);
+        let aim = IntegerAdmOptions {
+            aim: true,
+            ..Default::default()
+        };
+        check_against_reference(40, 36, 16, aim);
+        check_against_reference(40, 36, 14, aim);
+    }
+
+    #[test]
+    fn fast_path_matches_reference_transcription_with_options() {
+        let cases = [
+            v1016(),
+            IntegerAdmOptions {
+                csf_mode: CsfMode::BartenWatsonBlendMae,
+                ref_display_height: 2160,
+                norm_view_dist: 1.5,
+                noise_weight: 0.0,
+                aim: true,
+                ..Default::default()
+            },
+            // Watson away from the default view: computed scale-0 weights.
+            IntegerAdmOptions {
+                norm_view_dist: 5.0,
+                dlm_weight: 0.2,
+                aim: true,
+                ..Default::default()
+            },
+            IntegerAdmOptions {
+                csf_mode: CsfMode::Barten,
+                csf_scale: 0.01,
+                csf_diag_scale: 0.005,
+                enhn_gain_limit: 1.2,
+                aim: true,
+                ..Default::default()
+            },
+        ];
+        for opts in cases {
+            for (w, h) in [(33, 33), (47, 35), (101, 67)] {
+                for bpc in [8, 10] {
+                    check_against_reference(w, h, bpc, opts);
+                }
+            }
+        }
     }
 
     #[test]
     fn default_csf_weights_match_libvmaf_constants() {
         // libvmaf hard-codes scale-0 fixed-point weights close to (not exactly) these floats.
-        let rf = [1.0f32 / dwt_quant_step(0, 1), 1.0f32 / dwt_quant_step(0, 2)];
+        let rf = [
+            1.0f32 / dwt_quant_step(0, 1, 3.0, 1080),
+            1.0f32 / dwt_quant_step(0, 2, 3.0, 1080),
+        ];
         assert_eq!((rf[0] as f64 * 2f64.powi(21)) as u32, 36451);
         assert_eq!((rf[1] as f64 * 2f64.powi(23)) as u32, 49414);
+        let adm = IntegerAdm::new(64, 64, 8, IntegerAdmOptions::default()).unwrap();
+        assert_eq!(adm.cfg.rf0, RF0);
+        // Elsewhere, and with other CSFs, the scale-0 weights are the floats in fixed point.
+        let blend = IntegerAdm::new(64, 64, 8, v1016()).unwrap();
+        assert_eq!(blend.cfg.rf0, [24809, 24809, 36087]);
+        assert_eq!(blend.cfg.scales[3].rf, [0.058621, 0.035901]);
     }
 
     #[test]
@@ -2021,11 +2735,51 @@ mod tests {
         );
         let bad = IntegerAdmOptions {
             enhn_gain_limit: 0.5,
+            ..o
         };
         assert_eq!(
             IntegerAdm::new(64, 64, 8, bad).err(),
             Some(AdmError::GainLimit(0.5))
         );
+        for bad in [
+            IntegerAdmOptions {
+                norm_view_dist: 2.0,
+                ..o
+            },
+            IntegerAdmOptions {
+                norm_view_dist: 30.0,
+                ..o
+            },
+            IntegerAdmOptions {
+                ref_display_height: 720,
+                ..o
+            },
+            IntegerAdmOptions {
+                noise_weight: -1.0,
+                ..o
+            },
+            IntegerAdmOptions {
+                dlm_weight: 1.5,
+                ..o
+            },
+            IntegerAdmOptions { min_val: 2.0, ..o },
+            IntegerAdmOptions {
+                csf_scale: 51.0,
+                ..o
+            },
+            // No blended table for 1440 lines.
+            IntegerAdmOptions {
+                csf_mode: CsfMode::BartenWatsonBlend,
+                ref_display_height: 1440,
+                ..o
+            },
+        ] {
+            assert!(
+                matches!(IntegerAdm::new(64, 64, 8, bad), Err(AdmError::Option(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(IntegerAdm::new(64, 64, 8, v1016()).is_ok());
     }
 
     fn pattern(w: usize, h: usize, seed: u32) -> Vec<u8> {

@@ -1173,8 +1173,9 @@ mod tests {
             .collect();
         let (w, h) = (1920usize, 1080usize);
         // A gradient with steps a few levels high (banding), speckled.
-        let wave =
-            |x: usize, y: usize| 200 + (x * 3 + y) / 23 + ((x * 7 + y * 13) % 101 == 0) as usize;
+        let wave = |x: usize, y: usize| {
+            200 + (x * 3 + y) / 23 + (x * 7 + y * 13).is_multiple_of(101) as usize
+        };
         let d8: Vec<u8> = (0..w * h).map(|i| (wave(i % w, i / w) / 4) as u8).collect();
         let d10: Vec<u16> = (0..w * h).map(|i| wave(i % w, i / w) as u16).collect();
         let planes = [

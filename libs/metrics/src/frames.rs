@@ -28,7 +28,7 @@ struct Done {
 }
 
 /// Motion scores of one frame, per extractor (`None` where an extractor is not temporal).
-type Motion = Vec<Option<(f64, f64)>>;
+type Motion = Vec<crate::meter::MotionOut>;
 
 pub struct FrameParallelMeter {
     /// Runs the temporal extractors, in frame order, and fuses the models.
@@ -298,13 +298,17 @@ mod tests {
             psnr: true,
             ssim: true,
             ms_ssim: true,
+            cambi: Some(crate::cambi::CambiOptions {
+                full_ref: true,
+                ..Default::default()
+            }),
             threads: 1,
         }
     }
 
     #[test]
     fn frame_parallel_scores_are_identical_to_one_frame_at_a_time() {
-        let (w, h, n) = (192usize, 180usize, 15usize);
+        let (w, h, n) = (224usize, 180usize, 15usize);
         let refs: Vec<_> = (0..n).map(|i| picture(i, w, h, 0)).collect();
         let dists: Vec<_> = (0..n).map(|i| picture(i, w, h, 7 + i as u32)).collect();
         let mut one = Meter::new(cfg(w, h)).unwrap();
@@ -356,6 +360,7 @@ mod tests {
         c.models.clear();
         c.ssim = false;
         c.ms_ssim = false;
+        c.cambi = None;
         let refs: Vec<_> = (0..n).map(|i| picture(i, w, h, 0)).collect();
         let dists: Vec<_> = (0..n).map(|i| picture(i, w, h, 3)).collect();
         let mut m = AnyMeter::new(

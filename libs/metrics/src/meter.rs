@@ -6,12 +6,13 @@
 //! push later (or at `finish`). Everything else is computed when the pair arrives.
 
 use super::adm_float::{FloatAdm, FloatAdmOptions};
-use super::adm_int::{IntegerAdm, IntegerAdmOptions};
+use super::adm_int::{CsfMode, IntegerAdm, IntegerAdmOptions};
+use super::cambi::{Cambi, CambiOptions, CambiScores};
 use super::model::{
     Extractor as ModelExtractor, FeatureFamily, FeatureKind, FeatureSpec, VmafModel,
 };
 use super::motion_float::FloatMotion;
-use super::motion_int::IntegerMotion;
+use super::motion_int::{IntegerMotion, MotionOptions};
 use super::ms_ssim::FloatMsSsim;
 use super::psnr::{Psnr, PsnrOptions};
 use super::ssim::FloatSsim;
@@ -40,6 +41,8 @@ pub struct MeterConfig {
     pub psnr: bool,
     pub ssim: bool,
     pub ms_ssim: bool,
+    /// CAMBI banding of the distorted luma (and of the reference in its full-reference mode).
+    pub cambi: Option<CambiOptions>,
     /// Worker threads for the extractors of one frame (0 = all cores).
     pub threads: usize,
 }
@@ -47,11 +50,24 @@ pub struct MeterConfig {
 /// Family and options of a VMAF elementary feature, as a model asks for it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Extractor {
-    IntVif { gain: f64 },
-    IntAdm { gain: f64 },
-    IntMotion,
-    FloatVif { gain: f64 },
-    FloatAdm { gain: f64 },
+    IntVif {
+        gain: f64,
+    },
+    /// `opts.aim` is set once every model is read, if one needs aim or adm3.
+    IntAdm {
+        opts: IntegerAdmOptions,
+    },
+    /// `motion3` likewise: whether a model reads motion3 (its log name is then listed).
+    IntMotion {
+        opts: MotionOptions,
+        motion3: bool,
+    },
+    FloatVif {
+        gain: f64,
+    },
+    FloatAdm {
+        gain: f64,
+    },
     FloatMotion,
 }
 
@@ -60,9 +76,12 @@ enum Extractor {
 enum Source {
     Vif { ext: usize, scale: usize },
     Adm2 { ext: usize },
+    Aim { ext: usize },
+    Adm3 { ext: usize },
     AdmScale { ext: usize, scale: usize },
     Motion { ext: usize },
     Motion2 { ext: usize },
+    Motion3 { ext: usize },
 }
 
 /// Which extractors a [`Meter::compute`] runs.
@@ -80,9 +99,21 @@ pub(crate) enum Part {
 pub(crate) struct Pending {
     index: u64,
     vif: Vec<[f64; 4]>,
-    adm: Vec<(f64, [f64; 4])>,
+    adm: Vec<AdmOut>,
     fixed: Vec<f64>,
 }
+
+/// One ADM extractor's scores of a frame (aim and adm3 are 0 unless computed).
+#[derive(Clone, Copy, Default)]
+struct AdmOut {
+    adm2: f64,
+    scale: [f64; 4],
+    aim: f64,
+    adm3: f64,
+}
+
+/// A temporal extractor's scores of a frame: motion, motion2, motion3.
+pub(crate) type MotionOut = Option<(f64, f64, f64)>;
 
 // A handful live per meter, in a Vec: the size difference between variants costs nothing.
 #[allow(clippy::large_enum_variant)]
@@ -111,6 +142,7 @@ pub struct Meter {
     ssim: Option<FloatSsim>,
     ms_ssim: Option<FloatMsSsim>,
     psnr: Option<Psnr>,
+    cambi: Option<Cambi>,
     names: Vec<String>,
     pending: Option<Pending>,
     /// `None`: extractors run one after the other on the caller's thread.
@@ -128,17 +160,57 @@ pub(crate) fn resolve_threads(threads: usize) -> usize {
     }
 }
 
-fn extractor_of(spec: &FeatureSpec) -> Extractor {
+/// The extractor a model's feature needs, or why vqmeter cannot run it.
+fn extractor_of(spec: &FeatureSpec) -> Result<Extractor, String> {
     let vg = spec.vif_enhn_gain_limit.unwrap_or(100.0);
     let ag = spec.adm_enhn_gain_limit.unwrap_or(100.0);
-    match (spec.family, spec.kind.extractor()) {
+    Ok(match (spec.family, spec.kind.extractor()) {
         (FeatureFamily::Integer, ModelExtractor::Vif) => Extractor::IntVif { gain: vg },
-        (FeatureFamily::Integer, ModelExtractor::Adm) => Extractor::IntAdm { gain: ag },
-        (FeatureFamily::Integer, ModelExtractor::Motion) => Extractor::IntMotion,
+        (FeatureFamily::Integer, ModelExtractor::Adm) => {
+            let a = &spec.adm;
+            let csf_mode = CsfMode::from_libvmaf(a.csf_mode)
+                .ok_or_else(|| format!("adm_csf_mode {} is not one of 0..=3", a.csf_mode))?;
+            let ref_display_height = u32::try_from(a.ref_display_height)
+                .map_err(|_| format!("adm_ref_display_height {}", a.ref_display_height))?;
+            Extractor::IntAdm {
+                opts: IntegerAdmOptions {
+                    enhn_gain_limit: ag,
+                    norm_view_dist: a.norm_view_dist,
+                    ref_display_height,
+                    csf_mode,
+                    csf_scale: a.csf_scale,
+                    csf_diag_scale: a.csf_diag_scale,
+                    noise_weight: a.noise_weight,
+                    dlm_weight: a.dlm_weight,
+                    min_val: a.min_val,
+                    aim: false,
+                },
+            }
+        }
+        (FeatureFamily::Integer, ModelExtractor::Motion) => {
+            let m = &spec.motion;
+            if m.five_frame_window {
+                // Its first frame needs the third one: a second frame of delay, which the
+                // meters' one-frame pipeline does not carry.
+                return Err("motion_five_frame_window is not supported by vqmeter".into());
+            }
+            Extractor::IntMotion {
+                opts: MotionOptions {
+                    force_zero: spec.motion_force_zero,
+                    blend_factor: m.blend_factor,
+                    blend_offset: m.blend_offset,
+                    fps_weight: m.fps_weight,
+                    max_val: m.max_val,
+                    five_frame_window: false,
+                    moving_average: m.moving_average,
+                },
+                motion3: false,
+            }
+        }
         (FeatureFamily::Float, ModelExtractor::Vif) => Extractor::FloatVif { gain: vg },
         (FeatureFamily::Float, ModelExtractor::Adm) => Extractor::FloatAdm { gain: ag },
         (FeatureFamily::Float, ModelExtractor::Motion) => Extractor::FloatMotion,
-    }
+    })
 }
 
 impl Meter {
@@ -155,11 +227,17 @@ impl Meter {
         let mut kinds: Vec<Extractor> = Vec::new();
         // libvmaf's option suffix of each extractor's log names (e.g. `_egl_1`).
         let mut suffixes: Vec<String> = Vec::new();
+        // Whether a model reads an extractor's optional outputs (aim / adm3, motion3).
+        let mut more: Vec<bool> = Vec::new();
         let mut model_inputs = Vec::new();
         for m in &cfg.models {
             let mut inputs = Vec::new();
             for spec in m.required_features() {
-                let kind = extractor_of(&spec);
+                let model_err = |msg: String| MeterError::Model {
+                    model: m.name.clone(),
+                    msg: format!("feature {}: {msg}", spec.model_name),
+                };
+                let kind = extractor_of(&spec).map_err(model_err)?;
                 let ext = match kinds.iter().position(|k| *k == kind) {
                     Some(p) => p,
                     None => {
@@ -169,6 +247,7 @@ impl Meter {
                         };
                         suffixes.push(spec.log_name.strip_prefix(&base).unwrap_or("").to_string());
                         kinds.push(kind);
+                        more.push(false);
                         kinds.len() - 1
                     }
                 };
@@ -184,6 +263,20 @@ impl Meter {
                     },
                     FeatureKind::Motion => Source::Motion { ext },
                     FeatureKind::Motion2 => Source::Motion2 { ext },
+                    FeatureKind::Aim | FeatureKind::Adm3
+                        if spec.family == FeatureFamily::Integer =>
+                    {
+                        more[ext] = true;
+                        if spec.kind == FeatureKind::Aim {
+                            Source::Aim { ext }
+                        } else {
+                            Source::Adm3 { ext }
+                        }
+                    }
+                    FeatureKind::Motion3 if spec.family == FeatureFamily::Integer => {
+                        more[ext] = true;
+                        Source::Motion3 { ext }
+                    }
                     other => {
                         return Err(MeterError::Model {
                             model: m.name.clone(),
@@ -196,6 +289,13 @@ impl Meter {
                 });
             }
             model_inputs.push(inputs);
+        }
+        for (k, &more) in kinds.iter_mut().zip(&more) {
+            match k {
+                Extractor::IntAdm { opts } => opts.aim = more,
+                Extractor::IntMotion { motion3, .. } => *motion3 = more,
+                _ => {}
+            }
         }
         let unsupported = |e: String| MeterError::Unsupported(e);
         let mut exts = Vec::new();
@@ -212,19 +312,12 @@ impl Meter {
                     )
                     .map_err(|e| unsupported(e.to_string()))?,
                 ),
-                Extractor::IntAdm { gain } => Ext::IntAdm(
-                    IntegerAdm::new(
-                        w,
-                        h,
-                        bpc,
-                        IntegerAdmOptions {
-                            enhn_gain_limit: gain,
-                        },
-                    )
-                    .map_err(|e| unsupported(e.to_string()))?,
+                Extractor::IntAdm { opts } => Ext::IntAdm(
+                    IntegerAdm::new(w, h, bpc, opts).map_err(|e| unsupported(e.to_string()))?,
                 ),
-                Extractor::IntMotion => Ext::IntMotion(
-                    IntegerMotion::new(w, h, bpc).map_err(|e| unsupported(e.to_string()))?,
+                Extractor::IntMotion { opts, .. } => Ext::IntMotion(
+                    IntegerMotion::with_options(w, h, bpc, opts)
+                        .map_err(|e| unsupported(e.to_string()))?,
                 ),
                 Extractor::FloatVif { gain } => Ext::FloatVif(
                     FloatVif::new(
@@ -264,6 +357,12 @@ impl Meter {
             None
         };
 
+        let cambi = match &cfg.cambi {
+            Some(o) => {
+                Some(Cambi::new(w, h, bpc, o.clone()).map_err(|e| unsupported(e.to_string()))?)
+            }
+            None => None,
+        };
         let psnr = cfg
             .psnr
             .then(|| Psnr::new(w, h, bpc, cfg.chroma, &PsnrOptions::default()));
@@ -281,12 +380,19 @@ impl Meter {
         if cfg.ms_ssim {
             names.push("float_ms_ssim".into());
         }
+        if let Some(o) = &cfg.cambi {
+            names.push(format!("cambi{}", o.log_suffix()));
+            if o.full_ref {
+                names.push("cambi_source".into());
+                names.push("cambi_full_reference".into());
+            }
+        }
         // The elementary features, under libvmaf's log names, after the headline metrics.
         for (k, suffix) in kinds.iter().zip(&suffixes) {
             let prefix = match k {
-                Extractor::IntVif { .. } | Extractor::IntAdm { .. } | Extractor::IntMotion => {
-                    "integer_"
-                }
+                Extractor::IntVif { .. }
+                | Extractor::IntAdm { .. }
+                | Extractor::IntMotion { .. } => "integer_",
                 _ => "",
             };
             match k {
@@ -297,13 +403,20 @@ impl Meter {
                 }
                 Extractor::IntAdm { .. } | Extractor::FloatAdm { .. } => {
                     names.push(format!("{prefix}adm2{suffix}"));
+                    if matches!(k, Extractor::IntAdm { opts } if opts.aim) {
+                        names.push(format!("{prefix}aim{suffix}"));
+                        names.push(format!("{prefix}adm3{suffix}"));
+                    }
                     for s in 0..4 {
                         names.push(format!("{prefix}adm_scale{s}{suffix}"));
                     }
                 }
-                Extractor::IntMotion | Extractor::FloatMotion => {
+                Extractor::IntMotion { .. } | Extractor::FloatMotion => {
                     names.push(format!("{prefix}motion{suffix}"));
                     names.push(format!("{prefix}motion2{suffix}"));
+                    if matches!(k, Extractor::IntMotion { motion3: true, .. }) {
+                        names.push(format!("{prefix}motion3{suffix}"));
+                    }
                 }
             }
         }
@@ -327,6 +440,7 @@ impl Meter {
             ssim,
             ms_ssim,
             psnr,
+            cambi,
             names,
             pending: None,
             pool,
@@ -366,15 +480,16 @@ impl Meter {
         reference: &[Plane],
         distorted: &[Plane],
         part: Part,
-    ) -> (Pending, Vec<Option<(f64, f64)>>) {
+    ) -> (Pending, Vec<MotionOut>) {
         let (r, d) = (&reference[0], &distorted[0]);
         let n_ext = self.exts.len();
         let mut vif = vec![[0f64; 4]; n_ext];
-        let mut adm = vec![(0f64, [0f64; 4]); n_ext];
-        let mut motion: Vec<Option<(f64, f64)>> = vec![None; n_ext];
+        let mut adm = vec![AdmOut::default(); n_ext];
+        let mut motion: Vec<MotionOut> = vec![None; n_ext];
         let mut ssim_v = 0.0;
         let mut ms_ssim_v = 0.0;
         let mut psnr_v = [0f64; 3];
+        let mut cambi_v: Option<CambiScores> = None;
         let spatial = part != Part::Temporal;
         let temporal = part != Part::Spatial;
         let Meter {
@@ -382,6 +497,7 @@ impl Meter {
             ssim,
             ms_ssim,
             psnr,
+            cambi,
             pool,
             ..
         } = self;
@@ -401,14 +517,27 @@ impl Meter {
                 Ext::FloatVif(x) => *vif = x.compute(r, d),
                 Ext::IntAdm(x) => {
                     let a = x.compute(r, d);
-                    *adm = (a.adm2, a.scale);
+                    *adm = AdmOut {
+                        adm2: a.adm2,
+                        scale: a.scale,
+                        aim: a.aim,
+                        adm3: a.adm3,
+                    };
                 }
                 Ext::FloatAdm(x) => {
                     let a = x.compute(r, d);
-                    *adm = (a.adm2, a.scale);
+                    *adm = AdmOut {
+                        adm2: a.adm2,
+                        scale: a.scale,
+                        ..Default::default()
+                    };
                 }
-                Ext::IntMotion(x) => *motion = x.push(index, r).map(|m| (m.motion, m.motion2)),
-                Ext::FloatMotion(x) => *motion = x.push(index, r).map(|m| (m.motion, m.motion2)),
+                Ext::IntMotion(x) => {
+                    *motion = x.push(index, r).map(|m| (m.motion, m.motion2, m.motion3))
+                }
+                Ext::FloatMotion(x) => {
+                    *motion = x.push(index, r).map(|m| (m.motion, m.motion2, 0.0))
+                }
             }));
         }
         if spatial {
@@ -419,6 +548,10 @@ impl Meter {
             if let Some(x) = ms_ssim.as_mut() {
                 let o = &mut ms_ssim_v;
                 jobs.push(Box::new(move || *o = x.compute(r, d)));
+            }
+            if let Some(x) = cambi.as_mut() {
+                let o = &mut cambi_v;
+                jobs.push(Box::new(move || *o = Some(x.compute(r, d))));
             }
             if let Some(x) = psnr.as_mut() {
                 let o = &mut psnr_v;
@@ -454,6 +587,13 @@ impl Meter {
         if self.cfg.ms_ssim {
             fixed.push(ms_ssim_v);
         }
+        if let Some(c) = cambi_v {
+            fixed.push(c.cambi);
+            if let (Some(src), Some(full)) = (c.source, c.full_reference) {
+                fixed.push(src);
+                fixed.push(full);
+            }
+        }
         (
             Pending {
                 index,
@@ -473,29 +613,33 @@ impl Meter {
     }
 
     /// Ends the temporal extractors' sequence: the last frame's temporal scores.
-    pub(crate) fn flush_temporal(&mut self) -> Vec<Option<(f64, f64)>> {
+    pub(crate) fn flush_temporal(&mut self) -> Vec<MotionOut> {
         let mut motion = vec![None; self.exts.len()];
         for (m, e) in motion.iter_mut().zip(self.exts.iter_mut()) {
+            // One frame pending at most: the five-frame window is refused.
             *m = match e {
-                Ext::IntMotion(x) => x.flush().map(|s| (s.motion, s.motion2)),
-                Ext::FloatMotion(x) => x.flush().map(|s| (s.motion, s.motion2)),
+                Ext::IntMotion(x) => x.flush().map(|s| (s.motion, s.motion2, s.motion3)),
+                Ext::FloatMotion(x) => x.flush().map(|s| (s.motion, s.motion2, 0.0)),
                 _ => None,
             };
         }
         motion
     }
 
-    pub(crate) fn finalize(&self, p: Pending, motion: &[Option<(f64, f64)>]) -> FrameScores {
+    pub(crate) fn finalize(&self, p: Pending, motion: &[MotionOut]) -> FrameScores {
         let mut values = Vec::with_capacity(self.names.len());
         for (m, inputs) in self.cfg.models.iter().zip(&self.model_inputs) {
             let feats: Vec<f64> = inputs
                 .iter()
                 .map(|s| match *s {
                     Source::Vif { ext, scale } => p.vif[ext][scale],
-                    Source::Adm2 { ext } => p.adm[ext].0,
-                    Source::AdmScale { ext, scale } => p.adm[ext].1[scale],
+                    Source::Adm2 { ext } => p.adm[ext].adm2,
+                    Source::Aim { ext } => p.adm[ext].aim,
+                    Source::Adm3 { ext } => p.adm[ext].adm3,
+                    Source::AdmScale { ext, scale } => p.adm[ext].scale[scale],
                     Source::Motion { ext } => motion[ext].map(|m| m.0).unwrap_or(0.0),
                     Source::Motion2 { ext } => motion[ext].map(|m| m.1).unwrap_or(0.0),
+                    Source::Motion3 { ext } => motion[ext].map(|m| m.2).unwrap_or(0.0),
                 })
                 .collect();
             values.push(m.predict(&feats));
@@ -507,13 +651,21 @@ impl Meter {
                     values.extend_from_slice(&p.vif[i])
                 }
                 Extractor::IntAdm { .. } | Extractor::FloatAdm { .. } => {
-                    values.push(p.adm[i].0);
-                    values.extend_from_slice(&p.adm[i].1);
+                    let a = &p.adm[i];
+                    values.push(a.adm2);
+                    if matches!(k, Extractor::IntAdm { opts } if opts.aim) {
+                        values.push(a.aim);
+                        values.push(a.adm3);
+                    }
+                    values.extend_from_slice(&a.scale);
                 }
-                Extractor::IntMotion | Extractor::FloatMotion => {
-                    let (m, m2) = motion[i].unwrap_or((0.0, 0.0));
+                Extractor::IntMotion { .. } | Extractor::FloatMotion => {
+                    let (m, m2, m3) = motion[i].unwrap_or((0.0, 0.0, 0.0));
                     values.push(m);
                     values.push(m2);
+                    if matches!(k, Extractor::IntMotion { motion3: true, .. }) {
+                        values.push(m3);
+                    }
                 }
             }
         }

@@ -141,8 +141,67 @@ pub struct FeatureSpec {
     pub vif_enhn_gain_limit: Option<f64>,
     /// libvmaf's `motion_force_zero`.
     pub motion_force_zero: bool,
+    /// The integer ADM's other options (libvmaf's defaults unless the model sets them).
+    pub adm: AdmParams,
+    /// The integer motion's other options (libvmaf's defaults unless the model sets them).
+    pub motion: MotionParams,
     /// The key libvmaf's log uses for this score, e.g. `integer_adm2` or `adm2_egl_1`.
     pub log_name: String,
+}
+
+/// Options of libvmaf's integer `adm` extractor besides `adm_enhn_gain_limit`, named
+/// without the `adm_` prefix; see `adm_int::IntegerAdmOptions` for their meaning.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct AdmParams {
+    /// `adm_csf_mode`: 0 Watson, 1 Barten, 2 and 3 libvmaf's blends.
+    pub csf_mode: i32,
+    pub csf_scale: f64,
+    pub csf_diag_scale: f64,
+    pub dlm_weight: f64,
+    pub min_val: f64,
+    pub noise_weight: f64,
+    pub norm_view_dist: f64,
+    pub ref_display_height: i32,
+}
+
+impl Default for AdmParams {
+    fn default() -> Self {
+        AdmParams {
+            csf_mode: 0,
+            csf_scale: 1.0,
+            csf_diag_scale: 1.0,
+            dlm_weight: 0.5,
+            min_val: 0.0,
+            noise_weight: 0.03125,
+            norm_view_dist: 3.0,
+            ref_display_height: 1080,
+        }
+    }
+}
+
+/// Options of libvmaf's integer `motion` extractor besides `motion_force_zero`, named
+/// without the `motion_` prefix; see `motion_int::MotionOptions` for their meaning.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct MotionParams {
+    pub blend_factor: f64,
+    pub blend_offset: f64,
+    pub fps_weight: f64,
+    pub max_val: f64,
+    pub five_frame_window: bool,
+    pub moving_average: bool,
+}
+
+impl Default for MotionParams {
+    fn default() -> Self {
+        MotionParams {
+            blend_factor: 1.0,
+            blend_offset: 40.0,
+            fps_weight: 1.0,
+            max_val: 10000.0,
+            five_frame_window: false,
+            moving_average: false,
+        }
+    }
 }
 
 impl FeatureSpec {
@@ -749,6 +808,27 @@ pub(crate) fn fmt_g(v: f64) -> String {
     }
 }
 
+/// C's `atoi` where libvmaf accepts it: the leading integer of `s`, `None` when that is 0
+/// without `s` starting with '0' (libvmaf's test for a failed parse).
+fn c_atoi(s: &str) -> Option<i32> {
+    let t = s.trim_start();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    let n: i64 = digits[..end].parse().unwrap_or(0);
+    let n = (if neg { -n } else { n }).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+    if n == 0 && !s.starts_with('0') {
+        None
+    } else {
+        Some(n)
+    }
+}
+
 fn feature_spec(
     model: &str,
     full: &str,
@@ -774,6 +854,8 @@ fn feature_spec(
         adm_enhn_gain_limit: None,
         vif_enhn_gain_limit: None,
         motion_force_zero: false,
+        adm: AdmParams::default(),
+        motion: MotionParams::default(),
         log_name: String::new(),
     };
     // (option, name suffix) pairs of non-default options, sorted by option name as libvmaf does.
@@ -789,7 +871,86 @@ fn feature_spec(
             let v = val.as_f64().ok_or_else(bad)?;
             fmt_g(v as f32 as f64).parse::<f64>().map_err(|_| bad())
         };
+        // An int option: libvmaf's `atoi` of that "%g" text (which rejects a leading non-digit).
+        let int = || -> Result<i32, ModelError> {
+            let v = val.as_f64().ok_or_else(bad)?;
+            c_atoi(&fmt_g(v as f32 as f64)).ok_or_else(bad)
+        };
+        let flag = || -> Result<bool, ModelError> {
+            match val {
+                Value::Bool(b) => Ok(*b),
+                Value::String(s) if s == "true" || s == "false" => Ok(s == "true"),
+                _ => Err(bad()),
+            }
+        };
+        // Only libvmaf's integer extractors take these here.
+        let integer = family == FeatureFamily::Integer;
+        // A double option: set `field` and note `_<alias>_<value>` unless it is the default.
+        let mut double = |field: &mut f64, default: f64, alias: &str| -> Result<(), ModelError> {
+            let v = number()?;
+            if v != default {
+                *field = v;
+                suffixes.push((key.clone(), format!("_{alias}_{}", fmt_g(v))));
+            }
+            Ok(())
+        };
         match (kind.extractor(), key.as_str()) {
+            (Extractor::Adm, "adm_csf_scale") if integer => {
+                double(&mut spec.adm.csf_scale, 1.0, "scf")?
+            }
+            (Extractor::Adm, "adm_csf_diag_scale") if integer => {
+                double(&mut spec.adm.csf_diag_scale, 1.0, "scfd")?
+            }
+            (Extractor::Adm, "adm_dlm_weight") if integer => {
+                double(&mut spec.adm.dlm_weight, 0.5, "dlmw")?
+            }
+            (Extractor::Adm, "adm_min_val") if integer => {
+                double(&mut spec.adm.min_val, 0.0, "min")?
+            }
+            (Extractor::Adm, "adm_noise_weight") if integer => {
+                double(&mut spec.adm.noise_weight, 0.03125, "nw")?
+            }
+            (Extractor::Adm, "adm_norm_view_dist") if integer => {
+                double(&mut spec.adm.norm_view_dist, 3.0, "nvd")?
+            }
+            (Extractor::Adm, "adm_csf_mode" | "adm_ref_display_height") if integer => {
+                let v = int()?;
+                let (field, default, alias) = if key == "adm_csf_mode" {
+                    (&mut spec.adm.csf_mode, 0, "csf")
+                } else {
+                    (&mut spec.adm.ref_display_height, 1080, "rdh")
+                };
+                if v != default {
+                    *field = v;
+                    suffixes.push((key.clone(), format!("_{alias}_{v}")));
+                }
+            }
+            (Extractor::Motion, "motion_blend_factor") if integer => {
+                double(&mut spec.motion.blend_factor, 1.0, "mbf")?
+            }
+            (Extractor::Motion, "motion_blend_offset") if integer => {
+                double(&mut spec.motion.blend_offset, 40.0, "mbo")?
+            }
+            (Extractor::Motion, "motion_fps_weight") if integer => {
+                double(&mut spec.motion.fps_weight, 1.0, "mfw")?
+            }
+            (Extractor::Motion, "motion_max_val") if integer => {
+                double(&mut spec.motion.max_val, 10000.0, "mmxv")?
+            }
+            (Extractor::Motion, "motion_five_frame_window" | "motion_moving_average")
+                if integer =>
+            {
+                if flag()? {
+                    let alias = if key == "motion_five_frame_window" {
+                        spec.motion.five_frame_window = true;
+                        "mffw"
+                    } else {
+                        spec.motion.moving_average = true;
+                        "mma"
+                    };
+                    suffixes.push((key.clone(), format!("_{alias}")));
+                }
+            }
             (Extractor::Adm, "adm_enhn_gain_limit") => {
                 let v = number()?;
                 if v != 100.0 {
@@ -805,12 +966,7 @@ fn feature_spec(
                 }
             }
             (Extractor::Motion, "motion_force_zero") => {
-                let v = match val {
-                    Value::Bool(b) => *b,
-                    Value::String(s) if s == "true" || s == "false" => s == "true",
-                    _ => return Err(bad()),
-                };
-                if v {
+                if flag()? {
                     spec.motion_force_zero = true;
                     suffixes.push((key.clone(), "_force_0".into()));
                 }
@@ -958,14 +1114,107 @@ mod tests {
         for cut in (0..good.len()).step_by(997) {
             let _ = VmafModel::from_json_str("t", &good[..cut]);
         }
-        let opts = good.replace(
+        // Options vqmeter does not implement, malformed values, options of the wrong extractor.
+        for o in [
+            "{\"adm_skip_scale0\": true}",
+            "{\"adm_csf_mode\": \"x\"}",
+            "{\"adm_csf_mode\": -0.5}",
+            "{\"adm_dlm_weight\": true}",
+            "{\"motion_max_val\": 18}",
+            "{}, {\"motion_moving_average\": 1}",
+        ] {
+            let opts = good.replace(
+                "\"feature_names\"",
+                &format!("\"feature_opts_dicts\": [{o}], \"feature_names\""),
+            );
+            assert!(
+                matches!(
+                    VmafModel::from_json_str("t", &opts),
+                    Err(ModelError::UnsupportedOption { .. })
+                ),
+                "{o}"
+            );
+        }
+        // The float extractors take only the enhancement-gain limits here.
+        let float = include_str!("../../../models/vmaf/vmaf_float_v0.6.1.json").replace(
             "\"feature_names\"",
-            "\"feature_opts_dicts\": [{\"adm_csf_mode\": 1}], \"feature_names\"",
+            "\"feature_opts_dicts\": [{\"adm_noise_weight\": 0.02}], \"feature_names\"",
         );
         assert!(matches!(
-            VmafModel::from_json_str("t", &opts),
+            VmafModel::from_json_str("t", &float),
             Err(ModelError::UnsupportedOption { .. })
         ));
+    }
+
+    /// libvmaf 3.x's option names: sorted by option name, written with the option's alias,
+    /// `%d` for ints, `%g` for doubles, the bare alias for booleans; defaults left out.
+    #[test]
+    fn adm3_motion3_options_and_names() {
+        let good = include_str!("../../../models/vmaf/vmaf_v0.6.1.json")
+            .replace(
+                "VMAF_integer_feature_adm2_score",
+                "VMAF_integer_feature_adm3_score",
+            )
+            .replace(
+                "VMAF_integer_feature_motion2_score",
+                "VMAF_integer_feature_motion3_score",
+            )
+            .replace(
+                "VMAF_integer_feature_vif_scale3_score",
+                "VMAF_integer_feature_aim_score",
+            );
+        let opts = good.replace(
+            "\"feature_names\"",
+            "\"feature_opts_dicts\": [\
+             {\"adm_dlm_weight\": 0.7, \"adm_enhn_gain_limit\": 1.0, \"adm_noise_weight\": 0.02, \
+              \"adm_norm_view_dist\": 3.0, \"adm_ref_display_height\": 1080, \"adm_min_val\": 0.5, \
+              \"adm_csf_mode\": 2},\
+             {\"motion_max_val\": 18.0, \"motion_moving_average\": \"true\", \
+              \"motion_five_frame_window\": false, \"motion_blend_factor\": 0.25, \
+              \"motion_blend_offset\": 40, \"motion_fps_weight\": 2},\
+             {}, {}, {},\
+             {\"adm_ref_display_height\": 2160, \"adm_csf_scale\": 0.5, \"adm_csf_diag_scale\": 1, \
+              \"adm_norm_view_dist\": 1.5}\
+             ], \"feature_names\"",
+        );
+        let m = VmafModel::from_json_str("t", &opts).unwrap();
+        let f = m.required_features();
+        assert_eq!(
+            f[0].log_name,
+            "integer_adm3_csf_2_dlmw_0.7_egl_1_min_0.5_nw_0.02"
+        );
+        assert_eq!(f[0].kind, FeatureKind::Adm3);
+        assert_eq!(f[0].adm_enhn_gain_limit, Some(1.0));
+        assert_eq!(
+            f[0].adm,
+            AdmParams {
+                csf_mode: 2,
+                dlm_weight: 0.7,
+                noise_weight: 0.02,
+                min_val: 0.5,
+                ..Default::default()
+            }
+        );
+        assert_eq!(f[1].log_name, "integer_motion3_mbf_0.25_mfw_2_mmxv_18_mma");
+        assert_eq!(
+            f[1].motion,
+            MotionParams {
+                blend_factor: 0.25,
+                fps_weight: 2.0,
+                max_val: 18.0,
+                moving_average: true,
+                ..Default::default()
+            }
+        );
+        assert_eq!(f[2].log_name, "integer_vif_scale0");
+        assert_eq!(f[5].kind, FeatureKind::Aim);
+        assert_eq!(f[5].log_name, "integer_aim_scf_0.5_nvd_1.5_rdh_2160");
+        assert_eq!(f[5].adm.ref_display_height, 2160);
+        assert_eq!(c_atoi("1080"), Some(1080));
+        assert_eq!(c_atoi("2.7"), Some(2));
+        assert_eq!(c_atoi("0"), Some(0));
+        assert_eq!(c_atoi("x"), None);
+        assert_eq!(c_atoi("-0.5"), None);
     }
 
     #[test]

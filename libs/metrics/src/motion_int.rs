@@ -1,30 +1,38 @@
 //! libvmaf's integer motion feature (`integer_motion.c`, the "pipelined" version that
-//! blurs the frame difference), reproduced bit for bit.
+//! blurs the frame difference), reproduced bit for bit, with all of libvmaf's options.
 //!
 //! For frame `i >= 1` libvmaf blurs `prev - cur` of the *reference* luma with a 5-tap
 //! fixed-point Gaussian (vertical pass rounded to 16 bits, horizontal pass to 16 bits),
 //! sums the absolute values and normalises:
-//! `motion[i] = min(sad / 256 / (w * h), 10000)`; frame 0 scores 0.
+//! `motion[i] = min(sad / 256 / (w * h) * motion_fps_weight, motion_max_val)`; frame 0
+//! scores 0. With `motion_five_frame_window` the previous frame is the one two back, and
+//! frames 0 and 1 score 0.
 //!
 //! libvmaf only derives the temporal scores once the whole sequence is known (in its
 //! `flush`): `motion2[0] = 0`, `motion2[i] = min(motion[i], motion[i + 1])`, and the last
-//! frame keeps `motion2 = motion`. `motion3` (the blended score) equals `motion2` with the
-//! default options, except on frame 0 where it is stamped with `motion[1]`.
+//! frame keeps `motion2 = motion` (five-frame window: `motion2[0..2] = 0`,
+//! `motion2[2] = motion[3]`, `motion2[i] = min(motion[i - 1], motion[i + 1])`). `motion3`
+//! blends motion2, `min(m * f + (1 - f) * min(o, m), motion_max_val)` with
+//! f = `motion_blend_factor` and o = `motion_blend_offset`, optionally averaged with the
+//! previous frame's (`motion_moving_average`); the first frame (two with the window) is
+//! stamped with the blend of the first motion computed. With the default options motion3
+//! equals motion2 except on frame 0.
+//!
 //! Since frame `i` needs frame `i + 1`, [`IntegerMotion::push`] answers with the previous
-//! frame's scores (one frame of delay) and [`IntegerMotion::flush`] with the last one.
+//! frame's scores (one frame of delay; two with the five-frame window, whose first frame
+//! needs the third's motion) and [`IntegerMotion::flush`] with the remaining ones.
 //!
 //! libvmaf's log calls the per-frame score `VMAF_integer_feature_motion_sad_score` (the
 //! `integer_motion` alias only appears with `debug=true`); `integer_motion2` and
 //! `integer_motion3` are the temporal ones.
+
+use std::collections::VecDeque;
 
 use crate::isa::{multiversion, Isa};
 use lv_image::plane::Plane;
 
 /// Taps of libvmaf's 5-tap Gaussian, Q16 (they sum to 65536).
 const FILTER: [i32; 5] = [3571, 16004, 26386, 16004, 3571];
-
-/// libvmaf clips motion scores to this (its `motion_max_val` default).
-const MOTION_MAX: f64 = 10000.0;
 
 /// Smallest plane the mirrored 5-tap filter is defined on.
 pub const MIN_SIZE: usize = 3;
@@ -35,13 +43,80 @@ pub enum MotionError {
     TooSmall(usize, usize),
     #[error("unsupported bit depth {0} (8..=16)")]
     BitDepth(u32),
+    #[error("integer motion: {name} must be within {lo}..={hi}, got {value}")]
+    Option {
+        name: &'static str,
+        value: f64,
+        lo: f64,
+        hi: f64,
+    },
 }
 
-/// Options of libvmaf's integer motion extractor that this port honours.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// libvmaf's options of the integer motion extractor (named as in libvmaf without the
+/// `motion_` prefix), with its defaults.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MotionOptions {
-    /// libvmaf's `motion_force_zero`: every score is 0 (default false).
+    /// `motion_force_zero`: every score is 0 (default false).
     pub force_zero: bool,
+    /// `motion_blend_factor`, 0..=1 (default 1: no blending).
+    pub blend_factor: f64,
+    /// `motion_blend_offset`, 0..=1000 (default 40).
+    pub blend_offset: f64,
+    /// `motion_fps_weight`, 0..=5 (default 1): multiplies the per-frame motion.
+    pub fps_weight: f64,
+    /// `motion_max_val`, 0..=10000 (default 10000): clips motion and motion3.
+    pub max_val: f64,
+    /// `motion_five_frame_window`: motion against the frame two back (default false).
+    /// Adds a frame of delay.
+    pub five_frame_window: bool,
+    /// `motion_moving_average`: motion3 averages this and the previous frame's blended
+    /// motion2 (default false).
+    pub moving_average: bool,
+}
+
+impl Default for MotionOptions {
+    fn default() -> Self {
+        MotionOptions {
+            force_zero: false,
+            blend_factor: 1.0,
+            blend_offset: 40.0,
+            fps_weight: 1.0,
+            max_val: 10000.0,
+            five_frame_window: false,
+            moving_average: false,
+        }
+    }
+}
+
+impl MotionOptions {
+    fn check(&self) -> Result<(), MotionError> {
+        for (name, value, lo, hi) in [
+            ("motion_blend_factor", self.blend_factor, 0.0, 1.0),
+            ("motion_blend_offset", self.blend_offset, 0.0, 1000.0),
+            ("motion_fps_weight", self.fps_weight, 0.0, 5.0),
+            ("motion_max_val", self.max_val, 0.0, 10000.0),
+        ] {
+            if !(lo..=hi).contains(&value) {
+                return Err(MotionError::Option {
+                    name,
+                    value,
+                    lo,
+                    hi,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Frames before the first one with a motion score (libvmaf's `min_idx`), which is also
+    /// how far back the compared frame is.
+    fn lag(&self) -> u64 {
+        if self.five_frame_window {
+            2
+        } else {
+            1
+        }
+    }
 }
 
 /// The final motion scores of one frame.
@@ -50,18 +125,41 @@ pub struct MotionScores {
     pub index: u64,
     /// `VMAF_integer_feature_motion_sad_score`: blurred SAD against the previous frame.
     pub motion: f64,
-    /// `integer_motion2`: what the VMAF models use.
+    /// `integer_motion2`: what the VMAF v0.6.1 models use.
     pub motion2: f64,
-    /// `integer_motion3`: blended motion2 (identical to motion2 except on frame 0).
+    /// `integer_motion3`: blended motion2 (what the vmaf_v1.0.16 models use).
     pub motion3: f64,
 }
 
-/// A frame whose motion is known but whose motion2 still waits for the next frame.
-#[derive(Clone, Copy, Debug)]
-struct Pending {
-    index: u64,
-    motion: f64,
-    first: bool,
+/// C's `MIN(a, b)`.
+#[inline]
+fn c_min(a: f64, b: f64) -> f64 {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+/// libvmaf's blended, clipped motion (`motion_blend` then `motion_max_val`).
+fn blend(o: &MotionOptions, m: f64) -> f64 {
+    let (f, off) = (o.blend_factor, o.blend_offset);
+    c_min(m * f + (1.0 - f) * c_min(off, m), o.max_val)
+}
+
+/// State of the sequence being measured.
+#[derive(Default)]
+struct Sequence {
+    /// Frames pushed so far.
+    n: u64,
+    /// Motion of the latest frames, as (position, motion), oldest first.
+    recent: VecDeque<(u64, f64)>,
+    /// Motion3 of the first frames: the blend of the first motion computed.
+    stamp: Option<f64>,
+    /// The previous frame's blended motion2, for the moving average.
+    prev_processed: f64,
+    /// Frames whose temporal scores wait for later frames, as (index, position).
+    waiting: VecDeque<(u64, u64)>,
 }
 
 /// Streaming integer motion over the reference luma.
@@ -70,11 +168,12 @@ pub struct IntegerMotion {
     h: usize,
     bpc: u32,
     opts: MotionOptions,
-    prev: Vec<u16>,
-    cur: Vec<u16>,
-    have_prev: bool,
+    /// The last `lag + 1` reference lumas, by position modulo `lag + 1`.
+    frames: Vec<Vec<u16>>,
     y_row: Vec<i32>,
-    pending: Option<Pending>,
+    seq: Sequence,
+    /// Scores complete but not yet handed out.
+    ready: VecDeque<MotionScores>,
     /// Instruction set of the kernels.
     isa: Isa,
 }
@@ -96,24 +195,31 @@ impl IntegerMotion {
         if width < MIN_SIZE || height < MIN_SIZE {
             return Err(MotionError::TooSmall(width, height));
         }
+        opts.check()?;
         Ok(IntegerMotion {
             w: width,
             h: height,
             bpc,
             opts,
-            prev: vec![0; width * height],
-            cur: vec![0; width * height],
-            have_prev: false,
+            frames: vec![vec![0; width * height]; opts.lag() as usize + 1],
             y_row: vec![0; width],
-            pending: None,
+            seq: Sequence::default(),
+            ready: VecDeque::new(),
             isa: Isa::detect(),
         })
     }
 
+    /// Frames between pushing a frame and getting its scores back: 1, or 2 with the
+    /// five-frame window.
+    pub fn delay(&self) -> usize {
+        self.opts.lag() as usize
+    }
+
     /// Feeds the reference luma of frame `index` and returns the scores of the frame
-    /// before it, which this frame completes. The first frame after [`new`](Self::new),
-    /// [`reset`](Self::reset) or [`flush`](Self::flush) starts a sequence (motion 0, like
-    /// libvmaf's frame 0); frames are expected in order, `index` is only carried along.
+    /// [`delay`](Self::delay) frames before it, which this frame completes. The first frame
+    /// after [`new`](Self::new), [`reset`](Self::reset) or [`flush`](Self::flush) starts a
+    /// sequence (motion 0, like libvmaf's frame 0); frames are expected in order, `index`
+    /// is only carried along.
     ///
     /// Panics if the plane's size or bit depth differ from the ones given to `new`.
     pub fn push(&mut self, index: u64, reference: &Plane) -> Option<MotionScores> {
@@ -127,68 +233,109 @@ impl IntegerMotion {
             self.h,
             self.bpc
         );
-        let w = self.w;
-        for y in 0..self.h {
-            reference.row_u16(y, &mut self.cur[y * w..(y + 1) * w]);
+        let (w, h) = (self.w, self.h);
+        let lag = self.opts.lag();
+        let slots = lag + 1;
+        let pos = self.seq.n;
+        let mut cur = std::mem::take(&mut self.frames[(pos % slots) as usize]);
+        for y in 0..h {
+            reference.row_u16(y, &mut cur[y * w..(y + 1) * w]);
         }
-        let first = !self.have_prev;
-        let motion = if first || self.opts.force_zero {
+        let motion = if pos < lag || self.opts.force_zero {
             0.0
         } else {
-            let sad = blurred_sad(
-                self.isa,
-                &self.prev,
-                &self.cur,
-                w,
-                self.h,
-                self.bpc,
-                &mut self.y_row,
-            );
-            (sad as f64 / 256.0 / (w * self.h) as f64).min(MOTION_MAX)
+            let prev = &self.frames[((pos - lag) % slots) as usize];
+            let sad = blurred_sad(self.isa, prev, &cur, w, h, self.bpc, &mut self.y_row);
+            c_min(
+                sad as f64 / 256.0 / (w * h) as f64 * self.opts.fps_weight,
+                self.opts.max_val,
+            )
         };
-        std::mem::swap(&mut self.prev, &mut self.cur);
-        self.have_prev = true;
-        let done = self.pending.take().map(|p| finish(p, Some(motion)));
-        self.pending = Some(Pending {
-            index,
-            motion,
-            first,
-        });
-        done
-    }
-
-    /// End of stream: the last frame's scores (None if nothing is pending). The next
-    /// `push` starts a new sequence.
-    pub fn flush(&mut self) -> Option<MotionScores> {
-        self.have_prev = false;
-        self.pending.take().map(|p| finish(p, None))
-    }
-
-    /// Forgets the sequence, dropping a pending frame.
-    pub fn reset(&mut self) {
-        self.have_prev = false;
-        self.pending = None;
-    }
-}
-
-/// Completes a frame once its successor's motion (or the end of stream) is known,
-/// the way libvmaf's `flush` does with the default blend options (factor 1, so the
-/// blend is the identity).
-fn finish(p: Pending, next: Option<f64>) -> MotionScores {
-    let (motion2, motion3) = match (p.first, next) {
-        (true, Some(n)) => (0.0, n.min(MOTION_MAX)),
-        (true, None) => (0.0, 0.0),
-        (false, Some(n)) => {
-            let m = if p.motion < n { p.motion } else { n };
-            (m, m.min(MOTION_MAX))
+        self.frames[(pos % slots) as usize] = cur;
+        let stamp = blend(&self.opts, motion);
+        let seq = &mut self.seq;
+        seq.n += 1;
+        if seq.recent.len() == 4 {
+            seq.recent.pop_front();
         }
-        (false, None) => (p.motion, p.motion.min(MOTION_MAX)),
-    };
-    MotionScores {
-        index: p.index,
-        motion: p.motion,
-        motion2,
-        motion3,
+        seq.recent.push_back((pos, motion));
+        if pos == lag {
+            seq.stamp = Some(stamp);
+        }
+        seq.waiting.push_back((index, pos));
+        self.complete(false);
+        self.ready.pop_front()
+    }
+
+    /// End of stream: the scores of a frame still pending, oldest first; call until `None`
+    /// (once suffices without the five-frame window). The next `push` starts a new
+    /// sequence.
+    pub fn flush(&mut self) -> Option<MotionScores> {
+        if self.seq.n > 0 {
+            self.complete(true);
+            self.seq = Sequence::default();
+        }
+        self.ready.pop_front()
+    }
+
+    /// Forgets the sequence, dropping pending frames.
+    pub fn reset(&mut self) {
+        self.seq = Sequence::default();
+        self.ready.clear();
+    }
+
+    /// Completes the waiting frames whose scores are now known (all of them at the end of
+    /// the stream), the way libvmaf's `flush` computes them.
+    fn complete(&mut self, end: bool) {
+        let lag = self.opts.lag();
+        while let Some(&(index, q)) = self.seq.waiting.front() {
+            let at = |p: u64| {
+                self.seq
+                    .recent
+                    .iter()
+                    .find(|&&(x, _)| x == p)
+                    .map(|&(_, m)| m)
+            };
+            let motion = at(q).expect("a waiting frame's motion is recent");
+            let (motion2, motion3) = if q < lag {
+                let stamp = match self.seq.stamp {
+                    Some(s) => s,
+                    None if end => 0.0,
+                    None => break,
+                };
+                self.seq.prev_processed = stamp;
+                (0.0, stamp)
+            } else {
+                let motion2 = match at(q + 1) {
+                    None if !end => break,
+                    None => motion,
+                    Some(hi) => {
+                        // The window's other side: this frame (lag 1) or the one before.
+                        let lo_pos = q + 1 - lag;
+                        if lo_pos >= lag {
+                            c_min(at(lo_pos).expect("recent"), hi)
+                        } else {
+                            hi
+                        }
+                    }
+                };
+                let processed = blend(&self.opts, motion2);
+                let m3 = if self.opts.moving_average {
+                    (processed + self.seq.prev_processed) / 2.0
+                } else {
+                    processed
+                };
+                self.seq.prev_processed = processed;
+                (motion2, m3)
+            };
+            self.seq.waiting.pop_front();
+            self.ready.push_back(MotionScores {
+                index,
+                motion,
+                motion2,
+                motion3,
+            });
+        }
     }
 }
 
@@ -480,8 +627,16 @@ mod tests {
         let (w, h) = (3, 3);
         let a = vec![0u8; 9];
         let b = vec![200u8; 9];
-        let mut m =
-            IntegerMotion::with_options(w, h, 8, MotionOptions { force_zero: true }).unwrap();
+        let mut m = IntegerMotion::with_options(
+            w,
+            h,
+            8,
+            MotionOptions {
+                force_zero: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         m.push(0, &plane(&a, w, h));
         let s = m.push(1, &plane(&b, w, h)).unwrap();
         assert_eq!(s.motion3, 0.0);
@@ -494,6 +649,110 @@ mod tests {
             m.push(0, &plane(&a, w, h));
             m.push(1, &plane(&b, w, h));
             assert!(m.flush().unwrap().motion >= 0.0);
+        }
+    }
+
+    /// All scores of a sequence of flat frames (motion = the level change), streamed.
+    fn run_flat(levels: &[u8], opts: MotionOptions) -> Vec<MotionScores> {
+        let (w, h) = (8, 8);
+        let mut m = IntegerMotion::with_options(w, h, 8, opts).unwrap();
+        let mut out = Vec::new();
+        for (i, &v) in levels.iter().enumerate() {
+            let f = vec![v; w * h];
+            let s = m.push(i as u64, &plane(&f, w, h));
+            if let Some(s) = &s {
+                assert_eq!(s.index as usize + m.delay(), i, "delay");
+            }
+            out.extend(s);
+        }
+        while let Some(s) = m.flush() {
+            out.push(s);
+        }
+        assert_eq!(out.len(), levels.len());
+        assert!(out.iter().enumerate().all(|(i, s)| s.index == i as u64));
+        out
+    }
+
+    #[test]
+    fn blend_clip_and_moving_average() {
+        let levels = [0u8, 10, 40, 45, 145];
+        let opts = MotionOptions {
+            blend_factor: 0.5,
+            blend_offset: 20.0,
+            max_val: 50.0,
+            ..Default::default()
+        };
+        let out = run_flat(&levels, opts);
+        // motion is clipped to 50 already; motion2 = min of neighbours.
+        let mot: Vec<f64> = out.iter().map(|s| s.motion).collect();
+        assert_eq!(mot, [0.0, 10.0, 30.0, 5.0, 50.0]);
+        let m2: Vec<f64> = out.iter().map(|s| s.motion2).collect();
+        assert_eq!(m2, [0.0, 10.0, 5.0, 5.0, 50.0]);
+        let blend = |m: f64| (m * 0.5 + 0.5 * m.min(20.0)).min(50.0);
+        let m3: Vec<f64> = out.iter().map(|s| s.motion3).collect();
+        assert_eq!(
+            m3,
+            [
+                blend(10.0),
+                blend(10.0),
+                blend(5.0),
+                blend(5.0),
+                blend(50.0)
+            ]
+        );
+        let avg = run_flat(
+            &levels,
+            MotionOptions {
+                moving_average: true,
+                ..opts
+            },
+        );
+        let m3a: Vec<f64> = avg.iter().map(|s| s.motion3).collect();
+        let b: Vec<f64> = [10.0, 10.0, 5.0, 5.0, 50.0].map(blend).to_vec();
+        let want: Vec<f64> = (0..5)
+            .map(|i| {
+                if i == 0 {
+                    b[0]
+                } else {
+                    (b[i] + b[i - 1]) / 2.0
+                }
+            })
+            .collect();
+        assert_eq!(m3a, want);
+        // The fps weight scales motion before the clip.
+        let fps = run_flat(
+            &[0, 10, 40],
+            MotionOptions {
+                fps_weight: 2.0,
+                max_val: 50.0,
+                ..Default::default()
+            },
+        );
+        assert_eq!(fps[1].motion, 20.0);
+        assert_eq!(fps[2].motion, 50.0);
+    }
+
+    #[test]
+    fn five_frame_window() {
+        let opts = MotionOptions {
+            five_frame_window: true,
+            ..Default::default()
+        };
+        // Motion against the frame two back.
+        let out = run_flat(&[0, 10, 40, 45, 50, 50], opts);
+        let mot: Vec<f64> = out.iter().map(|s| s.motion).collect();
+        assert_eq!(mot, [0.0, 0.0, 40.0, 35.0, 10.0, 5.0]);
+        // motion2: 0, 0, then motion[3], then min(motion[i - 1], motion[i + 1]), the last
+        // its own.
+        let m2: Vec<f64> = out.iter().map(|s| s.motion2).collect();
+        assert_eq!(m2, [0.0, 0.0, 35.0, 10.0, 5.0, 5.0]);
+        let m3: Vec<f64> = out.iter().map(|s| s.motion3).collect();
+        assert_eq!(m3, [40.0, 40.0, 35.0, 10.0, 5.0, 5.0]);
+        // Short sequences: no stamp without a third frame.
+        for n in 1..=3 {
+            let out = run_flat(&[0, 10, 40][..n], opts);
+            let want = if n == 3 { 40.0 } else { 0.0 };
+            assert!(out[..n.min(2)].iter().all(|s| s.motion3 == want), "{n}");
         }
     }
 

@@ -40,6 +40,7 @@ fn check(reference: &Path, distorted: &Path, label: &str, diffs: &mut MaxDiff) {
         psnr: true,
         ssim: true,
         ms_ssim,
+        cambi: None,
         threads: 2,
     })
     .unwrap();

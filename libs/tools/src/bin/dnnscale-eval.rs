@@ -718,6 +718,7 @@ fn measure(
         psnr: true,
         ssim: false,
         ms_ssim: false,
+        cambi: None,
         threads: 1,
     })
     .map_err(|e| e.to_string())?;
