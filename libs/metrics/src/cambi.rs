@@ -709,13 +709,21 @@ impl Cambi {
         c_values.fill(0.0);
         let image = &self.image;
         let mask = &self.mask;
-        // The histogram row of pixel (r, j) if it is masked and in the band, else -1.
-        let band_of = |r: usize, j: usize| -> i32 {
-            let band = image[r * stride + j] as i32 - base;
-            if mask[r * stride + j] != 0 && band >= 0 && (band as usize) < size {
-                band
-            } else {
-                -1
+        // Per column, the histogram row of row `r`'s pixel if it is masked and in the band,
+        // else -1 (branch-free, so that it vectorises).
+        let bands_of = |r: Option<usize>, out: &mut [i32]| match r {
+            None => out.fill(-1),
+            Some(r) => {
+                let img = &image[r * stride..r * stride + w];
+                let m = &mask[r * stride..r * stride + w];
+                for ((o, &v), &mk) in out.iter_mut().zip(img).zip(m) {
+                    let band = v as i32 - base;
+                    *o = if (mk != 0) & ((band as u32) < size as u32) {
+                        band
+                    } else {
+                        -1
+                    };
+                }
             }
         };
         let (leaving, entering) = self.events.split_at_mut(self.stride);
@@ -725,12 +733,12 @@ impl Cambi {
         // the same value cancel (libvmaf skips them too); the counts end the same whatever
         // the order of the updates.
         let mut slide = |hist: &mut [u16], leave: Option<usize>, enter: Option<usize>| {
-            for j in 0..w {
-                let out = leave.map_or(-1, |r| band_of(r, j));
-                let inn = enter.map_or(-1, |r| band_of(r, j));
-                let same = out == inn;
-                leaving[j] = if same { -1 } else { out };
-                entering[j] = if same { -1 } else { inn };
+            bands_of(leave, leaving);
+            bands_of(enter, entering);
+            for (l, e) in leaving.iter_mut().zip(entering.iter_mut()) {
+                let same = *l == *e;
+                *l = if same { -1 } else { *l };
+                *e = if same { -1 } else { *e };
             }
             add_runs(hist, leaving, w, pad, false);
             add_runs(hist, entering, w, pad, true);
@@ -801,8 +809,15 @@ fn scales_impl(c: &mut Cambi, t: Target) -> f64 {
 /// where CAMBI looks, are long runs.
 #[inline(always)]
 fn add_runs(hist: &mut [u16], bands: &[i32], w: usize, pad: usize, add: bool) {
+    const SKIP: usize = 32;
     let mut x = 0;
     while x < w {
+        // Most columns have no event: skip them a block at a time (all negative <=> the
+        // bitwise and of the block is negative).
+        if x + SKIP <= w && bands[x..x + SKIP].iter().fold(-1i32, |a, &b| a & b) < 0 {
+            x += SKIP;
+            continue;
+        }
         let b = bands[x];
         if b < 0 {
             x += 1;
@@ -813,19 +828,6 @@ fn add_runs(hist: &mut [u16], bands: &[i32], w: usize, pad: usize, add: bool) {
             x += 1;
         }
         let x1 = x - 1;
-        if x1 - x0 < SHORT_RUN {
-            // Short runs: one window-wide step per pixel is cheaper than the trapezoid.
-            for p in x0..=x1 {
-                let (lo, hi) = (p.saturating_sub(pad), (p + pad + 1).min(w));
-                let cells = &mut hist[b as usize * w + lo..b as usize * w + hi];
-                if add {
-                    cells.iter_mut().for_each(|c| *c = c.wrapping_add(1));
-                } else {
-                    cells.iter_mut().for_each(|c| *c = c.wrapping_sub(1));
-                }
-            }
-            continue;
-        }
         let lo = x0.saturating_sub(pad);
         let hi = (x1 + pad).min(w - 1);
         let row = &mut hist[b as usize * w + lo..=b as usize * w + hi];
@@ -845,9 +847,6 @@ fn add_runs(hist: &mut [u16], bands: &[i32], w: usize, pad: usize, add: bool) {
         }
     }
 }
-
-/// Runs shorter than this are added pixel by pixel.
-const SHORT_RUN: usize = 4;
 
 /// What the contrast value of a pixel depends on besides the histograms.
 struct CValueCtx<'a> {
