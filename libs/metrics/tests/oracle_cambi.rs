@@ -221,7 +221,7 @@ fn cambi_matches_libvmaf_encode_and_source_sizes() {
 }
 
 #[test]
-fn cambi_matches_libvmaf_10bit() {
+fn cambi_matches_libvmaf_10_and_12bit() {
     oracle::ffmpeg().unwrap();
     let mut worst = Exactness::new(common::as_logged);
     let sets = [
@@ -237,6 +237,11 @@ fn cambi_matches_libvmaf_10bit() {
         ("s2_10b", "scale=960:540:flags=bicubic", "44"),
     ] {
         let (r, d) = pair(&sky(), tag, vf, "yuv420p10le", crf);
+        compare(&r, &d, &sets, &mut worst);
+    }
+    // 12 bits (x264 encodes it at 10, decoded back to 12): CAMBI rounds to 10 bits first.
+    for (tag, vf, crf) in [("s1_12b", "null", "40")] {
+        let (r, d) = pair(&sky(), tag, vf, "yuv420p12le", crf);
         compare(&r, &d, &sets, &mut worst);
     }
     worst.report(TOL);
