@@ -93,7 +93,12 @@ fn gst_inspect_documents_every_vqmeter_property() {
     for p in lv_testkit::elements::VQMETER_PROPERTIES {
         let line = text
             .lines()
-            .find(|l| l.trim_start().starts_with(&format!("{p} ")))
+            // gst-inspect pads names to 20 columns; longer ones run straight into the colon.
+            .find(|l| {
+                l.trim_start()
+                    .strip_prefix(p)
+                    .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with(':'))
+            })
             .unwrap_or_else(|| panic!("{p} not in gst-inspect output"));
         assert!(
             line.split_once(':')
