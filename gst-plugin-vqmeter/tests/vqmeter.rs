@@ -747,6 +747,8 @@ fn run_counting_output(launch: &str) -> (Outcome, Vec<gst::ClockTime>) {
             gst::PadProbeReturn::Ok
         });
     let out = run_pipeline(&pipeline, launch);
+    // Dropped while PLAYING, a live pipeline's streaming threads outlive its elements.
+    pipeline.set_state(gst::State::Null).unwrap();
     let pts = out_pts.lock().unwrap().clone();
     (out, pts)
 }
