@@ -28,7 +28,7 @@
 //! run under `catch_panic`, the trainer under `catch_unwind`, and every update behind a lock
 //! leaves it consistent.
 
-use super::Backend;
+use super::{Adapt, Backend};
 use crate::feedback::SrpatchFeedback;
 use gst::glib;
 use gst::prelude::*;
@@ -89,6 +89,7 @@ const DEFAULT_RECENT_WEIGHT: f64 = 4.0;
 const DEFAULT_MAX_PATCHES: u32 = 1000;
 const DEFAULT_SEED: u64 = 1;
 const DEFAULT_TRAINER_NICE: i32 = 19;
+const DEFAULT_ADAPT: Adapt = Adapt::All;
 
 #[derive(Clone, Debug)]
 struct Settings {
@@ -99,6 +100,7 @@ struct Settings {
     training: bool,
     adaptive: bool,
     serve_best: bool,
+    adapt: Adapt,
     epoch_duration: u64,
     learning_rate: f64,
     batch_size: u32,
@@ -122,6 +124,7 @@ impl Default for Settings {
             training: true,
             adaptive: true,
             serve_best: true,
+            adapt: DEFAULT_ADAPT,
             epoch_duration: DEFAULT_EPOCH_NS,
             learning_rate: DEFAULT_LR,
             batch_size: DEFAULT_BATCH,
@@ -1027,6 +1030,7 @@ impl Srenhance {
                 recent: settings.recent_patches as usize,
                 recent_weight: settings.recent_weight,
                 seed: settings.seed,
+                adapt: settings.adapt.into(),
                 ..TrainerConfig::default()
             },
             params: settings.params,
@@ -1410,6 +1414,14 @@ impl ObjectImpl for Srenhance {
                     .default_value(d.serve_best)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecEnum::builder_with_default("adapt-params", DEFAULT_ADAPT)
+                    .nick("Adapted parameters")
+                    .blurb(
+                        "Which parameters online training moves; the others keep the initial \
+                         model's values",
+                    )
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecUInt64::builder("epoch-duration")
                     .nick("Epoch duration")
                     .blurb(
@@ -1571,6 +1583,7 @@ impl ObjectImpl for Srenhance {
             "threads" => s.threads = value.get().unwrap(),
             "adaptive" => s.adaptive = value.get().unwrap(),
             "serve-best" => s.serve_best = value.get().unwrap(),
+            "adapt-params" => s.adapt = value.get().unwrap(),
             "epoch-duration" => s.epoch_duration = value.get().unwrap(),
             "learning-rate" => s.learning_rate = value.get().unwrap(),
             "batch-size" => s.batch_size = value.get().unwrap(),
@@ -1602,6 +1615,7 @@ impl ObjectImpl for Srenhance {
             "qos" => s.qos.to_value(),
             "adaptive" => s.adaptive.to_value(),
             "serve-best" => s.serve_best.to_value(),
+            "adapt-params" => s.adapt.to_value(),
             "epoch-duration" => s.epoch_duration.to_value(),
             "learning-rate" => s.learning_rate.to_value(),
             "batch-size" => s.batch_size.to_value(),

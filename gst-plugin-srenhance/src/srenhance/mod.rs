@@ -9,6 +9,29 @@ mod imp;
 
 lv_gst::backend_enum!("GstSrenhanceBackend");
 
+/// Which parameters online training moves (`adapt-params`).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstSrenhanceAdapt")]
+pub enum Adapt {
+    #[enum_value(name = "Every weight and bias", nick = "all")]
+    All = 0,
+    #[enum_value(name = "The biases only (per-channel offsets)", nick = "biases")]
+    Biases = 1,
+    #[enum_value(name = "The last convolution and every bias", nick = "last-layer")]
+    LastLayer = 2,
+}
+
+impl From<Adapt> for lv_livenas::trainer::Adapt {
+    fn from(a: Adapt) -> Self {
+        match a {
+            Adapt::All => Self::All,
+            Adapt::Biases => Self::Biases,
+            Adapt::LastLayer => Self::LastLayer,
+        }
+    }
+}
+
 glib::wrapper! {
     pub struct Srenhance(ObjectSubclass<imp::Srenhance>)
         @extends gst::Element, gst::Object;
@@ -19,6 +42,6 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
         plugin,
         "srenhance",
         Srenhance::static_type(),
-        &[Backend::static_type()],
+        &[Backend::static_type(), Adapt::static_type()],
     )
 }

@@ -84,6 +84,43 @@ pub struct TrainerConfig {
     /// Newest patches the quality measures use.
     pub eval_patches: usize,
     pub seed: u64,
+    /// Which parameters online training moves (the rest keep DNN_0's values).
+    pub adapt: Adapt,
+}
+
+/// The parameters online training may move. A few hundred patches an epoch over-fit a whole
+/// network; CaFM (ICCV 2021) and SRVC (ICCV 2021) adapt a small share of a shared model and
+/// keep the rest, which also keeps the adapted model near the generic one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Adapt {
+    /// Every weight and bias.
+    #[default]
+    All,
+    /// The biases of every layer (per-channel offsets, CaFM's bias half).
+    Biases,
+    /// The last convolution (and the linear branch, if any) and every bias.
+    LastLayer,
+}
+
+impl Adapt {
+    /// `true` for each parameter of `net` that training may move.
+    pub fn mask(self, net: &RefineNet) -> Vec<bool> {
+        let mut m = vec![self == Adapt::All; net.num_params()];
+        if self == Adapt::All {
+            return m;
+        }
+        let last = net.layers.len() - 1;
+        for (k, l) in net.layers.iter().chain(net.skip.iter()).enumerate() {
+            let whole = self == Adapt::LastLayer && k >= last;
+            let from = if whole {
+                l.offset
+            } else {
+                l.offset + l.weight_len()
+            };
+            m[from..l.offset + l.len()].fill(true);
+        }
+        m
+    }
 }
 
 impl Default for TrainerConfig {
@@ -97,6 +134,7 @@ impl Default for TrainerConfig {
             recent_weight: 4.0,
             eval_patches: 16,
             seed: 1,
+            adapt: Adapt::All,
         }
     }
 }
@@ -168,6 +206,8 @@ pub struct Trainer {
     steps_at_older: u64,
     /// [`Trainer::blend`] as of `blend_steps` training steps (rebuilt when `net` moved).
     blend_cache: Option<(u64, RefineNet)>,
+    /// `config.adapt`'s mask; `None` when every parameter trains.
+    mask: Option<Vec<bool>>,
 }
 
 /// Validation on arriving pairs: mean squared errors (8-bit units) of the current, previous
@@ -191,6 +231,7 @@ impl Trainer {
     pub fn new(net: RefineNet, config: TrainerConfig) -> Trainer {
         let adam = Adam::new(net.num_params(), config.learning_rate);
         let net_clone_for_older = net.clone();
+        let mask = (config.adapt != Adapt::All).then(|| config.adapt.mask(&net));
         Trainer {
             store: PatchStore::new(config.capacity, config.recent, config.recent_weight),
             rng: rand_pcg::Pcg64::seed_from_u64(config.seed),
@@ -208,6 +249,7 @@ impl Trainer {
             older: net_clone_for_older,
             steps_at_older: 0,
             blend_cache: None,
+            mask,
         }
     }
 
@@ -314,7 +356,15 @@ impl Trainer {
             .zip(traces.par_iter())
             .map(|(s, t)| s.loss_and_grad(&t.output, GRAD_SCALE / nb))
             .unzip();
-        let grad = self.net.backward_batch(&traces, &dys);
+        let mut grad = self.net.backward_batch(&traces, &dys);
+        if let Some(m) = &self.mask {
+            // Adam moves nothing whose gradient is always zero (its moments stay zero).
+            for (g, &on) in grad.iter_mut().zip(m) {
+                if !on {
+                    *g = 0.0;
+                }
+            }
+        }
         let lr = self.config.learning_rate;
         self.adam.step(&mut self.net.params, &grad, lr);
         self.steps += 1;
@@ -688,6 +738,48 @@ mod tests {
             t.net().params.clone()
         };
         assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn adapting_a_subset_moves_only_that_subset() {
+        let (w, h, size) = (64usize, 64usize, 32usize);
+        let hr = picture(w, h, 9);
+        for adapt in [Adapt::Biases, Adapt::LastLayer, Adapt::All] {
+            let net0 = small_net();
+            let config = TrainerConfig {
+                adapt,
+                ..TrainerConfig::default()
+            };
+            let mut t = Trainer::new(net0.clone(), config);
+            let m = t.margin();
+            for p in pairs_for(&hr, w, h, size, m) {
+                t.add(p);
+            }
+            for _ in 0..5 {
+                t.step();
+            }
+            let mask = adapt.mask(&net0);
+            let last = net0.layers.len() - 1;
+            for (k, l) in net0.layers.iter().enumerate() {
+                let weights = l.offset..l.offset + l.weight_len();
+                let biases = l.offset + l.weight_len()..l.offset + l.len();
+                let w_on = adapt == Adapt::All || (adapt == Adapt::LastLayer && k == last);
+                assert!(mask[weights.clone()].iter().all(|&b| b == w_on));
+                assert!(mask[biases].iter().all(|&b| b));
+                let moved = weights.clone().any(|i| t.net().params[i] != net0.params[i]);
+                // The zero last layer gets a gradient from the first step (see RefineNet::new);
+                // the earlier layers' only through it, so only the last is sure to move.
+                if !w_on {
+                    assert!(!moved, "{adapt:?}: layer {k}'s weights moved");
+                } else if k == last {
+                    assert!(moved, "{adapt:?}: layer {k}'s weights did not move");
+                }
+            }
+            assert!(
+                (0..net0.num_params()).any(|i| mask[i] && t.net().params[i] != net0.params[i]),
+                "{adapt:?}: nothing trained"
+            );
+        }
     }
 
     #[test]

@@ -58,6 +58,7 @@ usage: srenhance-eval [options] --clip HR.y4m [--clip ...]
   --learning-rate L     srenhance learning-rate (default: the element's)
   --sr-props P          extra srenhance properties for (c)-(f), e.g. \"threads=2\"
   --adaptive-props P    extra properties for (f) only, e.g. \"thresh-sat=0.1 count-sat=2\"
+  --patch-props P       extra srpatch properties, e.g. \"jpeg-quality=85\"
   --variants V,..       subset of bilinear,bicubic,generic,onetime,continuous,adaptive
   --seed N              srpatch and srenhance seed (default 1)
   --plugin-dir D        directory with libgstsrenhance.so (default: this binary's)
@@ -103,6 +104,7 @@ struct Args {
     learning_rate: Option<f64>,
     sr_props: String,
     adaptive_props: String,
+    patch_props: String,
     variants: Vec<String>,
     seed: u64,
     plugin_dir: PathBuf,
@@ -138,6 +140,7 @@ fn parse_args() -> Args {
         learning_rate: None,
         sr_props: String::new(),
         adaptive_props: String::new(),
+        patch_props: String::new(),
         variants: ALL.iter().map(|s| s.to_string()).collect(),
         seed: 1,
         plugin_dir: exe_dir,
@@ -158,6 +161,7 @@ fn parse_args() -> Args {
             "--learning-rate" => a.learning_rate = Some(num(it.next(), &k)),
             "--sr-props" => a.sr_props = num(it.next(), &k),
             "--adaptive-props" => a.adaptive_props = num(it.next(), &k),
+            "--patch-props" => a.patch_props = num(it.next(), &k),
             "--variants" => {
                 let v: String = num(it.next(), &k);
                 a.variants = v.split(',').map(|s| s.trim().to_string()).collect();
@@ -184,7 +188,7 @@ fn parse_args() -> Args {
         die("--scale must be >= 1, --epoch-seconds and --onetime-seconds > 0");
     }
     // Properties are pasted into a pipeline description: keep them to `key=value` words.
-    for p in [&a.sr_props, &a.adaptive_props] {
+    for p in [&a.sr_props, &a.adaptive_props, &a.patch_props] {
         if p.contains(['!', '"', '\'']) {
             die(format!("bad property list: {p}"));
         }
@@ -284,11 +288,12 @@ fn ingest_desc(
     let loc = r.path.display().to_string().replace('"', "");
     format!(
         "filesrc location=\"{loc}\" ! y4mdec ! identity eos-after={after} ! \
-         srpatch name=p seed={seed} scheduler=false patch-kbps={pk} ! queue ! videoscale ! \
+         srpatch name=p seed={seed} scheduler=false patch-kbps={pk} {pp} ! queue ! videoscale ! \
          video/x-raw,width={iw},height={ih} ! x264enc tune=zerolatency bitrate={kbps} threads=1 ! \
          h264parse ! avdec_h264 ! tee name=dec ",
         seed = args.seed,
         pk = args.patch_kbps,
+        pp = args.patch_props,
         // identity passes N - 1 buffers and turns the N-th into EOS (GStreamer 1.22).
         after = limit + 1,
     )
