@@ -60,6 +60,24 @@ fi
 
 pipdl() { python3 -m pip download -q --no-deps -d "$CACHE/pypi" "$@"; }
 
+# ---- NVRTC (issue #17: the CUDA kernels compile in the tests, no GPU needed) ---------------
+# PyPI's nvidia-cuda-nvrtc-cu12 wheel carries libnvrtc.so.12 and its builtins. CUDA 12's NVRTC
+# emits PTX that drivers from 12.x on load. cudarc looks for `libnvrtc.so` first, hence the link;
+# scripts/test.sh and scripts/gpu-check.sh put the directory on LD_LIBRARY_PATH.
+NVRTC_VERSION=12.6.85
+NV="$CACHE/nvrtc/lib"
+if [ ! -e "$NV/libnvrtc.so" ] || [ ! -e "$NV/.v$NVRTC_VERSION" ]; then
+  ls "$CACHE"/pypi/nvidia_cuda_nvrtc_cu12-$NVRTC_VERSION-*.whl >/dev/null 2>&1 ||
+    pipdl --only-binary :all: --platform manylinux2014_x86_64 "nvidia-cuda-nvrtc-cu12==$NVRTC_VERSION"
+  tmp="$(mktemp -d)"
+  unzip -q -o "$CACHE"/pypi/nvidia_cuda_nvrtc_cu12-$NVRTC_VERSION-*.whl 'nvidia/cuda_nvrtc/lib/*' -d "$tmp"
+  rm -rf "$NV" && mkdir -p "$NV"
+  mv "$tmp"/nvidia/cuda_nvrtc/lib/* "$NV/"
+  ln -sf libnvrtc.so.12 "$NV/libnvrtc.so"
+  touch "$NV/.v$NVRTC_VERSION"
+  rm -rf "$tmp"
+fi
+
 # ---- oracle ffmpeg -------------------------------------------------------------------
 FF="$CACHE/ffmpeg/ffmpeg"
 if [ ! -x "$FF" ]; then

@@ -22,6 +22,11 @@
 //! `scripts/fetch-eval-clips.sh`). Run: `cargo bench -p gst-plugin-srenhance --bench srenhance_speed`;
 //! `LV_BENCH_INSTANCES=4` runs only N live instances at once instead (see `instances`);
 //! `LV_BENCH_SR_PROPS="model=M.onnx"` adds properties to every srenhance (another model).
+//!
+//! `LV_BENCH_SOAK_S=600` runs only the memory soak instead (issue #14): one live 30 fps camera
+//! with the trainer on (continuous training, so it never rests) for that many seconds, this
+//! process's resident size (`VmRSS`) sampled every 10 s beside the patch store's fill from the
+//! `srenhance-epoch` messages; it prints the series and the growth once the store is full.
 
 use gst::prelude::*;
 use lv_testkit::bench::{env_usize, launch_timed, SharedBytes, Timed};
@@ -107,6 +112,8 @@ struct Run {
     latencies: Vec<f64>,
     /// Training steps per second of wall time over the run.
     steps_per_s: Option<f64>,
+    /// (seconds since the pipeline started, pairs in the patch store) at each epoch's end.
+    stores: Vec<(f64, u64)>,
 }
 
 /// `appsrc ! <scaler> ! 1280x720 ! fakesink`, plus `appsrc ! sr.patch_sink` when `patches`.
@@ -183,7 +190,16 @@ fn gst_run(
         })
     };
     let mut fraction = None;
-    let deadline = Instant::now() + std::time::Duration::from_secs(600);
+    let mut stores = Vec::new();
+    let started = Instant::now();
+    // Real-time runs last as long as their frames; leave 10 minutes beyond that.
+    let budget = 600
+        + if realtime {
+            total as u64 * FRAME_NS / 1_000_000_000
+        } else {
+            0
+        };
+    let deadline = Instant::now() + std::time::Duration::from_secs(budget);
     loop {
         let Some(msg) = bus.timed_pop_filtered(
             gst::ClockTime::from_seconds(1),
@@ -194,7 +210,7 @@ fn gst_run(
             ],
         ) else {
             if Instant::now() > deadline {
-                fail(format!("{scaler}: no EOS within 600 s"));
+                fail(format!("{scaler}: no EOS within {budget} s"));
             }
             continue;
         };
@@ -207,6 +223,9 @@ fn gst_run(
                 if let Some(s) = e.structure() {
                     if s.name() == "srenhance-epoch" {
                         fraction = s.get::<f64>("training-fraction").ok().or(fraction);
+                        if let Ok(n) = s.get::<u64>("store") {
+                            stores.push((started.elapsed().as_secs_f64(), n));
+                        }
                     }
                 }
             }
@@ -243,6 +262,7 @@ fn gst_run(
         fraction,
         latencies,
         steps_per_s,
+        stores,
     }
 }
 
@@ -316,6 +336,13 @@ fn main() {
         .and_then(|v| v.parse::<usize>().ok())
     {
         instances(n, &lr, &patches, total);
+        return;
+    }
+    if let Some(secs) = std::env::var("LV_BENCH_SOAK_S")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        soak(secs, &lr, &patches);
         return;
     }
 
@@ -520,5 +547,85 @@ fn instances(n: usize, lr: &[Arc<Vec<u8>>], patches: &[Option<Arc<Vec<u8>>>], to
                 "–".into()
             },
         );
+    }
+}
+
+/// This process's resident set size in MiB (`VmRSS` of /proc/self/status), if readable.
+fn rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// `LV_BENCH_SOAK_S=N`: the memory soak of a live 720p30 ingest with the trainer on.
+fn soak(secs: usize, lr: &[Arc<Vec<u8>>], patches: &[Option<Arc<Vec<u8>>>]) {
+    let sr_props = std::env::var("LV_BENCH_SR_PROPS").unwrap_or_default();
+    let scaler = format!("srenhance name=sr training=true adaptive=false threads=2 {sr_props}");
+    let total = secs * 30;
+    println!("\nmemory soak: one live 30 fps camera, 640x360 → 1280x720, trainer on, {secs} s:");
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let t0 = Instant::now();
+            let mut samples = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(m) = rss_mib() {
+                    samples.push((t0.elapsed().as_secs_f64(), m));
+                }
+                // Wake often so the end is not missed by much, sample every 10 s.
+                let next = t0 + std::time::Duration::from_secs(10 * samples.len() as u64);
+                while Instant::now() < next && !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
+            samples
+        })
+    };
+    let run = gst_run(lr, Some(patches), total, &scaler, true);
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let samples = sampler.join().unwrap();
+    let capacity = run.stores.iter().map(|&(_, n)| n).max().unwrap_or(0);
+    let full_at = run
+        .stores
+        .iter()
+        .find(|&&(_, n)| n == capacity)
+        .map(|&(t, _)| t);
+    println!("| t (s) | VmRSS (MiB) | pairs in the store |");
+    println!("| ---: | ---: | ---: |");
+    for &(t, m) in &samples {
+        let store = run
+            .stores
+            .iter()
+            .take_while(|&&(ts, _)| ts <= t)
+            .last()
+            .map_or(0, |&(_, n)| n);
+        println!("| {t:.0} | {m:.1} | {store} |");
+    }
+    let l = Latency::of(run.latencies.clone());
+    println!(
+        "frames late (> 2 periods): {} of {}; trainer {:.1} steps/s",
+        l.late,
+        l.sorted.len(),
+        run.steps_per_s.unwrap_or(f64::NAN)
+    );
+    match full_at {
+        Some(tf) => {
+            let after: Vec<f64> = samples
+                .iter()
+                .filter(|&&(t, _)| t >= tf)
+                .map(|&(_, m)| m)
+                .collect();
+            if let (Some(first), Some(last)) = (after.first(), after.last()) {
+                let max = after.iter().cloned().fold(f64::MIN, f64::max);
+                println!(
+                    "store at its largest ({capacity} pairs) from {tf:.0} s; VmRSS then {first:.1} MiB, at the end \
+                     {last:.1} MiB ({:+.1} MiB), peak after filling {max:.1} MiB",
+                    last - first
+                );
+            }
+        }
+        None => println!("the store never reported its size (no epoch ended)"),
     }
 }

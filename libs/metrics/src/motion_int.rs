@@ -351,6 +351,40 @@ fn mirror(i: isize, n: usize) -> usize {
     }
 }
 
+/// The blurred SAD of two reference lumas (`prev - cur`), before libvmaf's normalisation
+/// (`motion = sad / 256 / (w * h)`): what the other backends (lv-gpu's CUDA kernel and its host
+/// emulation) are checked against, bit for bit.
+///
+/// Panics if the planes differ in size or bit depth, or are smaller than [`MIN_SIZE`].
+pub fn frame_sad(prev: &Plane, cur: &Plane) -> u64 {
+    assert!(
+        prev.width == cur.width && prev.height == cur.height && prev.bpc == cur.bpc,
+        "motion: planes differ in size or depth"
+    );
+    let (w, h) = (prev.width, prev.height);
+    assert!(
+        w >= MIN_SIZE && h >= MIN_SIZE,
+        "motion: plane smaller than {MIN_SIZE}x{MIN_SIZE}"
+    );
+    let whole = |p: &Plane| -> Vec<u16> {
+        let mut v = vec![0u16; w * h];
+        for (y, row) in v.chunks_exact_mut(w).enumerate() {
+            p.row_u16(y, row);
+        }
+        v
+    };
+    let mut y_row = vec![0i32; w];
+    blurred_sad(
+        Isa::detect(),
+        &whole(prev),
+        &whole(cur),
+        w,
+        h,
+        prev.bpc,
+        &mut y_row,
+    )
+}
+
 multiversion! { fn vertical_k(p0: &[u16], p1: &[u16], p2: &[u16], p3: &[u16], p4: &[u16], c0: &[u16], c1: &[u16], c2: &[u16], c3: &[u16], c4: &[u16], y: &mut [i32], bpc: u32) -> (i32, i32) = vertical_i32; }
 multiversion! { fn horizontal_k(y: &[i32]) -> u32 = horizontal_interior; }
 
@@ -526,6 +560,18 @@ mod tests {
             sad += row as u64;
         }
         sad
+    }
+
+    #[test]
+    fn frame_sad_is_the_naive_transcription() {
+        let (w, h) = (37usize, 11usize);
+        let a: Vec<u8> = (0..w * h).map(|i| (i * 7919 % 251) as u8).collect();
+        let b: Vec<u8> = (0..w * h).map(|i| (i * 104729 % 241) as u8).collect();
+        let wide = |v: &[u8]| v.iter().map(|&x| x as u16).collect::<Vec<u16>>();
+        assert_eq!(
+            frame_sad(&plane(&a, w, h), &plane(&b, w, h)),
+            naive_sad(&wide(&a), &wide(&b), w, h, 8)
+        );
     }
 
     #[test]

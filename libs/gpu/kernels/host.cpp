@@ -1,0 +1,36 @@
+// The kernel sources compiled for the CPU through host_shim.h, and one C entry point per
+// kernel that runs a launch of it (grid and block as the GPU launch would use them).
+#include "host_shim.h"
+
+#include "conv.cu"
+#include "motion.cu"
+#include "psnr.cu"
+
+#define LV_DIMS unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz
+#define LV_GRID dim3{gx, gy, gz}, dim3{bx, by, bz}
+
+extern "C" {
+void lv_host_sse_u8(LV_DIMS, const unsigned char* a, const unsigned char* b, int w, int h,
+                    int sa, int sb, unsigned long long* total) {
+    lv_emu::launch(lv_sse_u8, LV_GRID, a, b, w, h, sa, sb, total);
+}
+void lv_host_sse_u16(LV_DIMS, const unsigned short* a, const unsigned short* b, int w, int h,
+                     int sa, int sb, unsigned long long* total) {
+    lv_emu::launch(lv_sse_u16, LV_GRID, a, b, w, h, sa, sb, total);
+}
+void lv_host_motion_row_sad(LV_DIMS, const unsigned short* prev, const unsigned short* cur,
+                            int w, int h, int stride, int bpc, unsigned int* row_sad) {
+    lv_emu::launch(lv_motion_row_sad, LV_GRID, prev, cur, w, h, stride, bpc, row_sad);
+}
+void lv_host_conv3x3(LV_DIMS, const float* x, const float* wt, const float* bias,
+                     const float* addend, float* y, int cin, int cout, int h, int w, int relu) {
+    lv_emu::launch(lv_conv3x3, LV_GRID, x, wt, bias, addend, y, cin, cout, h, w, relu);
+}
+void lv_host_space_to_depth2(LV_DIMS, const float* x, float* y, int h, int w) {
+    lv_emu::launch(lv_space_to_depth2, LV_GRID, x, y, h, w);
+}
+void lv_host_depth_to_space2_add(LV_DIMS, const float* x, const float* skip, float* y, int h,
+                                 int w) {
+    lv_emu::launch(lv_depth_to_space2_add, LV_GRID, x, skip, y, h, w);
+}
+}

@@ -1,0 +1,38 @@
+//! The kernel sources, as NVRTC compiles them, and the entry points each one defines.
+
+/// One CUDA C source file of `kernels/`.
+#[derive(Clone, Copy, Debug)]
+pub struct KernelSource {
+    /// File name, also the NVRTC program name (it appears in compiler messages).
+    pub name: &'static str,
+    pub source: &'static str,
+    /// The `extern "C" __global__` functions it defines.
+    pub entries: &'static [&'static str],
+}
+
+/// Headers the sources include, by the name they use.
+pub const HEADERS: &[(&str, &str)] = &[("lv_kernel.h", include_str!("../kernels/lv_kernel.h"))];
+
+/// Every kernel source of the crate.
+pub const SOURCES: &[KernelSource] = &[
+    KernelSource {
+        name: "psnr.cu",
+        source: include_str!("../kernels/psnr.cu"),
+        entries: &["lv_sse_u8", "lv_sse_u16"],
+    },
+    KernelSource {
+        name: "motion.cu",
+        source: include_str!("../kernels/motion.cu"),
+        entries: &["lv_motion_row_sad"],
+    },
+    KernelSource {
+        name: "conv.cu",
+        source: include_str!("../kernels/conv.cu"),
+        entries: &["lv_conv3x3", "lv_space_to_depth2", "lv_depth_to_space2_add"],
+    },
+];
+
+/// The number of kernels (entry points) over all sources.
+pub fn kernel_count() -> usize {
+    SOURCES.iter().map(|s| s.entries.len()).sum()
+}

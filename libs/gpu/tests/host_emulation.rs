@@ -1,0 +1,195 @@
+//! Every kernel run on the CPU through the host emulation (the same CUDA C sources NVRTC
+//! compiles), against the CPU path of the elements: bit-exact for the integer features (SSE of
+//! PSNR, integer motion), within a stated tolerance for the float network layers.
+//!
+//! Content: natural frames of the test corpus (`scripts/fetch-test-deps.sh`), at their size,
+//! cropped to odd sizes inside a wider stride, and lifted to 10 and 16 bits.
+
+use lv_gpu::host;
+use lv_image::plane::Plane;
+use lv_testkit::y4m;
+use rand::{Rng, SeedableRng};
+
+/// Luma planes of a corpus clip (8-bit samples widened to u16) and its size.
+fn luma(name: &str, n: usize) -> (Vec<Vec<u16>>, usize, usize) {
+    let path = lv_testkit::oracle::corpus_dir().join("test").join(name);
+    let (hdr, frames) = y4m::read_all(&path)
+        .unwrap_or_else(|e| panic!("{} ({e}): run scripts/fetch-test-deps.sh", path.display()));
+    let planes = frames
+        .into_iter()
+        .take(n)
+        .map(|f| f.planes[0].clone())
+        .collect();
+    (planes, hdr.width, hdr.height)
+}
+
+fn to_u8(v: &[u16]) -> Vec<u8> {
+    v.iter().map(|&x| x as u8).collect()
+}
+
+#[test]
+fn sse_is_bit_exact_with_lv_metrics() {
+    let (src, w, h) = luma("bbb_320x180_30f.y4m", 8);
+    let (dis, _, _) = luma("bbb_320x180_30f_x264crf30.y4m", 8);
+    let mut checked = 0;
+    for (a, b) in src.iter().zip(&dis) {
+        let (a8, b8) = (to_u8(a), to_u8(b));
+        // Whole frames, then an odd crop read through the full stride.
+        for (cw, ch) in [(w, h), (w - 3, h - 1), (65, 3), (1, 1)] {
+            let cpu = lv_metrics::psnr::plane_sse(
+                &Plane::new_u8(&a8, cw, ch, w),
+                &Plane::new_u8(&b8, cw, ch, w),
+            );
+            assert_eq!(
+                host::sse_u8(&a8, &b8, cw, ch, w, w),
+                cpu.sse,
+                "8-bit {cw}x{ch}"
+            );
+            // 10 and 16 bits: the same content scaled, with a dither that differs per plane.
+            for bpc in [10u32, 16] {
+                let lift = |v: &[u16], salt: usize| -> Vec<u16> {
+                    v.iter()
+                        .enumerate()
+                        .map(|(i, &x)| {
+                            (x << (bpc - 8)) | ((i * 31 + salt) % (1 << (bpc - 8))) as u16
+                        })
+                        .collect()
+                };
+                let (a16, b16) = (lift(a, 1), lift(b, 7));
+                let cpu = lv_metrics::psnr::plane_sse(
+                    &Plane::new_u16(&a16, cw, ch, w, bpc),
+                    &Plane::new_u16(&b16, cw, ch, w, bpc),
+                );
+                assert_eq!(
+                    host::sse_u16(&a16, &b16, cw, ch, w, w),
+                    cpu.sse,
+                    "{bpc}-bit {cw}x{ch}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 32);
+}
+
+#[test]
+fn motion_sad_is_bit_exact_with_lv_metrics() {
+    let (frames, w, h) = luma("bikes_320x136_30f.y4m", 12);
+    let mut nonzero = 0;
+    for pair in frames.windows(2) {
+        for (cw, ch) in [(w, h), (w - 1, h - 3), (5, 3), (3, 7)] {
+            for bpc in [8u32, 10, 12, 16] {
+                let lift = |v: &[u16]| -> Vec<u16> { v.iter().map(|&x| x << (bpc - 8)).collect() };
+                let (p, c) = (lift(&pair[0]), lift(&pair[1]));
+                let (p8, c8) = (to_u8(&p), to_u8(&c));
+                let cpu = if bpc == 8 {
+                    lv_metrics::motion_int::frame_sad(
+                        &Plane::new_u8(&p8, cw, ch, w),
+                        &Plane::new_u8(&c8, cw, ch, w),
+                    )
+                } else {
+                    lv_metrics::motion_int::frame_sad(
+                        &Plane::new_u16(&p, cw, ch, w, bpc),
+                        &Plane::new_u16(&c, cw, ch, w, bpc),
+                    )
+                };
+                let gpu = host::motion_sad(&p, &c, cw, ch, w, bpc);
+                assert_eq!(gpu, cpu, "{cw}x{ch} at {bpc} bits");
+                nonzero += (cpu > 0) as usize;
+            }
+        }
+    }
+    // Natural motion: the frames differ, so the check is not of zeros.
+    assert!(nonzero > 100, "{nonzero}");
+}
+
+/// A RefineNet with random weights (the shipped models' shapes: C = 8 and 16, with and without
+/// the linear branch).
+fn random_net(c: usize, layers: usize, skip: bool, seed: u64) -> lv_graph::net::RefineNet {
+    let mut net = lv_graph::net::RefineNet::new(
+        lv_graph::net::RefineConfig {
+            channels: c,
+            hidden_layers: layers,
+        },
+        seed,
+    );
+    if skip {
+        net = net.with_linear_skip();
+    }
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+    for p in net.params.iter_mut() {
+        *p += rng.random_range(-0.05f32..0.05);
+    }
+    net
+}
+
+/// RefineNet's forward pass composed of the kernels, as the GPU backend runs it.
+fn forward_with_kernels(net: &lv_graph::net::RefineNet, x: &[f32], h: usize, w: usize) -> Vec<f32> {
+    let (lh, lw) = (h / 2, w / 2);
+    let s2d = host::space_to_depth2(x, h, w);
+    let skip = net.skip.map(|s| {
+        host::conv3x3(
+            &s2d,
+            s.weight(&net.params),
+            s.bias(&net.params),
+            None,
+            s.cin,
+            s.cout,
+            lh,
+            lw,
+            false,
+        )
+    });
+    let last = net.layers.len() - 1;
+    let mut a = s2d;
+    for (k, l) in net.layers.iter().enumerate() {
+        let addend = if k == last { skip.as_deref() } else { None };
+        a = host::conv3x3(
+            &a,
+            l.weight(&net.params),
+            l.bias(&net.params),
+            addend,
+            l.cin,
+            l.cout,
+            lh,
+            lw,
+            k < last,
+        );
+    }
+    host::depth_to_space2_add(&a, x, h, w)
+}
+
+#[test]
+fn refine_network_layers_agree_with_lv_train() {
+    use lv_train::Trainable;
+    let (frames, w, h) = luma("bbb_320x180_30f.y4m", 2);
+    // A 96x64 crop of natural content, in [0, 1] as the elements feed the network.
+    let (cw, ch) = (96usize, 64usize);
+    let x: Vec<f32> = (0..ch)
+        .flat_map(|r| frames[1][(r + 40) * w + 100..][..cw].to_vec())
+        .map(|v| v as f32 / 255.0)
+        .collect();
+    assert!(h > 104);
+    let mut worst = 0f32;
+    for (c, layers, skip, seed) in [(8, 2, false, 1), (16, 1, true, 2), (4, 0, true, 3)] {
+        let net = random_net(c, layers, skip, seed);
+        let cpu = net.forward(&x, ch, cw);
+        let gpu = forward_with_kernels(&net, &x, ch, cw);
+        for (a, b) in cpu.iter().zip(&gpu) {
+            worst = worst.max((a - b).abs());
+        }
+    }
+    // f32 sums in another order: a few units in the last place of values near 1.
+    assert!(worst < 1e-5, "largest difference {worst}");
+}
+
+#[test]
+fn space_to_depth_round_trips_exactly() {
+    let (h, w) = (6usize, 10usize);
+    let x: Vec<f32> = (0..h * w).map(|i| i as f32).collect();
+    let s = host::space_to_depth2(&x, h, w);
+    // Channel dy*2+dx at (i, j) is x(2i+dy, 2j+dx).
+    assert_eq!(s[(3 * (h / 2) + 1) * (w / 2) + 2], x[3 * w + 5]);
+    let zero = vec![0f32; h * w];
+    assert_eq!(host::depth_to_space2_add(&s, &zero, h, w), x);
+}
