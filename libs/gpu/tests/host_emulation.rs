@@ -7,25 +7,10 @@
 
 use lv_gpu::host;
 use lv_image::plane::Plane;
-use lv_testkit::y4m;
+mod common;
+
+use common::{luma, to_u8};
 use rand::{Rng, SeedableRng};
-
-/// Luma planes of a corpus clip (8-bit samples widened to u16) and its size.
-fn luma(name: &str, n: usize) -> (Vec<Vec<u16>>, usize, usize) {
-    let path = lv_testkit::oracle::corpus_dir().join("test").join(name);
-    let (hdr, frames) = y4m::read_all(&path)
-        .unwrap_or_else(|e| panic!("{} ({e}): run scripts/fetch-test-deps.sh", path.display()));
-    let planes = frames
-        .into_iter()
-        .take(n)
-        .map(|f| f.planes[0].clone())
-        .collect();
-    (planes, hdr.width, hdr.height)
-}
-
-fn to_u8(v: &[u16]) -> Vec<u8> {
-    v.iter().map(|&x| x as u8).collect()
-}
 
 #[test]
 fn sse_is_bit_exact_with_lv_metrics() {

@@ -1,0 +1,184 @@
+//! The kernels on a CUDA device: modules compiled by NVRTC for the device's architecture once
+//! per [`Gpu`] (one per device and process), launched with the geometry of [`crate::launch`].
+//!
+//! [`Gpu::open`] never panics: a machine without the driver (`libcuda.so`), without a device, or
+//! without NVRTC gets an error that says which, and the caller stays on the CPU.
+
+use crate::kernels::{KernelSource, SOURCES};
+use crate::launch::{self, Dims};
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaModule, CudaStream, LaunchConfig, PushKernelArg,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A CUDA device with every kernel module loaded.
+pub struct Gpu {
+    name: String,
+    stream: Arc<CudaStream>,
+    functions: HashMap<&'static str, CudaFunction>,
+    _modules: Vec<Arc<CudaModule>>,
+}
+
+fn cfg(d: Dims) -> LaunchConfig {
+    LaunchConfig {
+        grid_dim: d.grid,
+        block_dim: d.block,
+        shared_mem_bytes: 0,
+    }
+}
+
+fn e<E: std::fmt::Debug>(what: &str) -> impl FnOnce(E) -> String + '_ {
+    move |err| format!("{what}: {err:?}")
+}
+
+impl Gpu {
+    /// Device 0 with the kernels compiled for it, or why not.
+    pub fn open() -> Result<Gpu, String> {
+        // cudarc's dynamic loading panics when the library or a symbol is missing.
+        let present =
+            std::panic::catch_unwind(|| unsafe { cudarc::driver::sys::is_culib_present() })
+                .unwrap_or(false);
+        if !present {
+            return Err("no CUDA driver (libcuda.so not found)".into());
+        }
+        if !crate::nvrtc::available() {
+            return Err(crate::nvrtc::NvrtcError::Missing.to_string());
+        }
+        std::panic::catch_unwind(Self::open_inner)
+            .unwrap_or_else(|_| Err("the CUDA driver library failed to load".into()))
+    }
+
+    fn open_inner() -> Result<Gpu, String> {
+        let ctx = CudaContext::new(0).map_err(e("CUDA device 0"))?;
+        let name = ctx.name().map_err(e("device name"))?;
+        let (major, minor) = ctx.compute_capability().map_err(e("compute capability"))?;
+        // PTX for the device's own architecture, capped at the newest this NVRTC (12.6) knows;
+        // the driver JIT-compiles older PTX for newer devices.
+        let arch: &'static str = match major * 10 + minor {
+            v if v >= 90 => "compute_90",
+            v if v >= 89 => "compute_89",
+            v if v >= 86 => "compute_86",
+            v if v >= 80 => "compute_80",
+            v if v >= 75 => "compute_75",
+            _ => {
+                return Err(format!(
+                    "{name}: compute capability {major}.{minor} is below 7.5"
+                ))
+            }
+        };
+        let mut functions = HashMap::new();
+        let mut modules = Vec::new();
+        for src in SOURCES {
+            let ptx = crate::nvrtc::compile(src, arch).map_err(|err| err.to_string())?;
+            let m = ctx.load_module(ptx).map_err(e(src.name))?;
+            for &entry in src.entries {
+                functions.insert(entry, m.load_function(entry).map_err(e(entry))?);
+            }
+            modules.push(m);
+        }
+        Ok(Gpu {
+            name,
+            stream: ctx.default_stream(),
+            functions,
+            _modules: modules,
+        })
+    }
+
+    /// The device's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The kernel sources loaded (all of [`SOURCES`]).
+    pub fn sources(&self) -> &'static [KernelSource] {
+        SOURCES
+    }
+
+    fn f(&self, name: &str) -> &CudaFunction {
+        &self.functions[name]
+    }
+
+    /// `lv_sse_u8` on packed planes (stride = width): upload, launch, download.
+    pub fn sse_u8(&self, a: &[u8], b: &[u8], w: usize, h: usize) -> Result<u64, String> {
+        assert!(a.len() == w * h && b.len() == w * h);
+        let s = &self.stream;
+        let (da, db) = (
+            s.clone_htod(a).map_err(e("upload"))?,
+            s.clone_htod(b).map_err(e("upload"))?,
+        );
+        let mut total = s.alloc_zeros::<u64>(1).map_err(e("alloc"))?;
+        let (wi, hi) = (w as i32, h as i32);
+        let mut l = s.launch_builder(self.f("lv_sse_u8"));
+        l.arg(&da)
+            .arg(&db)
+            .arg(&wi)
+            .arg(&hi)
+            .arg(&wi)
+            .arg(&wi)
+            .arg(&mut total);
+        // SAFETY: the argument list matches lv_sse_u8's signature; buffers hold w*h samples.
+        unsafe { l.launch(cfg(launch::sse(w, h))) }.map_err(e("lv_sse_u8"))?;
+        Ok(s.clone_dtoh(&total).map_err(e("download"))?[0])
+    }
+
+    /// `lv_motion_row_sad` on packed planes, rows summed on the host.
+    pub fn motion_sad(
+        &self,
+        prev: &[u16],
+        cur: &[u16],
+        w: usize,
+        h: usize,
+        bpc: u32,
+    ) -> Result<u64, String> {
+        assert!(prev.len() == w * h && cur.len() == w * h && w >= 3 && h >= 3);
+        let s = &self.stream;
+        let (dp, dc) = (
+            s.clone_htod(prev).map_err(e("upload"))?,
+            s.clone_htod(cur).map_err(e("upload"))?,
+        );
+        let mut rows = s.alloc_zeros::<u32>(h).map_err(e("alloc"))?;
+        let (wi, hi, bi) = (w as i32, h as i32, bpc as i32);
+        let mut l = s.launch_builder(self.f("lv_motion_row_sad"));
+        l.arg(&dp)
+            .arg(&dc)
+            .arg(&wi)
+            .arg(&hi)
+            .arg(&wi)
+            .arg(&bi)
+            .arg(&mut rows);
+        // SAFETY: as above; `rows` holds h counters.
+        unsafe { l.launch(cfg(launch::per_sample(w, h, 1))) }.map_err(e("lv_motion_row_sad"))?;
+        let rows = s.clone_dtoh(&rows).map_err(e("download"))?;
+        Ok(rows.iter().map(|&r| r as u64).sum())
+    }
+
+    /// `lv_conv3x3` (see [`crate::host::conv3x3`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv3x3(
+        &self,
+        x: &[f32],
+        wt: &[f32],
+        bias: &[f32],
+        cin: usize,
+        cout: usize,
+        h: usize,
+        w: usize,
+        relu: bool,
+    ) -> Result<Vec<f32>, String> {
+        assert!(x.len() == cin * h * w && wt.len() == cout * cin * 9 && bias.len() == cout);
+        let s = &self.stream;
+        let dx = s.clone_htod(x).map_err(e("upload"))?;
+        let dw = s.clone_htod(wt).map_err(e("upload"))?;
+        let db = s.clone_htod(bias).map_err(e("upload"))?;
+        let mut dy = s.alloc_zeros::<f32>(cout * h * w).map_err(e("alloc"))?;
+        let null: u64 = 0;
+        let (ci, co, hi, wi, ri) = (cin as i32, cout as i32, h as i32, w as i32, relu as i32);
+        let mut l = s.launch_builder(self.f("lv_conv3x3"));
+        l.arg(&dx).arg(&dw).arg(&db).arg(&null).arg(&mut dy);
+        l.arg(&ci).arg(&co).arg(&hi).arg(&wi).arg(&ri);
+        // SAFETY: matches lv_conv3x3's signature (a null addend); sizes checked above.
+        unsafe { l.launch(cfg(launch::per_sample(w, h, cout))) }.map_err(e("lv_conv3x3"))?;
+        s.clone_dtoh(&dy).map_err(e("download"))
+    }
+}

@@ -1,0 +1,64 @@
+//! The kernels on a real GPU, against the CPU path and the host emulation, on natural frames.
+//! On a machine without one (the development machines, CI) the test checks that opening the
+//! device fails with a reason and without a panic, and prints `GPU: none (…)`; with
+//! `LV_REQUIRE_GPU=1` (scripts/gpu-check.sh on a GPU machine) a missing GPU fails.
+
+mod common;
+
+use common::{luma, to_u8};
+use lv_gpu::{device::Gpu, host};
+use lv_image::plane::Plane;
+
+#[test]
+fn kernels_on_the_device_or_a_clear_reason() {
+    let gpu = match Gpu::open() {
+        Ok(g) => g,
+        Err(why) => {
+            println!("GPU: none ({why})");
+            assert!(!why.is_empty());
+            assert!(
+                std::env::var_os("LV_REQUIRE_GPU").is_none(),
+                "LV_REQUIRE_GPU is set but no GPU opened: {why}"
+            );
+            return;
+        }
+    };
+    println!("GPU: {}", gpu.name());
+    let (src, w, h) = luma("bbb_320x180_30f.y4m", 4);
+    let (dis, _, _) = luma("bbb_320x180_30f_x264crf30.y4m", 4);
+    for (a, b) in src.iter().zip(&dis) {
+        let (a8, b8) = (to_u8(a), to_u8(b));
+        let cpu =
+            lv_metrics::psnr::plane_sse(&Plane::new_u8(&a8, w, h, w), &Plane::new_u8(&b8, w, h, w));
+        assert_eq!(gpu.sse_u8(&a8, &b8, w, h).unwrap(), cpu.sse, "SSE");
+    }
+    for pair in src.windows(2) {
+        let cpu = lv_metrics::motion_int::frame_sad(
+            &Plane::new_u8(&to_u8(&pair[0]), w, h, w),
+            &Plane::new_u8(&to_u8(&pair[1]), w, h, w),
+        );
+        assert_eq!(
+            gpu.motion_sad(&pair[0], &pair[1], w, h, 8).unwrap(),
+            cpu,
+            "motion SAD"
+        );
+    }
+    // One network layer on natural content: the device against the host emulation.
+    let (c, lh, lw) = (4usize, h / 2, w / 2);
+    let x: Vec<f32> = (0..c * lh * lw)
+        .map(|i| src[0][i % (w * h)] as f32 / 255.0)
+        .collect();
+    let wt: Vec<f32> = (0..8 * c * 9)
+        .map(|i| ((i * 37 % 19) as f32 - 9.0) / 40.0)
+        .collect();
+    let bias: Vec<f32> = (0..8).map(|i| i as f32 / 100.0 - 0.03).collect();
+    let on_gpu = gpu.conv3x3(&x, &wt, &bias, c, 8, lh, lw, true).unwrap();
+    let on_host = host::conv3x3(&x, &wt, &bias, None, c, 8, lh, lw, true);
+    let worst = on_gpu
+        .iter()
+        .zip(&on_host)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    // FMA contraction on the device, none on the host: a few units in the last place.
+    assert!(worst < 1e-5, "conv3x3: largest difference {worst}");
+}
