@@ -5,6 +5,7 @@
 #include "conv.cu"
 #include "motion.cu"
 #include "psnr.cu"
+#include "vif.cu"
 
 #define LV_DIMS unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz
 #define LV_GRID dim3{gx, gy, gz}, dim3{bx, by, bz}
@@ -28,6 +29,26 @@ void lv_host_conv3x3(LV_DIMS, const float* x, const float* wt, const float* bias
 }
 void lv_host_space_to_depth2(LV_DIMS, const float* x, float* y, int h, int w) {
     lv_emu::launch(lv_space_to_depth2, LV_GRID, x, y, h, w);
+}
+void lv_host_vif_stat_u8(LV_DIMS, const unsigned char* r, const unsigned char* d, int w, int h,
+                         int stride, int scale, int bpc, const unsigned short* table,
+                         double gain_limit, unsigned long long* sums) {
+    lv_emu::launch(lv_vif_stat_u8, LV_GRID, r, d, w, h, stride, scale, bpc, table, gain_limit, sums);
+}
+void lv_host_vif_stat_u16(LV_DIMS, const unsigned short* r, const unsigned short* d, int w, int h,
+                          int stride, int scale, int bpc, const unsigned short* table,
+                          double gain_limit, unsigned long long* sums) {
+    lv_emu::launch(lv_vif_stat_u16, LV_GRID, r, d, w, h, stride, scale, bpc, table, gain_limit, sums);
+}
+void lv_host_vif_subsample_u8(LV_DIMS, const unsigned char* r, const unsigned char* d, int w, int h,
+                              int stride, int scale, int bpc, unsigned short* out_r,
+                              unsigned short* out_d) {
+    lv_emu::launch(lv_vif_subsample_u8, LV_GRID, r, d, w, h, stride, scale, bpc, out_r, out_d);
+}
+void lv_host_vif_subsample_u16(LV_DIMS, const unsigned short* r, const unsigned short* d, int w,
+                               int h, int stride, int scale, int bpc, unsigned short* out_r,
+                               unsigned short* out_d) {
+    lv_emu::launch(lv_vif_subsample_u16, LV_GRID, r, d, w, h, stride, scale, bpc, out_r, out_d);
 }
 void lv_host_depth_to_space2_add(LV_DIMS, const float* x, const float* skip, float* y, int h,
                                  int w) {

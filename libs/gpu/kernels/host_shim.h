@@ -6,6 +6,10 @@
 // grows a fiber per thread. No maintained crate or library does this for CUDA C sources.
 #pragma once
 
+#include <cmath>
+
+using std::floor;
+
 struct dim3 {
     unsigned int x, y, z;
 };
@@ -33,6 +37,16 @@ inline unsigned int atomicAdd(unsigned int* a, unsigned int v) {
     *a = old + v;
     return old;
 }
+
+// Device intrinsics the kernels use, with their CUDA semantics on the host: count of leading
+// zeros, and IEEE double operations rounded to nearest (C++ without contraction, see build.rs).
+inline int __clzll(long long v) {
+    return v == 0 ? 64 : __builtin_clzll((unsigned long long)v);
+}
+inline double __dadd_rn(double a, double b) { return a + b; }
+inline double __dsub_rn(double a, double b) { return a - b; }
+inline double __dmul_rn(double a, double b) { return a * b; }
+inline double __ddiv_rn(double a, double b) { return a / b; }
 
 namespace lv_emu {
 template <class... P, class... A>

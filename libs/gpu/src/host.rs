@@ -89,6 +89,76 @@ extern "C" {
         h: c_int,
         w: c_int,
     );
+    fn lv_host_vif_stat_u8(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        r: *const u8,
+        d: *const u8,
+        w: c_int,
+        h: c_int,
+        stride: c_int,
+        scale: c_int,
+        bpc: c_int,
+        table: *const u16,
+        gain_limit: f64,
+        sums: *mut u64,
+    );
+    fn lv_host_vif_stat_u16(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        r: *const u16,
+        d: *const u16,
+        w: c_int,
+        h: c_int,
+        stride: c_int,
+        scale: c_int,
+        bpc: c_int,
+        table: *const u16,
+        gain_limit: f64,
+        sums: *mut u64,
+    );
+    fn lv_host_vif_subsample_u8(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        r: *const u8,
+        d: *const u8,
+        w: c_int,
+        h: c_int,
+        stride: c_int,
+        scale: c_int,
+        bpc: c_int,
+        out_r: *mut u16,
+        out_d: *mut u16,
+    );
+    fn lv_host_vif_subsample_u16(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        r: *const u16,
+        d: *const u16,
+        w: c_int,
+        h: c_int,
+        stride: c_int,
+        scale: c_int,
+        bpc: c_int,
+        out_r: *mut u16,
+        out_d: *mut u16,
+    );
     fn lv_host_depth_to_space2_add(
         gx: c_uint,
         gy: c_uint,
@@ -292,4 +362,174 @@ pub fn depth_to_space2_add(x: &[f32], skip: &[f32], h: usize, w: usize) -> Vec<f
         )
     };
     y
+}
+
+/// Samples of one VIF input: 8-bit, or 9..16-bit in `u16`.
+#[derive(Clone, Copy, Debug)]
+pub enum VifSamples<'a> {
+    U8(&'a [u8]),
+    U16(&'a [u16]),
+}
+
+/// libvmaf's integer VIF of one frame through `lv_vif_stat_*` and `lv_vif_subsample_*`, scale
+/// by scale, as the GPU backend launches them: per scale the four integer sums `[num_log,
+/// den_log, num_non_log, den_non_log]` that `lv_metrics::vif_int::num_den_from_sums` turns
+/// into libvmaf's numerator and denominator.
+#[allow(clippy::too_many_arguments)]
+pub fn vif_num_den(
+    r: VifSamples,
+    d: VifSamples,
+    w: usize,
+    h: usize,
+    stride: usize,
+    bpc: u32,
+    gain_limit: f64,
+    table: &[u16; 65536],
+) -> [[i64; 4]; 4] {
+    let n = plane_len(w, h, stride);
+    match (r, d) {
+        (VifSamples::U8(a), VifSamples::U8(b)) => assert!(bpc == 8 && a.len() >= n && b.len() >= n),
+        (VifSamples::U16(a), VifSamples::U16(b)) => {
+            assert!((9..=16).contains(&bpc) && a.len() >= n && b.len() >= n)
+        }
+        _ => panic!("reference and distorted samples must share a type"),
+    }
+    assert!(w >> 3 >= 2 && h >> 3 >= 2, "VIF needs 16x16 or more");
+    let mut out = [[0i64; 4]; 4];
+    let (mut cur_r, mut cur_d) = (Vec::<u16>::new(), Vec::<u16>::new());
+    for s in 0..4 {
+        let (ws, hs) = (w >> s, h >> s);
+        let st = if s == 0 { stride } else { ws };
+        let mut sums = [0u64; 4];
+        let dims = launch::per_sample(ws, hs, 1);
+        let (gx, gy, gz, bx, by, bz) = dims_args!(dims);
+        let (wi, hi, si, sc, bi) = (int(ws), int(hs), int(st), s as c_int, bpc as c_int);
+        // SAFETY: inputs hold `plane_len(ws, hs, st)` samples (checked above for scale 0; the
+        // packed scales are built here at ws*hs); `sums` holds 4 counters; `table` 65536 entries.
+        unsafe {
+            match (s, r, d) {
+                (0, VifSamples::U8(a), VifSamples::U8(b)) => lv_host_vif_stat_u8(
+                    gx,
+                    gy,
+                    gz,
+                    bx,
+                    by,
+                    bz,
+                    a.as_ptr(),
+                    b.as_ptr(),
+                    wi,
+                    hi,
+                    si,
+                    sc,
+                    bi,
+                    table.as_ptr(),
+                    gain_limit,
+                    sums.as_mut_ptr(),
+                ),
+                (0, VifSamples::U16(a), VifSamples::U16(b)) => lv_host_vif_stat_u16(
+                    gx,
+                    gy,
+                    gz,
+                    bx,
+                    by,
+                    bz,
+                    a.as_ptr(),
+                    b.as_ptr(),
+                    wi,
+                    hi,
+                    si,
+                    sc,
+                    bi,
+                    table.as_ptr(),
+                    gain_limit,
+                    sums.as_mut_ptr(),
+                ),
+                _ => lv_host_vif_stat_u16(
+                    gx,
+                    gy,
+                    gz,
+                    bx,
+                    by,
+                    bz,
+                    cur_r.as_ptr(),
+                    cur_d.as_ptr(),
+                    wi,
+                    hi,
+                    si,
+                    sc,
+                    bi,
+                    table.as_ptr(),
+                    gain_limit,
+                    sums.as_mut_ptr(),
+                ),
+            }
+        }
+        // Two's complement: the 64-bit atomics added the signed terms as unsigned.
+        out[s] = sums.map(|v| v as i64);
+        if s == 3 {
+            break;
+        }
+        let (wo, ho) = (ws / 2, hs / 2);
+        let (mut nr, mut nd) = (vec![0u16; wo * ho], vec![0u16; wo * ho]);
+        let dims = launch::per_sample(wo, ho, 1);
+        let (gx, gy, gz, bx, by, bz) = dims_args!(dims);
+        // SAFETY: as above; the outputs hold wo*ho samples.
+        unsafe {
+            match (s, r, d) {
+                (0, VifSamples::U8(a), VifSamples::U8(b)) => lv_host_vif_subsample_u8(
+                    gx,
+                    gy,
+                    gz,
+                    bx,
+                    by,
+                    bz,
+                    a.as_ptr(),
+                    b.as_ptr(),
+                    wi,
+                    hi,
+                    si,
+                    sc,
+                    bi,
+                    nr.as_mut_ptr(),
+                    nd.as_mut_ptr(),
+                ),
+                (0, VifSamples::U16(a), VifSamples::U16(b)) => lv_host_vif_subsample_u16(
+                    gx,
+                    gy,
+                    gz,
+                    bx,
+                    by,
+                    bz,
+                    a.as_ptr(),
+                    b.as_ptr(),
+                    wi,
+                    hi,
+                    si,
+                    sc,
+                    bi,
+                    nr.as_mut_ptr(),
+                    nd.as_mut_ptr(),
+                ),
+                _ => lv_host_vif_subsample_u16(
+                    gx,
+                    gy,
+                    gz,
+                    bx,
+                    by,
+                    bz,
+                    cur_r.as_ptr(),
+                    cur_d.as_ptr(),
+                    wi,
+                    hi,
+                    si,
+                    sc,
+                    bi,
+                    nr.as_mut_ptr(),
+                    nd.as_mut_ptr(),
+                ),
+            }
+        }
+        (cur_r, cur_d) = (nr, nd);
+    }
+    out
 }

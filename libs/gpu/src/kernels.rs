@@ -26,6 +26,16 @@ pub const SOURCES: &[KernelSource] = &[
         entries: &["lv_motion_row_sad"],
     },
     KernelSource {
+        name: "vif.cu",
+        source: include_str!("../kernels/vif.cu"),
+        entries: &[
+            "lv_vif_stat_u8",
+            "lv_vif_stat_u16",
+            "lv_vif_subsample_u8",
+            "lv_vif_subsample_u16",
+        ],
+    },
+    KernelSource {
         name: "conv.cu",
         source: include_str!("../kernels/conv.cu"),
         entries: &["lv_conv3x3", "lv_space_to_depth2", "lv_depth_to_space2_add"],

@@ -178,3 +178,64 @@ fn space_to_depth_round_trips_exactly() {
     let zero = vec![0f32; h * w];
     assert_eq!(host::depth_to_space2_add(&s, &zero, h, w), x);
 }
+
+#[test]
+fn integer_vif_is_bit_exact_with_lv_metrics() {
+    use lv_gpu::host::{vif_num_den, VifSamples};
+    use lv_metrics::vif_int::{num_den_from_sums, IntegerVif, IntegerVifOptions};
+    let table = lv_metrics::vif_int::log2_table();
+    let (src, w, h) = luma("bbb_320x180_30f.y4m", 3);
+    let (dis, _, _) = luma("bbb_320x180_30f_x264crf30.y4m", 3);
+    let mut checked = 0;
+    for (a, b) in src.iter().zip(&dis) {
+        for (cw, ch) in [(w, h), (w - 5, h - 3), (37, 16)] {
+            for bpc in [8u32, 10, 16] {
+                for gain_limit in [100.0, 1.0] {
+                    let lift = |v: &[u16], salt: usize| -> Vec<u16> {
+                        v.iter()
+                            .enumerate()
+                            .map(|(i, &x)| {
+                                (x << (bpc - 8)) | ((i * 13 + salt) % (1 << (bpc - 8))) as u16
+                            })
+                            .collect()
+                    };
+                    let (a16, b16) = (lift(a, 3), lift(b, 5));
+                    let (a8, b8) = (to_u8(a), to_u8(b));
+                    let (pr, pd, sr, sd) = if bpc == 8 {
+                        (
+                            Plane::new_u8(&a8, cw, ch, w),
+                            Plane::new_u8(&b8, cw, ch, w),
+                            VifSamples::U8(&a8),
+                            VifSamples::U8(&b8),
+                        )
+                    } else {
+                        (
+                            Plane::new_u16(&a16, cw, ch, w, bpc),
+                            Plane::new_u16(&b16, cw, ch, w, bpc),
+                            VifSamples::U16(&a16),
+                            VifSamples::U16(&b16),
+                        )
+                    };
+                    let opts = IntegerVifOptions {
+                        enhn_gain_limit: gain_limit,
+                    };
+                    let cpu = IntegerVif::new(cw, ch, bpc, opts)
+                        .unwrap()
+                        .compute_num_den(&pr, &pd);
+                    let sums = vif_num_den(sr, sd, cw, ch, w, bpc, gain_limit, &table);
+                    for s in 0..4 {
+                        let [nl, dl, nn, dn] = sums[s];
+                        let (num, den) = num_den_from_sums(nl, dl, nn, dn);
+                        assert_eq!(
+                            (num.to_bits(), den.to_bits()),
+                            (cpu.num[s].to_bits(), cpu.den[s].to_bits()),
+                            "{cw}x{ch} at {bpc} bits, gain limit {gain_limit}, scale {s}"
+                        );
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 54);
+}

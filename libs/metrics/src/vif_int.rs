@@ -529,6 +529,31 @@ fn frame<T: Px>(work: &mut Work, ctx: Ctx, r: Img<T>, d: Img<T>) -> IntegerVifNu
     out
 }
 
+/// The table of `log2(v) * 2048` the statistic looks its logarithms up in (see
+/// [`build_log2_table`]), for other backends (lv-gpu's kernels) that must use the very same one.
+pub fn log2_table() -> Box<[u16; 65536]> {
+    build_log2_table()
+}
+
+/// One scale's numerator and denominator (single precision, as libvmaf reports them) from its
+/// integer sums: the information terms in log2 * 2048 units (`num_log`, `den_log`), and the
+/// low-variance pixels' terms (`num_non_log`: their distorted variances, `den_non_log`: their
+/// count). Other backends accumulate these sums and finish with this.
+pub fn num_den_from_sums(
+    num_log: i64,
+    den_log: i64,
+    num_non_log: i64,
+    den_non_log: i64,
+) -> (f32, f32) {
+    Sums {
+        num_log,
+        den_log,
+        num_non_log,
+        den_non_log,
+    }
+    .num_den()
+}
+
 /// `round(log2f(i) * 2048)` for the 16-bit mantissas `32768..=65535` the lookups use.
 ///
 /// `log2f` is evaluated as the correctly rounded `f32` of the `f64` logarithm; over this
