@@ -661,6 +661,37 @@ fn cuda_backend_falls_back_and_still_produces_the_same_output() {
     assert_eq!(push_pull(&mut h, &info, &frames[0]), want);
 }
 
+#[test]
+fn backend_in_use_reports_what_cuda_and_auto_picked() {
+    init();
+    let (iw, ih, frames) = clip(1);
+    let model = Model::from_path(model_path()).unwrap();
+    let want = first_at_160x90(&model, (iw, ih), &frames);
+    // No network kernels run on CUDA yet (issue #17): both end on the CPU here, whether or not
+    // the machine has a GPU, and the output is the CPU's.
+    for backend in ["cuda", "auto", "cpu"] {
+        let el = element(&model_path());
+        el.set_property_from_str("backend", backend);
+        el.set_property("threads", 1u32);
+        assert_eq!(
+            el.property::<String>("backend-in-use"),
+            "",
+            "{backend}: before caps"
+        );
+        let mut h = Harness::with_element(&el, Some("sink"), Some("src"));
+        let inc = i420_caps(iw, ih);
+        h.set_src_caps(inc.parse::<gst::Caps>().unwrap());
+        h.set_sink_caps(
+            "video/x-raw,width=160,height=90"
+                .parse::<gst::Caps>()
+                .unwrap(),
+        );
+        let info = video_info(&inc.parse().unwrap());
+        assert_eq!(push_pull(&mut h, &info, &frames[0]), want, "{backend}");
+        assert_eq!(el.property::<String>("backend-in-use"), "cpu", "{backend}");
+    }
+}
+
 /// Runs one I420 frame of the clip through `dnnscale model=<models>` to `ow x oh`; returns luma.
 fn luma_through(
     models: &str,

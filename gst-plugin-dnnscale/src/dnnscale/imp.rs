@@ -66,6 +66,8 @@ struct State {
     models: Vec<Model>,
     processor: Option<Processor>,
     fallback_logged: bool,
+    /// `backend-in-use`: where the network runs since the last caps ("" before any).
+    backend_in_use: String,
 }
 
 #[derive(Default)]
@@ -98,6 +100,7 @@ impl ObjectImpl for Dnnscale {
                     .mutable_ready()
                     .build(),
                 Backend::param_spec(),
+                Backend::in_use_param_spec(),
                 lv_gst::element::threads_param_spec(
                     "Worker threads for one frame (network tiles and resampling bands); 0 = all \
                      cores; at most 4 per core are started",
@@ -121,6 +124,9 @@ impl ObjectImpl for Dnnscale {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        if pspec.name() == "backend-in-use" {
+            return lock(&self.state).backend_in_use.to_value();
+        }
         let s = lock(&self.settings);
         match pspec.name() {
             "model" => s.model.clone().unwrap_or_default().to_value(),
@@ -498,8 +504,18 @@ impl VideoFilterImpl for Dnnscale {
         let logged = &mut state.fallback_logged;
         let runner = scaler.runner();
         let (obj, sizes) = (self.obj(), (in_size, out_size));
-        let why = runner.fallback_reason();
-        lv_gst::scale::log_new(*CAT, obj.upcast_ref(), format, sizes, why, runner, logged);
+        let (why, choice) = (runner.fallback_reason(), runner.backend_choice());
+        lv_gst::scale::log_new(
+            *CAT,
+            obj.upcast_ref(),
+            format,
+            sizes,
+            why,
+            choice,
+            runner,
+            logged,
+        );
+        state.backend_in_use = runner.backend().to_string();
         state.processor = Some(Processor { format, scaler });
         Ok(())
     }

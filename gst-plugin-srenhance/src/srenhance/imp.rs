@@ -168,6 +168,8 @@ struct State {
     processor: Option<Processor>,
     passthrough: bool,
     fallback_logged: bool,
+    /// `backend-in-use`: where the network runs since the last caps ("" before any).
+    backend_in_use: String,
     live: Option<bool>,
     eos: bool,
     segment: Option<gst::FormattedSegment<gst::ClockTime>>,
@@ -481,7 +483,18 @@ impl Srenhance {
         let (format, logged) = (in_info.format(), &mut state.fallback_logged);
         let runner = scaler.runner();
         let (sizes, why) = ((in_size, out_size), runner.fallback_reason());
-        lv_gst::scale::log_new(*CAT, obj.upcast_ref(), format, sizes, why, runner, logged);
+        let choice = runner.backend_choice();
+        lv_gst::scale::log_new(
+            *CAT,
+            obj.upcast_ref(),
+            format,
+            sizes,
+            why,
+            choice,
+            runner,
+            logged,
+        );
+        state.backend_in_use = runner.backend().to_string();
         state.processor = Some(Processor {
             in_info: in_info.clone(),
             out_info: out_info.clone(),
@@ -1370,6 +1383,7 @@ impl ObjectImpl for Srenhance {
                     .mutable_ready()
                     .build(),
                 Backend::param_spec(),
+                Backend::in_use_param_spec(),
                 lv_gst::element::threads_param_spec(
                     "Worker threads of the inference (network tiles and resampling bands); \
                      0 = all cores; at most 4 per core are started",
@@ -1604,6 +1618,9 @@ impl ObjectImpl for Srenhance {
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         if pspec.name() == "stats" {
             return self.stats().to_value();
+        }
+        if pspec.name() == "backend-in-use" {
+            return lock(&self.state).backend_in_use.to_value();
         }
         let s = lock(&self.settings);
         match pspec.name() {

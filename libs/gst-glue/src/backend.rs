@@ -28,6 +28,11 @@ macro_rules! backend_enum {
                     nick = "cuda"
                 )]
                 Cuda = 1,
+                #[enum_value(
+                    name = "The GPU when one works for the network, else the CPU; says which (read backend-in-use)",
+                    nick = "auto"
+                )]
+                Auto = 2,
             }
 
             impl Backend {
@@ -37,10 +42,24 @@ macro_rules! backend_enum {
                     glib::ParamSpecEnum::builder_with_default("backend", Backend::Cpu)
                         .nick("Backend")
                         .blurb(
-                            "Where the network runs: cpu (tract-onnx) or cuda (falls back to cpu \
-                             with a log line when no CUDA device is usable)",
+                            "Where the network runs: cpu (tract-onnx), cuda (falls back to cpu \
+                             with a log line when no CUDA device is usable), or auto (the GPU \
+                             when one works, else the CPU; backend-in-use says which)",
                         )
                         .mutable_ready()
+                        .build()
+                }
+
+                /// The read-only `backend-in-use` property: where the network runs now.
+                pub fn in_use_param_spec() -> glib::ParamSpec {
+                    use $crate::gst::prelude::*;
+                    glib::ParamSpecString::builder("backend-in-use")
+                        .nick("Backend in use")
+                        .blurb(
+                            "Where the network runs now (cpu or cuda), once caps are \
+                             negotiated; empty before",
+                        )
+                        .read_only()
                         .build()
                 }
             }
@@ -50,6 +69,7 @@ macro_rules! backend_enum {
                     match b {
                         Backend::Cpu => lv_infer::BackendKind::Cpu,
                         Backend::Cuda => lv_infer::BackendKind::Cuda,
+                        Backend::Auto => lv_infer::BackendKind::Auto,
                     }
                 }
             }

@@ -22,18 +22,26 @@ pub fn geometry(
 
 /// Logs a scaler just built for `format`: why a requested CUDA backend is not in use (a
 /// warning, once per element: `fallback_logged`), then what runs (`runner`'s Debug form).
+#[allow(clippy::too_many_arguments)]
 pub fn log_new(
     cat: gst::DebugCategory,
     obj: &gst::Object,
     format: gst_video::VideoFormat,
     ((iw, ih), (ow, oh)): ((usize, usize), (usize, usize)),
     fallback_reason: Option<&str>,
+    backend_choice: Option<&str>,
     runner: &dyn std::fmt::Debug,
     fallback_logged: &mut bool,
 ) {
-    if let (Some(reason), false) = (fallback_reason, *fallback_logged) {
-        gst::warning!(cat, obj = obj, "{reason}");
-        *fallback_logged = true;
+    if !*fallback_logged {
+        // `cuda` that cannot run is a warning; `auto`'s choice is information.
+        if let Some(reason) = fallback_reason {
+            gst::warning!(cat, obj = obj, "{reason}");
+        }
+        if let Some(choice) = backend_choice {
+            gst::info!(cat, obj = obj, "{choice}");
+        }
+        *fallback_logged = fallback_reason.is_some() || backend_choice.is_some();
     }
     gst::info!(
         cat,

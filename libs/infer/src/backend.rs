@@ -12,6 +12,8 @@ pub enum BackendKind {
     #[default]
     Cpu,
     Cuda,
+    /// The GPU when one works for the network, else the CPU; the choice is reported either way.
+    Auto,
 }
 
 impl std::fmt::Display for BackendKind {
@@ -19,6 +21,7 @@ impl std::fmt::Display for BackendKind {
         f.write_str(match self {
             BackendKind::Cpu => "cpu",
             BackendKind::Cuda => "cuda",
+            BackendKind::Auto => "auto",
         })
     }
 }
@@ -28,6 +31,8 @@ impl std::fmt::Display for BackendKind {
 pub(crate) struct Backend {
     kind: BackendKind,
     fallback_reason: Option<String>,
+    /// For `auto`: which backend it picked and why (logged at info level, not as a fallback).
+    choice: Option<String>,
 }
 
 impl Backend {
@@ -36,7 +41,22 @@ impl Backend {
             BackendKind::Cpu => Backend {
                 kind: BackendKind::Cpu,
                 fallback_reason: None,
+                choice: None,
             },
+            BackendKind::Auto => {
+                let why = match cuda_device() {
+                    Ok(name) => format!(
+                        "CUDA device 0 ({name}) is usable, but this build has no CUDA kernels \
+                         for the network yet"
+                    ),
+                    Err(e) => e,
+                };
+                Backend {
+                    kind: BackendKind::Cpu,
+                    fallback_reason: None,
+                    choice: Some(format!("backend=auto picked the CPU (tract): {why}")),
+                }
+            }
             BackendKind::Cuda => {
                 let reason = match cuda_device() {
                     Ok(name) => format!(
@@ -48,6 +68,7 @@ impl Backend {
                 Backend {
                     kind: BackendKind::Cpu,
                     fallback_reason: Some(reason),
+                    choice: None,
                 }
             }
         }
@@ -59,6 +80,10 @@ impl Backend {
 
     pub(crate) fn fallback_reason(&self) -> Option<&str> {
         self.fallback_reason.as_deref()
+    }
+
+    pub(crate) fn choice(&self) -> Option<&str> {
+        self.choice.as_deref()
     }
 }
 

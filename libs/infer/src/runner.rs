@@ -316,6 +316,11 @@ impl PlaneRunner {
         self.backend.fallback_reason()
     }
 
+    /// With `backend=auto`: which backend it picked and why (for the caller to log once).
+    pub fn backend_choice(&self) -> Option<&str> {
+        self.backend.choice()
+    }
+
     /// Runs `f` on this runner's pool (or the calling thread when single-threaded), so a
     /// caller's own rayon work (e.g. `lv_image::resample` bands) uses the same workers.
     pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
