@@ -5,6 +5,7 @@
 #include "conv.cu"
 #include "motion.cu"
 #include "psnr.cu"
+#include "resample.cu"
 #include "vif.cu"
 
 #define LV_DIMS unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz
@@ -49,6 +50,24 @@ void lv_host_vif_subsample_u16(LV_DIMS, const unsigned short* r, const unsigned 
                                int h, int stride, int scale, int bpc, unsigned short* out_r,
                                unsigned short* out_d) {
     lv_emu::launch(lv_vif_subsample_u16, LV_GRID, r, d, w, h, stride, scale, bpc, out_r, out_d);
+}
+void lv_host_resample_h_u8(LV_DIMS, const unsigned char* src, int stride, int in_h, const int* st,
+                           const short* w, int taps, int out_w, int shift, short* tmp) {
+    lv_emu::launch(lv_resample_h_u8, LV_GRID, src, stride, in_h, st, w, taps, out_w, shift, tmp);
+}
+void lv_host_resample_h_u16(LV_DIMS, const unsigned short* src, int stride, int in_h,
+                            const int* st, const short* w, int taps, int out_w, int shift,
+                            short* tmp) {
+    lv_emu::launch(lv_resample_h_u16, LV_GRID, src, stride, in_h, st, w, taps, out_w, shift, tmp);
+}
+void lv_host_resample_v_u8(LV_DIMS, const short* tmp, int out_w, int out_h, const int* st,
+                           const short* w, int taps, int shift, unsigned char* dst, int ds) {
+    lv_emu::launch(lv_resample_v_u8, LV_GRID, tmp, out_w, out_h, st, w, taps, shift, dst, ds);
+}
+void lv_host_resample_v_u16(LV_DIMS, const short* tmp, int out_w, int out_h, const int* st,
+                            const short* w, int taps, int shift, int max, unsigned short* dst,
+                            int ds) {
+    lv_emu::launch(lv_resample_v_u16, LV_GRID, tmp, out_w, out_h, st, w, taps, shift, max, dst, ds);
 }
 void lv_host_depth_to_space2_add(LV_DIMS, const float* x, const float* skip, float* y, int h,
                                  int w) {

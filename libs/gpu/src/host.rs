@@ -159,6 +159,75 @@ extern "C" {
         out_r: *mut u16,
         out_d: *mut u16,
     );
+    fn lv_host_resample_h_u8(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        src: *const u8,
+        stride: c_int,
+        in_h: c_int,
+        starts: *const c_int,
+        w: *const i16,
+        taps: c_int,
+        out_w: c_int,
+        shift: c_int,
+        tmp: *mut i16,
+    );
+    fn lv_host_resample_h_u16(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        src: *const u16,
+        stride: c_int,
+        in_h: c_int,
+        starts: *const c_int,
+        w: *const i16,
+        taps: c_int,
+        out_w: c_int,
+        shift: c_int,
+        tmp: *mut i16,
+    );
+    fn lv_host_resample_v_u8(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        tmp: *const i16,
+        out_w: c_int,
+        out_h: c_int,
+        starts: *const c_int,
+        w: *const i16,
+        taps: c_int,
+        shift: c_int,
+        dst: *mut u8,
+        dst_stride: c_int,
+    );
+    fn lv_host_resample_v_u16(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        tmp: *const i16,
+        out_w: c_int,
+        out_h: c_int,
+        starts: *const c_int,
+        w: *const i16,
+        taps: c_int,
+        shift: c_int,
+        max: c_int,
+        dst: *mut u16,
+        dst_stride: c_int,
+    );
     fn lv_host_depth_to_space2_add(
         gx: c_uint,
         gy: c_uint,
@@ -364,9 +433,9 @@ pub fn depth_to_space2_add(x: &[f32], skip: &[f32], h: usize, w: usize) -> Vec<f
     y
 }
 
-/// Samples of one VIF input: 8-bit, or 9..16-bit in `u16`.
+/// Samples of one input plane: 8-bit, or 9..16-bit in `u16`.
 #[derive(Clone, Copy, Debug)]
-pub enum VifSamples<'a> {
+pub enum HostSamples<'a> {
     U8(&'a [u8]),
     U16(&'a [u16]),
 }
@@ -377,8 +446,8 @@ pub enum VifSamples<'a> {
 /// into libvmaf's numerator and denominator.
 #[allow(clippy::too_many_arguments)]
 pub fn vif_num_den(
-    r: VifSamples,
-    d: VifSamples,
+    r: HostSamples,
+    d: HostSamples,
     w: usize,
     h: usize,
     stride: usize,
@@ -388,8 +457,10 @@ pub fn vif_num_den(
 ) -> [[i64; 4]; 4] {
     let n = plane_len(w, h, stride);
     match (r, d) {
-        (VifSamples::U8(a), VifSamples::U8(b)) => assert!(bpc == 8 && a.len() >= n && b.len() >= n),
-        (VifSamples::U16(a), VifSamples::U16(b)) => {
+        (HostSamples::U8(a), HostSamples::U8(b)) => {
+            assert!(bpc == 8 && a.len() >= n && b.len() >= n)
+        }
+        (HostSamples::U16(a), HostSamples::U16(b)) => {
             assert!((9..=16).contains(&bpc) && a.len() >= n && b.len() >= n)
         }
         _ => panic!("reference and distorted samples must share a type"),
@@ -408,7 +479,7 @@ pub fn vif_num_den(
         // packed scales are built here at ws*hs); `sums` holds 4 counters; `table` 65536 entries.
         unsafe {
             match (s, r, d) {
-                (0, VifSamples::U8(a), VifSamples::U8(b)) => lv_host_vif_stat_u8(
+                (0, HostSamples::U8(a), HostSamples::U8(b)) => lv_host_vif_stat_u8(
                     gx,
                     gy,
                     gz,
@@ -426,7 +497,7 @@ pub fn vif_num_den(
                     gain_limit,
                     sums.as_mut_ptr(),
                 ),
-                (0, VifSamples::U16(a), VifSamples::U16(b)) => lv_host_vif_stat_u16(
+                (0, HostSamples::U16(a), HostSamples::U16(b)) => lv_host_vif_stat_u16(
                     gx,
                     gy,
                     gz,
@@ -476,7 +547,7 @@ pub fn vif_num_den(
         // SAFETY: as above; the outputs hold wo*ho samples.
         unsafe {
             match (s, r, d) {
-                (0, VifSamples::U8(a), VifSamples::U8(b)) => lv_host_vif_subsample_u8(
+                (0, HostSamples::U8(a), HostSamples::U8(b)) => lv_host_vif_subsample_u8(
                     gx,
                     gy,
                     gz,
@@ -493,7 +564,7 @@ pub fn vif_num_den(
                     nr.as_mut_ptr(),
                     nd.as_mut_ptr(),
                 ),
-                (0, VifSamples::U16(a), VifSamples::U16(b)) => lv_host_vif_subsample_u16(
+                (0, HostSamples::U16(a), HostSamples::U16(b)) => lv_host_vif_subsample_u16(
                     gx,
                     gy,
                     gz,
@@ -532,4 +603,147 @@ pub fn vif_num_den(
         (cur_r, cur_d) = (nr, nd);
     }
     out
+}
+
+/// One axis of a resampler as the kernels take it: window starts and fixed-point weights.
+struct AxisTables {
+    starts: Vec<c_int>,
+    weights: Vec<i16>,
+    taps: usize,
+}
+
+impl AxisTables {
+    fn of(f: &lv_image::resample::AxisFilter) -> AxisTables {
+        let n = f.out_len();
+        let starts = (0..n).map(|o| int(f.start(o))).collect();
+        let weights = (0..n).flat_map(|o| f.fixed_weights(o).to_vec()).collect();
+        AxisTables {
+            starts,
+            weights,
+            taps: f.taps(),
+        }
+    }
+}
+
+/// `lv_resample_h_*` then `lv_resample_v_*`: the integer resampler of `lv_image::resample`
+/// for 8..14-bit samples with the tables of `r` (`Resampler::taps`); the output packed, as
+/// `u16` for every depth.
+pub fn resample(
+    src: HostSamples,
+    stride: usize,
+    bpc: u32,
+    r: &lv_image::resample::Resampler,
+) -> Vec<u16> {
+    let (hf, vf) = r.taps();
+    let (in_w, in_h, out_w, out_h) = (hf.in_len(), vf.in_len(), hf.out_len(), vf.out_len());
+    let n = plane_len(in_w, in_h, stride);
+    match src {
+        HostSamples::U8(s) => assert!(bpc == 8 && s.len() >= n),
+        HostSamples::U16(s) => assert!((9..=14).contains(&bpc) && s.len() >= n),
+    }
+    let (h, v) = (AxisTables::of(hf), AxisTables::of(vf));
+    // Every window lies inside the source (the tables fold the edges).
+    for o in 0..out_w {
+        assert!(h.starts[o] as usize + h.taps <= in_w);
+    }
+    for o in 0..out_h {
+        assert!(v.starts[o] as usize + v.taps <= in_h);
+    }
+    let mut tmp = vec![0i16; in_h * out_w];
+    let d = launch::per_sample(out_w, in_h, 1);
+    let (gx, gy, gz, bx, by, bz) = dims_args!(d);
+    let (st, ih, taps, ow, sh) = (
+        int(stride),
+        int(in_h),
+        int(h.taps),
+        int(out_w),
+        bpc as c_int - 1,
+    );
+    // SAFETY: windows checked inside the source; `tmp` holds in_h x out_w.
+    unsafe {
+        match src {
+            HostSamples::U8(s) => lv_host_resample_h_u8(
+                gx,
+                gy,
+                gz,
+                bx,
+                by,
+                bz,
+                s.as_ptr(),
+                st,
+                ih,
+                h.starts.as_ptr(),
+                h.weights.as_ptr(),
+                taps,
+                ow,
+                sh,
+                tmp.as_mut_ptr(),
+            ),
+            HostSamples::U16(s) => lv_host_resample_h_u16(
+                gx,
+                gy,
+                gz,
+                bx,
+                by,
+                bz,
+                s.as_ptr(),
+                st,
+                ih,
+                h.starts.as_ptr(),
+                h.weights.as_ptr(),
+                taps,
+                ow,
+                sh,
+                tmp.as_mut_ptr(),
+            ),
+        }
+    }
+    let d = launch::per_sample(out_w, out_h, 1);
+    let (gx, gy, gz, bx, by, bz) = dims_args!(d);
+    let (oh, vt, vsh) = (int(out_h), int(v.taps), 27 - bpc as c_int);
+    // SAFETY: windows checked inside `tmp`'s rows; the outputs hold out_w x out_h.
+    unsafe {
+        if bpc == 8 {
+            let mut out = vec![0u8; out_w * out_h];
+            lv_host_resample_v_u8(
+                gx,
+                gy,
+                gz,
+                bx,
+                by,
+                bz,
+                tmp.as_ptr(),
+                ow,
+                oh,
+                v.starts.as_ptr(),
+                v.weights.as_ptr(),
+                vt,
+                vsh,
+                out.as_mut_ptr(),
+                ow,
+            );
+            out.into_iter().map(u16::from).collect()
+        } else {
+            let mut out = vec![0u16; out_w * out_h];
+            lv_host_resample_v_u16(
+                gx,
+                gy,
+                gz,
+                bx,
+                by,
+                bz,
+                tmp.as_ptr(),
+                ow,
+                oh,
+                v.starts.as_ptr(),
+                v.weights.as_ptr(),
+                vt,
+                vsh,
+                (1 << bpc) - 1,
+                out.as_mut_ptr(),
+                ow,
+            );
+            out
+        }
+    }
 }

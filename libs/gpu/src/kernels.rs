@@ -36,6 +36,16 @@ pub const SOURCES: &[KernelSource] = &[
         ],
     },
     KernelSource {
+        name: "resample.cu",
+        source: include_str!("../kernels/resample.cu"),
+        entries: &[
+            "lv_resample_h_u8",
+            "lv_resample_h_u16",
+            "lv_resample_v_u8",
+            "lv_resample_v_u16",
+        ],
+    },
+    KernelSource {
         name: "conv.cu",
         source: include_str!("../kernels/conv.cu"),
         entries: &["lv_conv3x3", "lv_space_to_depth2", "lv_depth_to_space2_add"],

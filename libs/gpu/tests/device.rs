@@ -54,6 +54,7 @@ fn kernels_on_the_device_or_a_clear_reason() {
     let bias: Vec<f32> = (0..8).map(|i| i as f32 / 100.0 - 0.03).collect();
     let on_gpu = gpu.conv3x3(&x, &wt, &bias, c, 8, lh, lw, true).unwrap();
     let on_host = host::conv3x3(&x, &wt, &bias, None, c, 8, lh, lw, true);
+    assert_eq!(on_gpu.len(), on_host.len());
     let worst = on_gpu
         .iter()
         .zip(&on_host)
