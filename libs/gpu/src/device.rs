@@ -181,4 +181,152 @@ impl Gpu {
         unsafe { l.launch(cfg(launch::per_sample(w, h, cout))) }.map_err(e("lv_conv3x3"))?;
         s.clone_dtoh(&dy).map_err(e("download"))
     }
+
+    /// libvmaf's integer VIF of packed 8-bit planes: per scale the four integer sums (see
+    /// [`crate::host::vif_num_den`], which runs the same launches on the host).
+    pub fn vif_sums_u8(
+        &self,
+        r: &[u8],
+        d: &[u8],
+        w: usize,
+        h: usize,
+        gain_limit: f64,
+        table: &[u16; 65536],
+    ) -> Result<[[i64; 4]; 4], String> {
+        assert!(r.len() == w * h && d.len() == w * h && w >= 16 && h >= 16);
+        let s = &self.stream;
+        let dt = s.clone_htod(&table[..]).map_err(e("upload"))?;
+        let (d0r, d0d) = (
+            s.clone_htod(r).map_err(e("upload"))?,
+            s.clone_htod(d).map_err(e("upload"))?,
+        );
+        let mut out = [[0i64; 4]; 4];
+        let mut cur: Option<(
+            cudarc::driver::CudaSlice<u16>,
+            cudarc::driver::CudaSlice<u16>,
+        )> = None;
+        for sc in 0..4usize {
+            let (ws, hs) = (w >> sc, h >> sc);
+            let mut sums = s.alloc_zeros::<u64>(4).map_err(e("alloc"))?;
+            let (wi, hi, si, sci, bpc) = (ws as i32, hs as i32, ws as i32, sc as i32, 8i32);
+            {
+                let name = if sc == 0 {
+                    "lv_vif_stat_u8"
+                } else {
+                    "lv_vif_stat_u16"
+                };
+                let mut l = s.launch_builder(self.f(name));
+                match &cur {
+                    None => l.arg(&d0r).arg(&d0d),
+                    Some((cr, cd)) => l.arg(cr).arg(cd),
+                };
+                l.arg(&wi)
+                    .arg(&hi)
+                    .arg(&si)
+                    .arg(&sci)
+                    .arg(&bpc)
+                    .arg(&dt)
+                    .arg(&gain_limit)
+                    .arg(&mut sums);
+                // SAFETY: matches lv_vif_stat_*'s signature; the planes hold ws*hs samples.
+                unsafe { l.launch(cfg(launch::per_sample(ws, hs, 1))) }.map_err(e(name))?;
+            }
+            out[sc] = s
+                .clone_dtoh(&sums)
+                .map_err(e("download"))?
+                .try_into()
+                .map(|v: [u64; 4]| v.map(|x| x as i64))
+                .map_err(|_| "sums".to_string())?;
+            if sc == 3 {
+                break;
+            }
+            let (wo, ho) = (ws / 2, hs / 2);
+            let mut nr = s.alloc_zeros::<u16>(wo * ho).map_err(e("alloc"))?;
+            let mut nd = s.alloc_zeros::<u16>(wo * ho).map_err(e("alloc"))?;
+            {
+                let name = if sc == 0 {
+                    "lv_vif_subsample_u8"
+                } else {
+                    "lv_vif_subsample_u16"
+                };
+                let mut l = s.launch_builder(self.f(name));
+                match &cur {
+                    None => l.arg(&d0r).arg(&d0d),
+                    Some((cr, cd)) => l.arg(cr).arg(cd),
+                };
+                l.arg(&wi)
+                    .arg(&hi)
+                    .arg(&si)
+                    .arg(&sci)
+                    .arg(&bpc)
+                    .arg(&mut nr)
+                    .arg(&mut nd);
+                // SAFETY: as above; the outputs hold wo*ho samples.
+                unsafe { l.launch(cfg(launch::per_sample(wo, ho, 1))) }.map_err(e(name))?;
+            }
+            cur = Some((nr, nd));
+        }
+        Ok(out)
+    }
+
+    /// The integer resampler on a packed 8-bit plane with `r`'s tables (see
+    /// [`crate::host::resample`]).
+    pub fn resample_u8(
+        &self,
+        src: &[u8],
+        r: &lv_image::resample::Resampler,
+    ) -> Result<Vec<u8>, String> {
+        let (hf, vf) = r.taps();
+        let (in_w, in_h, out_w, out_h) = (hf.in_len(), vf.in_len(), hf.out_len(), vf.out_len());
+        assert_eq!(src.len(), in_w * in_h);
+        let table = |f: &lv_image::resample::AxisFilter| -> (Vec<i32>, Vec<i16>) {
+            let n = f.out_len();
+            let starts = (0..n).map(|o| f.start(o) as i32).collect();
+            let weights = (0..n).flat_map(|o| f.fixed_weights(o).to_vec()).collect();
+            (starts, weights)
+        };
+        let ((hs, hw), (vs, vw)) = (table(hf), table(vf));
+        let s = &self.stream;
+        let up = |v: &[i32]| s.clone_htod(v).map_err(e("upload"));
+        let up16 = |v: &[i16]| s.clone_htod(v).map_err(e("upload"));
+        let (dhs, dhw, dvs, dvw) = (up(&hs)?, up16(&hw)?, up(&vs)?, up16(&vw)?);
+        let dsrc = s.clone_htod(src).map_err(e("upload"))?;
+        let mut tmp = s.alloc_zeros::<i16>(in_h * out_w).map_err(e("alloc"))?;
+        let mut dst = s.alloc_zeros::<u8>(out_w * out_h).map_err(e("alloc"))?;
+        let (st, ih, ht, ow, hsh) = (
+            in_w as i32,
+            in_h as i32,
+            hf.taps() as i32,
+            out_w as i32,
+            7i32,
+        );
+        let mut l = s.launch_builder(self.f("lv_resample_h_u8"));
+        l.arg(&dsrc)
+            .arg(&st)
+            .arg(&ih)
+            .arg(&dhs)
+            .arg(&dhw)
+            .arg(&ht)
+            .arg(&ow)
+            .arg(&hsh)
+            .arg(&mut tmp);
+        // SAFETY: matches lv_resample_h_u8; the tables keep every window inside the source.
+        unsafe { l.launch(cfg(launch::per_sample(out_w, in_h, 1))) }
+            .map_err(e("lv_resample_h_u8"))?;
+        let (oh, vt, vsh) = (out_h as i32, vf.taps() as i32, 19i32);
+        let mut l = s.launch_builder(self.f("lv_resample_v_u8"));
+        l.arg(&tmp)
+            .arg(&ow)
+            .arg(&oh)
+            .arg(&dvs)
+            .arg(&dvw)
+            .arg(&vt)
+            .arg(&vsh)
+            .arg(&mut dst)
+            .arg(&ow);
+        // SAFETY: matches lv_resample_v_u8; windows inside tmp's rows; dst holds out_w*out_h.
+        unsafe { l.launch(cfg(launch::per_sample(out_w, out_h, 1))) }
+            .map_err(e("lv_resample_v_u8"))?;
+        s.clone_dtoh(&dst).map_err(e("download"))
+    }
 }

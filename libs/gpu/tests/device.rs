@@ -8,6 +8,7 @@ mod common;
 use common::{luma, to_u8};
 use lv_gpu::{device::Gpu, host};
 use lv_image::plane::Plane;
+use lv_image::resample::{Kernel, Resampler};
 
 #[test]
 fn kernels_on_the_device_or_a_clear_reason() {
@@ -62,4 +63,29 @@ fn kernels_on_the_device_or_a_clear_reason() {
         .fold(0f32, f32::max);
     // FMA contraction on the device, none on the host: a few units in the last place.
     assert!(worst < 1e-5, "conv3x3: largest difference {worst}");
+    // Integer VIF, all four scales, and the resampler, against the CPU path.
+    let table = lv_metrics::vif_int::log2_table();
+    let (a8, b8) = (to_u8(&src[0]), to_u8(&dis[0]));
+    let cpu = lv_metrics::vif_int::IntegerVif::new(w, h, 8, Default::default())
+        .unwrap()
+        .compute_num_den(&Plane::new_u8(&a8, w, h, w), &Plane::new_u8(&b8, w, h, w));
+    let sums = gpu.vif_sums_u8(&a8, &b8, w, h, 100.0, &table).unwrap();
+    for (s, [nl, dl, nn, dn]) in sums.into_iter().enumerate() {
+        let (num, den) = lv_metrics::vif_int::num_den_from_sums(nl, dl, nn, dn);
+        assert_eq!(
+            (num.to_bits(), den.to_bits()),
+            (cpu.num[s].to_bits(), cpu.den[s].to_bits()),
+            "VIF scale {s}"
+        );
+    }
+    for (ow, oh, k) in [(160, 90, Kernel::LANCZOS3), (640, 360, Kernel::CATMULL_ROM)] {
+        let r = Resampler::new(w, h, ow, oh, k).unwrap();
+        let mut want = vec![0u8; ow * oh];
+        r.process_u8(&Plane::new_u8(&a8, w, h, w), &mut want, ow);
+        assert_eq!(
+            gpu.resample_u8(&a8, &r).unwrap(),
+            want,
+            "resample to {ow}x{oh}"
+        );
+    }
 }
