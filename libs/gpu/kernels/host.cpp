@@ -6,6 +6,7 @@
 #include "motion.cu"
 #include "psnr.cu"
 #include "resample.cu"
+#include "ssim.cu"
 #include "vif.cu"
 
 #define LV_DIMS unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz
@@ -68,6 +69,9 @@ void lv_host_resample_v_u16(LV_DIMS, const short* tmp, int out_w, int out_h, con
                             const short* w, int taps, int shift, int max, unsigned short* dst,
                             int ds) {
     lv_emu::launch(lv_resample_v_u16, LV_GRID, tmp, out_w, out_h, st, w, taps, shift, max, dst, ds);
+}
+void lv_host_ssim_map(LV_DIMS, const float* r, const float* d, int w, int h, double* map) {
+    lv_emu::launch(lv_ssim_map, LV_GRID, r, d, w, h, map);
 }
 void lv_host_depth_to_space2_add(LV_DIMS, const float* x, const float* skip, float* y, int h,
                                  int w) {

@@ -9,6 +9,7 @@
 #include <cmath>
 
 using std::floor;
+inline float sqrtf(float x) { return std::sqrt(x); }
 
 struct dim3 {
     unsigned int x, y, z;

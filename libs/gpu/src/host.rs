@@ -228,6 +228,19 @@ extern "C" {
         dst: *mut u16,
         dst_stride: c_int,
     );
+    fn lv_host_ssim_map(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        r: *const f32,
+        d: *const f32,
+        w: c_int,
+        h: c_int,
+        map: *mut f64,
+    );
     fn lv_host_depth_to_space2_add(
         gx: c_uint,
         gy: c_uint,
@@ -746,4 +759,33 @@ pub fn resample(
             out
         }
     }
+}
+
+/// `lv_ssim_map` on packed `f32` planes in the 8-bit range (after libvmaf's decimation), its
+/// map then averaged in row-major order: the means (SSIM, l, c, s) as libvmaf's float SSIM
+/// reports them (`f32`).
+pub fn ssim_means(r: &[f32], d: &[f32], w: usize, h: usize) -> [f32; 4] {
+    assert!(w >= 11 && h >= 11 && r.len() == w * h && d.len() == w * h);
+    let (dw, dh) = (w - 10, h - 10);
+    let n = dw * dh;
+    let mut map = vec![0f64; 4 * n];
+    let dims = launch::per_sample(dw, dh, 1);
+    let (gx, gy, gz, bx, by, bz) = dims_args!(dims);
+    // SAFETY: sizes checked; the map holds 4 x dw x dh.
+    unsafe {
+        lv_host_ssim_map(
+            gx,
+            gy,
+            gz,
+            bx,
+            by,
+            bz,
+            r.as_ptr(),
+            d.as_ptr(),
+            int(w),
+            int(h),
+            map.as_mut_ptr(),
+        )
+    };
+    std::array::from_fn(|k| (map[k * n..(k + 1) * n].iter().sum::<f64>() / n as f64) as f32)
 }

@@ -8,6 +8,9 @@ pub struct KernelSource {
     pub source: &'static str,
     /// The `extern "C" __global__` functions it defines.
     pub entries: &'static [&'static str],
+    /// Compile without FMA contraction (`--fmad=false`): the float results must equal the
+    /// CPU path's, which never contracts.
+    pub exact_float: bool,
 }
 
 /// Headers the sources include, by the name they use.
@@ -19,11 +22,13 @@ pub const SOURCES: &[KernelSource] = &[
         name: "psnr.cu",
         source: include_str!("../kernels/psnr.cu"),
         entries: &["lv_sse_u8", "lv_sse_u16"],
+        exact_float: false,
     },
     KernelSource {
         name: "motion.cu",
         source: include_str!("../kernels/motion.cu"),
         entries: &["lv_motion_row_sad"],
+        exact_float: false,
     },
     KernelSource {
         name: "vif.cu",
@@ -34,6 +39,7 @@ pub const SOURCES: &[KernelSource] = &[
             "lv_vif_subsample_u8",
             "lv_vif_subsample_u16",
         ],
+        exact_float: true,
     },
     KernelSource {
         name: "resample.cu",
@@ -44,11 +50,19 @@ pub const SOURCES: &[KernelSource] = &[
             "lv_resample_v_u8",
             "lv_resample_v_u16",
         ],
+        exact_float: false,
     },
     KernelSource {
         name: "conv.cu",
         source: include_str!("../kernels/conv.cu"),
         entries: &["lv_conv3x3", "lv_space_to_depth2", "lv_depth_to_space2_add"],
+        exact_float: false,
+    },
+    KernelSource {
+        name: "ssim.cu",
+        source: include_str!("../kernels/ssim.cu"),
+        entries: &["lv_ssim_map"],
+        exact_float: true,
     },
 ];
 

@@ -66,6 +66,7 @@ pub fn compile(src: &KernelSource, arch: &'static str) -> Result<Ptx, NvrtcError
     let opts = CompileOptions {
         arch: Some(arch),
         name: Some(src.name.to_string()),
+        fmad: Some(!src.exact_float),
         ..Default::default()
     };
     match std::panic::catch_unwind(move || cudarc::nvrtc::compile_ptx_with_opts(code, opts)) {

@@ -285,3 +285,59 @@ fn resampler_is_bit_exact_with_lv_image() {
     }
     assert_eq!(checked, 20);
 }
+
+#[test]
+fn float_ssim_is_bit_exact_with_lv_metrics() {
+    use lv_metrics::ssim::FloatSsim;
+    let (src, w, h) = luma("bbb_320x180_30f.y4m", 4);
+    let (dis, _, _) = luma("bbb_320x180_30f_x264crf30.y4m", 4);
+    let mut checked = 0;
+    for (a, b) in src.iter().zip(&dis) {
+        // Sizes below libvmaf's decimation threshold (min side < 384): the map is the frame's.
+        for (cw, ch) in [(w, h), (w - 3, h - 7), (11, 11), (40, 13)] {
+            for bpc in [8u32, 10] {
+                let lift = |v: &[u16], salt: usize| -> Vec<u16> {
+                    v.iter()
+                        .enumerate()
+                        .map(|(i, &x)| {
+                            (x << (bpc - 8)) | ((i * 7 + salt) % (1 << (bpc - 8))) as u16
+                        })
+                        .collect()
+                };
+                let (a16, b16) = (lift(a, 1), lift(b, 2));
+                let (a8, b8) = (to_u8(a), to_u8(b));
+                let (pr, pd) = if bpc == 8 {
+                    (Plane::new_u8(&a8, cw, ch, w), Plane::new_u8(&b8, cw, ch, w))
+                } else {
+                    (
+                        Plane::new_u16(&a16, cw, ch, w, bpc),
+                        Plane::new_u16(&b16, cw, ch, w, bpc),
+                    )
+                };
+                let mut ssim = FloatSsim::new(cw, ch, bpc).unwrap();
+                assert_eq!(ssim.scale(), 1);
+                let cpu = ssim.compute_lcs(&pr, &pd);
+                // libvmaf's load: samples in the 8-bit range.
+                let load = |p: &Plane| -> Vec<f32> {
+                    let mut out = vec![0f32; cw * ch];
+                    for y in 0..ch {
+                        p.row_f32(y, &mut out[y * cw..(y + 1) * cw]);
+                    }
+                    let inv = 1.0 / (1u32 << (bpc - 8)) as f32;
+                    out.iter()
+                        .map(|&v| if bpc > 8 { v * inv } else { v })
+                        .collect()
+                };
+                let got = lv_gpu::host::ssim_means(&load(&pr), &load(&pd), cw, ch);
+                let want = [cpu.ssim, cpu.l, cpu.c, cpu.s].map(|v| v as f32);
+                assert_eq!(
+                    got.map(f32::to_bits),
+                    want.map(f32::to_bits),
+                    "{cw}x{ch} at {bpc} bits: {got:?} vs {want:?}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 32);
+}
