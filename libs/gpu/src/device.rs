@@ -205,6 +205,7 @@ impl Gpu {
             cudarc::driver::CudaSlice<u16>,
             cudarc::driver::CudaSlice<u16>,
         )> = None;
+        #[allow(clippy::needless_range_loop)] // the scale index drives sizes, kernels and `out`
         for sc in 0..4usize {
             let (ws, hs) = (w >> sc, h >> sc);
             let mut sums = s.alloc_zeros::<u64>(4).map_err(e("alloc"))?;

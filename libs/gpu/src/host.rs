@@ -399,7 +399,7 @@ pub fn conv3x3(
 
 /// `lv_space_to_depth2`: `[1, h, w]` → `[4, h/2, w/2]` (`h`, `w` even).
 pub fn space_to_depth2(x: &[f32], h: usize, w: usize) -> Vec<f32> {
-    assert!(h % 2 == 0 && w % 2 == 0 && x.len() == h * w);
+    assert!(h.is_multiple_of(2) && w.is_multiple_of(2) && x.len() == h * w);
     let mut y = vec![0f32; h * w];
     let d = launch::per_sample(w / 2, h / 2, 1);
     let (gx, gy, gz, bx, by, bz) = dims_args!(d);
@@ -423,7 +423,7 @@ pub fn space_to_depth2(x: &[f32], h: usize, w: usize) -> Vec<f32> {
 
 /// `lv_depth_to_space2_add`: `[4, h/2, w/2]` → `[1, h, w]`, plus `skip`.
 pub fn depth_to_space2_add(x: &[f32], skip: &[f32], h: usize, w: usize) -> Vec<f32> {
-    assert!(h % 2 == 0 && w % 2 == 0 && x.len() == h * w && skip.len() == h * w);
+    assert!(h.is_multiple_of(2) && w.is_multiple_of(2) && x.len() == h * w && skip.len() == h * w);
     let mut y = vec![0f32; h * w];
     let d = launch::per_sample(w, h, 1);
     let (gx, gy, gz, bx, by, bz) = dims_args!(d);
@@ -481,6 +481,7 @@ pub fn vif_num_den(
     assert!(w >> 3 >= 2 && h >> 3 >= 2, "VIF needs 16x16 or more");
     let mut out = [[0i64; 4]; 4];
     let (mut cur_r, mut cur_d) = (Vec::<u16>::new(), Vec::<u16>::new());
+    #[allow(clippy::needless_range_loop)] // the scale index drives sizes, kernels and `out`
     for s in 0..4 {
         let (ws, hs) = (w >> s, h >> s);
         let st = if s == 0 { stride } else { ws };

@@ -224,8 +224,7 @@ fn integer_vif_is_bit_exact_with_lv_metrics() {
                         .unwrap()
                         .compute_num_den(&pr, &pd);
                     let sums = vif_num_den(sr, sd, cw, ch, w, bpc, gain_limit, &table);
-                    for s in 0..4 {
-                        let [nl, dl, nn, dn] = sums[s];
+                    for (s, &[nl, dl, nn, dn]) in sums.iter().enumerate() {
                         let (num, den) = num_den_from_sums(nl, dl, nn, dn);
                         assert_eq!(
                             (num.to_bits(), den.to_bits()),
