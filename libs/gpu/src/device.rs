@@ -330,4 +330,27 @@ impl Gpu {
             .map_err(e("lv_resample_v_u8"))?;
         s.clone_dtoh(&dst).map_err(e("download"))
     }
+
+    /// `lv_ssim_map` on packed `f32` planes (8-bit range), the map summed on the host in the
+    /// CPU path's order (see [`crate::host::ssim_means`]).
+    pub fn ssim_means(&self, r: &[f32], d: &[f32], w: usize, h: usize) -> Result<[f32; 4], String> {
+        assert!(w >= 11 && h >= 11 && r.len() == w * h && d.len() == w * h);
+        let (dw, dh) = (w - 10, h - 10);
+        let n = dw * dh;
+        let s = &self.stream;
+        let (dr, dd) = (
+            s.clone_htod(r).map_err(e("upload"))?,
+            s.clone_htod(d).map_err(e("upload"))?,
+        );
+        let mut map = s.alloc_zeros::<f64>(4 * n).map_err(e("alloc"))?;
+        let (wi, hi) = (w as i32, h as i32);
+        let mut l = s.launch_builder(self.f("lv_ssim_map"));
+        l.arg(&dr).arg(&dd).arg(&wi).arg(&hi).arg(&mut map);
+        // SAFETY: matches lv_ssim_map's signature; the map holds 4 x dw x dh.
+        unsafe { l.launch(cfg(launch::per_sample(dw, dh, 1))) }.map_err(e("lv_ssim_map"))?;
+        let map = s.clone_dtoh(&map).map_err(e("download"))?;
+        Ok(std::array::from_fn(|k| {
+            (map[k * n..(k + 1) * n].iter().sum::<f64>() / n as f64) as f32
+        }))
+    }
 }

@@ -88,4 +88,14 @@ fn kernels_on_the_device_or_a_clear_reason() {
             "resample to {ow}x{oh}"
         );
     }
+    let mut ssim = lv_metrics::ssim::FloatSsim::new(w, h, 8).unwrap();
+    let cpu = ssim.compute_lcs(&Plane::new_u8(&a8, w, h, w), &Plane::new_u8(&b8, w, h, w));
+    let f = |v: &[u8]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+    let got = gpu.ssim_means(&f(&a8), &f(&b8), w, h).unwrap();
+    let want = [cpu.ssim, cpu.l, cpu.c, cpu.s].map(|v| v as f32);
+    assert_eq!(
+        got.map(f32::to_bits),
+        want.map(f32::to_bits),
+        "SSIM {got:?} vs {want:?}"
+    );
 }
