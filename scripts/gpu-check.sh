@@ -23,6 +23,12 @@ cargo test -p lv-gpu -- --nocapture --test-threads=1 2>&1 | tee "$log"
 # The elements' fallback when CUDA is asked for and not usable.
 cargo test -p gst-plugin-dnnscale --test dnnscale cuda_backend 2>&1 | tee -a "$log"
 
+# On a GPU: the kernels' speed beside the CPU path.
+case "$(grep -o 'GPU: .*' "$log" | head -n 1)" in
+  "GPU: none"*) ;;
+  *) cargo bench -p lv-gpu --bench kernels 2>&1 | tee -a "$log" ;;
+esac
+
 kernels="$(grep -o 'NVRTC [0-9.]*: [0-9]* kernels compiled' "$log" | head -n 1 | awk '{print $3}')"
 # The host-emulation binary's passed tests (cargo prints the binary's name, then its result).
 host="$(awk '/Running tests\/host_emulation.rs/ {f = 1} f && /^test result: ok\./ {print $4; exit}' "$log")"

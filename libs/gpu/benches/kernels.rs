@@ -1,0 +1,106 @@
+//! Speed of the kernels on a GPU beside the CPU path, in one run (issue #17's GPU check):
+//! integer VIF (4 scales), integer motion, float SSIM, PSNR's SSE, and the resampler
+//! 2160p → 1080p (Lanczos), at 1080p and 2160p. Each GPU call includes its uploads and
+//! downloads (the elements' frames live in system memory today), so the figures are what a
+//! system-memory pipeline would get. Frames: a natural clip of the test corpus, upscaled.
+//!
+//! Without a GPU it says why and times nothing. Run: `cargo bench -p lv-gpu --bench kernels`
+//! (`scripts/gpu-check.sh` runs it when a GPU is present).
+
+use lv_gpu::device::Gpu;
+use lv_image::plane::Plane;
+use lv_image::resample::{Kernel, Resampler};
+use std::time::Instant;
+
+fn frames(w: usize, h: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let path = lv_testkit::oracle::corpus_dir().join("test/bbb_320x180_30f.y4m");
+    let dis_path = lv_testkit::oracle::corpus_dir().join("test/bbb_320x180_30f_x264crf30.y4m");
+    let load = |p: &std::path::Path, i: usize| -> Vec<u8> {
+        let (hdr, f) = lv_testkit::y4m::read_all(p).expect("run scripts/fetch-test-deps.sh");
+        let src: Vec<u8> = f[i].planes[0].iter().map(|&v| v as u8).collect();
+        let r = Resampler::new(hdr.width, hdr.height, w, h, Kernel::LANCZOS3).unwrap();
+        let mut out = vec![0u8; w * h];
+        r.process_u8(
+            &Plane::new_u8(&src, hdr.width, hdr.height, hdr.width),
+            &mut out,
+            w,
+        );
+        out
+    };
+    (load(&path, 0), load(&dis_path, 0), load(&path, 1))
+}
+
+fn time<R>(n: usize, mut f: impl FnMut() -> R) -> f64 {
+    let _ = f();
+    let t = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(f());
+    }
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let gpu = match Gpu::open() {
+        Ok(g) => g,
+        Err(why) => {
+            println!("kernels bench: no GPU ({why}); nothing timed");
+            return;
+        }
+    };
+    println!(
+        "kernels bench on {}: fps (frames per second), GPU including transfers vs one CPU thread",
+        gpu.name()
+    );
+    println!("| kernel | size | GPU fps | CPU fps | GPU / CPU |");
+    println!("| --- | --- | ---: | ---: | ---: |");
+    let table = lv_metrics::vif_int::log2_table();
+    for (w, h, n) in [(1920usize, 1080usize, 20usize), (3840, 2160, 10)] {
+        let (r, d, next) = frames(w, h);
+        let (pr, pd, pn) = (
+            Plane::new_u8(&r, w, h, w),
+            Plane::new_u8(&d, w, h, w),
+            Plane::new_u8(&next, w, h, w),
+        );
+        let row = |name: &str, g: f64, c: f64| {
+            println!("| {name} | {w}x{h} | {g:.1} | {c:.1} | {:.2}x |", g / c)
+        };
+        let mut vif = lv_metrics::vif_int::IntegerVif::new(w, h, 8, Default::default()).unwrap();
+        row(
+            "integer VIF",
+            time(n, || gpu.vif_sums_u8(&r, &d, w, h, 100.0, &table).unwrap()),
+            time(n, || vif.compute_num_den(&pr, &pd)),
+        );
+        let (r16, n16): (Vec<u16>, Vec<u16>) = (
+            r.iter().map(|&v| v as u16).collect(),
+            next.iter().map(|&v| v as u16).collect(),
+        );
+        row(
+            "integer motion",
+            time(n, || gpu.motion_sad(&r16, &n16, w, h, 8).unwrap()),
+            time(n, || lv_metrics::motion_int::frame_sad(&pr, &pn)),
+        );
+        let (rf, df): (Vec<f32>, Vec<f32>) = (
+            r.iter().map(|&v| v as f32).collect(),
+            d.iter().map(|&v| v as f32).collect(),
+        );
+        // SSIM at full size (libvmaf decimates first above 384 lines; the kernel times the map).
+        let mut ssim = lv_metrics::ssim::FloatSsim::with_scale(w, h, 8, 1).unwrap();
+        row(
+            "float SSIM map",
+            time(n, || gpu.ssim_means(&rf, &df, w, h).unwrap()),
+            time(n, || ssim.compute(&pr, &pd)),
+        );
+        row(
+            "PSNR SSE",
+            time(n, || gpu.sse_u8(&r, &d, w, h).unwrap()),
+            time(n, || lv_metrics::psnr::plane_sse(&pr, &pd)),
+        );
+        let rs = Resampler::new(w, h, w / 2, h / 2, Kernel::LANCZOS3).unwrap();
+        let mut out = vec![0u8; w * h / 4];
+        row(
+            "Lanczos to half size",
+            time(n, || gpu.resample_u8(&r, &rs).unwrap()),
+            time(n, || rs.process_u8(&pr, &mut out, w / 2)),
+        );
+    }
+}
