@@ -7,6 +7,7 @@
 #include "psnr.cu"
 #include "resample.cu"
 #include "ssim.cu"
+#include "train.cu"
 #include "vif.cu"
 
 #define LV_DIMS unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz
@@ -72,6 +73,24 @@ void lv_host_resample_v_u16(LV_DIMS, const short* tmp, int out_w, int out_h, con
 }
 void lv_host_ssim_map(LV_DIMS, const float* r, const float* d, int w, int h, double* map) {
     lv_emu::launch(lv_ssim_map, LV_GRID, r, d, w, h, map);
+}
+void lv_host_conv3x3_backward_data(LV_DIMS, const float* wt, const float* dy, float* dx, int cin,
+                                   int cout, int h, int w) {
+    lv_emu::launch(lv_conv3x3_backward_data, LV_GRID, wt, dy, dx, cin, cout, h, w);
+}
+void lv_host_conv3x3_backward_weight(LV_DIMS, const float* x, const float* dy, float* dw, int cin,
+                                     int cout, int h, int w) {
+    lv_emu::launch(lv_conv3x3_backward_weight, LV_GRID, x, dy, dw, cin, cout, h, w);
+}
+void lv_host_conv_backward_bias(LV_DIMS, const float* dy, float* db, int cout, int hw) {
+    lv_emu::launch(lv_conv_backward_bias, LV_GRID, dy, db, cout, hw);
+}
+void lv_host_relu_backward(LV_DIMS, const float* act, float* g, int n) {
+    lv_emu::launch(lv_relu_backward, LV_GRID, act, g, n);
+}
+void lv_host_adam_step(LV_DIMS, float* p, const float* g, float* m, float* v, int n, float b1,
+                       float b2, float step, float eps) {
+    lv_emu::launch(lv_adam_step, LV_GRID, p, g, m, v, n, b1, b2, step, eps);
 }
 void lv_host_depth_to_space2_add(LV_DIMS, const float* x, const float* skip, float* y, int h,
                                  int w) {

@@ -241,6 +241,76 @@ extern "C" {
         h: c_int,
         map: *mut f64,
     );
+    fn lv_host_conv3x3_backward_data(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        wt: *const f32,
+        dy: *const f32,
+        dx: *mut f32,
+        cin: c_int,
+        cout: c_int,
+        h: c_int,
+        w: c_int,
+    );
+    fn lv_host_conv3x3_backward_weight(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        x: *const f32,
+        dy: *const f32,
+        dw: *mut f32,
+        cin: c_int,
+        cout: c_int,
+        h: c_int,
+        w: c_int,
+    );
+    fn lv_host_conv_backward_bias(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        dy: *const f32,
+        db: *mut f32,
+        cout: c_int,
+        hw: c_int,
+    );
+    fn lv_host_relu_backward(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        act: *const f32,
+        g: *mut f32,
+        n: c_int,
+    );
+    fn lv_host_adam_step(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        p: *mut f32,
+        g: *const f32,
+        m: *mut f32,
+        v: *mut f32,
+        n: c_int,
+        b1: f32,
+        b2: f32,
+        step: f32,
+        eps: f32,
+    );
     fn lv_host_depth_to_space2_add(
         gx: c_uint,
         gy: c_uint,
@@ -789,4 +859,156 @@ pub fn ssim_means(r: &[f32], d: &[f32], w: usize, h: usize) -> [f32; 4] {
         )
     };
     std::array::from_fn(|k| (map[k * n..(k + 1) * n].iter().sum::<f64>() / n as f64) as f32)
+}
+
+/// The backward pass of `lv_conv3x3` for one image (`x`: its input `[cin, h, w]`, `dy`: the
+/// gradient of its output `[cout, h, w]`): accumulates into `dw` and `db`, returns `dx`.
+#[allow(clippy::too_many_arguments)]
+pub fn conv3x3_backward(
+    x: &[f32],
+    wt: &[f32],
+    dy: &[f32],
+    cin: usize,
+    cout: usize,
+    h: usize,
+    w: usize,
+    dw: &mut [f32],
+    db: &mut [f32],
+) -> Vec<f32> {
+    assert!(x.len() == cin * h * w && dy.len() == cout * h * w && wt.len() == cout * cin * 9);
+    assert!(dw.len() == wt.len() && db.len() == cout);
+    let mut dx = vec![0f32; cin * h * w];
+    let (ci, co, hi, wi) = (int(cin), int(cout), int(h), int(w));
+    let d = launch::per_sample(w, h, cin);
+    let (gx, gy, gz, bx, by, bz) = dims_args!(d);
+    // SAFETY: sizes checked above for this and the next two launches.
+    unsafe {
+        lv_host_conv3x3_backward_data(
+            gx,
+            gy,
+            gz,
+            bx,
+            by,
+            bz,
+            wt.as_ptr(),
+            dy.as_ptr(),
+            dx.as_mut_ptr(),
+            ci,
+            co,
+            hi,
+            wi,
+        )
+    };
+    let d = launch::weights(cin, cout);
+    let (gx, gy, gz, bx, by, bz) = dims_args!(d);
+    unsafe {
+        lv_host_conv3x3_backward_weight(
+            gx,
+            gy,
+            gz,
+            bx,
+            by,
+            bz,
+            x.as_ptr(),
+            dy.as_ptr(),
+            dw.as_mut_ptr(),
+            ci,
+            co,
+            hi,
+            wi,
+        )
+    };
+    let d = launch::linear(cout);
+    let (gx, gy, gz, bx, by, bz) = dims_args!(d);
+    unsafe {
+        lv_host_conv_backward_bias(
+            gx,
+            gy,
+            gz,
+            bx,
+            by,
+            bz,
+            dy.as_ptr(),
+            db.as_mut_ptr(),
+            co,
+            int(h * w),
+        )
+    };
+    dx
+}
+
+/// `lv_relu_backward`: zeroes `g` where the ReLU's output `act` is not positive.
+pub fn relu_backward(act: &[f32], g: &mut [f32]) {
+    assert_eq!(act.len(), g.len());
+    let d = launch::linear(g.len());
+    let (gx, gy, gz, bx, by, bz) = dims_args!(d);
+    // SAFETY: equal lengths checked.
+    unsafe {
+        lv_host_relu_backward(
+            gx,
+            gy,
+            gz,
+            bx,
+            by,
+            bz,
+            act.as_ptr(),
+            g.as_mut_ptr(),
+            int(g.len()),
+        )
+    };
+}
+
+/// Adam's state on the kernels' side, with lv_train::Adam's hyper-parameters.
+pub struct AdamState {
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub t: u64,
+    pub m: Vec<f32>,
+    pub v: Vec<f32>,
+}
+
+impl AdamState {
+    pub fn new(n: usize) -> Self {
+        AdamState {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            t: 0,
+            m: vec![0.0; n],
+            v: vec![0.0; n],
+        }
+    }
+
+    /// `lv_adam_step` over `params` with the bias-corrected step computed as lv_train's Adam does.
+    pub fn step(&mut self, params: &mut [f32], grad: &[f32], lr: f32) {
+        assert!(params.len() == self.m.len() && grad.len() == self.m.len());
+        self.t += 1;
+        let b1t = 1.0 - (self.beta1 as f64).powi(self.t as i32);
+        let b2t = 1.0 - (self.beta2 as f64).powi(self.t as i32);
+        let step = (lr as f64 * b2t.sqrt() / b1t) as f32;
+        let eps = self.eps * b2t.sqrt() as f32;
+        let d = launch::linear(params.len());
+        let (gx, gy, gz, bx, by, bz) = dims_args!(d);
+        // SAFETY: all four arrays hold params.len() values (checked).
+        unsafe {
+            lv_host_adam_step(
+                gx,
+                gy,
+                gz,
+                bx,
+                by,
+                bz,
+                params.as_mut_ptr(),
+                grad.as_ptr(),
+                self.m.as_mut_ptr(),
+                self.v.as_mut_ptr(),
+                int(params.len()),
+                self.beta1,
+                self.beta2,
+                step,
+                eps,
+            )
+        };
+    }
 }

@@ -59,6 +59,18 @@ pub const SOURCES: &[KernelSource] = &[
         exact_float: false,
     },
     KernelSource {
+        name: "train.cu",
+        source: include_str!("../kernels/train.cu"),
+        entries: &[
+            "lv_conv3x3_backward_data",
+            "lv_conv3x3_backward_weight",
+            "lv_conv_backward_bias",
+            "lv_relu_backward",
+            "lv_adam_step",
+        ],
+        exact_float: true,
+    },
+    KernelSource {
         name: "ssim.cu",
         source: include_str!("../kernels/ssim.cu"),
         entries: &["lv_ssim_map"],

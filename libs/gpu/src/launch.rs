@@ -26,3 +26,16 @@ pub fn per_sample(w: usize, h: usize, depth: usize) -> Dims {
 pub fn sse(w: usize, h: usize) -> Dims {
     per_sample(w.div_ceil(SSE_SPAN), h, 1)
 }
+
+/// 1-D grid of 256-thread blocks over `n` elements.
+pub fn linear(n: usize) -> Dims {
+    Dims {
+        grid: (blocks(n, 256), 1, 1),
+        block: (256, 1, 1),
+    }
+}
+
+/// The weight-gradient kernel: one thread per weight, `cin * 9` by `cout`.
+pub fn weights(cin: usize, cout: usize) -> Dims {
+    per_sample(cin * 9, cout, 1)
+}

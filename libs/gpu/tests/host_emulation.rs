@@ -340,3 +340,127 @@ fn float_ssim_is_bit_exact_with_lv_metrics() {
     }
     assert_eq!(checked, 32);
 }
+
+#[test]
+fn adam_is_bit_exact_with_lv_train() {
+    let n = 1000;
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(5);
+    let p0: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+    let (mut cpu_p, mut gpu_p) = (p0.clone(), p0);
+    let mut cpu = lv_train::Adam::new(n, 1e-3);
+    let mut gpu = host::AdamState::new(n);
+    for step in 0..6 {
+        let g: Vec<f32> = (0..n).map(|_| rng.random_range(-0.1f32..0.1)).collect();
+        let lr = 3e-3 / (1 + step) as f32;
+        cpu.step(&mut cpu_p, &g, lr);
+        gpu.step(&mut gpu_p, &g, lr);
+        assert_eq!(
+            cpu_p.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            gpu_p.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "step {step}"
+        );
+    }
+}
+
+/// The largest |a - b| over the largest |a|: f32 sums in another order.
+fn rel_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    let scale = a.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
+    a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
+}
+
+/// RefineNet's parameter gradient through the kernels (forward keeping activations, then the
+/// backward kernels), as the GPU trainer runs one image.
+fn gradient_with_kernels(
+    net: &lv_graph::net::RefineNet,
+    x: &[f32],
+    dy: &[f32],
+    h: usize,
+    w: usize,
+) -> Vec<f32> {
+    let (lh, lw) = (h / 2, w / 2);
+    let p = &net.params;
+    let mut acts = vec![host::space_to_depth2(x, h, w)];
+    let last = net.layers.len() - 1;
+    let skip_out = net.skip.map(|s| {
+        host::conv3x3(
+            &acts[0],
+            s.weight(p),
+            s.bias(p),
+            None,
+            s.cin,
+            s.cout,
+            lh,
+            lw,
+            false,
+        )
+    });
+    for (k, l) in net.layers.iter().enumerate() {
+        let addend = if k == last { skip_out.as_deref() } else { None };
+        let a = host::conv3x3(
+            &acts[k],
+            l.weight(p),
+            l.bias(p),
+            addend,
+            l.cin,
+            l.cout,
+            lh,
+            lw,
+            k < last,
+        );
+        acts.push(a);
+    }
+    let mut grad = vec![0f32; p.len()];
+    // output = depth_to_space(z) + x, so dz = space_to_depth(dy).
+    let mut g = host::space_to_depth2(dy, h, w);
+    let dz = g.clone();
+    for (k, l) in net.layers.iter().enumerate().rev() {
+        if k < last {
+            host::relu_backward(&acts[k + 1], &mut g);
+        }
+        let (wl, bl) = (l.weight_len(), l.len() - l.weight_len());
+        let (dw, db) = grad[l.offset..l.offset + wl + bl].split_at_mut(wl);
+        g = host::conv3x3_backward(&acts[k], l.weight(p), &g, l.cin, l.cout, lh, lw, dw, db);
+    }
+    if let Some(s) = net.skip {
+        let wl = s.weight_len();
+        let (dw, db) = grad[s.offset..s.offset + s.len()].split_at_mut(wl);
+        host::conv3x3_backward(&acts[0], s.weight(p), &dz, s.cin, s.cout, lh, lw, dw, db);
+    }
+    grad
+}
+
+#[test]
+fn training_gradients_agree_with_lv_train() {
+    use lv_train::Trainable;
+    let (frames, w, _) = luma("bikes_320x136_30f.y4m", 1);
+    let (cw, ch) = (48usize, 48usize);
+    let x: Vec<f32> = (0..ch)
+        .flat_map(|r| frames[0][(r + 30) * w + 60..][..cw].to_vec())
+        .map(|v| v as f32 / 255.0)
+        .collect();
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(9);
+    let dy: Vec<f32> = (0..cw * ch)
+        .map(|_| rng.random_range(-1.0f32..1.0))
+        .collect();
+    for (c, layers, skip, seed) in [(8, 2, false, 4), (16, 1, true, 5)] {
+        let net = random_net(c, layers, skip, seed);
+        let trace = net.forward_trace(&x, ch, cw);
+        let mut cpu = vec![0f32; net.num_params()];
+        net.backward(&trace, &dy, &mut cpu, false);
+        let gpu = gradient_with_kernels(&net, &x, &dy, ch, cw);
+        // Per layer: weights and biases, each against its own scale.
+        for l in net.layers.iter().chain(net.skip.iter()) {
+            let (ws, we, be) = (l.offset, l.offset + l.weight_len(), l.offset + l.len());
+            let (dw, db) = (
+                rel_diff(&cpu[ws..we], &gpu[ws..we]),
+                rel_diff(&cpu[we..be], &gpu[we..be]),
+            );
+            assert!(
+                dw < 1e-4 && db < 1e-4,
+                "C={c}: layer at {ws}: weights {dw}, biases {db}"
+            );
+        }
+        assert!(cpu.iter().any(|&v| v != 0.0));
+    }
+}
