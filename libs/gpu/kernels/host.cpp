@@ -92,6 +92,10 @@ void lv_host_adam_step(LV_DIMS, float* p, const float* g, float* m, float* v, in
                        float b2, float step, float eps) {
     lv_emu::launch(lv_adam_step, LV_GRID, p, g, m, v, n, b1, b2, step, eps);
 }
+void lv_host_filter_decimate(LV_DIMS, const float* src, int w, int h, const float* k, int kw,
+                             int step, float* dst, int dw, int dh) {
+    lv_emu::launch(lv_filter_decimate, LV_GRID, src, w, h, k, kw, step, dst, dw, dh);
+}
 void lv_host_depth_to_space2_add(LV_DIMS, const float* x, const float* skip, float* y, int h,
                                  int w) {
     lv_emu::launch(lv_depth_to_space2_add, LV_GRID, x, skip, y, h, w);

@@ -58,3 +58,27 @@ extern "C" __global__ void lv_ssim_map(const float* r, const float* d, int w, in
     map[2 * n + o] = c;
     map[3 * n + o] = s;
 }
+
+// libvmaf's reflection at the borders for the SSIM family's filters (lv_metrics::ssim::reflect).
+__device__ __forceinline__ int lv_ssim_reflect(int i, int n) {
+    int r = i < 0 ? -1 - i : i >= n ? n - (i - n) - 1 : i;
+    return r < 0 ? 0 : r > n - 1 ? n - 1 : r;
+}
+
+// A kw x kw filter sampled every `step` pixels (lv_metrics::ssim::filter_pixel at
+// (x * step, y * step)): SSIM's box decimation (step = kw = factor) and MS-SSIM's 9x9
+// low-pass pyramid step (step 2). f32 products summed in f64, rows then columns, as the CPU.
+extern "C" __global__ void lv_filter_decimate(const float* src, int w, int h, const float* k,
+                                              int kw, int step, float* dst, int dw, int dh) {
+    int x = blockIdx.x * blockDim.x + threadIdx.x;
+    int y = blockIdx.y * blockDim.y + threadIdx.y;
+    if (x >= dw || y >= dh) return;
+    int c = kw / 2, sx = x * step, sy = y * step;
+    double sum = 0.0;
+    for (int v = 0; v < kw; ++v) {
+        long long row = (long long)lv_ssim_reflect(sy + v - c, h) * w;
+        for (int u = 0; u < kw; ++u)
+            sum += (double)(src[row + lv_ssim_reflect(sx + u - c, w)] * k[v * kw + u]);
+    }
+    dst[(long long)y * dw + x] = (float)sum;
+}

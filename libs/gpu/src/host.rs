@@ -311,6 +311,23 @@ extern "C" {
         step: f32,
         eps: f32,
     );
+    fn lv_host_filter_decimate(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        src: *const f32,
+        w: c_int,
+        h: c_int,
+        k: *const f32,
+        kw: c_int,
+        step: c_int,
+        dst: *mut f32,
+        dw: c_int,
+        dh: c_int,
+    );
     fn lv_host_depth_to_space2_add(
         gx: c_uint,
         gy: c_uint,
@@ -1011,4 +1028,43 @@ impl AdamState {
             )
         };
     }
+}
+
+/// `lv_filter_decimate`: the `kw x kw` filter `k` at every `step`-th pixel of `src` (`w x h`),
+/// reflected at the borders; `(w / step + (w & 1)) x (h / step + (h & 1))` outputs, as
+/// libvmaf's SSIM decimation and MS-SSIM pyramid size them.
+pub fn filter_decimate(
+    src: &[f32],
+    w: usize,
+    h: usize,
+    k: &[f32],
+    kw: usize,
+    step: usize,
+) -> (Vec<f32>, usize, usize) {
+    assert!(src.len() == w * h && k.len() == kw * kw && step >= 1 && kw >= 1);
+    let (dw, dh) = (w / step + (w & 1), h / step + (h & 1));
+    let mut dst = vec![0f32; dw * dh];
+    let d = launch::per_sample(dw, dh, 1);
+    let (gx, gy, gz, bx, by, bz) = dims_args!(d);
+    // SAFETY: sizes checked; reflection keeps every read inside `src`.
+    unsafe {
+        lv_host_filter_decimate(
+            gx,
+            gy,
+            gz,
+            bx,
+            by,
+            bz,
+            src.as_ptr(),
+            int(w),
+            int(h),
+            k.as_ptr(),
+            int(kw),
+            int(step),
+            dst.as_mut_ptr(),
+            int(dw),
+            int(dh),
+        )
+    };
+    (dst, dw, dh)
 }

@@ -73,7 +73,7 @@ pub const SOURCES: &[KernelSource] = &[
     KernelSource {
         name: "ssim.cu",
         source: include_str!("../kernels/ssim.cu"),
-        entries: &["lv_ssim_map"],
+        entries: &["lv_ssim_map", "lv_filter_decimate"],
         exact_float: true,
     },
 ];

@@ -464,3 +464,79 @@ fn training_gradients_agree_with_lv_train() {
         assert!(cpu.iter().any(|&v| v != 0.0));
     }
 }
+
+/// libvmaf's load of a plane: `f32` samples in the 8-bit range.
+fn load_f32(p: &Plane) -> Vec<f32> {
+    let (w, h) = (p.width, p.height);
+    let mut out = vec![0f32; w * h];
+    for y in 0..h {
+        p.row_f32(y, &mut out[y * w..(y + 1) * w]);
+    }
+    let inv = 1.0 / (1u32 << (p.bpc - 8)) as f32;
+    out.iter()
+        .map(|&v| if p.bpc > 8 { v * inv } else { v })
+        .collect()
+}
+
+#[test]
+fn ssim_decimation_and_ms_ssim_are_bit_exact_with_lv_metrics() {
+    use lv_image::resample::{Kernel, Resampler};
+    use lv_metrics::ms_ssim::{FloatMsSsim, ALPHAS, BETAS, GAMMAS, LPF, LPF_LEN};
+    use lv_metrics::ssim::FloatSsim;
+    let (src, w, h) = luma("bbb_320x180_30f.y4m", 2);
+    let (dis, _, _) = luma("bbb_320x180_30f_x264crf30.y4m", 2);
+    for (a, b) in src.iter().zip(&dis) {
+        let (a8, b8) = (to_u8(a), to_u8(b));
+        // MS-SSIM at the clip's size (its five scales need 176 lines) and at an odd crop.
+        for (cw, ch) in [(w, h), (w - 1, h - 3)] {
+            let (pr, pd) = (Plane::new_u8(&a8, cw, ch, w), Plane::new_u8(&b8, cw, ch, w));
+            let cpu = FloatMsSsim::new(cw, ch, 8).unwrap().compute_lcs(&pr, &pd);
+            let (mut r, mut d, mut lw, mut lh) = (load_f32(&pr), load_f32(&pd), cw, ch);
+            let mut ms = 1.0f64;
+            for i in 0..5 {
+                if i > 0 {
+                    let (nr, nw, nh) = host::filter_decimate(&r, lw, lh, &LPF, LPF_LEN, 2);
+                    d = host::filter_decimate(&d, lw, lh, &LPF, LPF_LEN, 2).0;
+                    (r, lw, lh) = (nr, nw, nh);
+                }
+                let [_, l, c, s] = host::ssim_means(&r, &d, lw, lh).map(f64::from);
+                assert_eq!(
+                    [l, c, s].map(f64::to_bits),
+                    [cpu.l[i], cpu.c[i], cpu.s[i]].map(f64::to_bits),
+                    "{cw}x{ch} scale {i}"
+                );
+                ms *= l.powf(ALPHAS[i] as f64) * c.powf(BETAS[i] as f64) * s.powf(GAMMAS[i] as f64);
+            }
+            assert_eq!(
+                ms.to_bits(),
+                cpu.ms_ssim.to_bits(),
+                "{cw}x{ch}: {ms} vs {}",
+                cpu.ms_ssim
+            );
+        }
+        // SSIM above 384 lines decimates first (factor round(min side / 256)): 800x450 → 2.
+        let (uw, uh) = (800usize, 450usize);
+        let up = Resampler::new(w, h, uw, uh, Kernel::LANCZOS3).unwrap();
+        let (mut ua, mut ub) = (vec![0u8; uw * uh], vec![0u8; uw * uh]);
+        up.process_u8(&Plane::new_u8(&a8, w, h, w), &mut ua, uw);
+        up.process_u8(&Plane::new_u8(&b8, w, h, w), &mut ub, uw);
+        let (pr, pd) = (
+            Plane::new_u8(&ua, uw, uh, uw),
+            Plane::new_u8(&ub, uw, uh, uw),
+        );
+        let mut ssim = FloatSsim::new(uw, uh, 8).unwrap();
+        assert_eq!(ssim.scale(), 2);
+        let cpu = ssim.compute_lcs(&pr, &pd);
+        let f = ssim.scale();
+        let boxk = vec![1.0f32 / (f * f) as f32; f * f];
+        let (r, dw, dh) = host::filter_decimate(&load_f32(&pr), uw, uh, &boxk, f, f);
+        let d = host::filter_decimate(&load_f32(&pd), uw, uh, &boxk, f, f).0;
+        let got = host::ssim_means(&r, &d, dw, dh);
+        let want = [cpu.ssim, cpu.l, cpu.c, cpu.s].map(|v| v as f32);
+        assert_eq!(
+            got.map(f32::to_bits),
+            want.map(f32::to_bits),
+            "decimated SSIM"
+        );
+    }
+}

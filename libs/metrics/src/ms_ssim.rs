@@ -21,7 +21,7 @@ pub const MIN_SIZE: usize = 176;
 /// IQA's 2-D down-sampling kernel (not the outer product of its rounded 1-D taps, so the 2-D
 /// table is what must be used).
 #[rustfmt::skip]
-const LPF: [f32; 81] = [
+pub const LPF: [f32; 81] = [
      0.000714, -0.000450, -0.002090,  0.007132,  0.016114,  0.007132, -0.002090, -0.000450,  0.000714,
     -0.000450,  0.000283,  0.001316, -0.004490, -0.010146, -0.004490,  0.001316,  0.000283, -0.000450,
     -0.002090,  0.001316,  0.006115, -0.020867, -0.047149, -0.020867,  0.006115,  0.001316, -0.002090,
@@ -32,11 +32,12 @@ const LPF: [f32; 81] = [
     -0.000450,  0.000283,  0.001316, -0.004490, -0.010146, -0.004490,  0.001316,  0.000283, -0.000450,
      0.000714, -0.000450, -0.002090,  0.007132,  0.016114,  0.007132, -0.002090, -0.000450,  0.000714,
 ];
-const LPF_LEN: usize = 9;
+pub const LPF_LEN: usize = 9;
 
-const ALPHAS: [f32; SCALES] = [0.0, 0.0, 0.0, 0.0, 0.1333];
-const BETAS: [f32; SCALES] = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333];
-const GAMMAS: [f32; SCALES] = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333];
+/// Wang et al.'s exponents of l, c and s per scale (public for other backends, e.g. lv-gpu).
+pub const ALPHAS: [f32; SCALES] = [0.0, 0.0, 0.0, 0.0, 0.1333];
+pub const BETAS: [f32; SCALES] = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333];
+pub const GAMMAS: [f32; SCALES] = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333];
 
 /// Per-frame MS-SSIM with the per-scale luminance, contrast and structure means (libvmaf's
 /// `float_ms_ssim` and, with `enable_lcs`, `float_ms_ssim_{l,c,s}_scale{0..4}`).
