@@ -667,8 +667,9 @@ fn backend_in_use_reports_what_cuda_and_auto_picked() {
     let (iw, ih, frames) = clip(1);
     let model = Model::from_path(model_path()).unwrap();
     let want = first_at_160x90(&model, (iw, ih), &frames);
-    // No network kernels run on CUDA yet (issue #17): both end on the CPU here, whether or not
-    // the machine has a GPU, and the output is the CPU's.
+    // Without a usable CUDA device `cuda` and `auto` end on the CPU with the CPU's output; with
+    // one they may run on it (lv-gpu's kernels; tests/gpu_emulation.rs checks that output).
+    let no_gpu = lv_infer::cuda_device().is_err();
     for backend in ["cuda", "auto", "cpu"] {
         let el = element(&model_path());
         el.set_property_from_str("backend", backend);
@@ -687,8 +688,14 @@ fn backend_in_use_reports_what_cuda_and_auto_picked() {
                 .unwrap(),
         );
         let info = video_info(&inc.parse().unwrap());
-        assert_eq!(push_pull(&mut h, &info, &frames[0]), want, "{backend}");
-        assert_eq!(el.property::<String>("backend-in-use"), "cpu", "{backend}");
+        let out = push_pull(&mut h, &info, &frames[0]);
+        let in_use = el.property::<String>("backend-in-use");
+        if no_gpu || backend == "cpu" {
+            assert_eq!(in_use, "cpu", "{backend}");
+        }
+        if in_use == "cpu" {
+            assert_eq!(out, want, "{backend}");
+        }
     }
 }
 

@@ -353,4 +353,82 @@ impl Gpu {
             (map[k * n..(k + 1) * n].iter().sum::<f64>() / n as f64) as f32
         }))
     }
+
+    /// `lv_conv3x3` with an optional `addend` (see [`crate::host::conv3x3`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv3x3_add(
+        &self,
+        x: &[f32],
+        wt: &[f32],
+        bias: &[f32],
+        addend: Option<&[f32]>,
+        cin: usize,
+        cout: usize,
+        h: usize,
+        w: usize,
+        relu: bool,
+    ) -> Result<Vec<f32>, String> {
+        assert!(x.len() == cin * h * w && wt.len() == cout * cin * 9 && bias.len() == cout);
+        let s = &self.stream;
+        let dx = s.clone_htod(x).map_err(e("upload"))?;
+        let dw = s.clone_htod(wt).map_err(e("upload"))?;
+        let db = s.clone_htod(bias).map_err(e("upload"))?;
+        let mut dy = s.alloc_zeros::<f32>(cout * h * w).map_err(e("alloc"))?;
+        let (ci, co, hi, wi, ri) = (cin as i32, cout as i32, h as i32, w as i32, relu as i32);
+        let dims = cfg(launch::per_sample(w, h, cout));
+        let f = self.f("lv_conv3x3");
+        match addend {
+            Some(a) => {
+                assert_eq!(a.len(), cout * h * w);
+                let da = s.clone_htod(a).map_err(e("upload"))?;
+                let mut l = s.launch_builder(f);
+                l.arg(&dx).arg(&dw).arg(&db).arg(&da).arg(&mut dy);
+                l.arg(&ci).arg(&co).arg(&hi).arg(&wi).arg(&ri);
+                // SAFETY: matches lv_conv3x3's signature; sizes checked above.
+                unsafe { l.launch(dims) }.map_err(e("lv_conv3x3"))?;
+            }
+            None => {
+                let null: u64 = 0;
+                let mut l = s.launch_builder(f);
+                l.arg(&dx).arg(&dw).arg(&db).arg(&null).arg(&mut dy);
+                l.arg(&ci).arg(&co).arg(&hi).arg(&wi).arg(&ri);
+                // SAFETY: as above, with a null addend.
+                unsafe { l.launch(dims) }.map_err(e("lv_conv3x3"))?;
+            }
+        }
+        s.clone_dtoh(&dy).map_err(e("download"))
+    }
+
+    /// `lv_space_to_depth2` (see [`crate::host::space_to_depth2`]).
+    pub fn s2d(&self, x: &[f32], h: usize, w: usize) -> Result<Vec<f32>, String> {
+        assert!(h.is_multiple_of(2) && w.is_multiple_of(2) && x.len() == h * w);
+        let s = &self.stream;
+        let dx = s.clone_htod(x).map_err(e("upload"))?;
+        let mut dy = s.alloc_zeros::<f32>(h * w).map_err(e("alloc"))?;
+        let (hi, wi) = (h as i32, w as i32);
+        let mut l = s.launch_builder(self.f("lv_space_to_depth2"));
+        l.arg(&dx).arg(&mut dy).arg(&hi).arg(&wi);
+        // SAFETY: matches lv_space_to_depth2; both buffers hold h*w values.
+        unsafe { l.launch(cfg(launch::per_sample(w / 2, h / 2, 1))) }
+            .map_err(e("lv_space_to_depth2"))?;
+        s.clone_dtoh(&dy).map_err(e("download"))
+    }
+
+    /// `lv_depth_to_space2_add` (see [`crate::host::depth_to_space2_add`]).
+    pub fn d2s_add(&self, x: &[f32], skip: &[f32], h: usize, w: usize) -> Result<Vec<f32>, String> {
+        assert!(
+            h.is_multiple_of(2) && w.is_multiple_of(2) && x.len() == h * w && skip.len() == h * w
+        );
+        let s = &self.stream;
+        let dx = s.clone_htod(x).map_err(e("upload"))?;
+        let ds = s.clone_htod(skip).map_err(e("upload"))?;
+        let mut dy = s.alloc_zeros::<f32>(h * w).map_err(e("alloc"))?;
+        let (hi, wi) = (h as i32, w as i32);
+        let mut l = s.launch_builder(self.f("lv_depth_to_space2_add"));
+        l.arg(&dx).arg(&ds).arg(&mut dy).arg(&hi).arg(&wi);
+        // SAFETY: matches lv_depth_to_space2_add; all buffers hold h*w values.
+        unsafe { l.launch(cfg(launch::per_sample(w, h, 1))) }
+            .map_err(e("lv_depth_to_space2_add"))?;
+        s.clone_dtoh(&dy).map_err(e("download"))
+    }
 }

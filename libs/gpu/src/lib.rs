@@ -15,3 +15,4 @@ pub mod host;
 pub mod kernels;
 pub mod launch;
 pub mod nvrtc;
+pub mod refine;

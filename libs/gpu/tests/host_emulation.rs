@@ -110,38 +110,18 @@ fn random_net(c: usize, layers: usize, skip: bool, seed: u64) -> lv_graph::net::
 
 /// RefineNet's forward pass composed of the kernels, as the GPU backend runs it.
 fn forward_with_kernels(net: &lv_graph::net::RefineNet, x: &[f32], h: usize, w: usize) -> Vec<f32> {
-    let (lh, lw) = (h / 2, w / 2);
-    let s2d = host::space_to_depth2(x, h, w);
-    let skip = net.skip.map(|s| {
-        host::conv3x3(
-            &s2d,
-            s.weight(&net.params),
-            s.bias(&net.params),
-            None,
-            s.cin,
-            s.cout,
-            lh,
-            lw,
-            false,
-        )
-    });
-    let last = net.layers.len() - 1;
-    let mut a = s2d;
-    for (k, l) in net.layers.iter().enumerate() {
-        let addend = if k == last { skip.as_deref() } else { None };
-        a = host::conv3x3(
-            &a,
-            l.weight(&net.params),
-            l.bias(&net.params),
-            addend,
-            l.cin,
-            l.cout,
-            lh,
-            lw,
-            k < last,
-        );
-    }
-    host::depth_to_space2_add(&a, x, h, w)
+    use lv_gpu::refine::{forward, Conv, HostEmulation, Refine};
+    let conv = |l: &lv_graph::net::ConvLayer| Conv {
+        cin: l.cin,
+        cout: l.cout,
+        weight: l.weight(&net.params),
+        bias: l.bias(&net.params),
+    };
+    let spec = Refine {
+        layers: net.layers.iter().map(conv).collect(),
+        skip: net.skip.as_ref().map(conv),
+    };
+    forward(&HostEmulation, &spec, x, h, w).unwrap()
 }
 
 #[test]

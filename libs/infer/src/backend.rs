@@ -4,7 +4,8 @@
 //! against libcuda at build time); creating it probes the driver at run time and, when no usable
 //! CUDA device exists, falls back to `Cpu` and keeps the reason so the caller can log it once.
 
-use std::sync::OnceLock;
+use lv_gpu::refine::{Executor, HostEmulation};
+use std::sync::{Arc, OnceLock};
 
 /// The backend a caller asks for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -27,51 +28,72 @@ impl std::fmt::Display for BackendKind {
 }
 
 /// The backend a runner ended up with.
-#[derive(Debug)]
 pub(crate) struct Backend {
     kind: BackendKind,
     fallback_reason: Option<String>,
-    /// For `auto`: which backend it picked and why (logged at info level, not as a fallback).
+    /// Which backend a `cuda` or `auto` request got and why (logged at info level).
     choice: Option<String>,
+    /// What runs the kernels when `kind` is `Cuda`.
+    exec: Option<Arc<dyn Executor>>,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("kind", &self.kind)
+            .field("executor", &self.exec.as_ref().map(|e| e.name()))
+            .finish()
+    }
 }
 
 impl Backend {
-    pub(crate) fn new(requested: BackendKind) -> Backend {
-        match requested {
-            BackendKind::Cpu => Backend {
-                kind: BackendKind::Cpu,
-                fallback_reason: None,
-                choice: None,
-            },
-            BackendKind::Auto => {
-                let why = match cuda_device() {
-                    Ok(name) => format!(
-                        "CUDA device 0 ({name}) is usable, but this build has no CUDA kernels \
-                         for the network yet"
-                    ),
-                    Err(e) => e,
-                };
-                Backend {
-                    kind: BackendKind::Cpu,
-                    fallback_reason: None,
-                    choice: Some(format!("backend=auto picked the CPU (tract): {why}")),
-                }
-            }
-            BackendKind::Cuda => {
-                let reason = match cuda_device() {
-                    Ok(name) => format!(
-                        "CUDA device 0 ({name}) is usable, but this build has no CUDA kernels for \
-                         the network yet; running it on the CPU (tract)"
-                    ),
-                    Err(e) => format!("CUDA backend unavailable ({e}); running on the CPU (tract)"),
-                };
-                Backend {
-                    kind: BackendKind::Cpu,
-                    fallback_reason: Some(reason),
-                    choice: None,
-                }
-            }
+    /// `refine_graph`: the model is lv-train's RefineNet export, the graph the CUDA kernels run.
+    pub(crate) fn new(requested: BackendKind, refine_graph: bool) -> Backend {
+        let cpu = |fallback_reason, choice| Backend {
+            kind: BackendKind::Cpu,
+            fallback_reason,
+            choice,
+            exec: None,
+        };
+        if requested == BackendKind::Cpu {
+            return cpu(None, None);
         }
+        // The device first: without one, that is the reason to report, whatever the graph.
+        let gpu = gpu_executor().and_then(|exec| {
+            if refine_graph {
+                Ok(exec)
+            } else {
+                Err(format!(
+                    "{} is usable, but the CUDA kernels run lv-train's RefineNet graphs only, \
+                     and this model is another graph",
+                    exec.name()
+                ))
+            }
+        });
+        match (requested, gpu) {
+            (_, Ok(exec)) => Backend {
+                kind: BackendKind::Cuda,
+                fallback_reason: None,
+                choice: Some(format!(
+                    "backend={requested}: the network runs on {}",
+                    exec.name()
+                )),
+                exec: Some(exec),
+            },
+            (BackendKind::Auto, Err(why)) => {
+                cpu(None, Some(format!("backend=auto picked the CPU: {why}")))
+            }
+            (_, Err(why)) => cpu(
+                Some(format!(
+                    "CUDA backend unavailable ({why}); running on the CPU"
+                )),
+                None,
+            ),
+        }
+    }
+
+    pub(crate) fn executor(&self) -> Option<&Arc<dyn Executor>> {
+        self.exec.as_ref()
     }
 
     pub(crate) fn kind(&self) -> BackendKind {
@@ -135,4 +157,21 @@ pub fn cuda_device() -> Result<String, String> {
             .unwrap_or_else(|_| Err("loading the CUDA driver library failed".into()))
         })
         .clone()
+}
+
+/// What runs the kernels: CUDA device 0 (its modules compiled once per process), or, with
+/// `LV_GPU_EMULATE=1`, the kernels' host emulation standing in for a device. The emulation
+/// exists to test the seam and the elements above it on machines without a GPU (it is slow);
+/// it is not a production path.
+fn gpu_executor() -> Result<Arc<dyn Executor>, String> {
+    if std::env::var_os("LV_GPU_EMULATE").is_some_and(|v| v == "1") {
+        return Ok(Arc::new(HostEmulation));
+    }
+    static GPU: OnceLock<Result<Arc<lv_gpu::device::Gpu>, String>> = OnceLock::new();
+    GPU.get_or_init(|| {
+        cuda_device()?;
+        lv_gpu::device::Gpu::open().map(Arc::new)
+    })
+    .clone()
+    .map(|g| g as Arc<dyn Executor>)
 }

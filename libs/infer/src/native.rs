@@ -188,6 +188,8 @@ pub(crate) struct NativeNet {
     skip: Option<Conv>,
     /// Widest activation (channels).
     cmax: usize,
+    /// The network as lv-graph holds it (ONNX layouts), for the CUDA backend's kernels.
+    graph: lv_graph::RefineNet,
 }
 
 /// Space-to-depth block (the graph's `blocksize`, also `lv.align`).
@@ -232,7 +234,17 @@ impl NativeNet {
         if convs.first()?.cin != B * B || convs.last()?.cout != B * B {
             return None;
         }
-        Some(NativeNet { convs, skip, cmax })
+        Some(NativeNet {
+            convs,
+            skip,
+            cmax,
+            graph: net,
+        })
+    }
+
+    /// The network in lv-graph's form (ONNX weight layouts).
+    pub(crate) fn graph(&self) -> &lv_graph::RefineNet {
+        &self.graph
     }
 
     /// Working memory for tiles of `tw x th` input samples (multiples of 2).

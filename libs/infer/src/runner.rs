@@ -69,6 +69,8 @@ pub enum RunError {
     Buffer { what: &'static str },
     #[error("inference failed: {0}")]
     Tract(String),
+    #[error("CUDA inference failed: {0}")]
+    Cuda(String),
 }
 
 /// A sample type the runner reads and writes: `u8` planes (0..=255, scaled by 1/255 on the way
@@ -120,6 +122,8 @@ pub enum Engine {
 enum TileEngine {
     Tract(Box<TypedSimpleState>),
     Native(crate::native::Scratch),
+    /// The CUDA kernels (lv-gpu), on the backend's executor.
+    Gpu,
 }
 
 struct Tile {
@@ -204,7 +208,16 @@ impl PlaneRunner {
         } else {
             cfg.threads
         };
-        let n = if cfg.tiles == 0 {
+        let native = match engine {
+            Engine::Auto => model.native().cloned(),
+            Engine::Tract => None,
+        };
+        let backend = Backend::new(cfg.backend, native.is_some());
+        let on_gpu = backend.executor().is_some();
+        // On the GPU one launch sequence covers the whole plane: no tiles to spread over threads.
+        let n = if on_gpu {
+            1
+        } else if cfg.tiles == 0 {
             // Whole rounds, so no thread idles through the last one.
             threads * h.div_ceil(threads * AUTO_TILE_ROWS)
         } else {
@@ -216,11 +229,6 @@ impl PlaneRunner {
         let n = h.div_ceil(core);
         let tw = align_up(w + 2 * pad, a);
         let th = core + 2 * pad;
-        let backend = Backend::new(cfg.backend);
-        let native = match engine {
-            Engine::Auto => model.native().cloned(),
-            Engine::Tract => None,
-        };
         // The native engine needs no tract plan; tract's is built (and cached) otherwise.
         let plan = match native {
             Some(_) => None,
@@ -231,6 +239,7 @@ impl PlaneRunner {
                 let y0 = i * core;
                 let engine =
                     match (&native, &plan) {
+                        (Some(_), _) if on_gpu => TileEngine::Gpu,
                         (Some(net), _) => TileEngine::Native(net.scratch(tw, th)),
                         (None, Some(plan)) => TileEngine::Tract(Box::new(
                             TypedSimpleState::new(plan).map_err(|e| ModelError::Tract {
@@ -281,9 +290,11 @@ impl PlaneRunner {
         })
     }
 
-    /// `"native"` or `"tract"`: which engine runs the network.
+    /// `"cuda"`, `"native"` or `"tract"`: which engine runs the network.
     pub fn engine_name(&self) -> &'static str {
-        if self.native.is_some() {
+        if self.backend.executor().is_some() {
+            "cuda"
+        } else if self.native.is_some() {
             "native"
         } else {
             "tract"
@@ -421,6 +432,37 @@ impl PlaneRunner {
                 for r in 0..*rows {
                     let d = &mut out[r * dst_stride..r * dst_stride + w];
                     scratch.output_row(x, tw, r + pad, pad, d);
+                }
+            }
+            TileEngine::Gpu => {
+                let exec = self.backend.executor().expect("GPU tiles have an executor");
+                let net = self
+                    .native
+                    .as_ref()
+                    .expect("GPU tiles run a RefineNet")
+                    .graph();
+                let conv = |l: &lv_graph::ConvLayer| lv_gpu::refine::Conv {
+                    cin: l.cin,
+                    cout: l.cout,
+                    weight: l.weight(&net.params),
+                    bias: l.bias(&net.params),
+                };
+                let spec = lv_gpu::refine::Refine {
+                    layers: net.layers.iter().map(conv).collect(),
+                    skip: net.skip.as_ref().map(conv),
+                };
+                let x = input
+                    .try_as_plain_ram()
+                    .and_then(|v| v.as_slice::<f32>())
+                    .map_err(|e| RunError::Tract(format!("{e:#}")))?;
+                let y = lv_gpu::refine::forward(exec.as_ref(), &spec, x, x.len() / tw, tw)
+                    .map_err(RunError::Cuda)?;
+                for r in 0..*rows {
+                    let s = &y[(r + pad) * tw + pad..(r + pad) * tw + pad + w];
+                    let d = &mut out[r * dst_stride..r * dst_stride + w];
+                    for (d, &v) in d.iter_mut().zip(s) {
+                        *d = S::from_unit(v);
+                    }
                 }
             }
             TileEngine::Tract(state) => {

@@ -1,0 +1,139 @@
+//! RefineNet's forward pass composed of the kernels, on an [`Executor`]: the device ([`Gpu`]),
+//! or the host emulation ([`HostEmulation`], which runs the same kernel sources on the CPU).
+//! lv-infer's CUDA backend calls this; the layers come as plain slices so this crate needs
+//! no graph crate.
+
+use crate::device::Gpu;
+use crate::host;
+
+/// One 3x3 convolution: `[cout][cin][3][3]` weights (ONNX layout) and `cout` biases.
+#[derive(Clone, Copy, Debug)]
+pub struct Conv<'a> {
+    pub cin: usize,
+    pub cout: usize,
+    pub weight: &'a [f32],
+    pub bias: &'a [f32],
+}
+
+/// `SpaceToDepth(2) → convs (ReLU between) [+ linear branch on SpaceToDepth(x)] →
+/// DepthToSpace(2) → + x`, as lv_graph::net::RefineNet defines it.
+#[derive(Clone, Debug)]
+pub struct Refine<'a> {
+    pub layers: Vec<Conv<'a>>,
+    pub skip: Option<Conv<'a>>,
+}
+
+/// What runs the kernels.
+pub trait Executor: Send + Sync {
+    /// For log lines and `backend-in-use`-style reports.
+    fn name(&self) -> String;
+    #[allow(clippy::too_many_arguments)]
+    fn conv3x3(
+        &self,
+        x: &[f32],
+        c: &Conv,
+        addend: Option<&[f32]>,
+        h: usize,
+        w: usize,
+        relu: bool,
+    ) -> Result<Vec<f32>, String>;
+    fn space_to_depth2(&self, x: &[f32], h: usize, w: usize) -> Result<Vec<f32>, String>;
+    fn depth_to_space2_add(
+        &self,
+        x: &[f32],
+        skip: &[f32],
+        h: usize,
+        w: usize,
+    ) -> Result<Vec<f32>, String>;
+}
+
+/// The kernels on the CPU through the host emulation: for tests of everything above the
+/// kernels (lv-infer's backend seam, the elements) on machines without a GPU. Slow.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HostEmulation;
+
+impl Executor for HostEmulation {
+    fn name(&self) -> String {
+        "the CUDA kernels' host emulation".into()
+    }
+    fn conv3x3(
+        &self,
+        x: &[f32],
+        c: &Conv,
+        addend: Option<&[f32]>,
+        h: usize,
+        w: usize,
+        relu: bool,
+    ) -> Result<Vec<f32>, String> {
+        Ok(host::conv3x3(
+            x, c.weight, c.bias, addend, c.cin, c.cout, h, w, relu,
+        ))
+    }
+    fn space_to_depth2(&self, x: &[f32], h: usize, w: usize) -> Result<Vec<f32>, String> {
+        Ok(host::space_to_depth2(x, h, w))
+    }
+    fn depth_to_space2_add(
+        &self,
+        x: &[f32],
+        skip: &[f32],
+        h: usize,
+        w: usize,
+    ) -> Result<Vec<f32>, String> {
+        Ok(host::depth_to_space2_add(x, skip, h, w))
+    }
+}
+
+impl Executor for Gpu {
+    fn name(&self) -> String {
+        format!("CUDA device 0 ({})", Gpu::name(self))
+    }
+    fn conv3x3(
+        &self,
+        x: &[f32],
+        c: &Conv,
+        addend: Option<&[f32]>,
+        h: usize,
+        w: usize,
+        relu: bool,
+    ) -> Result<Vec<f32>, String> {
+        self.conv3x3_add(x, c.weight, c.bias, addend, c.cin, c.cout, h, w, relu)
+    }
+    fn space_to_depth2(&self, x: &[f32], h: usize, w: usize) -> Result<Vec<f32>, String> {
+        self.s2d(x, h, w)
+    }
+    fn depth_to_space2_add(
+        &self,
+        x: &[f32],
+        skip: &[f32],
+        h: usize,
+        w: usize,
+    ) -> Result<Vec<f32>, String> {
+        self.d2s_add(x, skip, h, w)
+    }
+}
+
+/// The network's output for one `[1, h, w]` image (`h`, `w` even).
+pub fn forward(
+    exec: &dyn Executor,
+    net: &Refine,
+    x: &[f32],
+    h: usize,
+    w: usize,
+) -> Result<Vec<f32>, String> {
+    assert!(
+        h.is_multiple_of(2) && w.is_multiple_of(2) && x.len() == h * w && !net.layers.is_empty()
+    );
+    let (lh, lw) = (h / 2, w / 2);
+    let s2d = exec.space_to_depth2(x, h, w)?;
+    let skip = match &net.skip {
+        Some(s) => Some(exec.conv3x3(&s2d, s, None, lh, lw, false)?),
+        None => None,
+    };
+    let last = net.layers.len() - 1;
+    let mut a = s2d;
+    for (k, l) in net.layers.iter().enumerate() {
+        let addend = if k == last { skip.as_deref() } else { None };
+        a = exec.conv3x3(&a, l, addend, lh, lw, k < last)?;
+    }
+    exec.depth_to_space2_add(&a, x, h, w)
+}
