@@ -1,7 +1,8 @@
 //! `dnnscale backend=cuda` through lv-infer's backend seam and lv-gpu's kernels, on a machine
 //! without a GPU: `LV_GPU_EMULATE=1` makes the kernels' host emulation (the same CUDA C
 //! sources, run on the CPU) stand in for the device. The output must match the CPU path's
-//! (f32 sums in another order: at most one level on an 8-bit sample, rarely), and the element
+//! (f32 sums in another order: at most one level on an 8-bit sample, rarely; the resamplers'
+//! integer kernels are exact), on luma and chroma, and the element
 //! must report `backend-in-use=cuda`. Its own test binary: the variable is process-wide.
 
 use gst::prelude::*;
@@ -21,7 +22,7 @@ fn run(backend: &str, frame: &[u8], (w, h): (usize, usize)) -> (Vec<u8>, String)
         .unwrap();
     let map = out.map_readable().unwrap();
     (
-        map[..160 * 90].to_vec(),
+        map[..160 * 90 * 3 / 2].to_vec(), // I420: luma and chroma (the resamplers run on the kernels too)
         el.property::<String>("backend-in-use"),
     )
 }

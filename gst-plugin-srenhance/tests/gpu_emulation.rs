@@ -21,7 +21,7 @@ fn run(backend: &str, frame: &[u8], (w, h): (usize, usize)) -> (Vec<u8>, String)
     let out = hns.push_and_pull(buf).unwrap();
     let map = out.map_readable().unwrap();
     (
-        map[..4 * w * h].to_vec(),
+        map[..4 * w * h * 3 / 2].to_vec(), // I420: luma and chroma (the resamplers run on the kernels too)
         el.property::<String>("backend-in-use"),
     )
 }

@@ -5,6 +5,7 @@
 
 use crate::device::Gpu;
 use crate::host;
+use lv_image::resample::Resampler;
 
 /// One 3x3 convolution: `[cout][cin][3][3]` weights (ONNX layout) and `cout` biases.
 #[derive(Clone, Copy, Debug)]
@@ -45,6 +46,13 @@ pub trait Executor: Send + Sync {
         h: usize,
         w: usize,
     ) -> Result<Vec<f32>, String>;
+    /// The integer resampler with `r`'s tables on an 8-bit plane (`stride` apart); packed output.
+    fn resample_plane_u8(
+        &self,
+        src: &[u8],
+        stride: usize,
+        r: &Resampler,
+    ) -> Result<Vec<u8>, String>;
 }
 
 /// The kernels on the CPU through the host emulation: for tests of everything above the
@@ -81,6 +89,15 @@ impl Executor for HostEmulation {
     ) -> Result<Vec<f32>, String> {
         Ok(host::depth_to_space2_add(x, skip, h, w))
     }
+    fn resample_plane_u8(
+        &self,
+        src: &[u8],
+        stride: usize,
+        r: &Resampler,
+    ) -> Result<Vec<u8>, String> {
+        let out = host::resample(host::HostSamples::U8(src), stride, 8, r);
+        Ok(out.into_iter().map(|v| v as u8).collect())
+    }
 }
 
 impl Executor for Gpu {
@@ -109,6 +126,22 @@ impl Executor for Gpu {
         w: usize,
     ) -> Result<Vec<f32>, String> {
         self.d2s_add(x, skip, h, w)
+    }
+    fn resample_plane_u8(
+        &self,
+        src: &[u8],
+        stride: usize,
+        r: &Resampler,
+    ) -> Result<Vec<u8>, String> {
+        let (hf, vf) = r.taps();
+        let (w, h) = (hf.in_len(), vf.in_len());
+        if stride == w {
+            return self.resample_u8(&src[..w * h], r);
+        }
+        let packed: Vec<u8> = (0..h)
+            .flat_map(|y| src[y * stride..y * stride + w].to_vec())
+            .collect();
+        self.resample_u8(&packed, r)
     }
 }
 

@@ -327,6 +327,11 @@ impl PlaneRunner {
         self.backend.fallback_reason()
     }
 
+    /// What runs the CUDA kernels, when the network runs on them.
+    pub(crate) fn executor(&self) -> Option<&Arc<dyn lv_gpu::refine::Executor>> {
+        self.backend.executor()
+    }
+
     /// With `backend=auto`: which backend it picked and why (for the caller to log once).
     pub fn backend_choice(&self) -> Option<&str> {
         self.backend.choice()

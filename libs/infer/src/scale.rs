@@ -195,10 +195,10 @@ impl Scaler {
         };
         let (y_out, y_stride) = &mut dst[0];
         if *refine {
-            runner.install(|| luma.process_u8(&y, luma_tmp, ow));
+            resample(runner, luma, &y, luma_tmp, ow)?;
             runner.run(&luma_tmp[..], ow, y_out, *y_stride)?;
         } else {
-            runner.install(|| luma.process_u8(&y, y_out, *y_stride));
+            resample(runner, luma, &y, y_out, *y_stride)?;
         }
 
         let Some(chroma) = chroma.as_ref() else {
@@ -208,18 +208,57 @@ impl Scaler {
         if cfg.layout.interleaved_uv {
             let [u_in, v_in, u_out, v_out] = nv12;
             nv12::split_uv(src[1].0, src[1].1, c.in_w, c.in_h, u_in, v_in);
-            runner.install(|| {
-                chroma.process_u8(&Plane::new_u8(u_in, c.in_w, c.in_h, c.in_w), u_out, c.out_w);
-                chroma.process_u8(&Plane::new_u8(v_in, c.in_w, c.in_h, c.in_w), v_out, c.out_w);
-            });
+            let (u, v) = (&u_in[..], &v_in[..]);
+            resample(
+                runner,
+                chroma,
+                &Plane::new_u8(u, c.in_w, c.in_h, c.in_w),
+                u_out,
+                c.out_w,
+            )?;
+            resample(
+                runner,
+                chroma,
+                &Plane::new_u8(v, c.in_w, c.in_h, c.in_w),
+                v_out,
+                c.out_w,
+            )?;
             let (uv, uv_stride) = &mut dst[1];
             nv12::merge_uv(u_out, v_out, c.out_w, c.out_h, uv, *uv_stride);
         } else {
             for (&(data, stride), (out, out_stride)) in src[1..3].iter().zip(&mut dst[1..3]) {
                 let src = Plane::new_u8(data, c.in_w, c.in_h, stride);
-                runner.install(|| chroma.process_u8(&src, out, *out_stride));
+                resample(runner, chroma, &src, out, *out_stride)?;
             }
         }
         Ok(())
     }
+}
+
+/// `r` on an 8-bit plane into `out` (rows `out_stride` apart): with the runner's CUDA kernels
+/// when the network runs on them (lv-gpu's resampler is bit-exact with lv-image's), else on the
+/// runner's thread pool.
+fn resample(
+    runner: &PlaneRunner,
+    r: &Resampler,
+    p: &Plane,
+    out: &mut [u8],
+    out_stride: usize,
+) -> Result<(), RunError> {
+    let (hf, vf) = r.taps();
+    match (runner.executor(), p.samples) {
+        (Some(exec), lv_image::plane::Samples::U8(data))
+            if !(hf.is_identity() && vf.is_identity()) =>
+        {
+            let ow = hf.out_len();
+            let v = exec
+                .resample_plane_u8(data, p.stride, r)
+                .map_err(RunError::Cuda)?;
+            for (row, o) in v.chunks_exact(ow).zip(out.chunks_mut(out_stride)) {
+                o[..ow].copy_from_slice(row);
+            }
+        }
+        _ => runner.install(|| r.process_u8(p, out, out_stride)),
+    }
+    Ok(())
 }
