@@ -31,7 +31,10 @@
 
 use gst::prelude::*;
 use gst_video::prelude::*;
+use lv_image::plane::Chroma;
 use lv_image::plane::Plane;
+use lv_metrics::meter::{Meter, MeterConfig};
+use lv_metrics::model::VmafModel;
 use lv_metrics::psnr::psnr_plane;
 use lv_metrics::ssim::FloatSsim;
 use lv_tools::plot::{grid_png, Panel, Series};
@@ -245,6 +248,8 @@ fn read_reference(path: &Path, limit: Option<usize>) -> Result<Reference, String
 struct Scores {
     psnr: Vec<f64>,
     ssim: Vec<f64>,
+    /// VMAF v0.6.1 of the luma (lv-metrics, libvmaf-exact), one frame behind until the end.
+    vmaf: Vec<f64>,
     error: Option<String>,
 }
 
@@ -349,7 +354,29 @@ fn run_pipeline(
             // Full-resolution SSIM (libvmaf's float_ssim without decimation).
             FloatSsim::with_scale(w, h, 8, 1).map_err(|e| format!("ssim: {e:?}"))?,
         );
-        let (s2, r2) = (scores.clone(), r.clone());
+        let meter = Arc::new(Mutex::new(
+            Meter::new(MeterConfig {
+                width: w,
+                height: h,
+                bpc: 8,
+                chroma: Chroma::Mono,
+                models: vec![VmafModel::builtin("vmaf_v0.6.1").ok_or("no built-in VMAF model")?],
+                psnr: false,
+                ssim: false,
+                ms_ssim: false,
+                cambi: None,
+                threads: 1,
+            })
+            .map_err(|e| format!("vmaf: {e}"))?,
+        ));
+        let iv = meter
+            .lock()
+            .unwrap()
+            .metric_names()
+            .iter()
+            .position(|n| n == "vmaf_v0.6.1")
+            .ok_or("meter has no vmaf_v0.6.1")?;
+        let (s2, r2, m2) = (scores.clone(), r.clone(), meter.clone());
         sink.connect("handoff", false, move |vals| {
             let buf = vals[1].get::<gst::Buffer>().ok()?;
             let pad = vals[2].get::<gst::Pad>().ok()?;
@@ -358,7 +385,7 @@ fn run_pipeline(
                 return None;
             }
             let i = sc.psnr.len();
-            let res = (|| -> Result<(f64, f64), String> {
+            let res = (|| -> Result<(f64, f64, Option<f64>), String> {
                 let caps = pad.current_caps().ok_or("no caps")?;
                 let info = gst_video::VideoInfo::from_caps(&caps).map_err(|e| e.to_string())?;
                 let fr = gst_video::VideoFrameRef::from_buffer_ref_readable(buf.as_ref(), &info)
@@ -374,18 +401,24 @@ fn run_pipeline(
                     fr.plane_stride()[0] as usize,
                 );
                 let rp = Plane::new_u8(reference, w, h, w);
-                Ok((psnr_plane(&rp, &d), ssim.lock().unwrap().compute(&rp, &d)))
+                let v = m2.lock().unwrap().push(i as u64, &[rp], &[d]);
+                Ok((
+                    psnr_plane(&rp, &d),
+                    ssim.lock().unwrap().compute(&rp, &d),
+                    v.map(|f| f.values[iv]),
+                ))
             })();
             match res {
-                Ok((p, s)) => {
+                Ok((p, s, v)) => {
                     sc.psnr.push(p);
                     sc.ssim.push(s);
+                    sc.vmaf.extend(v);
                 }
                 Err(e) => sc.error = Some(format!("frame {i}: {e}")),
             }
             None
         });
-        all.push((label.clone(), scores));
+        all.push((label.clone(), scores, meter, iv));
     }
     let t0 = Instant::now();
     pipeline
@@ -445,8 +478,12 @@ fn run_pipeline(
         epochs,
         ..Default::default()
     };
-    for (label, s) in all {
-        let s = std::mem::take(&mut *s.lock().unwrap());
+    for (label, s, meter, iv) in all {
+        let mut s = std::mem::take(&mut *s.lock().unwrap());
+        // The last frame's VMAF (its motion needed no later frame, but the meter waits for one).
+        if let Some(f) = meter.lock().unwrap().finish() {
+            s.vmaf.push(f.values[iv]);
+        }
         if let Some(e) = &s.error {
             return Err(format!("{label}: {e}"));
         }
@@ -476,6 +513,7 @@ struct VariantResult {
     key: String,
     psnr: Vec<f64>,
     ssim: Vec<f64>,
+    vmaf: Vec<f64>,
     epochs: Vec<Epoch>,
     training_fraction: f64,
     wall_s: f64,
@@ -546,6 +584,7 @@ fn eval_clip(args: &Args, r: Arc<Reference>, work: &Path) -> Result<Vec<VariantR
                     key: label,
                     psnr: s.psnr,
                     ssim: s.ssim,
+                    vmaf: s.vmaf,
                     epochs,
                     wall_s: res.wall_s,
                 });
@@ -750,10 +789,12 @@ fn run(args: &Args) -> Result<(), String> {
                 "key": v.key,
                 "psnr_y": mean(&v.psnr),
                 "ssim_y": mean(&v.ssim),
+                "vmaf": mean(&v.vmaf),
                 "training_fraction": v.training_fraction,
                 "pipeline_wall_s": v.wall_s,
                 "per_frame_psnr_y": v.psnr,
                 "per_frame_ssim_y": v.ssim,
+                "per_frame_vmaf": v.vmaf,
                 "epochs": v.epochs,
             })).collect::<Vec<Value>>(),
         }));
@@ -797,7 +838,7 @@ fn report(args: &Args, table: &[ClipRow]) -> String {
         s,
         "# srenhance-eval\n\nIngest at 1/{} size, x264 `tune=zerolatency`; patches {} kbit/s \
          (scheduler off); {}; training {} steps per stream-second, {} s epochs; (d) trained on the \
-         first {} s. PSNR-Y (dB) and SSIM-Y are means over frames; Δ is against (b) bicubic.\n",
+         first {} s. PSNR-Y (dB), SSIM-Y and VMAF (v0.6.1, luma) are means over frames; Δ is against (b) bicubic.\n",
         args.scale,
         args.patch_kbps,
         if args.equal_uplink {
@@ -815,7 +856,7 @@ fn report(args: &Args, table: &[ClipRow]) -> String {
     for (name, res, iw, ih, dur) in table {
         let _ = writeln!(
             s,
-            "## {name} (ingest {iw}x{ih}, {dur:.1} s)\n\n| method | PSNR-Y | Δ PSNR-Y | SSIM-Y | training fraction |\n|---|---|---|---|---|"
+            "## {name} (ingest {iw}x{ih}, {dur:.1} s)\n\n| method | PSNR-Y | Δ PSNR-Y | SSIM-Y | VMAF | training fraction |\n|---|---|---|---|---|---|"
         );
         let b = get(res, "bicubic").map(|v| mean(&v));
         for v in res {
@@ -828,10 +869,11 @@ fn report(args: &Args, table: &[ClipRow]) -> String {
             };
             let _ = writeln!(
                 s,
-                "| {} {} | {p:.3} | {d} | {:.4} | {frac} |",
+                "| {} {} | {p:.3} | {d} | {:.4} | {:.2} | {frac} |",
                 letter(&v.key),
                 v.key,
-                mean(&v.ssim)
+                mean(&v.ssim),
+                mean(&v.vmaf)
             );
         }
         s.push('\n');
