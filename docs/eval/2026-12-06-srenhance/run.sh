@@ -22,3 +22,5 @@ target/debug/srenhance-train --data .cache/train/tiles --out /tmp/c16l1.onnx --s
 sub c16l1 --sr-props model=/tmp/c16l1.onnx
 sub biases --sr-props adapt-params=biases
 sub last --sr-props adapt-params=last-layer
+# VMAF beside PSNR (srenhance-eval reports it from this session on), defaults
+sub vmaf
