@@ -4,7 +4,7 @@
 //! [`Gpu::open`] never panics: a machine without the driver (`libcuda.so`), without a device, or
 //! without NVRTC gets an error that says which, and the caller stays on the CPU.
 
-use crate::kernels::{KernelSource, SOURCES};
+use crate::kernels::SOURCES;
 use crate::launch::{self, Dims};
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaModule, CudaStream, LaunchConfig, PushKernelArg,
@@ -90,11 +90,6 @@ impl Gpu {
         &self.name
     }
 
-    /// The kernel sources loaded (all of [`SOURCES`]).
-    pub fn sources(&self) -> &'static [KernelSource] {
-        SOURCES
-    }
-
     fn f(&self, name: &str) -> &CudaFunction {
         &self.functions[name]
     }
@@ -166,20 +161,7 @@ impl Gpu {
         w: usize,
         relu: bool,
     ) -> Result<Vec<f32>, String> {
-        assert!(x.len() == cin * h * w && wt.len() == cout * cin * 9 && bias.len() == cout);
-        let s = &self.stream;
-        let dx = s.clone_htod(x).map_err(e("upload"))?;
-        let dw = s.clone_htod(wt).map_err(e("upload"))?;
-        let db = s.clone_htod(bias).map_err(e("upload"))?;
-        let mut dy = s.alloc_zeros::<f32>(cout * h * w).map_err(e("alloc"))?;
-        let null: u64 = 0;
-        let (ci, co, hi, wi, ri) = (cin as i32, cout as i32, h as i32, w as i32, relu as i32);
-        let mut l = s.launch_builder(self.f("lv_conv3x3"));
-        l.arg(&dx).arg(&dw).arg(&db).arg(&null).arg(&mut dy);
-        l.arg(&ci).arg(&co).arg(&hi).arg(&wi).arg(&ri);
-        // SAFETY: matches lv_conv3x3's signature (a null addend); sizes checked above.
-        unsafe { l.launch(cfg(launch::per_sample(w, h, cout))) }.map_err(e("lv_conv3x3"))?;
-        s.clone_dtoh(&dy).map_err(e("download"))
+        self.conv3x3_add(x, wt, bias, None, cin, cout, h, w, relu)
     }
 
     /// libvmaf's integer VIF of packed 8-bit planes: per scale the four integer sums (see
@@ -280,13 +262,11 @@ impl Gpu {
         let (hf, vf) = r.taps();
         let (in_w, in_h, out_w, out_h) = (hf.in_len(), vf.in_len(), hf.out_len(), vf.out_len());
         assert_eq!(src.len(), in_w * in_h);
-        let table = |f: &lv_image::resample::AxisFilter| -> (Vec<i32>, Vec<i16>) {
-            let n = f.out_len();
-            let starts = (0..n).map(|o| f.start(o) as i32).collect();
-            let weights = (0..n).flat_map(|o| f.fixed_weights(o).to_vec()).collect();
-            (starts, weights)
-        };
-        let ((hs, hw), (vs, vw)) = (table(hf), table(vf));
+        let (h, v) = (
+            crate::host::AxisTables::of(hf),
+            crate::host::AxisTables::of(vf),
+        );
+        let ((hs, hw), (vs, vw)) = ((h.starts, h.weights), (v.starts, v.weights));
         let s = &self.stream;
         let up = |v: &[i32]| s.clone_htod(v).map_err(e("upload"));
         let up16 = |v: &[i16]| s.clone_htod(v).map_err(e("upload"));

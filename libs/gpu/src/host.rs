@@ -707,14 +707,15 @@ pub fn vif_num_den(
 }
 
 /// One axis of a resampler as the kernels take it: window starts and fixed-point weights.
-struct AxisTables {
-    starts: Vec<c_int>,
-    weights: Vec<i16>,
-    taps: usize,
+pub(crate) struct AxisTables {
+    pub(crate) starts: Vec<c_int>,
+    pub(crate) weights: Vec<i16>,
+    pub(crate) taps: usize,
 }
 
 impl AxisTables {
-    fn of(f: &lv_image::resample::AxisFilter) -> AxisTables {
+    /// The same tables for the host emulation and the device launch.
+    pub(crate) fn of(f: &lv_image::resample::AxisFilter) -> AxisTables {
         let n = f.out_len();
         let starts = (0..n).map(|o| int(f.start(o))).collect();
         let weights = (0..n).flat_map(|o| f.fixed_weights(o).to_vec()).collect();

@@ -6,7 +6,7 @@
 //! `LD_LIBRARY_PATH`. cudarc panics when the library is missing, so every call here first asks
 //! whether it loads, and never lets a panic out.
 
-use crate::kernels::{KernelSource, HEADERS, SOURCES};
+use crate::kernels::{KernelSource, HEADERS};
 use cudarc::nvrtc::{CompileOptions, Ptx};
 
 #[derive(Debug, thiserror::Error)]
@@ -85,12 +85,4 @@ pub fn compile(src: &KernelSource, arch: &'static str) -> Result<Ptx, NvrtcError
             message: "NVRTC call panicked".into(),
         }),
     }
-}
-
-/// Compiles every source; `(source name, PTX text)` for each.
-pub fn compile_all(arch: &'static str) -> Result<Vec<(&'static str, String)>, NvrtcError> {
-    SOURCES
-        .iter()
-        .map(|s| compile(s, arch).map(|p| (s.name, p.to_src())))
-        .collect()
 }
