@@ -410,7 +410,7 @@ impl IntegerVif {
         let ctx = Ctx {
             table: &self.log2_table,
             wide: &self.log2_wide,
-            gather: cfg!(target_arch = "x86_64") && self.isa == Isa::Avx512,
+            avx512: cfg!(target_arch = "x86_64") && self.isa == Isa::Avx512,
             gain_limit: self.gain_limit,
             bpc: self.bpc,
         };
@@ -458,8 +458,9 @@ impl Isa {
 struct Ctx<'a> {
     table: &'a [u16; 65536],
     wide: &'a [i32; 32768],
-    /// Look the logarithms up with AVX-512 gathers; set only where the CPU has AVX-512.
-    gather: bool,
+    /// Run the hand-written AVX-512 kernels (table gathers, 16-bit multiply-adds); set only
+    /// where the CPU has AVX-512.
+    avx512: bool,
     gain_limit: f64,
     bpc: u32,
 }
@@ -635,7 +636,7 @@ fn statistic<T: Px, const DIRECT: bool, const FW: usize, const HALF: usize>(
         let mut j0 = 0;
         while j0 < w {
             let n = CHUNK.min(w - j0);
-            horizontal_moments::<FW, HALF>(v, j0, filt, &mut sc.hacc, &mut sc.hm);
+            horizontal_moments::<FW, HALF>(v, j0, filt, ctx.avx512, &mut sc.hacc, &mut sc.hm);
             accumulate(&sc.hm, n, ctx, &mut sc.logs, &mut total);
             j0 += n;
         }
@@ -754,22 +755,34 @@ fn horizontal_moments<const FW: usize, const HALF: usize>(
     v: &[Vec<u16>; 8],
     j0: usize,
     filt: &[u16; FW],
+    avx512: bool,
     acc: &mut [[u32; CHUNK]; 8],
     hm: &mut [[u32; CHUNK]; 5],
 ) {
-    for (src, a) in v.iter().zip(acc.iter_mut()) {
-        // Every tap of the chunk lies in this window (taps span at most 17 samples).
-        let win: &[u16; CHUNK + 16] = src[PAD - HALF + j0..][..CHUNK + 16].try_into().unwrap();
-        // All taps of one output at once (the tap loop unrolls), so its sum stays in a
-        // register; the loop over outputs is the one that vectorises.
-        let c = filt[HALF] as u32;
-        for t in 0..CHUNK {
-            let mut acc = mul(c, win[HALF + t] as u32);
-            for k in 0..HALF {
-                let c = filt[k] as u32;
-                acc = mac(acc, c, add(win[k + t] as u32, win[FW - 1 - k + t] as u32));
+    #[cfg(target_arch = "x86_64")]
+    // The 16-bit multiply-add takes signed coefficients: scale 3's centre tap is too large.
+    let avx512 = avx512 && filt.iter().all(|&c| c < 1 << 15);
+    if avx512 {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `avx512` is set only where the CPU reported AVX-512.
+        unsafe {
+            horizontal_avx512::<FW, HALF>(v, j0, filt, acc)
+        };
+    } else {
+        for (src, a) in v.iter().zip(acc.iter_mut()) {
+            // Every tap of the chunk lies in this window (taps span at most 17 samples).
+            let win: &[u16; CHUNK + 16] = src[PAD - HALF + j0..][..CHUNK + 16].try_into().unwrap();
+            // All taps of one output at once (the tap loop unrolls), so its sum stays in a
+            // register; the loop over outputs is the one that vectorises.
+            let c = filt[HALF] as u32;
+            for t in 0..CHUNK {
+                let mut acc = mul(c, win[HALF + t] as u32);
+                for k in 0..HALF {
+                    let c = filt[k] as u32;
+                    acc = mac(acc, c, add(win[k + t] as u32, win[FW - 1 - k + t] as u32));
+                }
+                a[t] = acc;
             }
-            a[t] = acc;
         }
     }
     let [m1, m2, xx, yy, xy] = hm;
@@ -780,6 +793,69 @@ fn horizontal_moments<const FW: usize, const HALF: usize>(
         xx[t] = join(acc[RR_HI][t], acc[RR_LO][t]);
         yy[t] = join(acc[DD_HI][t], acc[DD_LO][t]);
         xy[t] = join(acc[RD_HI][t], acc[RD_LO][t]);
+    }
+}
+
+/// [`horizontal_moments`]' filtering with AVX-512 16-bit multiply-adds: two taps per
+/// instruction on 16 outputs, where the portable loop widens every sample to 32 bits and
+/// multiplies it alone (the horizontal pass was the largest share of VIF's time).
+///
+/// The multiply-add is signed, so samples are offset by -2^15 (the sign bit flipped) and
+/// the offset's contribution, 2^15 times the taps' sum 2^16, is added back: the same
+/// integers modulo 2^32 as the portable loop, and the true sums are below 2^32. Even and
+/// odd outputs come from loads one sample apart and are interleaved at the end.
+/// Coefficients must be below 2^15.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512cd,avx512bw,avx512vl,avx512dq,avx2")]
+fn horizontal_avx512<const FW: usize, const HALF: usize>(
+    v: &[Vec<u16>; 8],
+    j0: usize,
+    filt: &[u16; FW],
+    acc: &mut [[u32; CHUNK]; 8],
+) {
+    use std::arch::x86_64::*;
+    let pairs = FW.div_ceil(2);
+    // Tap pairs (2m, 2m + 1) as one 32-bit word, the odd tap past the end zero.
+    let coef: [__m512i; 9] = std::array::from_fn(|m| {
+        let lo = filt.get(2 * m).map_or(0, |&c| c as u32);
+        let hi = filt.get(2 * m + 1).map_or(0, |&c| c as u32);
+        _mm512_set1_epi32((lo | hi << 16) as i32)
+    });
+    let flip = _mm512_set1_epi16(i16::MIN);
+    let offset = _mm512_set1_epi32(i32::MIN);
+    let even_first = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    let even_last = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    for (src, a) in v.iter().zip(acc.iter_mut()) {
+        // Two samples more than the portable window: the odd outputs' last pair reads them
+        // (their taps are zero or lie in the buffers' slack).
+        let win: &[u16; CHUNK + 18] = src[PAD - HALF + j0..][..CHUNK + 18].try_into().unwrap();
+        for b in 0..CHUNK / 32 {
+            let (mut even, mut odd) = (offset, offset);
+            for (m, c) in coef.iter().enumerate().take(pairs) {
+                let w: &[u16; 33] = win[32 * b + 2 * m..][..33].try_into().unwrap();
+                // SAFETY: each load reads 32 samples of `w` (from 0 and from 1).
+                let (we, wo) = unsafe {
+                    (
+                        _mm512_loadu_si512(w.as_ptr().cast()),
+                        _mm512_loadu_si512(w[1..].as_ptr().cast()),
+                    )
+                };
+                even = _mm512_add_epi32(even, _mm512_madd_epi16(_mm512_xor_si512(we, flip), *c));
+                odd = _mm512_add_epi32(odd, _mm512_madd_epi16(_mm512_xor_si512(wo, flip), *c));
+            }
+            let out = &mut a[32 * b..][..32];
+            // SAFETY: `out` holds 32 u32, two vectors.
+            unsafe {
+                _mm512_storeu_si512(
+                    out.as_mut_ptr().cast(),
+                    _mm512_permutex2var_epi32(even, even_first, odd),
+                );
+                _mm512_storeu_si512(
+                    out[16..].as_mut_ptr().cast(),
+                    _mm512_permutex2var_epi32(even, even_last, odd),
+                );
+            }
+        }
     }
 }
 
@@ -851,8 +927,8 @@ fn accumulate(hm: &[[u32; CHUNK]; 5], n: usize, ctx: Ctx, la: &mut LogArgs, sums
     let (mut num_log, mut den_log, mut num_non_log, mut den_non_log) = (0i64, 0i64, 0i64, 0i64);
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if ctx.gather {
-        // SAFETY: `gather` is set only where the CPU reported AVX-512.
+    if ctx.avx512 {
+        // SAFETY: `avx512` is set only where the CPU reported AVX-512.
         (num_log, den_log, done) = unsafe { log_sums_avx512(ctx.wide, la, n) };
     }
     let LogArgs {
