@@ -60,7 +60,7 @@ fn main() {
         "integer motion{:>7.2} ms/frame",
         t.elapsed().as_secs_f64() * 1e3 / n as f64
     );
-    let mut m = Meter::new(MeterConfig {
+    let cfg = |threads| MeterConfig {
         width: w,
         height: hh,
         bpc: 8,
@@ -70,9 +70,9 @@ fn main() {
         ssim: false,
         ms_ssim: false,
         cambi: None,
-        threads: 1,
-    })
-    .unwrap();
+        threads,
+    };
+    let mut m = Meter::new(cfg(1)).unwrap();
     let t = Instant::now();
     for (i, (r, d)) in rf.iter().zip(&df).enumerate() {
         std::hint::black_box(m.push(i as u64, &view(r, &h), &view(d, &h)));
@@ -80,6 +80,18 @@ fn main() {
     std::hint::black_box(m.finish());
     println!(
         "meter (1 thread) {:.2} fps",
+        n as f64 / t.elapsed().as_secs_f64()
+    );
+    // Frame-parallel lanes, one per core: what `threading=frames` runs.
+    let lanes = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut m = lv_metrics::frames::FrameParallelMeter::new(cfg(lanes), lanes).unwrap();
+    let t = Instant::now();
+    for (i, (r, d)) in rf.iter().zip(&df).enumerate() {
+        std::hint::black_box(m.push(i as u64, &view(r, &h), &view(d, &h)).unwrap());
+    }
+    std::hint::black_box(m.finish().unwrap());
+    println!(
+        "frames ({lanes} lanes) {:.2} fps",
         n as f64 / t.elapsed().as_secs_f64()
     );
 }
