@@ -54,14 +54,31 @@ impl Isa {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::is_x86_feature_detected as has;
-            if has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") {
+            let cap = env_cap();
+            if cap >= 2
+                && has!("avx512f")
+                && has!("avx512bw")
+                && has!("avx512dq")
+                && has!("avx512vl")
+            {
                 return Isa::Avx512;
             }
-            if has!("avx2") {
+            if cap >= 1 && has!("avx2") {
                 return Isa::Avx2;
             }
         }
         Isa::Portable
+    }
+}
+
+/// The widest kernel path allowed by `LV_METRICS_ISA` (`portable` 0, `avx2` 1, `avx512` or
+/// unset 2): benchmarks time the narrower paths on a CPU that has the wider ones, as a
+/// machine without AVX2 or AVX-512 would run them. Never widens past what the CPU reports.
+pub(crate) fn env_cap() -> u8 {
+    match std::env::var("LV_METRICS_ISA").as_deref().map(str::trim) {
+        Ok(v) if v.eq_ignore_ascii_case("portable") => 0,
+        Ok(v) if v.eq_ignore_ascii_case("avx2") => 1,
+        _ => 2,
     }
 }
 

@@ -440,8 +440,9 @@ impl Isa {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::is_x86_feature_detected as has;
-            let avx2 = has!("avx2") && has!("bmi1") && has!("bmi2") && has!("lzcnt");
-            let avx512 = has!("avx512f") && has!("avx512bw") && has!("avx512vl");
+            let cap = crate::isa::env_cap();
+            let avx2 = cap >= 1 && has!("avx2") && has!("bmi1") && has!("bmi2") && has!("lzcnt");
+            let avx512 = cap >= 2 && has!("avx512f") && has!("avx512bw") && has!("avx512vl");
             if avx2 && avx512 && has!("avx512dq") && has!("avx512cd") {
                 return Isa::Avx512;
             }
