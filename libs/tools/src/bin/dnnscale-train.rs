@@ -10,6 +10,10 @@
 //! `--guide λ` adds `λ · mse(y, lanczos(x))` at the low resolution, tying the output to the
 //! classic downscale (task-aware downscaling, Kim et al. 2018) so the net spends its capacity
 //! on what survives the upscale instead of on aliasing-prone detail.
+//! `--teacher T.onnx` distils (LoResNet, Pesnel et al. 2026): the loss is `mse(net(x'), T(x'))`
+//! at the low resolution, `x'` the Lanczos downscale both nets refine, so a small student learns
+//! what a larger teacher (trained through the codec) makes of the same input, with no codec in
+//! its own loop. Agnostic mode only, no pre-filter.
 //! `--rate-weight β` adds `β · R(y)`, `lv_train::rate`'s DCT rate proxy in bits per low-res
 //! sample at the step's QP (the value drawn from `--qp-min..--qp-max`), the loss then being
 //! distortion (squared 8-bit levels) plus β times rate, like an encoder's RD cost.
@@ -22,6 +26,7 @@
 //!     [--mode agnostic|scaled] [--surrogate projection|identity] [--rate-control qp|crf]
 //!     [--qp-min Q] [--qp-max Q] [--guide LAMBDA] [--rate-weight BETA] [--use-ratios LO:HI]
 //!     [--pre-channels C [--pre-layers L] | --pre-init pre.onnx] [--out-pre pre.onnx] [--no-refine]
+//!     [--teacher T.onnx]
 //!
 //! The pre-filter (Netflix's preprocessing block, seed 000): a second net of the same kind
 //! that runs at the *input* resolution before the Lanczos resize, so it can shape what the
@@ -93,6 +98,7 @@ struct Args {
     pre_init: Option<PathBuf>,
     out_pre: Option<PathBuf>,
     refine: bool,
+    teacher: Option<PathBuf>,
     use_ratios: Option<(f64, f64)>,
     qp_min: u32,
     qp_max: u32,
@@ -107,7 +113,7 @@ const USAGE: &str = "usage: dnnscale-train --data DIR --out model.onnx [--exclud
 [--ratio-min R] [--ratio-max R] [--channels C] [--layers L] [--linear-skip] [--lr LR] [--seed S] [--threads N] \
 [--mode agnostic|scaled] [--surrogate projection|identity] [--rate-control qp|crf] [--qp-min Q] [--qp-max Q] \
 [--guide LAMBDA] [--rate-weight BETA] [--pre-channels C [--pre-layers L] | --pre-init model.onnx] \
-[--out-pre pre.onnx] [--no-refine] [--use-ratios LO:HI] [--val-every N] [--checkpoint-every N] \
+[--out-pre pre.onnx] [--no-refine] [--teacher T.onnx] [--use-ratios LO:HI] [--val-every N] [--checkpoint-every N] \
 [--val-qps 22,27,32,37] [--summary FILE]";
 
 fn parse_args() -> Result<Args, String> {
@@ -140,6 +146,7 @@ fn parse_args() -> Result<Args, String> {
         pre_init: None,
         out_pre: None,
         refine: true,
+        teacher: None,
         use_ratios: None,
         qp_min: 22,
         qp_max: 40,
@@ -197,6 +204,7 @@ fn parse_args() -> Result<Args, String> {
             "--pre-init" => a.pre_init = Some(value::<String>(&f, it.next())?.into()),
             "--out-pre" => a.out_pre = Some(value::<String>(&f, it.next())?.into()),
             "--no-refine" => a.refine = false,
+            "--teacher" => a.teacher = Some(value::<String>(&f, it.next())?.into()),
             "--use-ratios" => {
                 let v: String = value(&f, it.next())?;
                 let (lo, hi) = v
@@ -241,6 +249,10 @@ fn parse_args() -> Result<Args, String> {
     }
     if !pre && !a.refine {
         return Err("--no-refine needs a pre-filter".into());
+    }
+    if a.teacher.is_some() && (pre || a.mode != Mode::Agnostic || a.guide > 0.0 || a.rate_weight > 0.0)
+    {
+        return Err("--teacher distils in agnostic mode, without pre-filter, guide or rate".into());
     }
     if pre && a.resume {
         return Err("--resume does not cover the pre-filter; start from --init/--pre-init".into());
@@ -640,6 +652,20 @@ fn run() -> Result<(), String> {
             if args.refine { "trained too" } else { "off" }
         );
     }
+    let teacher = match &args.teacher {
+        Some(p) => {
+            let t = load_init(p)?;
+            eprintln!(
+                "distilling from {} (C={} hidden={}, {} MAC/pixel)",
+                p.display(),
+                t.config.channels,
+                t.config.hidden_layers,
+                t.macs_per_pixel()
+            );
+            Some(t)
+        }
+        None => None,
+    };
     let codec = Codec::new("dnnscale-train");
     let codec = match (args.mode, codec) {
         (_, Ok(c)) => Some(c),
@@ -727,14 +753,16 @@ fn run() -> Result<(), String> {
                 .collect(),
             None => samples.iter().map(|s| s.d.clone()).collect(),
         };
-        let traces: Option<Vec<Trace>> = args.refine.then(|| {
-            let inputs: Vec<Tensor> = samples
-                .iter()
-                .zip(&d_in)
-                .map(|(s, d)| Tensor::from_vec([1, 1, s.lh, s.lw], d.clone()))
-                .collect();
-            net.forward_batch(&inputs)
-        });
+        let inputs: Vec<Tensor> = samples
+            .iter()
+            .zip(&d_in)
+            .map(|(s, d)| Tensor::from_vec([1, 1, s.lh, s.lw], d.clone()))
+            .collect();
+        let traces: Option<Vec<Trace>> = args.refine.then(|| net.forward_batch(&inputs));
+        // The teacher's pictures: the student's targets at the low resolution.
+        let targets: Option<Vec<Vec<f32>>> = teacher
+            .as_ref()
+            .map(|t| t.forward_batch(&inputs).into_iter().map(|tr| tr.output).collect());
         // The downscaled picture the encoder gets.
         let outs: Vec<&[f32]> = match &traces {
             Some(tr) => tr.iter().map(|t| t.output.as_slice()).collect(),
@@ -764,7 +792,15 @@ fn run() -> Result<(), String> {
             .par_iter()
             .zip(fwd.par_iter())
             .zip(outs.par_iter())
-            .map(|((s, y), out)| {
+            .enumerate()
+            .map(|(i, ((s, y), out))| {
+                if let Some(t) = &targets {
+                    let (l, mut dy) = lv_train::mse(out, &t[i]);
+                    for g in &mut dy {
+                        *g *= GRAD_SCALE / nb;
+                    }
+                    return (l, dy);
+                }
                 let up = Resampler::new(s.lw, s.lh, s.w, s.h, BICUBIC).expect("resampler");
                 let mut u = vec![0f32; s.w * s.h];
                 up.process_f32(y, s.lw, &mut u, s.w);
