@@ -1,5 +1,5 @@
 //! Speed of the kernels on a GPU beside the CPU path, in one run (issue #17's GPU check):
-//! integer VIF (4 scales), integer motion, float SSIM, PSNR's SSE, and the resampler
+//! integer VIF (4 scales), integer ADM (4 scales), integer motion, float SSIM, PSNR's SSE, and the resampler
 //! 2160p → 1080p (Lanczos), at 1080p and 2160p. Each GPU call includes its uploads and
 //! downloads (the elements' frames live in system memory today), so the figures are what a
 //! system-memory pipeline would get. Frames: a natural clip of the test corpus, upscaled.
@@ -69,6 +69,14 @@ fn main() {
             "integer VIF",
             time(n, || gpu.vif_sums_u8(&r, &d, w, h, 100.0, &table).unwrap()),
             time(n, || vif.compute_num_den(&pr, &pd)),
+        );
+        let opts = lv_metrics::adm_int::IntegerAdmOptions::default();
+        let mut adm = lv_metrics::adm_int::IntegerAdm::new(w, h, 8, opts).unwrap();
+        let adm_gpu = lv_gpu::adm::AdmKernels::new(w, h, 8, opts).unwrap();
+        row(
+            "integer ADM",
+            time(n, || adm_gpu.compute(&gpu, &pr, &pd).unwrap()),
+            time(n, || adm.compute(&pr, &pd)),
         );
         let (r16, n16): (Vec<u16>, Vec<u16>) = (
             r.iter().map(|&v| v as u16).collect(),

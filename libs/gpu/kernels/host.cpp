@@ -2,6 +2,7 @@
 // kernel that runs a launch of it (grid and block as the GPU launch would use them).
 #include "host_shim.h"
 
+#include "adm.cu"
 #include "conv.cu"
 #include "motion.cu"
 #include "psnr.cu"
@@ -95,6 +96,36 @@ void lv_host_adam_step(LV_DIMS, float* p, const float* g, float* m, float* v, in
 void lv_host_filter_decimate(LV_DIMS, const float* src, int w, int h, const float* k, int kw,
                              int step, float* dst, int dw, int dh) {
     lv_emu::launch(lv_filter_decimate, LV_GRID, src, w, h, k, kw, step, dst, dw, dh);
+}
+void lv_host_adm_dwt_v_u8(LV_DIMS, const unsigned char* r, int rs, const unsigned char* d, int ds,
+                          int w, int h, int bpc, int* tmp) {
+    lv_emu::launch(lv_adm_dwt_v_u8, LV_GRID, r, rs, d, ds, w, h, bpc, tmp);
+}
+void lv_host_adm_dwt_v_u16(LV_DIMS, const unsigned short* r, int rs, const unsigned short* d,
+                           int ds, int w, int h, int bpc, int* tmp) {
+    lv_emu::launch(lv_adm_dwt_v_u16, LV_GRID, r, rs, d, ds, w, h, bpc, tmp);
+}
+void lv_host_adm_dwt_v_s(LV_DIMS, const int* bands, int w, int h, int scale, int* tmp) {
+    lv_emu::launch(lv_adm_dwt_v_s, LV_GRID, bands, w, h, scale, tmp);
+}
+void lv_host_adm_dwt_h(LV_DIMS, const int* tmp, int w_in, int ho, int scale, int* bands) {
+    lv_emu::launch(lv_adm_dwt_h, LV_GRID, tmp, w_in, ho, scale, bands);
+}
+void lv_host_adm_decouple(LV_DIMS, const int* bands, int w, int h, int l, int r, int t, int b,
+                          int scale, double gain_limit, double cos_sq, unsigned rf_h,
+                          unsigned rf_v, unsigned rf_d, int* mask) {
+    lv_emu::launch(lv_adm_decouple, LV_GRID, bands, w, h, l, r, t, b, scale, gain_limit, cos_sq,
+                   rf_h, rf_v, rf_d, mask);
+}
+void lv_host_adm_cm(LV_DIMS, const int* mask, int w, int h, int l, int r, int t, int b, int scale,
+                    unsigned rf_h, unsigned rf_v, unsigned rf_d, int cub_h, int cub_v, int cub_d,
+                    unsigned long long* rows) {
+    lv_emu::launch(lv_adm_cm, LV_GRID, mask, w, h, l, r, t, b, scale, rf_h, rf_v, rf_d, cub_h,
+                   cub_v, cub_d, rows);
+}
+void lv_host_adm_den(LV_DIMS, const int* bands, int w, int h, int l, int r, int t, int b,
+                     int scale, int sq, int shift_cub, unsigned long long* rows) {
+    lv_emu::launch(lv_adm_den, LV_GRID, bands, w, h, l, r, t, b, scale, sq, shift_cub, rows);
 }
 void lv_host_depth_to_space2_add(LV_DIMS, const float* x, const float* skip, float* y, int h,
                                  int w) {

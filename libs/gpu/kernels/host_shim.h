@@ -40,10 +40,11 @@ inline unsigned int atomicAdd(unsigned int* a, unsigned int v) {
 }
 
 // Device intrinsics the kernels use, with their CUDA semantics on the host: count of leading
-// zeros, and IEEE double operations rounded to nearest (C++ without contraction, see build.rs).
+// zeros (64 and 32 bits), and IEEE double operations rounded to nearest (C++ without contraction, see build.rs).
 inline int __clzll(long long v) {
     return v == 0 ? 64 : __builtin_clzll((unsigned long long)v);
 }
+inline int __clz(int v) { return v == 0 ? 32 : __builtin_clz((unsigned)v); }
 inline double __dadd_rn(double a, double b) { return a + b; }
 inline double __dsub_rn(double a, double b) { return a - b; }
 inline double __dmul_rn(double a, double b) { return a * b; }

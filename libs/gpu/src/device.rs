@@ -4,11 +4,14 @@
 //! [`Gpu::open`] never panics: a machine without the driver (`libcuda.so`), without a device, or
 //! without NVRTC gets an error that says which, and the caller stays on the CPU.
 
+use crate::adm::AdmRowSums;
 use crate::kernels::SOURCES;
 use crate::launch::{self, Dims};
 use cudarc::driver::{
-    CudaContext, CudaFunction, CudaModule, CudaStream, LaunchConfig, PushKernelArg,
+    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
 };
+use lv_image::plane::{Plane, Samples};
+use lv_metrics::adm_int::AdmPlan;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -248,6 +251,129 @@ impl Gpu {
                 unsafe { l.launch(cfg(launch::per_sample(wo, ho, 1))) }.map_err(e(name))?;
             }
             cur = Some((nr, nd));
+        }
+        Ok(out)
+    }
+
+    /// libvmaf's integer ADM of one frame: the `lv_adm_*` launches of
+    /// [`crate::host::adm_sums`], with every band kept on the device; only the per-row sums
+    /// come back.
+    pub fn adm_row_sums(&self, r: &Plane, d: &Plane, plan: &AdmPlan) -> Result<AdmRowSums, String> {
+        let (w, h, bpc) = (plan.width(), plan.height(), plan.bpc());
+        let s = &self.stream;
+        // Each plane's rows as they are (its stride kept): `plane_len` samples.
+        let len = |p: &Plane| {
+            assert!(p.width == w && p.height == h && p.bpc == bpc && p.stride >= w);
+            (h - 1) * p.stride + w
+        };
+        let (lr, ld) = (len(r), len(d));
+        enum Up {
+            U8(CudaSlice<u8>, CudaSlice<u8>),
+            U16(CudaSlice<u16>, CudaSlice<u16>),
+        }
+        let planes = match (r.samples, d.samples) {
+            (Samples::U8(a), Samples::U8(b)) => Up::U8(
+                s.clone_htod(&a[..lr]).map_err(e("upload"))?,
+                s.clone_htod(&b[..ld]).map_err(e("upload"))?,
+            ),
+            (Samples::U16(a), Samples::U16(b)) => Up::U16(
+                s.clone_htod(&a[..lr]).map_err(e("upload"))?,
+                s.clone_htod(&b[..ld]).map_err(e("upload"))?,
+            ),
+            _ => panic!("reference and distorted samples must share a type"),
+        };
+        let (rs, ds, bpci) = (r.stride as i32, d.stride as i32, bpc as i32);
+        let gain = plan.options().enhn_gain_limit;
+        let cos_sq = plan.cos_1deg_sq();
+        let mut out = AdmRowSums::default();
+        let mut bands: Option<CudaSlice<i32>> = None;
+        for sc in 0..4usize {
+            let c = plan.scale(sc);
+            let (wi, hi, wo, ho) = (c.w_in, c.h_in, c.w, c.h);
+            let (wii, hii, woi, hoi, sci) = (wi as i32, hi as i32, wo as i32, ho as i32, sc as i32);
+            let mut tmp = s.alloc_zeros::<i32>(4 * ho * wi).map_err(e("alloc"))?;
+            let dims = cfg(launch::per_sample(wi, ho, 2));
+            {
+                let name = match (&bands, &planes) {
+                    (Some(_), _) => "lv_adm_dwt_v_s",
+                    (None, Up::U8(..)) => "lv_adm_dwt_v_u8",
+                    (None, Up::U16(..)) => "lv_adm_dwt_v_u16",
+                };
+                let mut l = s.launch_builder(self.f(name));
+                match (&bands, &planes) {
+                    (Some(b), _) => l.arg(b).arg(&wii).arg(&hii).arg(&sci),
+                    (None, Up::U8(a, b)) => l
+                        .arg(a)
+                        .arg(&rs)
+                        .arg(b)
+                        .arg(&ds)
+                        .arg(&wii)
+                        .arg(&hii)
+                        .arg(&bpci),
+                    (None, Up::U16(a, b)) => l
+                        .arg(a)
+                        .arg(&rs)
+                        .arg(b)
+                        .arg(&ds)
+                        .arg(&wii)
+                        .arg(&hii)
+                        .arg(&bpci),
+                };
+                l.arg(&mut tmp);
+                // SAFETY: matches lv_adm_dwt_v_*'s signature; the planes hold their rows, the
+                // previous bands 2 x 4 x wi x hi values, `tmp` 2 x 2 x ho x wi.
+                unsafe { l.launch(dims) }.map_err(e(name))?;
+            }
+            let mut next = s.alloc_zeros::<i32>(8 * wo * ho).map_err(e("alloc"))?;
+            {
+                let mut l = s.launch_builder(self.f("lv_adm_dwt_h"));
+                l.arg(&tmp).arg(&wii).arg(&hoi).arg(&sci).arg(&mut next);
+                // SAFETY: matches lv_adm_dwt_h; `tmp` 2 x 2 x ho x wi, `next` 2 x 4 x wo x ho.
+                unsafe { l.launch(cfg(launch::per_sample(wo, ho, 2))) }
+                    .map_err(e("lv_adm_dwt_h"))?;
+            }
+            let rf = c.rf_fixed;
+            let [l0, r0, t0, b0] = c.work.map(|v| v as i32);
+            let mut mask = s.alloc_zeros::<i32>(5 * wo * ho).map_err(e("alloc"))?;
+            {
+                let mut l = s.launch_builder(self.f("lv_adm_decouple"));
+                l.arg(&next).arg(&woi).arg(&hoi);
+                l.arg(&l0).arg(&r0).arg(&t0).arg(&b0).arg(&sci);
+                l.arg(&gain).arg(&cos_sq);
+                l.arg(&rf[0]).arg(&rf[1]).arg(&rf[2]).arg(&mut mask);
+                let dims = launch::per_sample((r0 - l0) as usize, (b0 - t0) as usize, 1);
+                // SAFETY: matches lv_adm_decouple; the work region lies inside the bands.
+                unsafe { l.launch(cfg(dims)) }.map_err(e("lv_adm_decouple"))?;
+            }
+            let [pl, pr, pt, pb] = c.pool.map(|v| v as i32);
+            let rows = (pb - pt) as usize;
+            let dims = cfg(launch::per_sample((pr - pl) as usize, rows, 1));
+            let mut num = s.alloc_zeros::<u64>(3 * rows).map_err(e("alloc"))?;
+            let mut den = s.alloc_zeros::<u64>(3 * rows).map_err(e("alloc"))?;
+            let cub = c.cm_cube_shift.map(|v| v as i32);
+            {
+                let mut l = s.launch_builder(self.f("lv_adm_cm"));
+                l.arg(&mask).arg(&woi).arg(&hoi);
+                l.arg(&pl).arg(&pr).arg(&pt).arg(&pb).arg(&sci);
+                l.arg(&rf[0]).arg(&rf[1]).arg(&rf[2]);
+                l.arg(&cub[0]).arg(&cub[1]).arg(&cub[2]).arg(&mut num);
+                // SAFETY: matches lv_adm_cm; the pooling region's neighbourhood lies inside the
+                // work region; `num` holds 3 counters per pooled row.
+                unsafe { l.launch(dims) }.map_err(e("lv_adm_cm"))?;
+            }
+            let (sq, shift_cub) = (c.den_square_shift as i32, c.den_cube_shift as i32);
+            {
+                let mut l = s.launch_builder(self.f("lv_adm_den"));
+                l.arg(&next).arg(&woi).arg(&hoi);
+                l.arg(&pl).arg(&pr).arg(&pt).arg(&pb).arg(&sci);
+                l.arg(&sq).arg(&shift_cub).arg(&mut den);
+                // SAFETY: matches lv_adm_den; as above.
+                unsafe { l.launch(dims) }.map_err(e("lv_adm_den"))?;
+            }
+            let num = s.clone_dtoh(&num).map_err(e("download"))?;
+            let den = s.clone_dtoh(&den).map_err(e("download"))?;
+            out.push_scale(sc, &num, &den);
+            bands = Some(next);
         }
         Ok(out)
     }

@@ -2,7 +2,10 @@
 //! launch geometry of [`crate::launch`]. Each wrapper checks the buffer sizes the kernel will
 //! touch before the call, so no safe call reads or writes out of bounds.
 
+use crate::adm::AdmRowSums;
 use crate::launch::{self, Dims};
+use lv_image::plane::{Plane, Samples};
+use lv_metrics::adm_int::AdmPlan;
 use std::os::raw::{c_int, c_uint};
 
 macro_rules! dims_args {
@@ -340,6 +343,128 @@ extern "C" {
         y: *mut f32,
         h: c_int,
         w: c_int,
+    );
+    fn lv_host_adm_dwt_v_u8(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        r: *const u8,
+        rs: c_int,
+        d: *const u8,
+        ds: c_int,
+        w: c_int,
+        h: c_int,
+        bpc: c_int,
+        tmp: *mut i32,
+    );
+    fn lv_host_adm_dwt_v_u16(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        r: *const u16,
+        rs: c_int,
+        d: *const u16,
+        ds: c_int,
+        w: c_int,
+        h: c_int,
+        bpc: c_int,
+        tmp: *mut i32,
+    );
+    fn lv_host_adm_dwt_v_s(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        bands: *const i32,
+        w: c_int,
+        h: c_int,
+        scale: c_int,
+        tmp: *mut i32,
+    );
+    fn lv_host_adm_dwt_h(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        tmp: *const i32,
+        w_in: c_int,
+        ho: c_int,
+        scale: c_int,
+        bands: *mut i32,
+    );
+    fn lv_host_adm_decouple(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        bands: *const i32,
+        w: c_int,
+        h: c_int,
+        l: c_int,
+        r: c_int,
+        t: c_int,
+        b: c_int,
+        scale: c_int,
+        gain_limit: f64,
+        cos_sq: f64,
+        rf_h: c_uint,
+        rf_v: c_uint,
+        rf_d: c_uint,
+        mask: *mut i32,
+    );
+    fn lv_host_adm_cm(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        mask: *const i32,
+        w: c_int,
+        h: c_int,
+        l: c_int,
+        r: c_int,
+        t: c_int,
+        b: c_int,
+        scale: c_int,
+        rf_h: c_uint,
+        rf_v: c_uint,
+        rf_d: c_uint,
+        cub_h: c_int,
+        cub_v: c_int,
+        cub_d: c_int,
+        rows: *mut u64,
+    );
+    fn lv_host_adm_den(
+        gx: c_uint,
+        gy: c_uint,
+        gz: c_uint,
+        bx: c_uint,
+        by: c_uint,
+        bz: c_uint,
+        bands: *const i32,
+        w: c_int,
+        h: c_int,
+        l: c_int,
+        r: c_int,
+        t: c_int,
+        b: c_int,
+        scale: c_int,
+        sq: c_int,
+        shift_cub: c_int,
+        rows: *mut u64,
     );
 }
 
@@ -702,6 +827,198 @@ pub fn vif_num_den(
             }
         }
         (cur_r, cur_d) = (nr, nd);
+    }
+    out
+}
+
+/// libvmaf's integer ADM of one frame through the `lv_adm_*` kernels, scale by scale, as the
+/// GPU backend launches them: per scale the integer row sums that
+/// [`crate::adm::scores_from_row_sums`] finishes into `lv_metrics::adm_int::IntegerAdm`'s
+/// scores. The planes may have different strides; their size and depth must be the plan's.
+pub fn adm_sums(r: &Plane, d: &Plane, plan: &AdmPlan) -> AdmRowSums {
+    let (w, h, bpc) = (plan.width(), plan.height(), plan.bpc());
+    for p in [r, d] {
+        assert!(p.width == w && p.height == h && p.bpc == bpc);
+        let n = plane_len(w, h, p.stride);
+        match p.samples {
+            Samples::U8(v) => assert!(bpc == 8 && v.len() >= n),
+            Samples::U16(v) => assert!(bpc > 8 && v.len() >= n),
+        }
+    }
+    let gain = plan.options().enhn_gain_limit;
+    let cos_sq = plan.cos_1deg_sq();
+    let mut out = AdmRowSums::default();
+    // The previous scale's bands, [ref, dis][a, h, v, d][h][w].
+    let mut bands = Vec::<i32>::new();
+    for s in 0..4 {
+        let c = plan.scale(s);
+        let (wi, hi, wo, ho) = (c.w_in, c.h_in, c.w, c.h);
+        assert!(
+            wo == wi.div_ceil(2) && ho == hi.div_ceil(2) && (s == 0 || bands.len() == 8 * wi * hi)
+        );
+        // The vertical pass: [ref, dis][lo, hi][ho][wi].
+        let mut tmp = vec![0i32; 4 * ho * wi];
+        let (gx, gy, gz, bx, by, bz) = dims_args!(launch::per_sample(wi, ho, 2));
+        let (wic, hic, sc) = (int(wi), int(hi), s as c_int);
+        // SAFETY: the planes hold `plane_len(w, h, stride)` samples (checked above) and every
+        // tap lies inside them (rows mirrored into 0..h); the previous scale's bands hold
+        // 2 x 4 x wi x hi values (checked); `tmp` holds 2 x 2 x ho x wi.
+        unsafe {
+            match (s, r.samples, d.samples) {
+                (0, Samples::U8(a), Samples::U8(b)) => lv_host_adm_dwt_v_u8(
+                    gx,
+                    gy,
+                    gz,
+                    bx,
+                    by,
+                    bz,
+                    a.as_ptr(),
+                    int(r.stride),
+                    b.as_ptr(),
+                    int(d.stride),
+                    wic,
+                    hic,
+                    bpc as c_int,
+                    tmp.as_mut_ptr(),
+                ),
+                (0, Samples::U16(a), Samples::U16(b)) => lv_host_adm_dwt_v_u16(
+                    gx,
+                    gy,
+                    gz,
+                    bx,
+                    by,
+                    bz,
+                    a.as_ptr(),
+                    int(r.stride),
+                    b.as_ptr(),
+                    int(d.stride),
+                    wic,
+                    hic,
+                    bpc as c_int,
+                    tmp.as_mut_ptr(),
+                ),
+                (0, _, _) => panic!("reference and distorted samples must share a type"),
+                _ => lv_host_adm_dwt_v_s(
+                    gx,
+                    gy,
+                    gz,
+                    bx,
+                    by,
+                    bz,
+                    bands.as_ptr(),
+                    wic,
+                    hic,
+                    sc,
+                    tmp.as_mut_ptr(),
+                ),
+            }
+        }
+        // The horizontal pass: this scale's bands.
+        bands = vec![0i32; 8 * wo * ho];
+        let (gx, gy, gz, bx, by, bz) = dims_args!(launch::per_sample(wo, ho, 2));
+        // SAFETY: `tmp` holds 2 x 2 x ho x wi values, `bands` 2 x 4 x wo x ho.
+        unsafe {
+            lv_host_adm_dwt_h(
+                gx,
+                gy,
+                gz,
+                bx,
+                by,
+                bz,
+                tmp.as_ptr(),
+                wic,
+                int(ho),
+                sc,
+                bands.as_mut_ptr(),
+            )
+        };
+        let (woc, hoc) = (int(wo), int(ho));
+        let rf = c.rf_fixed;
+        // Decoupling over the work region: [rh, rv, rd, flt, ctr][ho][wo].
+        let [l, rr, t, b] = c.work;
+        assert!(l < rr && rr <= wo && t < b && b <= ho);
+        let mut mask = vec![0i32; 5 * wo * ho];
+        let (gx, gy, gz, bx, by, bz) = dims_args!(launch::per_sample(rr - l, b - t, 1));
+        // SAFETY: the region lies inside the wo x ho bands (checked); `mask` holds 5 x wo x ho.
+        unsafe {
+            lv_host_adm_decouple(
+                gx,
+                gy,
+                gz,
+                bx,
+                by,
+                bz,
+                bands.as_ptr(),
+                woc,
+                hoc,
+                int(l),
+                int(rr),
+                int(t),
+                int(b),
+                sc,
+                gain,
+                cos_sq,
+                rf[0],
+                rf[1],
+                rf[2],
+                mask.as_mut_ptr(),
+            )
+        };
+        // Masking and the cubes over the pooling region, summed per row.
+        let [pl, pr, pt, pb] = c.pool;
+        assert!(pl < pr && pr <= wo && pt < pb && pb <= ho);
+        let rows = pb - pt;
+        let (mut num, mut den) = (vec![0u64; 3 * rows], vec![0u64; 3 * rows]);
+        let (gx, gy, gz, bx, by, bz) = dims_args!(launch::per_sample(pr - pl, rows, 1));
+        let (plc, prc, ptc, pbc) = (int(pl), int(pr), int(pt), int(pb));
+        let cub = c.cm_cube_shift.map(|v| v as c_int);
+        // SAFETY: the region and its 3x3 neighbourhood (folded at the edges) lie inside the
+        // bands; `num` and `den` hold 3 counters per pooled row.
+        unsafe {
+            lv_host_adm_cm(
+                gx,
+                gy,
+                gz,
+                bx,
+                by,
+                bz,
+                mask.as_ptr(),
+                woc,
+                hoc,
+                plc,
+                prc,
+                ptc,
+                pbc,
+                sc,
+                rf[0],
+                rf[1],
+                rf[2],
+                cub[0],
+                cub[1],
+                cub[2],
+                num.as_mut_ptr(),
+            );
+            lv_host_adm_den(
+                gx,
+                gy,
+                gz,
+                bx,
+                by,
+                bz,
+                bands.as_ptr(),
+                woc,
+                hoc,
+                plc,
+                prc,
+                ptc,
+                pbc,
+                sc,
+                c.den_square_shift as c_int,
+                c.den_cube_shift as c_int,
+                den.as_mut_ptr(),
+            );
+        }
+        out.push_scale(s, &num, &den);
     }
     out
 }

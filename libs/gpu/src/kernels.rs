@@ -42,6 +42,20 @@ pub const SOURCES: &[KernelSource] = &[
         exact_float: true,
     },
     KernelSource {
+        name: "adm.cu",
+        source: include_str!("../kernels/adm.cu"),
+        entries: &[
+            "lv_adm_dwt_v_u8",
+            "lv_adm_dwt_v_u16",
+            "lv_adm_dwt_v_s",
+            "lv_adm_dwt_h",
+            "lv_adm_decouple",
+            "lv_adm_cm",
+            "lv_adm_den",
+        ],
+        exact_float: true,
+    },
+    KernelSource {
         name: "resample.cu",
         source: include_str!("../kernels/resample.cu"),
         entries: &[

@@ -10,6 +10,7 @@
 //! [`launch`] holds the launch geometry both share, so the emulation also checks the grid
 //! arithmetic the GPU launch uses.
 
+pub mod adm;
 pub mod device;
 pub mod host;
 pub mod kernels;

@@ -1,11 +1,14 @@
 //! RefineNet's forward pass composed of the kernels, on an [`Executor`]: the device ([`Gpu`]),
 //! or the host emulation ([`HostEmulation`], which runs the same kernel sources on the CPU).
 //! lv-infer's CUDA backend calls this; the layers come as plain slices so this crate needs
-//! no graph crate.
+//! no graph crate. The same [`Executor`] runs the integer ADM ([`crate::adm`]).
 
+use crate::adm::AdmRowSums;
 use crate::device::Gpu;
 use crate::host;
+use lv_image::plane::Plane;
 use lv_image::resample::Resampler;
+use lv_metrics::adm_int::AdmPlan;
 
 /// One 3x3 convolution: `[cout][cin][3][3]` weights (ONNX layout) and `cout` biases.
 #[derive(Clone, Copy, Debug)]
@@ -53,6 +56,9 @@ pub trait Executor: Send + Sync {
         stride: usize,
         r: &Resampler,
     ) -> Result<Vec<u8>, String>;
+    /// libvmaf's integer ADM of one frame pair as integer row sums (see [`crate::adm`], which
+    /// finishes them into the scores).
+    fn adm_sums(&self, r: &Plane, d: &Plane, plan: &AdmPlan) -> Result<AdmRowSums, String>;
 }
 
 /// The kernels on the CPU through the host emulation: for tests of everything above the
@@ -98,6 +104,9 @@ impl Executor for HostEmulation {
         let out = host::resample(host::HostSamples::U8(src), stride, 8, r);
         Ok(out.into_iter().map(|v| v as u8).collect())
     }
+    fn adm_sums(&self, r: &Plane, d: &Plane, plan: &AdmPlan) -> Result<AdmRowSums, String> {
+        Ok(host::adm_sums(r, d, plan))
+    }
 }
 
 impl Executor for Gpu {
@@ -142,6 +151,9 @@ impl Executor for Gpu {
             .flat_map(|y| src[y * stride..y * stride + w].to_vec())
             .collect();
         self.resample_u8(&packed, r)
+    }
+    fn adm_sums(&self, r: &Plane, d: &Plane, plan: &AdmPlan) -> Result<AdmRowSums, String> {
+        self.adm_row_sums(r, d, plan)
     }
 }
 

@@ -78,6 +78,47 @@ fn kernels_on_the_device_or_a_clear_reason() {
             "VIF scale {s}"
         );
     }
+    // Integer ADM, all four scales, both gain limits VMAF's models use, and a 10-bit odd crop
+    // whose planes have different strides.
+    for gain_limit in [100.0, 1.0] {
+        let opts = lv_metrics::adm_int::IntegerAdmOptions {
+            enhn_gain_limit: gain_limit,
+            ..Default::default()
+        };
+        let (pr, pd) = (Plane::new_u8(&a8, w, h, w), Plane::new_u8(&b8, w, h, w));
+        let cpu = lv_metrics::adm_int::IntegerAdm::new(w, h, 8, opts)
+            .unwrap()
+            .compute(&pr, &pd);
+        let kernels = lv_gpu::adm::AdmKernels::new(w, h, 8, opts).unwrap();
+        assert_eq!(
+            kernels.compute(&gpu, &pr, &pd).unwrap(),
+            cpu,
+            "ADM, gain limit {gain_limit}"
+        );
+        let (cw, ch) = (w - 3, h - 5);
+        let a10: Vec<u16> = src[1].iter().map(|&v| v << 2 | 1).collect();
+        let b10: Vec<u16> = (0..ch)
+            .flat_map(|y| {
+                dis[1][y * w..][..cw]
+                    .iter()
+                    .map(|&v| v << 2)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let (pr, pd) = (
+            Plane::new_u16(&a10, cw, ch, w, 10),
+            Plane::new_u16(&b10, cw, ch, cw, 10),
+        );
+        let cpu = lv_metrics::adm_int::IntegerAdm::new(cw, ch, 10, opts)
+            .unwrap()
+            .compute(&pr, &pd);
+        let kernels = lv_gpu::adm::AdmKernels::new(cw, ch, 10, opts).unwrap();
+        assert_eq!(
+            kernels.compute(&gpu, &pr, &pd).unwrap(),
+            cpu,
+            "ADM 10 bits {cw}x{ch}, gain limit {gain_limit}"
+        );
+    }
     for (ow, oh, k) in [(160, 90, Kernel::LANCZOS3), (640, 360, Kernel::CATMULL_ROM)] {
         let r = Resampler::new(w, h, ow, oh, k).unwrap();
         let mut want = vec![0u8; ow * oh];

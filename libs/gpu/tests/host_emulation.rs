@@ -1,6 +1,6 @@
 //! Every kernel run on the CPU through the host emulation (the same CUDA C sources NVRTC
 //! compiles), against the CPU path of the elements: bit-exact for the integer features (SSE of
-//! PSNR, integer motion), within a stated tolerance for the float network layers.
+//! PSNR, integer motion, VIF and ADM), within a stated tolerance for the float network layers.
 //!
 //! Content: natural frames of the test corpus (`scripts/fetch-test-deps.sh`), at their size,
 //! cropped to odd sizes inside a wider stride, and lifted to 10 and 16 bits.
@@ -519,4 +519,192 @@ fn ssim_decimation_and_ms_ssim_are_bit_exact_with_lv_metrics() {
             "decimated SSIM"
         );
     }
+}
+
+#[test]
+fn integer_adm_is_bit_exact_with_lv_metrics() {
+    use lv_gpu::adm::AdmKernels;
+    use lv_gpu::refine::HostEmulation;
+    use lv_metrics::adm_int::{IntegerAdm, IntegerAdmOptions};
+    let (src, w, h) = luma("bbb_320x180_30f.y4m", 3);
+    let (dis, _, _) = luma("bbb_320x180_30f_x264crf30.y4m", 3);
+    let (mut checked, mut values, mut gain_differs, mut below_one) = (0, 0, 0, 0);
+    for (a, b) in src.iter().zip(&dis) {
+        // The whole frame; an odd crop, the reference read through the full stride and the
+        // distorted plane packed; and an odd size near the smallest ADM takes (33).
+        for (cw, ch) in [(w, h), (w - 5, h - 3), (37, 35)] {
+            for bpc in [8u32, 10, 16] {
+                let lift = |v: &[u16], salt: usize| -> Vec<u16> {
+                    v.iter()
+                        .enumerate()
+                        .map(|(i, &x)| {
+                            (x << (bpc - 8)) | ((i * 11 + salt) % (1 << (bpc - 8))) as u16
+                        })
+                        .collect()
+                };
+                let (a16, b16) = (lift(a, 2), lift(b, 9));
+                let pack = |v: &[u16]| -> Vec<u16> {
+                    (0..ch).flat_map(|y| v[y * w..][..cw].to_vec()).collect()
+                };
+                let b16p = pack(&b16);
+                let (a8, b8p) = (to_u8(&a16), to_u8(&b16p));
+                let (pr, pd) = if bpc == 8 {
+                    (
+                        Plane::new_u8(&a8, cw, ch, w),
+                        Plane::new_u8(&b8p, cw, ch, cw),
+                    )
+                } else {
+                    (
+                        Plane::new_u16(&a16, cw, ch, w, bpc),
+                        Plane::new_u16(&b16p, cw, ch, cw, bpc),
+                    )
+                };
+                let mut scores = Vec::new();
+                // VMAF v0.6.1 (libvmaf's default limit) and v0.6.1neg (no enhancement gain).
+                for gain_limit in [100.0, 1.0] {
+                    let opts = IntegerAdmOptions {
+                        enhn_gain_limit: gain_limit,
+                        ..Default::default()
+                    };
+                    let cpu = IntegerAdm::new(cw, ch, bpc, opts)
+                        .unwrap()
+                        .compute(&pr, &pd);
+                    let gpu = AdmKernels::new(cw, ch, bpc, opts)
+                        .unwrap()
+                        .compute(&HostEmulation, &pr, &pd)
+                        .unwrap();
+                    let what = format!("{cw}x{ch} at {bpc} bits, gain limit {gain_limit}");
+                    for s in 0..4 {
+                        assert_eq!(
+                            (gpu.num[s].to_bits(), gpu.den[s].to_bits()),
+                            (cpu.num[s].to_bits(), cpu.den[s].to_bits()),
+                            "{what}, scale {s}: {:?} vs {:?}",
+                            (gpu.num[s], gpu.den[s]),
+                            (cpu.num[s], cpu.den[s])
+                        );
+                        assert_eq!(gpu.scale[s].to_bits(), cpu.scale[s].to_bits(), "{what}");
+                    }
+                    assert_eq!(gpu.adm2.to_bits(), cpu.adm2.to_bits(), "{what}");
+                    assert_eq!(gpu, cpu, "{what}");
+                    values += 4 * 3 + 1;
+                    below_one += (cpu.adm2 < 0.999) as usize;
+                    scores.push(cpu);
+                    checked += 1;
+                }
+                gain_differs += (scores[0] != scores[1]) as usize;
+            }
+        }
+    }
+    assert_eq!(checked, 54);
+    assert_eq!(values, 54 * 13);
+    // The content is distorted (x264 at CRF 30), and the enhancement-gain limit changes the
+    // restored detail somewhere: both paths of the restoration are exercised.
+    assert!(below_one >= 40, "{below_one}");
+    assert!(gain_differs >= 9, "{gain_differs}");
+}
+
+#[test]
+fn integer_adm_other_options_and_aim() {
+    use lv_gpu::adm::{AdmGpuError, AdmKernels};
+    use lv_gpu::refine::HostEmulation;
+    use lv_metrics::adm_int::{CsfMode, IntegerAdm, IntegerAdmOptions};
+    let (src, w, h) = luma("bikes_320x136_30f.y4m", 2);
+    let (a8, b8) = (to_u8(&src[0]), to_u8(&src[1]));
+    let (cw, ch) = (w - 7, h - 1);
+    let (pr, pd) = (Plane::new_u8(&a8, cw, ch, w), Plane::new_u8(&b8, cw, ch, w));
+    // The options are constants of the launches: a non-integral gain limit, libvmaf's blended
+    // CSF (computed scale-0 weights) and another noise floor give the CPU's scores too.
+    for opts in [
+        IntegerAdmOptions {
+            enhn_gain_limit: 1.5,
+            ..Default::default()
+        },
+        IntegerAdmOptions {
+            csf_mode: CsfMode::BartenWatsonBlend,
+            noise_weight: 0.02,
+            norm_view_dist: 5.0,
+            ..Default::default()
+        },
+    ] {
+        let cpu = IntegerAdm::new(cw, ch, 8, opts).unwrap().compute(&pr, &pd);
+        let gpu = AdmKernels::new(cw, ch, 8, opts)
+            .unwrap()
+            .compute(&HostEmulation, &pr, &pd)
+            .unwrap();
+        assert_eq!(gpu, cpu, "{opts:?}");
+        assert!(cpu.adm2 < 0.999, "{cpu:?}");
+    }
+    let aim = IntegerAdmOptions {
+        aim: true,
+        ..Default::default()
+    };
+    let err = AdmKernels::new(cw, ch, 8, aim).err().unwrap();
+    assert!(matches!(err, AdmGpuError::Unsupported(_)), "{err}");
+    assert!(
+        err.to_string().contains("unsupported on the GPU path"),
+        "{err}"
+    );
+    let small = AdmKernels::new(32, 40, 8, IntegerAdmOptions::default())
+        .err()
+        .unwrap();
+    assert!(matches!(small, AdmGpuError::Options(_)), "{small}");
+}
+
+#[test]
+fn integer_adm_is_bit_exact_on_extreme_content() {
+    use lv_gpu::adm::AdmKernels;
+    use lv_gpu::refine::HostEmulation;
+    use lv_metrics::adm_int::{IntegerAdm, IntegerAdmOptions};
+    // Beyond codec distortions: an inverted picture (detail pointing against the reference,
+    // restoration clamped at 0), doubled contrast (gain above the limits), full-range noise
+    // (large bands, and at 16 bits libvmaf's wrapping int32 sums), on a natural frame.
+    let (src, w, _) = luma("bbb_sky_480x270_10f.y4m", 1);
+    let (cw, ch) = (101usize, 67usize);
+    let crop: Vec<u16> = (0..ch)
+        .flat_map(|y| src[0][(y + 100) * w + 200..][..cw].to_vec())
+        .collect();
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(11);
+    let mut checked = 0;
+    for bpc in [8u32, 12, 16] {
+        let max = (1u32 << bpc) - 1;
+        let r: Vec<u16> = crop.iter().map(|&x| x << (bpc - 8)).collect();
+        let noise: Vec<u16> = (0..cw * ch)
+            .map(|_| rng.random_range(0..=max) as u16)
+            .collect();
+        let inverted: Vec<u16> = r.iter().map(|&x| (max - x as u32) as u16).collect();
+        let boosted: Vec<u16> = r
+            .iter()
+            .map(|&x| (x as i64 * 2 - (max / 2) as i64).clamp(0, max as i64) as u16)
+            .collect();
+        for (rp, dp) in [(&r, &inverted), (&r, &boosted), (&r, &noise), (&noise, &r)] {
+            let (r8, d8) = (to_u8(rp), to_u8(dp));
+            let (pr, pd) = if bpc == 8 {
+                (
+                    Plane::new_u8(&r8, cw, ch, cw),
+                    Plane::new_u8(&d8, cw, ch, cw),
+                )
+            } else {
+                (
+                    Plane::new_u16(rp, cw, ch, cw, bpc),
+                    Plane::new_u16(dp, cw, ch, cw, bpc),
+                )
+            };
+            for gain_limit in [100.0, 1.0] {
+                let opts = IntegerAdmOptions {
+                    enhn_gain_limit: gain_limit,
+                    ..Default::default()
+                };
+                let cpu = IntegerAdm::new(cw, ch, bpc, opts)
+                    .unwrap()
+                    .compute(&pr, &pd);
+                let gpu = AdmKernels::new(cw, ch, bpc, opts)
+                    .unwrap()
+                    .compute(&HostEmulation, &pr, &pd)
+                    .unwrap();
+                assert_eq!(gpu, cpu, "{bpc} bits, gain limit {gain_limit}");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 24);
 }

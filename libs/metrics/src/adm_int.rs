@@ -524,6 +524,69 @@ fn ceil_log2(x: usize) -> u32 {
     (x as f64).log2().ceil() as u32
 }
 
+/// The configuration of one frame size, depth and option set, checked against libvmaf's ranges.
+fn config(
+    width: usize,
+    height: usize,
+    bpc: u32,
+    opts: &IntegerAdmOptions,
+) -> Result<Config, AdmError> {
+    if !(8..=16).contains(&bpc) {
+        return Err(AdmError::BitDepth(bpc));
+    }
+    if width < MIN_SIZE || height < MIN_SIZE {
+        return Err(AdmError::TooSmall(width, height));
+    }
+    check_options(opts)?;
+    let egl = opts.enhn_gain_limit;
+    let gain = if egl.fract() == 0.0 {
+        Gain::Int(egl as i64)
+    } else {
+        Gain::Float(egl)
+    };
+    // libvmaf converts the weights to unsigned fixed point; out-of-range values (only
+    // conceivable with Barten's CSF) wrap as x86's conversions do.
+    let q32 = |f: f32| (f as f64 * 4294967296.0) as i64 as u32;
+    let mut scales = Vec::with_capacity(4);
+    let (mut wi, mut hi) = (width, height);
+    for s in 0..4 {
+        let rf = csf_factors(opts, s)?;
+        scales.push(Scale {
+            w_in: wi,
+            w: wi.div_ceil(2),
+            h: hi.div_ceil(2),
+            ind_y: tap_indices(hi),
+            ind_x: tap_indices(wi),
+            rf,
+            rf_q32: [q32(rf[0]), q32(rf[0]), q32(rf[1])],
+        });
+        wi = wi.div_ceil(2);
+        hi = hi.div_ceil(2);
+    }
+    let default_view =
+        (opts.norm_view_dist * opts.ref_display_height as f64 - 3.0 * 1080.0).abs() < 1e-8;
+    let rf0 = if default_view && opts.csf_mode == CsfMode::Watson {
+        RF0
+    } else {
+        let q = |f: f32, bits: i32| (f as f64 * 2.0f64.powi(bits)) as i32 as u16 as i32;
+        let rf = scales[0].rf;
+        [q(rf[0], 21), q(rf[0], 21), q(rf[1], 23)]
+    };
+    let cos1 = (std::f64::consts::PI / 180.0).cos();
+    Ok(Config {
+        isa: Isa::detect(),
+        w: width,
+        h: height,
+        bpc,
+        gain,
+        cos_1deg_sq: (cos1 * cos1) as f32 as f64,
+        scales,
+        rf0,
+        noise_weight: opts.noise_weight,
+        aim: opts.aim.then_some((opts.dlm_weight, opts.min_val)),
+    })
+}
+
 impl IntegerAdm {
     pub fn new(
         width: usize,
@@ -531,64 +594,12 @@ impl IntegerAdm {
         bpc: u32,
         opts: IntegerAdmOptions,
     ) -> Result<Self, AdmError> {
-        if !(8..=16).contains(&bpc) {
-            return Err(AdmError::BitDepth(bpc));
-        }
-        if width < MIN_SIZE || height < MIN_SIZE {
-            return Err(AdmError::TooSmall(width, height));
-        }
-        check_options(&opts)?;
-        let egl = opts.enhn_gain_limit;
-        let gain = if egl.fract() == 0.0 {
-            Gain::Int(egl as i64)
-        } else {
-            Gain::Float(egl)
-        };
-        // libvmaf converts the weights to unsigned fixed point; out-of-range values (only
-        // conceivable with Barten's CSF) wrap as x86's conversions do.
-        let q32 = |f: f32| (f as f64 * 4294967296.0) as i64 as u32;
-        let mut scales = Vec::with_capacity(4);
-        let (mut wi, mut hi) = (width, height);
-        for s in 0..4 {
-            let rf = csf_factors(&opts, s)?;
-            scales.push(Scale {
-                w_in: wi,
-                w: wi.div_ceil(2),
-                h: hi.div_ceil(2),
-                ind_y: tap_indices(hi),
-                ind_x: tap_indices(wi),
-                rf,
-                rf_q32: [q32(rf[0]), q32(rf[0]), q32(rf[1])],
-            });
-            wi = wi.div_ceil(2);
-            hi = hi.div_ceil(2);
-        }
-        let default_view =
-            (opts.norm_view_dist * opts.ref_display_height as f64 - 3.0 * 1080.0).abs() < 1e-8;
-        let rf0 = if default_view && opts.csf_mode == CsfMode::Watson {
-            RF0
-        } else {
-            let q = |f: f32, bits: i32| (f as f64 * 2.0f64.powi(bits)) as i32 as u16 as i32;
-            let rf = scales[0].rf;
-            [q(rf[0], 21), q(rf[0], 21), q(rf[1], 23)]
-        };
+        let cfg = config(width, height, bpc, &opts)?;
+        let scales = &cfg.scales;
         let w0 = scales[0].w;
         let n = w0 * scales[0].h;
-        let cos1 = (std::f64::consts::PI / 180.0).cos();
         let half = width / 2 + 1;
         Ok(IntegerAdm {
-            cfg: Config {
-                isa: Isa::detect(),
-                w: width,
-                h: height,
-                bpc,
-                gain,
-                cos_1deg_sq: (cos1 * cos1) as f32 as f64,
-                scales,
-                rf0,
-                noise_weight: opts.noise_weight,
-                aim: opts.aim.then_some((opts.dlm_weight, opts.min_val)),
-            },
             work: Work {
                 row: RowScratch {
                     lo: vec![0; width],
@@ -611,6 +622,7 @@ impl IntegerAdm {
                 aim_flt_sum: if opts.aim { vec![0; n] } else { Vec::new() },
                 aim_ctr_sum: if opts.aim { vec![0; n] } else { Vec::new() },
             },
+            cfg,
         })
     }
 
@@ -636,10 +648,8 @@ impl IntegerAdm {
 }
 
 fn compute_frame(cfg: &Config, wk: &mut Work, reference: &Plane, distorted: &Plane) -> AdmScores {
-    let mut num = 0.0f64;
-    let mut den = 0.0f64;
     let mut aim_num = 0.0f64;
-    let mut out = AdmScores::default();
+    let (mut nums, mut dens) = ([0.0f32; 4], [0.0f32; 4]);
     for s in 0..4 {
         let sc = &cfg.scales[s];
         if s == 0 {
@@ -695,11 +705,23 @@ fn compute_frame(cfg: &Config, wk: &mut Work, reference: &Plane, distorted: &Pla
                 0.0,
             ) as f64;
         }
-        num += num_s as f64;
-        den += den_s as f64;
-        out.scale[s] = num_s as f64 / den_s as f64;
-        out.num[s] = num_s;
-        out.den[s] = den_s;
+        nums[s] = num_s;
+        dens[s] = den_s;
+    }
+    finish_scores(cfg, nums, dens, aim_num)
+}
+
+/// The scores from the per-scale numerators and denominators (and AIM's pooled numerator).
+fn finish_scores(cfg: &Config, nums: [f32; 4], dens: [f32; 4], aim_num: f64) -> AdmScores {
+    let mut num = 0.0f64;
+    let mut den = 0.0f64;
+    let mut out = AdmScores::default();
+    for s in 0..4 {
+        num += nums[s] as f64;
+        den += dens[s] as f64;
+        out.scale[s] = nums[s] as f64 / dens[s] as f64;
+        out.num[s] = nums[s];
+        out.den[s] = dens[s];
     }
     let limit = 1e-10 * (cfg.w * cfg.h) as f64 / (1920.0 * 1080.0);
     if num < limit {
@@ -1567,16 +1589,8 @@ fn masked_num(
 ) -> f32 {
     let (w, h) = (sc.w, sc.h);
     let (left, right, top, bottom) = pool_region(w, h);
-    let shift_inner = ceil_log2(h);
+    let (cub, shift_inner) = cm_shifts(s, w, h);
     let add_inner = 1i64 << (shift_inner - 1);
-    let (cub_hv, cub_d) = if s == 0 {
-        let lw = (w as f64).log2();
-        ((lw - 4.0).ceil() as u32, (lw - 3.0).ceil() as u32)
-    } else {
-        let c = ceil_log2(w);
-        (c, c)
-    };
-    let cub = [cub_hv, cub_hv, cub_d];
 
     let Masked { x: bands, flt, ctr } = input;
     let MaskScratch { colsum, thr } = scratch;
@@ -1636,7 +1650,27 @@ fn masked_num(
             acc[k] += (inner[k] + add_inner) >> shift_inner;
         }
     }
+    num_finish(s, w, h, acc, noise_weight)
+}
 
+/// The cube shifts (h, v, d) of the masked pooling at scale `s` of `w`x`h` bands, and the
+/// shift of each row's sum.
+fn cm_shifts(s: usize, w: usize, h: usize) -> ([u32; 3], u32) {
+    let shift_inner = ceil_log2(h);
+    let (cub_hv, cub_d) = if s == 0 {
+        let lw = (w as f64).log2();
+        ((lw - 4.0).ceil() as u32, (lw - 3.0).ceil() as u32)
+    } else {
+        let c = ceil_log2(w);
+        (c, c)
+    };
+    ([cub_hv, cub_hv, cub_d], shift_inner)
+}
+
+/// A masking pass's pooled value from its accumulated (shifted) row sums.
+fn num_finish(s: usize, w: usize, h: usize, acc: [i64; 3], noise_weight: f64) -> f32 {
+    let (left, right, top, bottom) = pool_region(w, h);
+    let (cub, shift_inner) = cm_shifts(s, w, h);
     let area = ((bottom - top) * (right - left)) as f64 * noise_weight;
     let noise = (area as f32).powf(1.0 / 3.0);
     let mut total = 0.0f32;
@@ -1758,7 +1792,7 @@ fn den_scale0(isa: Isa, rb: &Bands, sc: &Scale, nw: f64) -> f32 {
     let (w, h) = (sc.w, sc.h);
     let (left, right, top, bottom) = pool_region(w, h);
     let area = (bottom - top) * (right - left);
-    let shift = ((area as f64).log2() - 20.0).ceil().max(0.0) as u32;
+    let shift = den0_shift(area);
     let add = if shift > 0 { 1u64 << (shift - 1) } else { 0 };
     let mut acc = [0u64; 3];
     for i in top..bottom {
@@ -1767,19 +1801,26 @@ fn den_scale0(isa: Isa, rb: &Bands, sc: &Scale, nw: f64) -> f32 {
             acc[k] += (inner + add) >> shift;
         }
     }
-    let shift_csf = 2.0f64.powf((18 - shift as i32) as f64);
+    den0_finish(acc, sc, nw)
+}
+
+/// The shift of each row's sum of cubes at scale 0, for a pooling region of `area` samples.
+fn den0_shift(area: usize) -> u32 {
+    ((area as f64).log2() - 20.0).ceil().max(0.0) as u32
+}
+
+fn den0_finish(acc: [u64; 3], sc: &Scale, nw: f64) -> f32 {
+    let (left, right, top, bottom) = pool_region(sc.w, sc.h);
+    let area = (bottom - top) * (right - left);
+    let shift_csf = 2.0f64.powf((18 - den0_shift(area) as i32) as f64);
     den_finish(acc, shift_csf, sc.rf, area, nw)
 }
 
 fn den_scale_n(isa: Isa, rb: &Bands, sc: &Scale, s: usize, nw: f64) -> f32 {
     let (w, h) = (sc.w, sc.h);
     let (left, right, top, bottom) = pool_region(w, h);
-    // libvmaf rounds the square with 1 << shift rather than half of it.
-    let sq: u32 = [31, 30, 31][s - 1];
-    let conv: u32 = [32, 27, 23][s - 1];
-    let shift_cub = ceil_log2(right - left);
+    let (sq, shift_cub, shift_acc) = den_n_shifts(s, w, h);
     let add_cub = 1u64 << (shift_cub - 1);
-    let shift_acc = ceil_log2(bottom - top);
     let add_acc = 1u64 << (shift_acc - 1);
     let mut acc = [0u64; 3];
     for i in top..bottom {
@@ -1794,6 +1835,21 @@ fn den_scale_n(isa: Isa, rb: &Bands, sc: &Scale, s: usize, nw: f64) -> f32 {
             acc[k] += (inner + add_acc) >> shift_acc;
         }
     }
+    den_n_finish(acc, sc, s, nw)
+}
+
+/// Scales 1..3: the shifts of the denominator's cubes (square, cube) and of each row's sum.
+fn den_n_shifts(s: usize, w: usize, h: usize) -> (u32, u32, u32) {
+    let (left, right, top, bottom) = pool_region(w, h);
+    // libvmaf rounds the square with 1 << shift rather than half of it.
+    let sq: u32 = [31, 30, 31][s - 1];
+    (sq, ceil_log2(right - left), ceil_log2(bottom - top))
+}
+
+fn den_n_finish(acc: [u64; 3], sc: &Scale, s: usize, nw: f64) -> f32 {
+    let (left, right, top, bottom) = pool_region(sc.w, sc.h);
+    let (_, shift_cub, shift_acc) = den_n_shifts(s, sc.w, sc.h);
+    let conv: u32 = [32, 27, 23][s - 1];
     let e = conv.wrapping_sub(shift_acc).wrapping_sub(shift_cub);
     den_finish(
         acc,
@@ -1802,6 +1858,167 @@ fn den_scale_n(isa: Isa, rb: &Bands, sc: &Scale, s: usize, nw: f64) -> f32 {
         (bottom - top) * (right - left),
         nw,
     )
+}
+
+// ---------------------------------------------------------------------------------------
+// For other backends
+
+/// One scale's geometry and fixed-point constants as the CPU path uses them: what another
+/// backend (lv-gpu's kernels) needs to reproduce the scale's integer steps bit for bit.
+/// Regions are `[left, right, top, bottom)` in band samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdmScaleConsts {
+    /// Size of the scale's input: the image, or the previous scale's approximation band.
+    pub w_in: usize,
+    pub h_in: usize,
+    /// Size of the bands the scale's wavelet produces.
+    pub w: usize,
+    pub h: usize,
+    /// Where decoupling and the CSF are computed: the pooling region plus the masking
+    /// filter's taps.
+    pub work: [usize; 4],
+    /// Where the numerator and denominator are pooled.
+    pub pool: [usize; 4],
+    /// CSF weights (h, v, d) in fixed point: Q21, Q21, Q23 at scale 0 (signed values below
+    /// 2^16), Q32 at scales 1..3.
+    pub rf_fixed: [u32; 3],
+    /// Cube shifts (h, v, d) of the masked pooling.
+    pub cm_cube_shift: [u32; 3],
+    /// Scales 1..3: the square and cube shifts of the denominator's per-sample cubes (0 at
+    /// scale 0, whose cubes are exact).
+    pub den_square_shift: u32,
+    pub den_cube_shift: u32,
+}
+
+/// The integer ADM's configuration for one frame size, bit depth and option set, without the
+/// CPU path's buffers: [`AdmPlan::scale`] gives each scale's constants, and the `*_from_row_sums`
+/// functions and [`AdmPlan::scores`] finish a frame from integer per-row sums in the CPU path's
+/// order, so that another backend (lv-gpu's kernels) can sum rows in any order and still give
+/// [`IntegerAdm::compute`]'s scores exactly. AIM is not covered ([`IntegerAdmOptions::aim`]
+/// must be off).
+pub struct AdmPlan {
+    cfg: Config,
+    opts: IntegerAdmOptions,
+}
+
+impl AdmPlan {
+    /// The same checks as [`IntegerAdm::new`].
+    pub fn new(
+        width: usize,
+        height: usize,
+        bpc: u32,
+        opts: IntegerAdmOptions,
+    ) -> Result<AdmPlan, AdmError> {
+        Ok(AdmPlan {
+            cfg: config(width, height, bpc, &opts)?,
+            opts,
+        })
+    }
+
+    pub fn width(&self) -> usize {
+        self.cfg.w
+    }
+
+    pub fn height(&self) -> usize {
+        self.cfg.h
+    }
+
+    pub fn bpc(&self) -> u32 {
+        self.cfg.bpc
+    }
+
+    pub fn options(&self) -> &IntegerAdmOptions {
+        &self.opts
+    }
+
+    /// cos(1 degree)^2 as libvmaf's float, in double: the decoupling's angle threshold.
+    pub fn cos_1deg_sq(&self) -> f64 {
+        self.cfg.cos_1deg_sq
+    }
+
+    /// Scale `s` (0..4).
+    pub fn scale(&self, s: usize) -> AdmScaleConsts {
+        let sc = &self.cfg.scales[s];
+        let h_in = if s == 0 {
+            self.cfg.h
+        } else {
+            self.cfg.scales[s - 1].h
+        };
+        let (l, r, t, b) = work_region(sc.w, sc.h);
+        let (pl, pr, pt, pb) = pool_region(sc.w, sc.h);
+        let (cub, _) = cm_shifts(s, sc.w, sc.h);
+        let (sq, shift_cub) = if s == 0 {
+            (0, 0)
+        } else {
+            let (sq, c, _) = den_n_shifts(s, sc.w, sc.h);
+            (sq, c)
+        };
+        AdmScaleConsts {
+            w_in: sc.w_in,
+            h_in,
+            w: sc.w,
+            h: sc.h,
+            work: [l, r, t, b],
+            pool: [pl, pr, pt, pb],
+            rf_fixed: if s == 0 {
+                self.cfg.rf0.map(|v| v as u32)
+            } else {
+                sc.rf_q32
+            },
+            cm_cube_shift: cub,
+            den_square_shift: sq,
+            den_cube_shift: shift_cub,
+        }
+    }
+
+    /// Scale `s`'s numerator from the masked cubes summed per pooled row (h, v, d; one entry
+    /// per row of the pooling region, top to bottom).
+    pub fn num_from_row_sums(&self, s: usize, rows: &[[i64; 3]]) -> f32 {
+        let sc = &self.cfg.scales[s];
+        let (_, _, top, bottom) = pool_region(sc.w, sc.h);
+        assert_eq!(rows.len(), bottom - top, "one sum per pooled row");
+        let (_, shift_inner) = cm_shifts(s, sc.w, sc.h);
+        let add_inner = 1i64 << (shift_inner - 1);
+        let mut acc = [0i64; 3];
+        for inner in rows {
+            for k in 0..3 {
+                acc[k] += (inner[k] + add_inner) >> shift_inner;
+            }
+        }
+        num_finish(s, sc.w, sc.h, acc, self.cfg.noise_weight)
+    }
+
+    /// Scale `s`'s denominator from the reference detail's cubes summed per pooled row
+    /// (scale 0: |x|^3; scales 1..3: libvmaf's rounded cubes).
+    pub fn den_from_row_sums(&self, s: usize, rows: &[[u64; 3]]) -> f32 {
+        let sc = &self.cfg.scales[s];
+        let (left, right, top, bottom) = pool_region(sc.w, sc.h);
+        assert_eq!(rows.len(), bottom - top, "one sum per pooled row");
+        let shift = if s == 0 {
+            den0_shift((bottom - top) * (right - left))
+        } else {
+            den_n_shifts(s, sc.w, sc.h).2
+        };
+        let nw = self.cfg.noise_weight;
+        let add = if shift > 0 { 1u64 << (shift - 1) } else { 0 };
+        let mut acc = [0u64; 3];
+        for inner in rows {
+            for k in 0..3 {
+                acc[k] += (inner[k] + add) >> shift;
+            }
+        }
+        if s == 0 {
+            den0_finish(acc, sc, nw)
+        } else {
+            den_n_finish(acc, sc, s, nw)
+        }
+    }
+
+    /// The frame's scores from the per-scale numerators and denominators (AIM and adm3 0).
+    pub fn scores(&self, num: [f32; 4], den: [f32; 4]) -> AdmScores {
+        assert!(!self.opts.aim, "AdmPlan does not cover AIM");
+        finish_scores(&self.cfg, num, den, 0.0)
+    }
 }
 
 #[cfg(test)]
@@ -2780,6 +2997,55 @@ mod tests {
             );
         }
         assert!(IntegerAdm::new(64, 64, 8, v1016()).is_ok());
+    }
+
+    #[test]
+    fn plan_regions_cover_the_masking_taps() {
+        // Other backends compute decoupling only over `work` and read the masking sums of
+        // every pooled sample's 3x3 neighbourhood (edges folded inwards): all inside `work`.
+        for (w, h) in [
+            (33, 33),
+            (34, 35),
+            (47, 33),
+            (101, 67),
+            (320, 180),
+            (1920, 1080),
+        ] {
+            let plan = AdmPlan::new(w, h, 8, IntegerAdmOptions::default()).unwrap();
+            let (mut wi, mut hi) = (w, h);
+            for s in 0..4 {
+                let c = plan.scale(s);
+                assert_eq!((c.w_in, c.h_in), (wi, hi), "{w}x{h} scale {s}");
+                assert_eq!((c.w, c.h), (wi.div_ceil(2), hi.div_ceil(2)));
+                let [l, r, t, b] = c.work;
+                let [pl, pr, pt, pb] = c.pool;
+                let fold =
+                    |i: usize, n: usize| [if i == 0 { 1 } else { i - 1 }, (i + 1).min(n - 1)];
+                for (lo, hi_, plo, phi, n) in [(l, r, pl, pr, c.w), (t, b, pt, pb, c.h)] {
+                    assert!(plo < phi && phi <= n);
+                    for i in [plo, phi - 1] {
+                        for k in fold(i, n) {
+                            assert!(
+                                lo <= k && k < hi_,
+                                "{w}x{h} scale {s}: {k} outside {lo}..{hi_}"
+                            );
+                        }
+                    }
+                }
+                (wi, hi) = (c.w, c.h);
+            }
+        }
+        let neg = IntegerAdmOptions {
+            enhn_gain_limit: 1.0,
+            ..Default::default()
+        };
+        let plan = AdmPlan::new(64, 48, 10, neg).unwrap();
+        assert_eq!(plan.scale(0).rf_fixed, RF0.map(|v| v as u32));
+        assert_eq!(plan.options().enhn_gain_limit, 1.0);
+        assert!(matches!(
+            AdmPlan::new(32, 48, 8, neg),
+            Err(AdmError::TooSmall(32, 48))
+        ));
     }
 
     fn pattern(w: usize, h: usize, seed: u32) -> Vec<u8> {
