@@ -250,7 +250,8 @@ fn parse_args() -> Result<Args, String> {
     if !pre && !a.refine {
         return Err("--no-refine needs a pre-filter".into());
     }
-    if a.teacher.is_some() && (pre || a.mode != Mode::Agnostic || a.guide > 0.0 || a.rate_weight > 0.0)
+    if a.teacher.is_some()
+        && (pre || a.mode != Mode::Agnostic || a.guide > 0.0 || a.rate_weight > 0.0)
     {
         return Err("--teacher distils in agnostic mode, without pre-filter, guide or rate".into());
     }
@@ -760,9 +761,12 @@ fn run() -> Result<(), String> {
             .collect();
         let traces: Option<Vec<Trace>> = args.refine.then(|| net.forward_batch(&inputs));
         // The teacher's pictures: the student's targets at the low resolution.
-        let targets: Option<Vec<Vec<f32>>> = teacher
-            .as_ref()
-            .map(|t| t.forward_batch(&inputs).into_iter().map(|tr| tr.output).collect());
+        let targets: Option<Vec<Vec<f32>>> = teacher.as_ref().map(|t| {
+            t.forward_batch(&inputs)
+                .into_iter()
+                .map(|tr| tr.output)
+                .collect()
+        });
         // The downscaled picture the encoder gets.
         let outs: Vec<&[f32]> = match &traces {
             Some(tr) => tr.iter().map(|t| t.output.as_slice()).collect(),
