@@ -514,6 +514,7 @@ impl Vqmeter {
             ms_ssim: s.ms_ssim,
             cambi: s.cambi.meter_options().unwrap_or_default(),
             threads: lv_gst::element::worker_threads(s.threads),
+            accel: None,
         };
         // Measuring several frames at once holds a frame's scores back by up to threads+1
         // frames, so it is the default only where nothing waits for them in real time.

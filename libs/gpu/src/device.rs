@@ -35,6 +35,40 @@ fn e<E: std::fmt::Debug>(what: &str) -> impl FnOnce(E) -> String + '_ {
     move |err| format!("{what}: {err:?}")
 }
 
+/// A scale-0 picture on the device, in the container it came in.
+enum Scale0 {
+    U8(cudarc::driver::CudaSlice<u8>),
+    U16(cudarc::driver::CudaSlice<u16>),
+}
+
+impl Scale0 {
+    fn push<'a>(&'a self, l: &mut cudarc::driver::LaunchArgs<'a>) {
+        match self {
+            Scale0::U8(x) => l.arg(x),
+            Scale0::U16(x) => l.arg(x),
+        };
+    }
+}
+
+/// The plane's rows without padding (the kernels take packed planes).
+fn packed_u8(p: &Plane) -> Vec<u8> {
+    match p.samples {
+        Samples::U8(d) => (0..p.height)
+            .flat_map(|y| &d[y * p.stride..y * p.stride + p.width])
+            .copied()
+            .collect(),
+        Samples::U16(_) => unreachable!("an 8-bit plane"),
+    }
+}
+
+fn packed_u16(p: &Plane) -> Vec<u16> {
+    let mut out = vec![0u16; p.width * p.height];
+    for (y, row) in out.chunks_exact_mut(p.width.max(1)).enumerate() {
+        p.row_u16(y, row);
+    }
+    out
+}
+
 impl Gpu {
     /// Device 0 with the kernels compiled for it, or why not.
     pub fn open() -> Result<Gpu, String> {
@@ -178,13 +212,43 @@ impl Gpu {
         gain_limit: f64,
         table: &[u16; 65536],
     ) -> Result<[[i64; 4]; 4], String> {
-        assert!(r.len() == w * h && d.len() == w * h && w >= 16 && h >= 16);
+        assert!(r.len() == w * h && d.len() == w * h);
+        let (r, d) = (Plane::new_u8(r, w, h, w), Plane::new_u8(d, w, h, w));
+        self.vif_sums(&r, &d, gain_limit, table)
+    }
+
+    /// libvmaf's integer VIF of any two planes of one size and depth (8 to 16 bits, any
+    /// strides): the rows are packed on upload, then the launches of [`Self::vif_sums_u8`].
+    pub fn vif_sums(
+        &self,
+        r: &Plane,
+        d: &Plane,
+        gain_limit: f64,
+        table: &[u16; 65536],
+    ) -> Result<[[i64; 4]; 4], String> {
+        let (w, h, bpc) = (r.width, r.height, r.bpc);
+        if (d.width, d.height, d.bpc) != (w, h, bpc) || w < 16 || h < 16 {
+            return Err(format!(
+                "VIF planes {w}x{h}@{bpc} and {}x{}@{} (16x16 or more, one size and depth)",
+                d.width, d.height, d.bpc
+            ));
+        }
         let s = &self.stream;
         let dt = s.clone_htod(&table[..]).map_err(e("upload"))?;
-        let (d0r, d0d) = (
-            s.clone_htod(r).map_err(e("upload"))?,
-            s.clone_htod(d).map_err(e("upload"))?,
-        );
+        // Scale 0 reads the planes as they come: 8-bit samples, or 16-bit words of `bpc` bits.
+        let (d0r, d0d, first) = match (r.samples, d.samples) {
+            (Samples::U8(_), Samples::U8(_)) => (
+                Scale0::U8(s.clone_htod(&packed_u8(r)).map_err(e("upload"))?),
+                Scale0::U8(s.clone_htod(&packed_u8(d)).map_err(e("upload"))?),
+                ("lv_vif_stat_u8", "lv_vif_subsample_u8"),
+            ),
+            (Samples::U16(_), Samples::U16(_)) => (
+                Scale0::U16(s.clone_htod(&packed_u16(r)).map_err(e("upload"))?),
+                Scale0::U16(s.clone_htod(&packed_u16(d)).map_err(e("upload"))?),
+                ("lv_vif_stat_u16", "lv_vif_subsample_u16"),
+            ),
+            _ => return Err("VIF planes of different sample containers".into()),
+        };
         let mut out = [[0i64; 4]; 4];
         let mut cur: Option<(
             cudarc::driver::CudaSlice<u16>,
@@ -194,18 +258,19 @@ impl Gpu {
         for sc in 0..4usize {
             let (ws, hs) = (w >> sc, h >> sc);
             let mut sums = s.alloc_zeros::<u64>(4).map_err(e("alloc"))?;
-            let (wi, hi, si, sci, bpc) = (ws as i32, hs as i32, ws as i32, sc as i32, 8i32);
+            let (wi, hi, si, sci, bpc) = (ws as i32, hs as i32, ws as i32, sc as i32, bpc as i32);
             {
-                let name = if sc == 0 {
-                    "lv_vif_stat_u8"
-                } else {
-                    "lv_vif_stat_u16"
-                };
+                let name = if sc == 0 { first.0 } else { "lv_vif_stat_u16" };
                 let mut l = s.launch_builder(self.f(name));
                 match &cur {
-                    None => l.arg(&d0r).arg(&d0d),
-                    Some((cr, cd)) => l.arg(cr).arg(cd),
-                };
+                    None => {
+                        d0r.push(&mut l);
+                        d0d.push(&mut l);
+                    }
+                    Some((cr, cd)) => {
+                        l.arg(cr).arg(cd);
+                    }
+                }
                 l.arg(&wi)
                     .arg(&hi)
                     .arg(&si)
@@ -231,15 +296,20 @@ impl Gpu {
             let mut nd = s.alloc_zeros::<u16>(wo * ho).map_err(e("alloc"))?;
             {
                 let name = if sc == 0 {
-                    "lv_vif_subsample_u8"
+                    first.1
                 } else {
                     "lv_vif_subsample_u16"
                 };
                 let mut l = s.launch_builder(self.f(name));
                 match &cur {
-                    None => l.arg(&d0r).arg(&d0d),
-                    Some((cr, cd)) => l.arg(cr).arg(cd),
-                };
+                    None => {
+                        d0r.push(&mut l);
+                        d0d.push(&mut l);
+                    }
+                    Some((cr, cd)) => {
+                        l.arg(cr).arg(cd);
+                    }
+                }
                 l.arg(&wi)
                     .arg(&hi)
                     .arg(&si)

@@ -12,8 +12,10 @@
 
 pub mod adm;
 pub mod device;
+pub mod features;
 pub mod host;
 pub mod kernels;
 pub mod launch;
 pub mod nvrtc;
 pub mod refine;
+pub mod select;

@@ -6,7 +6,7 @@
 use crate::adm::AdmRowSums;
 use crate::device::Gpu;
 use crate::host;
-use lv_image::plane::Plane;
+use lv_image::plane::{Plane, Samples};
 use lv_image::resample::Resampler;
 use lv_metrics::adm_int::AdmPlan;
 
@@ -59,6 +59,15 @@ pub trait Executor: Send + Sync {
     /// libvmaf's integer ADM of one frame pair as integer row sums (see [`crate::adm`], which
     /// finishes them into the scores).
     fn adm_sums(&self, r: &Plane, d: &Plane, plan: &AdmPlan) -> Result<AdmRowSums, String>;
+    /// libvmaf's integer VIF of one frame pair (one size and depth, any strides): per scale
+    /// the four integer sums `lv_metrics::vif_int::num_den_from_sums` finishes.
+    fn vif_sums(&self, r: &Plane, d: &Plane, gain_limit: f64) -> Result<[[i64; 4]; 4], String>;
+}
+
+/// The log2 table the VIF kernels look up, built once per process (lv-metrics' own).
+pub fn vif_table() -> &'static [u16; 65536] {
+    static TABLE: std::sync::OnceLock<Box<[u16; 65536]>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(lv_metrics::vif_int::log2_table)
 }
 
 /// The kernels on the CPU through the host emulation: for tests of everything above the
@@ -107,6 +116,43 @@ impl Executor for HostEmulation {
     fn adm_sums(&self, r: &Plane, d: &Plane, plan: &AdmPlan) -> Result<AdmRowSums, String> {
         Ok(host::adm_sums(r, d, plan))
     }
+    fn vif_sums(&self, r: &Plane, d: &Plane, gain_limit: f64) -> Result<[[i64; 4]; 4], String> {
+        let (w, h, bpc) = (r.width, r.height, r.bpc);
+        if (d.width, d.height, d.bpc) != (w, h, bpc) || w < 16 || h < 16 {
+            return Err(format!(
+                "VIF planes {w}x{h}@{bpc} and {}x{}@{}",
+                d.width, d.height, d.bpc
+            ));
+        }
+        // The emulated launches take one stride for both planes: pack them when they differ.
+        let (rb, db);
+        let (r, d) = if r.stride == d.stride {
+            (*r, *d)
+        } else {
+            rb = lv_image::plane::OwnedPlane::copy_from(r, None);
+            db = lv_image::plane::OwnedPlane::copy_from(d, None);
+            (rb.view(), db.view())
+        };
+        fn samples<'a>(p: &Plane<'a>) -> host::HostSamples<'a> {
+            match p.samples {
+                Samples::U8(x) => host::HostSamples::U8(x),
+                Samples::U16(x) => host::HostSamples::U16(x),
+            }
+        }
+        if std::mem::discriminant(&r.samples) != std::mem::discriminant(&d.samples) {
+            return Err("VIF planes of different sample containers".into());
+        }
+        Ok(host::vif_num_den(
+            samples(&r),
+            samples(&d),
+            w,
+            h,
+            r.stride,
+            bpc,
+            gain_limit,
+            vif_table(),
+        ))
+    }
 }
 
 impl Executor for Gpu {
@@ -154,6 +200,9 @@ impl Executor for Gpu {
     }
     fn adm_sums(&self, r: &Plane, d: &Plane, plan: &AdmPlan) -> Result<AdmRowSums, String> {
         self.adm_row_sums(r, d, plan)
+    }
+    fn vif_sums(&self, r: &Plane, d: &Plane, gain_limit: f64) -> Result<[[i64; 4]; 4], String> {
+        Gpu::vif_sums(self, r, d, gain_limit, vif_table())
     }
 }
 

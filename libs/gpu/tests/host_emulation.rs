@@ -708,3 +708,84 @@ fn integer_adm_is_bit_exact_on_extreme_content() {
     }
     assert_eq!(checked, 24);
 }
+
+/// The seam vqmeter uses: a whole `Meter` (VMAF v0.6.1 and v0.6.1neg, whose VIF and ADM the
+/// kernels take) with the kernels as its accelerator gives every frame's scores bit for bit as
+/// the CPU meter does, at 8 and 10 bits, with reference and distorted at different strides.
+#[test]
+fn meter_with_kernels_scores_vmaf_bit_exact() {
+    use lv_gpu::features::GpuFeatures;
+    use lv_gpu::refine::HostEmulation;
+    use lv_image::plane::Chroma;
+    use lv_metrics::meter::{Meter, MeterConfig};
+    use lv_metrics::model::VmafModel;
+    use std::sync::Arc;
+    let (src, w, h) = luma("bbb_320x180_30f.y4m", 4);
+    let (dis, _, _) = luma("bbb_320x180_30f_x264crf30.y4m", 4);
+    let gpu = Arc::new(GpuFeatures::new(Arc::new(HostEmulation)));
+    let mut compared = 0;
+    for bpc in [8u32, 10] {
+        let cfg = |accel: Option<Arc<GpuFeatures>>| MeterConfig {
+            width: w,
+            height: h,
+            bpc,
+            chroma: Chroma::Mono,
+            models: vec![
+                VmafModel::builtin("vmaf_v0.6.1").unwrap(),
+                VmafModel::builtin("vmaf_v0.6.1neg").unwrap(),
+            ],
+            psnr: false,
+            ssim: false,
+            ms_ssim: false,
+            cambi: None,
+            threads: 1,
+            accel: accel.map(|a| a as Arc<dyn lv_metrics::accel::Accelerator>),
+        };
+        let (mut cpu, mut kern) = (
+            Meter::new(cfg(None)).unwrap(),
+            Meter::new(cfg(Some(gpu.clone()))).unwrap(),
+        );
+        // The distorted plane sits in a wider buffer (stride w + 7), the reference packed.
+        let ds = w + 7;
+        let mut out = (Vec::new(), Vec::new());
+        for (i, (a, b)) in src.iter().zip(&dis).enumerate() {
+            let lift = |v: &[u16]| -> Vec<u16> { v.iter().map(|&x| x << (bpc - 8)).collect() };
+            let wide = |v: &[u16]| -> Vec<u16> {
+                let mut o = vec![0u16; ds * h];
+                for y in 0..h {
+                    o[y * ds..y * ds + w].copy_from_slice(&v[y * w..(y + 1) * w]);
+                }
+                o
+            };
+            let (a16, b16) = (lift(a), wide(&lift(b)));
+            let (a8, b8) = (to_u8(&a16), to_u8(&b16));
+            let (r, d) = if bpc == 8 {
+                (Plane::new_u8(&a8, w, h, w), Plane::new_u8(&b8, w, h, ds))
+            } else {
+                (
+                    Plane::new_u16(&a16, w, h, w, bpc),
+                    Plane::new_u16(&b16, w, h, ds, bpc),
+                )
+            };
+            out.0.extend(cpu.push(i as u64, &[r], &[d]));
+            out.1.extend(kern.push(i as u64, &[r], &[d]));
+        }
+        out.0.extend(cpu.finish());
+        out.1.extend(kern.finish());
+        assert_eq!(out.0.len(), src.len());
+        for (c, k) in out.0.iter().zip(&out.1) {
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&c.values),
+                bits(&k.values),
+                "frame {} at {bpc} bits",
+                c.index
+            );
+            compared += c.values.len();
+        }
+    }
+    assert_eq!(gpu.failures().0, 0, "{:?}", gpu.failures().1);
+    // Both models' VIF (gain limits 100 and 1) and ADM, every frame, at both depths.
+    assert_eq!(gpu.taken(), 2 * 4 * 4);
+    assert!(compared >= 2 * 4 * 2, "{compared} values");
+}

@@ -98,6 +98,7 @@ fn main() {
                 ms_ssim: false,
                 cambi: None,
                 threads,
+                accel: None,
             },
             frames,
         )

@@ -71,6 +71,7 @@ fn main() {
         ms_ssim: false,
         cambi: None,
         threads,
+        accel: None,
     };
     let mut m = Meter::new(cfg(1)).unwrap();
     let t = Instant::now();

@@ -303,6 +303,7 @@ mod tests {
                 ..Default::default()
             }),
             threads: 1,
+            accel: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! with a per-frame `compute`; temporal features (motion) keep their own state.
 //! The VMAF model (SVM + transforms) and pooling are kept apart from extraction.
 
+pub mod accel;
 pub mod adm_float;
 pub mod adm_int;
 pub mod cambi;

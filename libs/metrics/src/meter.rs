@@ -45,6 +45,9 @@ pub struct MeterConfig {
     pub cambi: Option<CambiOptions>,
     /// Worker threads for the extractors of one frame (0 = all cores).
     pub threads: usize,
+    /// Runs the integer VIF and ADM elsewhere (lv-gpu's kernels) where it takes them; the CPU
+    /// extractors run whatever it declines or fails (see [`crate::accel`]).
+    pub accel: Option<std::sync::Arc<dyn crate::accel::Accelerator>>,
 }
 
 /// Family and options of a VMAF elementary feature, as a model asks for it.
@@ -492,8 +495,10 @@ impl Meter {
         let mut cambi_v: Option<CambiScores> = None;
         let spatial = part != Part::Temporal;
         let temporal = part != Part::Spatial;
+        let accel = self.cfg.accel.as_deref();
         let Meter {
             exts,
+            kinds,
             ssim,
             ms_ssim,
             psnr,
@@ -502,8 +507,9 @@ impl Meter {
             ..
         } = self;
         let mut jobs: Vec<Box<dyn FnOnce() + Send + '_>> = Vec::new();
-        for (((e, vif), adm), motion) in exts
+        for ((((e, kind), vif), adm), motion) in exts
             .iter_mut()
+            .zip(kinds.iter())
             .zip(vif.iter_mut())
             .zip(adm.iter_mut())
             .zip(motion.iter_mut())
@@ -513,10 +519,30 @@ impl Meter {
                 continue;
             }
             jobs.push(Box::new(move || match e {
-                Ext::IntVif(x) => *vif = x.compute(r, d),
+                Ext::IntVif(x) => {
+                    let taken = match (accel, kind) {
+                        (Some(a), Extractor::IntVif { gain }) => {
+                            let opts = IntegerVifOptions {
+                                enhn_gain_limit: *gain,
+                            };
+                            a.integer_vif(r, d, opts).and_then(Result::ok)
+                        }
+                        _ => None,
+                    };
+                    *vif = match taken {
+                        Some(nd) => nd.scores(),
+                        None => x.compute(r, d),
+                    }
+                }
                 Ext::FloatVif(x) => *vif = x.compute(r, d),
                 Ext::IntAdm(x) => {
-                    let a = x.compute(r, d);
+                    let taken = match (accel, kind) {
+                        (Some(acc), Extractor::IntAdm { opts }) => {
+                            acc.integer_adm(r, d, *opts).and_then(Result::ok)
+                        }
+                        _ => None,
+                    };
+                    let a = taken.unwrap_or_else(|| x.compute(r, d));
                     *adm = AdmOut {
                         adm2: a.adm2,
                         scale: a.scale,

@@ -42,6 +42,7 @@ fn check(reference: &Path, distorted: &Path, label: &str, diffs: &mut MaxDiff) {
         ms_ssim,
         cambi: None,
         threads: 2,
+        accel: None,
     })
     .unwrap();
     let mut ours = Vec::new();

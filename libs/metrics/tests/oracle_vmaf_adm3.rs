@@ -131,6 +131,7 @@ fn compare(reference: &Path, distorted: &Path, worst: &mut Exactness) {
         ms_ssim: false,
         cambi: None,
         threads: 1,
+        accel: None,
     };
     let mut meter = Meter::new(cfg.clone()).unwrap();
     let mut fp = FrameParallelMeter::new(cfg, 2).unwrap();
@@ -229,6 +230,7 @@ fn five_frame_window_is_refused_clearly() {
         ms_ssim: false,
         cambi: None,
         threads: 1,
+        accel: None,
     })
     .err()
     .expect("refused");

@@ -720,6 +720,7 @@ fn measure(
         ms_ssim: false,
         cambi: None,
         threads: 1,
+        accel: None,
     })
     .map_err(|e| e.to_string())?;
     let names = meter.metric_names().to_vec();

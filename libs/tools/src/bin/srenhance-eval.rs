@@ -366,6 +366,7 @@ fn run_pipeline(
                 ms_ssim: false,
                 cambi: None,
                 threads: 1,
+                accel: None,
             })
             .map_err(|e| format!("vmaf: {e}"))?,
         ));
