@@ -1022,3 +1022,43 @@ fn auto_threading_is_frames_on_files_and_extractors_when_live() {
     }
     gst::log::remove_log_function(f);
 }
+
+/// `backend` on a machine without a usable GPU: `cuda` and `auto` end on the CPU (cuda with a
+/// warning in the log), say so in `backend-in-use`, and measure exactly what `cpu` measures.
+/// With a GPU they may run VIF and ADM on it (tests/gpu_emulation.rs checks those scores).
+#[test]
+fn backend_in_use_reports_what_cuda_and_auto_picked() {
+    init();
+    let (r, d) = (
+        clip("bbb_320x180_30f.y4m"),
+        clip("bbb_320x180_30f_x264crf30.y4m"),
+    );
+    let no_gpu = lv_gpu::select::cuda_device().is_err();
+    let mut cpu_scores: Option<Vec<Vec<(String, f64)>>> = None;
+    for backend in ["cpu", "cuda", "auto"] {
+        let pipeline = gst::parse::launch(&pair_launch(&r, &d, &format!("backend={backend}")))
+            .unwrap()
+            .downcast::<gst::Pipeline>()
+            .unwrap();
+        let m = pipeline.by_name("m").unwrap();
+        assert_eq!(
+            m.property::<String>("backend-in-use"),
+            "",
+            "{backend}: before caps"
+        );
+        let out = run_pipeline(&pipeline, backend);
+        let in_use = m.property::<String>("backend-in-use");
+        pipeline.set_state(gst::State::Null).unwrap();
+        assert!(out.errors.is_empty(), "{backend}: {:?}", out.errors);
+        assert_eq!(out.frames.len(), 30, "{backend}");
+        if no_gpu || backend == "cpu" {
+            assert_eq!(in_use, "cpu", "{backend}");
+        }
+        let scores: Vec<Vec<(String, f64)>> = out.frames.iter().map(|f| f.scores.clone()).collect();
+        match &cpu_scores {
+            None => cpu_scores = Some(scores),
+            Some(want) if in_use == "cpu" => assert_eq!(&scores, want, "{backend}"),
+            Some(_) => {}
+        }
+    }
+}

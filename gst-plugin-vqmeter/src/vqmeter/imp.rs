@@ -10,7 +10,7 @@ use super::cambi_settings::CambiSettings;
 use super::messages::{FrameMessage, PooledMessage};
 use super::pairing::{Paired, Pairer, Timed};
 use super::results_file::{self, ResultsFile};
-use super::{PoolMethod, ResultsFormat, Threading};
+use super::{Backend, PoolMethod, ResultsFormat, Threading};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -20,9 +20,11 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 use gst_video::subclass::AggregateFramesToken;
 use gst_video::VideoFormat;
+use lv_gpu::features::GpuFeatures;
 use lv_gst::sync::lock;
 use lv_image::nv12;
 use lv_image::plane::Plane;
+use lv_metrics::accel::Accelerator;
 use lv_metrics::frames::AnyMeter;
 use lv_metrics::meter::{FrameScores, MeterConfig};
 use lv_metrics::model::VmafModel;
@@ -30,7 +32,7 @@ use lv_metrics::report::Collector;
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -81,6 +83,7 @@ struct Settings {
     results_filename: Option<String>,
     results_format: ResultsFormat,
     segment_duration: Option<gst::ClockTime>,
+    backend: Backend,
 }
 
 impl Default for Settings {
@@ -99,6 +102,7 @@ impl Default for Settings {
             results_filename: None,
             results_format: DEFAULT_RESULTS_FORMAT,
             segment_duration: None,
+            backend: Backend::default(),
         }
     }
 }
@@ -214,6 +218,12 @@ struct State {
     /// Deinterleaved NV12 chroma, reused across frames.
     scratch: [Vec<u8>; 4],
     scratch16: [Vec<u16>; 6],
+    /// The kernels the current meter hands VIF and ADM to (`backend` cuda or auto, with a GPU).
+    gpu: Option<Arc<GpuFeatures>>,
+    /// `backend-in-use`: "cpu" or "cuda" once a meter exists, "" before.
+    backend_in_use: &'static str,
+    /// Kernel failures already reported (their frames were measured on the CPU).
+    gpu_failures_logged: u64,
 }
 
 impl Default for State {
@@ -240,6 +250,9 @@ impl Default for State {
             finished: false,
             scratch: Default::default(),
             scratch16: Default::default(),
+            gpu: None,
+            backend_in_use: "",
+            gpu_failures_logged: 0,
         }
     }
 }
@@ -495,6 +508,59 @@ impl Vqmeter {
         self.post(msg.into());
     }
 
+    /// The kernels for `backend` (none for cpu, or when no GPU works), saying what it chose:
+    /// `cuda` that cannot run is a warning, `auto`'s choice information.
+    fn choose_backend(&self, backend: Backend) -> Option<Arc<GpuFeatures>> {
+        if backend == Backend::Cpu {
+            return None;
+        }
+        let nick = if backend == Backend::Cuda {
+            "cuda"
+        } else {
+            "auto"
+        };
+        match lv_gpu::select::shared_executor() {
+            Ok(exec) => {
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "backend={nick}: VMAF's integer VIF and ADM run on {}",
+                    exec.name()
+                );
+                Some(Arc::new(GpuFeatures::new(exec)))
+            }
+            Err(why) if backend == Backend::Auto => {
+                gst::info!(CAT, imp = self, "backend=auto picked the CPU: {why}");
+                None
+            }
+            Err(why) => {
+                gst::warning!(
+                    CAT,
+                    imp = self,
+                    "CUDA backend unavailable ({why}); running on the CPU"
+                );
+                None
+            }
+        }
+    }
+
+    /// A kernel failure costs no frame (the CPU measures it), but is worth a warning.
+    fn report_gpu_failures(&self, state: &mut State) {
+        let Some(gpu) = &state.gpu else { return };
+        let (n, last) = gpu.failures();
+        if n > state.gpu_failures_logged {
+            gst::warning!(
+                CAT,
+                imp = self,
+                "{} VIF/ADM call(s) failed on {} and were measured on the CPU; last: {}",
+                n - state.gpu_failures_logged,
+                gpu.name(),
+                last.unwrap_or_default()
+            );
+            state.gpu_failures_logged = n;
+        }
+    }
+
     fn new_meter(
         &self,
         state: &mut State,
@@ -516,6 +582,13 @@ impl Vqmeter {
             threads: lv_gst::element::worker_threads(s.threads),
             accel: None,
         };
+        let gpu = self.choose_backend(s.backend);
+        state.backend_in_use = if gpu.is_some() { "cuda" } else { "cpu" };
+        let cfg = MeterConfig {
+            accel: gpu.clone().map(|g| g as Arc<dyn Accelerator>),
+            ..cfg
+        };
+        state.gpu = gpu;
         // Measuring several frames at once holds a frame's scores back by up to threads+1
         // frames, so it is the default only where nothing waits for them in real time.
         let frames = match s.threading {
@@ -851,6 +924,7 @@ impl Vqmeter {
             }
         };
         let done = meter.as_mut().unwrap().1.push(index, &rp, &dp);
+        self.report_gpu_failures(state);
         self.post_frames(state, done)
     }
 
@@ -1043,6 +1117,8 @@ impl ObjectImpl for Vqmeter {
                     .default_value(0)
                     .mutable_ready()
                     .build(),
+                Backend::param_spec(),
+                Backend::in_use_param_spec(),
             ]
             .into_iter()
             .chain(CambiSettings::param_specs())
@@ -1077,6 +1153,7 @@ impl ObjectImpl for Vqmeter {
                 let ns: u64 = value.get().expect("type checked upstream");
                 s.segment_duration = (ns > 0).then(|| gst::ClockTime::from_nseconds(ns));
             }
+            "backend" => s.backend = value.get().expect("type checked upstream"),
             other => {
                 // GObject only dispatches the properties registered above.
                 if !s.cambi.set(other, value) {
@@ -1087,6 +1164,9 @@ impl ObjectImpl for Vqmeter {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        if pspec.name() == "backend-in-use" {
+            return lock(&self.state).backend_in_use.to_value();
+        }
         let s = lock(&self.settings);
         match pspec.name() {
             "model-filename" => s.model.to_value(),
@@ -1101,6 +1181,7 @@ impl ObjectImpl for Vqmeter {
             "results-filename" => s.results_filename.to_value(),
             "results-format" => s.results_format.to_value(),
             "segment-duration" => s.segment_duration.map_or(0, |d| d.nseconds()).to_value(),
+            "backend" => s.backend.to_value(),
             other => s
                 .cambi
                 .get(other)

@@ -10,6 +10,8 @@ mod pairing;
 mod results_file;
 
 pub use cambi_settings::CambiEotf;
+
+lv_gst::backend_enum!("GstVqmeterBackend", features);
 pub use messages::{FrameMessage, PooledMessage};
 
 /// Which pooled value the EOS message reports as its headline `score`.

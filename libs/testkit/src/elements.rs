@@ -16,6 +16,8 @@ pub const VQMETER_PROPERTIES: &[&str] = &[
     "results-format",
     "segment-duration",
     "threading",
+    "backend",
+    "backend-in-use",
     "cambi",
     "cambi-window-size",
     "cambi-topk",
