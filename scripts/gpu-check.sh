@@ -20,8 +20,14 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 
 cargo test -p lv-gpu -- --nocapture --test-threads=1 2>&1 | tee "$log"
-# The elements' fallback when CUDA is asked for and not usable.
+# The elements' fallback when CUDA is asked for and not usable (on a GPU: the elements on it,
+# vqmeter's scores identical to the CPU's), and the elements through the emulated kernels.
 cargo test -p gst-plugin-dnnscale --test dnnscale cuda_backend 2>&1 | tee -a "$log"
+cargo test -p gst-plugin-dnnscale --test dnnscale backend_in_use 2>&1 | tee -a "$log"
+cargo test -p gst-plugin-vqmeter --test vqmeter backend_in_use 2>&1 | tee -a "$log"
+for p in dnnscale srenhance vqmeter; do
+  cargo test -p gst-plugin-$p --test gpu_emulation 2>&1 | tee -a "$log"
+done
 
 # On a GPU: the kernels' speed beside the CPU path.
 case "$(grep -o 'GPU: .*' "$log" | head -n 1)" in

@@ -1025,7 +1025,7 @@ fn auto_threading_is_frames_on_files_and_extractors_when_live() {
 
 /// `backend` on a machine without a usable GPU: `cuda` and `auto` end on the CPU (cuda with a
 /// warning in the log), say so in `backend-in-use`, and measure exactly what `cpu` measures.
-/// With a GPU they may run VIF and ADM on it (tests/gpu_emulation.rs checks those scores).
+/// With a GPU they run VIF and ADM on it, and must still measure exactly that.
 #[test]
 fn backend_in_use_reports_what_cuda_and_auto_picked() {
     init();
@@ -1055,10 +1055,10 @@ fn backend_in_use_reports_what_cuda_and_auto_picked() {
             assert_eq!(in_use, "cpu", "{backend}");
         }
         let scores: Vec<Vec<(String, f64)>> = out.frames.iter().map(|f| f.scores.clone()).collect();
+        // On a GPU too: the kernels' VIF and ADM are the CPU's to the bit.
         match &cpu_scores {
             None => cpu_scores = Some(scores),
-            Some(want) if in_use == "cpu" => assert_eq!(&scores, want, "{backend}"),
-            Some(_) => {}
+            Some(want) => assert_eq!(&scores, want, "{backend} ({in_use})"),
         }
     }
 }
