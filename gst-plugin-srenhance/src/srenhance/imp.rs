@@ -1053,7 +1053,20 @@ impl Srenhance {
             steps_per_second: settings.train_steps_per_second,
             save_path: settings.save_model.clone(),
             fault,
+            engine: Self::training_engine(settings.backend),
         }
+    }
+
+    /// With `backend` cuda or auto and a usable GPU (or the emulation in tests), the training
+    /// steps' forward and backward passes run on the kernels too; a step they fail runs on the
+    /// CPU. Without one, the CPU (the network's own fallback is what the log reports).
+    fn training_engine(backend: Backend) -> Option<Arc<dyn lv_train::BatchEngine>> {
+        if backend == Backend::Cpu {
+            return None;
+        }
+        let exec = lv_gpu::select::shared_executor().ok()?;
+        gst::info!(CAT, "training steps run on {}", exec.name());
+        Some(Arc::new(lv_gpu::train::KernelEngine::new(exec)))
     }
 
     /// See [`TEST_PANIC_AT_EPOCH`].

@@ -575,6 +575,71 @@ impl Gpu {
         s.clone_dtoh(&dy).map_err(e("download"))
     }
 
+    /// A 3x3 convolution's backward pass (`lv_conv3x3_backward_data`, `_weight`,
+    /// `lv_conv_backward_bias`, as [`crate::host::conv3x3_backward`]): returns dL/dx and adds
+    /// the weight and bias gradients to `dw`, `db`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv3x3_backward(
+        &self,
+        x: &[f32],
+        wt: &[f32],
+        dy: &[f32],
+        cin: usize,
+        cout: usize,
+        h: usize,
+        w: usize,
+        dw: &mut [f32],
+        db: &mut [f32],
+    ) -> Result<Vec<f32>, String> {
+        assert!(x.len() == cin * h * w && dy.len() == cout * h * w && wt.len() == cout * cin * 9);
+        assert!(dw.len() == wt.len() && db.len() == cout);
+        let s = &self.stream;
+        let (gx, gwt, gdy) = (
+            s.clone_htod(x).map_err(e("upload"))?,
+            s.clone_htod(wt).map_err(e("upload"))?,
+            s.clone_htod(dy).map_err(e("upload"))?,
+        );
+        let mut gdx = s.alloc_zeros::<f32>(cin * h * w).map_err(e("alloc"))?;
+        let mut gdw = s.clone_htod(&*dw).map_err(e("upload"))?;
+        let mut gdb = s.clone_htod(&*db).map_err(e("upload"))?;
+        let (ci, co, hi, wi, hw) = (cin as i32, cout as i32, h as i32, w as i32, (h * w) as i32);
+        let name = "lv_conv3x3_backward_data";
+        let mut l = s.launch_builder(self.f(name));
+        l.arg(&gwt).arg(&gdy).arg(&mut gdx);
+        l.arg(&ci).arg(&co).arg(&hi).arg(&wi);
+        // SAFETY: matches the kernel's signature; sizes checked above.
+        unsafe { l.launch(cfg(launch::per_sample(w, h, cin))) }.map_err(e(name))?;
+        let name = "lv_conv3x3_backward_weight";
+        let mut l = s.launch_builder(self.f(name));
+        l.arg(&gx).arg(&gdy).arg(&mut gdw);
+        l.arg(&ci).arg(&co).arg(&hi).arg(&wi);
+        // SAFETY: as above.
+        unsafe { l.launch(cfg(launch::weights(cin, cout))) }.map_err(e(name))?;
+        let name = "lv_conv_backward_bias";
+        let mut l = s.launch_builder(self.f(name));
+        l.arg(&gdy).arg(&mut gdb).arg(&co).arg(&hw);
+        // SAFETY: as above.
+        unsafe { l.launch(cfg(launch::linear(cout))) }.map_err(e(name))?;
+        dw.copy_from_slice(&s.clone_dtoh(&gdw).map_err(e("download"))?);
+        db.copy_from_slice(&s.clone_dtoh(&gdb).map_err(e("download"))?);
+        s.clone_dtoh(&gdx).map_err(e("download"))
+    }
+
+    /// `lv_relu_backward` (see [`crate::host::relu_backward`]).
+    pub fn relu_backward(&self, act: &[f32], g: &mut [f32]) -> Result<(), String> {
+        assert_eq!(act.len(), g.len());
+        let s = &self.stream;
+        let ga = s.clone_htod(act).map_err(e("upload"))?;
+        let mut gg = s.clone_htod(&*g).map_err(e("upload"))?;
+        let n = g.len() as i32;
+        let mut l = s.launch_builder(self.f("lv_relu_backward"));
+        l.arg(&ga).arg(&mut gg).arg(&n);
+        // SAFETY: matches the kernel's signature; both buffers hold n values.
+        unsafe { l.launch(cfg(launch::linear(g.len()))) }.map_err(e("lv_relu_backward"))?;
+        g.copy_from_slice(&s.clone_dtoh(&gg).map_err(e("download"))?);
+        Ok(())
+    }
+
     /// `lv_space_to_depth2` (see [`crate::host::space_to_depth2`]).
     pub fn s2d(&self, x: &[f32], h: usize, w: usize) -> Result<Vec<f32>, String> {
         assert!(h.is_multiple_of(2) && w.is_multiple_of(2) && x.len() == h * w);

@@ -19,3 +19,4 @@ pub mod launch;
 pub mod nvrtc;
 pub mod refine;
 pub mod select;
+pub mod train;

@@ -62,6 +62,21 @@ pub trait Executor: Send + Sync {
     /// libvmaf's integer VIF of one frame pair (one size and depth, any strides): per scale
     /// the four integer sums `lv_metrics::vif_int::num_den_from_sums` finishes.
     fn vif_sums(&self, r: &Plane, d: &Plane, gain_limit: f64) -> Result<[[i64; 4]; 4], String>;
+    /// A 3x3 convolution's backward pass on `[cin, h, w]` input `x`: returns dL/dx and adds
+    /// the weight and bias gradients to `dw` and `db` (`c`'s layout).
+    #[allow(clippy::too_many_arguments)]
+    fn conv3x3_backward(
+        &self,
+        x: &[f32],
+        c: &Conv,
+        dy: &[f32],
+        h: usize,
+        w: usize,
+        dw: &mut [f32],
+        db: &mut [f32],
+    ) -> Result<Vec<f32>, String>;
+    /// Zeroes the gradient `g` where the ReLU's output `act` is not positive.
+    fn relu_backward(&self, act: &[f32], g: &mut [f32]) -> Result<(), String>;
 }
 
 /// The log2 table the VIF kernels look up, built once per process (lv-metrics' own).
@@ -115,6 +130,24 @@ impl Executor for HostEmulation {
     }
     fn adm_sums(&self, r: &Plane, d: &Plane, plan: &AdmPlan) -> Result<AdmRowSums, String> {
         Ok(host::adm_sums(r, d, plan))
+    }
+    fn conv3x3_backward(
+        &self,
+        x: &[f32],
+        c: &Conv,
+        dy: &[f32],
+        h: usize,
+        w: usize,
+        dw: &mut [f32],
+        db: &mut [f32],
+    ) -> Result<Vec<f32>, String> {
+        Ok(host::conv3x3_backward(
+            x, c.weight, dy, c.cin, c.cout, h, w, dw, db,
+        ))
+    }
+    fn relu_backward(&self, act: &[f32], g: &mut [f32]) -> Result<(), String> {
+        host::relu_backward(act, g);
+        Ok(())
     }
     fn vif_sums(&self, r: &Plane, d: &Plane, gain_limit: f64) -> Result<[[i64; 4]; 4], String> {
         let (w, h, bpc) = (r.width, r.height, r.bpc);
@@ -203,6 +236,21 @@ impl Executor for Gpu {
     }
     fn vif_sums(&self, r: &Plane, d: &Plane, gain_limit: f64) -> Result<[[i64; 4]; 4], String> {
         Gpu::vif_sums(self, r, d, gain_limit, vif_table())
+    }
+    fn conv3x3_backward(
+        &self,
+        x: &[f32],
+        c: &Conv,
+        dy: &[f32],
+        h: usize,
+        w: usize,
+        dw: &mut [f32],
+        db: &mut [f32],
+    ) -> Result<Vec<f32>, String> {
+        Gpu::conv3x3_backward(self, x, c.weight, dy, c.cin, c.cout, h, w, dw, db)
+    }
+    fn relu_backward(&self, act: &[f32], g: &mut [f32]) -> Result<(), String> {
+        Gpu::relu_backward(self, act, g)
     }
 }
 

@@ -789,3 +789,62 @@ fn meter_with_kernels_scores_vmaf_bit_exact() {
     assert_eq!(gpu.taken(), 2 * 4 * 4);
     assert!(compared >= 2 * 4 * 2, "{compared} values");
 }
+
+/// The training engine srenhance's trainer uses on the GPU (`lv_gpu::train::KernelEngine`),
+/// through lv-train's `BatchEngine` seam: a batch's outputs within 1e-5 and its summed
+/// gradient within 1e-4 per layer of lv-train's CPU passes, on natural crops.
+#[test]
+fn kernel_engine_batches_agree_with_lv_train() {
+    use lv_gpu::refine::HostEmulation;
+    use lv_gpu::train::KernelEngine;
+    use lv_train::{BatchEngine, Tensor, Trainable};
+    use std::sync::Arc;
+    let (frames, w, _) = luma("bikes_320x136_30f.y4m", 2);
+    let crop = |f: &[u16], x0: usize, y0: usize, cw: usize, ch: usize| -> Tensor {
+        let v: Vec<f32> = (0..ch)
+            .flat_map(|r| f[(r + y0) * w + x0..][..cw].to_vec())
+            .map(|v| v as f32 / 255.0)
+            .collect();
+        Tensor::from_vec([1, 1, ch, cw], v)
+    };
+    let inputs = vec![
+        crop(&frames[0], 60, 30, 48, 40),
+        crop(&frames[1], 100, 50, 32, 32),
+        crop(&frames[0], 10, 80, 40, 48),
+    ];
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(11);
+    let dys: Vec<Vec<f32>> = inputs
+        .iter()
+        .map(|t| {
+            (0..t.data.len())
+                .map(|_| rng.random_range(-1.0f32..1.0))
+                .collect()
+        })
+        .collect();
+    let engine = KernelEngine::new(Arc::new(HostEmulation));
+    for (c, layers, skip, seed) in [(8, 2, false, 4), (16, 1, true, 5)] {
+        let net = random_net(c, layers, skip, seed);
+        let (cpu_t, kern_t) = (
+            net.forward_batch(&inputs),
+            engine.forward_batch(&net, &inputs).unwrap(),
+        );
+        for (a, b) in cpu_t.iter().zip(&kern_t) {
+            assert!(rel_diff(&a.output, &b.output) < 1e-5, "C={c}: outputs");
+            assert_eq!(a.acts.len(), b.acts.len());
+        }
+        let cpu = net.backward_batch(&cpu_t, &dys);
+        let kern = engine.backward_batch(&net, &kern_t, &dys).unwrap();
+        for l in net.layers.iter().chain(net.skip.iter()) {
+            let (ws, we, be) = (l.offset, l.offset + l.weight_len(), l.offset + l.len());
+            let (dw, db) = (
+                rel_diff(&cpu[ws..we], &kern[ws..we]),
+                rel_diff(&cpu[we..be], &kern[we..be]),
+            );
+            assert!(
+                dw < 1e-4 && db < 1e-4,
+                "C={c}: layer at {ws}: weights {dw}, biases {db}"
+            );
+        }
+        assert!(cpu.iter().filter(|&&v| v != 0.0).count() > cpu.len() / 2);
+    }
+}

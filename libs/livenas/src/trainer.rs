@@ -21,10 +21,11 @@
 use crate::store::{PatchStore, StoredPatch};
 use lv_image::plane::Plane;
 use lv_image::resample::{Kernel, Resampler};
-use lv_train::{Adam, RefineNet, Tensor, Trainable};
+use lv_train::{Adam, BatchEngine, RefineNet, Tensor, Trace, Trainable};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Model kind of the srenhance network (docs/srenhance-design.md).
 pub const KIND: &str = "srenhance-refine-v1";
@@ -208,6 +209,11 @@ pub struct Trainer {
     blend_cache: Option<(u64, RefineNet)>,
     /// `config.adapt`'s mask; `None` when every parameter trains.
     mask: Option<Vec<bool>>,
+    /// Runs the steps' forward and backward passes elsewhere (lv-gpu's kernels); `None`: here.
+    engine: Option<Arc<dyn BatchEngine>>,
+    /// Steps the engine failed (they ran on the CPU), and the last reason.
+    engine_failures: u64,
+    engine_error: Option<String>,
 }
 
 /// Validation on arriving pairs: mean squared errors (8-bit units) of the current, previous
@@ -250,7 +256,21 @@ impl Trainer {
             steps_at_older: 0,
             blend_cache: None,
             mask,
+            engine: None,
+            engine_failures: 0,
+            engine_error: None,
         }
+    }
+
+    /// Runs the steps' passes on `engine` (the CPU when `None`); a step the engine fails runs
+    /// on the CPU and is counted ([`Self::engine_failures`]).
+    pub fn set_engine(&mut self, engine: Option<Arc<dyn BatchEngine>>) {
+        self.engine = engine;
+    }
+
+    /// Steps whose passes the engine failed (and the CPU ran), with the last reason.
+    pub fn engine_failures(&self) -> (u64, Option<&str>) {
+        (self.engine_failures, self.engine_error.as_deref())
     }
 
     pub fn net(&self) -> &RefineNet {
@@ -349,14 +369,32 @@ impl Trainer {
             .iter()
             .map(|s| Tensor::from_vec([1, 1, s.h, s.w], s.x.clone()))
             .collect();
-        let traces = self.net.forward_batch(&inputs);
         let nb = samples.len() as f32;
-        let (losses, dys): (Vec<f64>, Vec<Vec<f32>>) = samples
-            .par_iter()
-            .zip(traces.par_iter())
-            .map(|(s, t)| s.loss_and_grad(&t.output, GRAD_SCALE / nb))
-            .unzip();
-        let mut grad = self.net.backward_batch(&traces, &dys);
+        let loss_grads = |traces: &[Trace]| -> (Vec<f64>, Vec<Vec<f32>>) {
+            samples
+                .par_iter()
+                .zip(traces.par_iter())
+                .map(|(s, t)| s.loss_and_grad(&t.output, GRAD_SCALE / nb))
+                .unzip()
+        };
+        let on_engine = self.engine.as_ref().map(|e| -> Result<_, String> {
+            let traces = e.forward_batch(&self.net, &inputs)?;
+            let (losses, dys) = loss_grads(&traces);
+            let grad = e.backward_batch(&self.net, &traces, &dys)?;
+            Ok((losses, grad))
+        });
+        let (losses, mut grad) = match on_engine {
+            Some(Ok(done)) => done,
+            other => {
+                if let Some(Err(e)) = other {
+                    self.engine_failures += 1;
+                    self.engine_error = Some(e);
+                }
+                let traces = self.net.forward_batch(&inputs);
+                let (losses, dys) = loss_grads(&traces);
+                (losses, self.net.backward_batch(&traces, &dys))
+            }
+        };
         if let Some(m) = &self.mask {
             // Adam moves nothing whose gradient is always zero (its moments stay zero).
             for (g, &on) in grad.iter_mut().zip(m) {
@@ -738,6 +776,71 @@ mod tests {
             t.net().params.clone()
         };
         assert_eq!(run(), run());
+    }
+
+    /// A stand-in for lv-gpu's kernels: the CPU passes, counted; or a failure every time.
+    #[derive(Debug)]
+    struct TestEngine {
+        calls: std::sync::atomic::AtomicUsize,
+        fail: bool,
+    }
+
+    impl BatchEngine for TestEngine {
+        fn name(&self) -> String {
+            "test engine".into()
+        }
+        fn forward_batch(&self, net: &RefineNet, inputs: &[Tensor]) -> Result<Vec<Trace>, String> {
+            self.calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if self.fail {
+                return Err("device lost".into());
+            }
+            Ok(net.forward_batch(inputs))
+        }
+        fn backward_batch(
+            &self,
+            net: &RefineNet,
+            traces: &[Trace],
+            dys: &[Vec<f32>],
+        ) -> Result<Vec<f32>, String> {
+            Ok(net.backward_batch(traces, dys))
+        }
+    }
+
+    /// Steps go through the engine when one is set; a step it fails runs on the CPU (same
+    /// weights as never having had one) and is counted with its reason.
+    #[test]
+    fn steps_run_on_the_engine_and_fall_back_to_the_cpu_when_it_fails() {
+        let (w, h, size) = (64usize, 64usize, 32usize);
+        let hr = picture(w, h, 9);
+        let run = |engine: Option<Arc<TestEngine>>| {
+            let mut t = Trainer::new(small_net(), TrainerConfig::default());
+            t.set_engine(engine.map(|e| e as Arc<dyn BatchEngine>));
+            let m = t.margin();
+            for p in pairs_for(&hr, w, h, size, m) {
+                t.add(p);
+            }
+            for _ in 0..5 {
+                t.step().unwrap();
+            }
+            let (n, why) = t.engine_failures();
+            (t.net().params.clone(), n, why.map(str::to_string))
+        };
+        let engine = |fail| {
+            Arc::new(TestEngine {
+                calls: Default::default(),
+                fail,
+            })
+        };
+        let (cpu, ..) = run(None);
+        let (ok, failing) = (engine(false), engine(true));
+        let (on_engine, n_ok, _) = run(Some(ok.clone()));
+        let (fallen_back, n_failed, why) = run(Some(failing.clone()));
+        assert_eq!(ok.calls.load(std::sync::atomic::Ordering::Relaxed), 5);
+        assert_eq!((n_ok, n_failed), (0, 5));
+        assert_eq!(why.as_deref(), Some("device lost"));
+        assert_eq!(on_engine, cpu);
+        assert_eq!(fallen_back, cpu);
     }
 
     #[test]

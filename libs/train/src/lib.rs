@@ -27,6 +27,7 @@
 pub mod adam;
 pub mod checkpoint;
 pub mod conv;
+pub mod engine;
 pub mod net;
 pub mod ops;
 pub mod rate;
@@ -35,6 +36,7 @@ pub mod tensor;
 
 pub use adam::Adam;
 pub use checkpoint::Checkpoint;
+pub use engine::BatchEngine;
 pub use net::{RefineConfig, RefineNet, Trace, Trainable};
 pub use surrogate::Surrogate;
 pub use tensor::Tensor;

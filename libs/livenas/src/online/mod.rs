@@ -52,6 +52,8 @@ pub struct OnlineConfig {
     /// Tests only: makes the worker fail on purpose.
     #[doc(hidden)]
     pub fault: Option<Fault>,
+    /// Where the training steps' passes run (lv-gpu's kernels); `None`: the CPU.
+    pub engine: Option<std::sync::Arc<dyn lv_train::BatchEngine>>,
 }
 
 impl Default for OnlineConfig {
@@ -65,6 +67,7 @@ impl Default for OnlineConfig {
             steps_per_second: 20,
             save_path: None,
             fault: None,
+            engine: None,
         }
     }
 }

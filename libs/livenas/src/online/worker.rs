@@ -52,8 +52,10 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 impl Worker {
     pub(crate) fn new(net: RefineNet, config: OnlineConfig, shared: Arc<Shared>) -> Worker {
         let serve_best = config.serve_best;
+        let mut trainer = Trainer::new(net, config.trainer);
+        trainer.set_engine(config.engine.clone());
         Worker {
-            trainer: Trainer::new(net, config.trainer),
+            trainer,
             controller: Controller::new(config.params),
             config,
             shared,
