@@ -15,6 +15,7 @@ if [ ! -e .cache/nvrtc/lib/libnvrtc.so ] || [ ! -d .cache/corpus/test ]; then
 fi
 export CARGO_PROFILE_DEV_DEBUG=0
 export LV_CORPUS="$ROOT/.cache/corpus" LV_NVRTC_DIR="$ROOT/.cache/nvrtc/lib"
+export LV_FFMPEG="${LV_FFMPEG:-$ROOT/.cache/ffmpeg/ffmpeg}"
 export LD_LIBRARY_PATH="$LV_NVRTC_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
@@ -32,7 +33,17 @@ done
 # On a GPU: the kernels' speed beside the CPU path.
 case "$(grep -o 'GPU: .*' "$log" | head -n 1)" in
   "GPU: none"*) ;;
-  *) cargo bench -p lv-gpu --bench kernels 2>&1 | tee -a "$log" ;;
+  *)
+    cargo bench -p lv-gpu --bench kernels 2>&1 | tee -a "$log"
+    # The elements on the GPU beside the CPU: dnnscale 2160p→1080p and 1080p→540p, srenhance
+    # 540p→1080p and 1080p→2160p with the trainer running (the clips come with fetch-eval-clips).
+    [ -s .cache/corpus/bench/pan_seeding_1920x1080_60f.y4m ] || bash scripts/fetch-eval-clips.sh
+    cargo build --release -p gst-plugin-dnnscale 2>&1 | tail -n 1
+    LV_BENCH_GPU=1 LV_BENCH_FRAMES=${LV_BENCH_FRAMES:-90} LV_BENCH_REPS=1 \
+      cargo bench -p lv-tools --bench dnnscale_speed 2>&1 | tee -a "$log"
+    LV_BENCH_GPU=1 LV_BENCH_FRAMES=${LV_BENCH_FRAMES:-90} LV_BENCH_REPS=1 \
+      cargo bench -p gst-plugin-srenhance --bench srenhance_speed 2>&1 | tee -a "$log"
+    ;;
 esac
 
 kernels="$(grep -o 'NVRTC [0-9.]*: [0-9]* kernels compiled' "$log" | head -n 1 | awk '{print $3}')"

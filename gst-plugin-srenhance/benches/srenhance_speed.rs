@@ -23,6 +23,9 @@
 //! `LV_BENCH_INSTANCES=4` runs only N live instances at once instead (see `instances`);
 //! `LV_BENCH_SR_PROPS="model=M.onnx"` adds properties to every srenhance (another model).
 //!
+//! `LV_BENCH_GPU=1` runs only issue #17's GPU rows instead (`gpu_rows`: 540p → 1080p and
+//! 1080p → 2160p with the trainer running, `backend=cuda` beside `backend=cpu`).
+//!
 //! `LV_BENCH_SOAK_S=600` runs only the memory soak instead (issue #14): one live 30 fps camera
 //! with the trainer on (continuous training, so it never rests) for that many seconds, this
 //! process's resident size (`VmRSS`) sampled every 10 s beside the patch store's fill from the
@@ -30,7 +33,7 @@
 
 use gst::prelude::*;
 use lv_testkit::bench::{env_usize, launch_timed, SharedBytes, Timed};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -66,11 +69,20 @@ fn read_y4m(path: &Path, max: usize) -> (Vec<Vec<u8>>, (usize, usize)) {
 
 /// One patch message per HR frame index that carries one: a random 96x96 luma cell, JPEG q95.
 fn patch_messages(hr: &[Vec<u8>], every: usize) -> Vec<Option<Arc<Vec<u8>>>> {
+    patch_messages_sized(hr, HR, every)
+}
+
+/// [`patch_messages`] from frames of size `size`.
+fn patch_messages_sized(
+    hr: &[Vec<u8>],
+    hr_dims: (usize, usize),
+    every: usize,
+) -> Vec<Option<Arc<Vec<u8>>>> {
     use rand::{Rng, SeedableRng};
     let mut rng = rand_pcg::Pcg64::seed_from_u64(1);
     let limits = lv_livenas::wire::Limits::default();
     let s = PATCH as usize;
-    let (cols, rows) = (HR.0 / s, HR.1 / s);
+    let (cols, rows) = (hr_dims.0 / s, hr_dims.1 / s);
     hr.iter()
         .enumerate()
         .map(|(i, f)| {
@@ -80,14 +92,14 @@ fn patch_messages(hr: &[Vec<u8>], every: usize) -> Vec<Option<Arc<Vec<u8>>>> {
             let (cx, cy) = (rng.random_range(0..cols), rng.random_range(0..rows));
             let mut px = Vec::with_capacity(s * s);
             for r in 0..s {
-                let o = (cy * s + r) * HR.0 + cx * s;
+                let o = (cy * s + r) * hr_dims.0 + cx * s;
                 px.extend_from_slice(&f[o..o + s]);
             }
             let jpeg = lv_livenas::wire::encode_jpeg_luma(&px, PATCH, 95).unwrap();
             let batch = lv_livenas::wire::PatchBatch {
                 pts: Some(i as u64 * FRAME_NS),
-                frame_width: HR.0 as u32,
-                frame_height: HR.1 as u32,
+                frame_width: hr_dims.0 as u32,
+                frame_height: hr_dims.1 as u32,
                 patch_size: PATCH,
                 codec: lv_livenas::wire::Codec::Jpeg,
                 patches: vec![lv_livenas::wire::PatchRef {
@@ -114,6 +126,8 @@ struct Run {
     steps_per_s: Option<f64>,
     /// (seconds since the pipeline started, pairs in the patch store) at each epoch's end.
     stores: Vec<(f64, u64)>,
+    /// srenhance's `backend-in-use` at the end.
+    in_use: Option<String>,
 }
 
 /// `appsrc ! <scaler> ! 1280x720 ! fakesink`, plus `appsrc ! sr.patch_sink` when `patches`.
@@ -124,11 +138,23 @@ fn gst_run(
     scaler: &str,
     realtime: bool,
 ) -> Run {
+    gst_run_sized(frames, patches, total, scaler, realtime, (LR, HR))
+}
+
+/// [`gst_run`] for other sizes: `lr` frames in, `hr` out.
+fn gst_run_sized(
+    frames: &[Arc<Vec<u8>>],
+    patches: Option<&[Option<Arc<Vec<u8>>>]>,
+    total: usize,
+    scaler: &str,
+    realtime: bool,
+    (lr, hr): ((usize, usize), (usize, usize)),
+) -> Run {
     let mut desc = format!(
         "appsrc name=src format=time is-live=true block=true max-buffers=4 \
          caps=video/x-raw,format=I420,width={},height={},framerate=30/1,pixel-aspect-ratio=1/1 \
          ! {scaler} ! video/x-raw,format=I420,width={},height={} ! fakesink name=sink sync=false",
-        LR.0, LR.1, HR.0, HR.1
+        lr.0, lr.1, hr.0, hr.1
     );
     if patches.is_some() {
         desc.push_str(&format!(
@@ -236,6 +262,9 @@ fn gst_run(
     let stats = pipeline
         .by_name("sr")
         .map(|sr| sr.property::<gst::Structure>("stats"));
+    let in_use = pipeline
+        .by_name("sr")
+        .map(|sr| sr.property::<String>("backend-in-use"));
     let pushed = pushed.lock().unwrap().clone();
     pipeline.set_state(gst::State::Null).unwrap();
     let s = stamps.lock().unwrap();
@@ -263,6 +292,7 @@ fn gst_run(
         latencies,
         steps_per_s,
         stores,
+        in_use,
     }
 }
 
@@ -331,6 +361,10 @@ fn main() {
         lr.len()
     );
 
+    if std::env::var_os("LV_BENCH_GPU").is_some_and(|v| v == "1") {
+        gpu_rows(&ff, &clip, &work, total, reps, &sr_props);
+        return;
+    }
     if let Some(n) = std::env::var("LV_BENCH_INSTANCES")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
@@ -627,5 +661,68 @@ fn soak(secs: usize, lr: &[Arc<Vec<u8>>], patches: &[Option<Arc<Vec<u8>>>]) {
             }
         }
         None => println!("the store never reported its size (no epoch ended)"),
+    }
+}
+
+/// `LV_BENCH_GPU=1` (scripts/gpu-check.sh on a GPU): issue #17's rows instead of the above:
+/// srenhance 540p → 1080p and 1080p → 2160p with the trainer running (patches every third
+/// frame, continuous training), `backend=cuda` beside `backend=cpu` (all cores). The frames
+/// are the 720p clip's first 10, upscaled to the output size by ffmpeg's Lanczos (the patches'
+/// source) and downscaled by 2 (the input).
+fn gpu_rows(ff: &Path, clip: &Path, work: &Path, total: usize, reps: usize, sr_props: &str) {
+    let sized = |name: &str, src: &Path, (w, h): (usize, usize)| -> PathBuf {
+        let out = work.join(format!("{name}_{w}x{h}_10f.y4m"));
+        lv_testkit::oracle::ffmpeg_to(
+            &out,
+            Command::new(ff)
+                .arg("-i")
+                .arg(src)
+                .args([
+                    "-frames:v",
+                    "10",
+                    "-vf",
+                    &format!("scale={w}:{h}:flags=lanczos"),
+                ])
+                .args(["-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe"]),
+        )
+        .unwrap_or_else(|e| fail(e))
+    };
+    println!("| srenhance, trainer running | backend | in use | fps | trainer steps/s |");
+    println!("| --- | --- | --- | ---: | ---: |");
+    for (lr_dims, hr_dims) in [((960, 540), (1920, 1080)), ((1920, 1080), (3840, 2160))] {
+        let hr_clip = sized("hr", clip, hr_dims);
+        let lr_clip = sized("lr", &hr_clip, lr_dims);
+        let (hr, _) = read_y4m(&hr_clip, 10);
+        let (lr, _) = read_y4m(&lr_clip, 10);
+        let lr: Vec<Arc<Vec<u8>>> = lr.into_iter().map(Arc::new).collect();
+        let patches = patch_messages_sized(&hr, hr_dims, 3);
+        for backend in ["cuda", "cpu"] {
+            let scaler = format!(
+                "srenhance name=sr backend={backend} training=true adaptive=false threads=0 {sr_props}"
+            );
+            let r = (0..reps)
+                .map(|_| {
+                    gst_run_sized(
+                        &lr,
+                        Some(&patches),
+                        total,
+                        &scaler,
+                        false,
+                        (lr_dims, hr_dims),
+                    )
+                })
+                .min_by(|a, b| (a.secs / a.frames as f64).total_cmp(&(b.secs / b.frames as f64)))
+                .unwrap();
+            println!(
+                "| {}x{} → {}x{} | {backend} | {} | {:.1} | {:.1} |",
+                lr_dims.0,
+                lr_dims.1,
+                hr_dims.0,
+                hr_dims.1,
+                r.in_use.as_deref().unwrap_or("?"),
+                r.frames as f64 / r.secs,
+                r.steps_per_s.unwrap_or(0.0)
+            );
+        }
     }
 }

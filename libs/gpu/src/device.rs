@@ -625,6 +625,43 @@ impl Gpu {
         s.clone_dtoh(&gdx).map_err(e("download"))
     }
 
+    /// `lv_adam_step` (see [`crate::host::adam_update`]); the slices change only on success.
+    #[allow(clippy::too_many_arguments)]
+    pub fn adam_update(
+        &self,
+        params: &mut [f32],
+        grad: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        beta1: f32,
+        beta2: f32,
+        step: f32,
+        eps: f32,
+    ) -> Result<(), String> {
+        let n = params.len();
+        assert!(grad.len() == n && m.len() == n && v.len() == n);
+        let s = &self.stream;
+        let mut gp = s.clone_htod(&*params).map_err(e("upload"))?;
+        let gg = s.clone_htod(grad).map_err(e("upload"))?;
+        let mut gm = s.clone_htod(&*m).map_err(e("upload"))?;
+        let mut gv = s.clone_htod(&*v).map_err(e("upload"))?;
+        let ni = n as i32;
+        let mut l = s.launch_builder(self.f("lv_adam_step"));
+        l.arg(&mut gp).arg(&gg).arg(&mut gm).arg(&mut gv).arg(&ni);
+        l.arg(&beta1).arg(&beta2).arg(&step).arg(&eps);
+        // SAFETY: matches lv_adam_step's signature; all four buffers hold n values.
+        unsafe { l.launch(cfg(launch::linear(n))) }.map_err(e("lv_adam_step"))?;
+        let (p2, m2, v2) = (
+            s.clone_dtoh(&gp).map_err(e("download"))?,
+            s.clone_dtoh(&gm).map_err(e("download"))?,
+            s.clone_dtoh(&gv).map_err(e("download"))?,
+        );
+        params.copy_from_slice(&p2);
+        m.copy_from_slice(&m2);
+        v.copy_from_slice(&v2);
+        Ok(())
+    }
+
     /// `lv_relu_backward` (see [`crate::host::relu_backward`]).
     pub fn relu_backward(&self, act: &[f32], g: &mut [f32]) -> Result<(), String> {
         assert_eq!(act.len(), g.len());

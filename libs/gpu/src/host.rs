@@ -1317,35 +1317,53 @@ impl AdamState {
 
     /// `lv_adam_step` over `params` with the bias-corrected step computed as lv_train's Adam does.
     pub fn step(&mut self, params: &mut [f32], grad: &[f32], lr: f32) {
-        assert!(params.len() == self.m.len() && grad.len() == self.m.len());
         self.t += 1;
         let b1t = 1.0 - (self.beta1 as f64).powi(self.t as i32);
         let b2t = 1.0 - (self.beta2 as f64).powi(self.t as i32);
         let step = (lr as f64 * b2t.sqrt() / b1t) as f32;
         let eps = self.eps * b2t.sqrt() as f32;
-        let d = launch::linear(params.len());
-        let (gx, gy, gz, bx, by, bz) = dims_args!(d);
-        // SAFETY: all four arrays hold params.len() values (checked).
-        unsafe {
-            lv_host_adam_step(
-                gx,
-                gy,
-                gz,
-                bx,
-                by,
-                bz,
-                params.as_mut_ptr(),
-                grad.as_ptr(),
-                self.m.as_mut_ptr(),
-                self.v.as_mut_ptr(),
-                int(params.len()),
-                self.beta1,
-                self.beta2,
-                step,
-                eps,
-            )
-        };
+        let (b1, b2) = (self.beta1, self.beta2);
+        adam_update(params, grad, &mut self.m, &mut self.v, b1, b2, step, eps);
     }
+}
+
+/// `lv_adam_step`: one Adam update with this step's bias-corrected `step` and `eps`
+/// (`lv_train::Adam::advance`).
+#[allow(clippy::too_many_arguments)]
+pub fn adam_update(
+    params: &mut [f32],
+    grad: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    beta1: f32,
+    beta2: f32,
+    step: f32,
+    eps: f32,
+) {
+    let n = params.len();
+    assert!(grad.len() == n && m.len() == n && v.len() == n);
+    let d = launch::linear(n);
+    let (gx, gy, gz, bx, by, bz) = dims_args!(d);
+    // SAFETY: all four arrays hold n values (checked).
+    unsafe {
+        lv_host_adam_step(
+            gx,
+            gy,
+            gz,
+            bx,
+            by,
+            bz,
+            params.as_mut_ptr(),
+            grad.as_ptr(),
+            m.as_mut_ptr(),
+            v.as_mut_ptr(),
+            int(n),
+            beta1,
+            beta2,
+            step,
+            eps,
+        )
+    };
 }
 
 /// `lv_filter_decimate`: the `kw x kw` filter `k` at every `step`-th pixel of `src` (`w x h`),

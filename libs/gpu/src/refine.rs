@@ -77,6 +77,20 @@ pub trait Executor: Send + Sync {
     ) -> Result<Vec<f32>, String>;
     /// Zeroes the gradient `g` where the ReLU's output `act` is not positive.
     fn relu_backward(&self, act: &[f32], g: &mut [f32]) -> Result<(), String>;
+    /// One Adam update with this step's bias-corrected `step` and `eps`
+    /// (`lv_train::Adam::advance`); the slices change only on success.
+    #[allow(clippy::too_many_arguments)]
+    fn adam_update(
+        &self,
+        params: &mut [f32],
+        grad: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        beta1: f32,
+        beta2: f32,
+        step: f32,
+        eps: f32,
+    ) -> Result<(), String>;
 }
 
 /// The log2 table the VIF kernels look up, built once per process (lv-metrics' own).
@@ -147,6 +161,20 @@ impl Executor for HostEmulation {
     }
     fn relu_backward(&self, act: &[f32], g: &mut [f32]) -> Result<(), String> {
         host::relu_backward(act, g);
+        Ok(())
+    }
+    fn adam_update(
+        &self,
+        params: &mut [f32],
+        grad: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        beta1: f32,
+        beta2: f32,
+        step: f32,
+        eps: f32,
+    ) -> Result<(), String> {
+        host::adam_update(params, grad, m, v, beta1, beta2, step, eps);
         Ok(())
     }
     fn vif_sums(&self, r: &Plane, d: &Plane, gain_limit: f64) -> Result<[[i64; 4]; 4], String> {
@@ -251,6 +279,19 @@ impl Executor for Gpu {
     }
     fn relu_backward(&self, act: &[f32], g: &mut [f32]) -> Result<(), String> {
         Gpu::relu_backward(self, act, g)
+    }
+    fn adam_update(
+        &self,
+        params: &mut [f32],
+        grad: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        beta1: f32,
+        beta2: f32,
+        step: f32,
+        eps: f32,
+    ) -> Result<(), String> {
+        Gpu::adam_update(self, params, grad, m, v, beta1, beta2, step, eps)
     }
 }
 

@@ -1,12 +1,12 @@
 //! RefineNet's training passes on the kernels: lv-train's [`BatchEngine`] over an
-//! [`Executor`], so srenhance's online trainer runs its forward and backward passes on the GPU
-//! (Adam stays with the trainer: a few thousand parameters, nothing to gain from a launch).
+//! [`Executor`], so srenhance's online trainer runs its forward and backward passes and its
+//! Adam updates on the GPU (Adam bit-exact with lv_train's).
 //! The activations follow [`Trace`]'s layout, so a step's gradient is the CPU's within float
 //! summation order (`tests/host_emulation.rs` checks 1e-4 per layer).
 
 use crate::refine::{Conv, Executor};
 use lv_graph::net::{ConvLayer, RefineNet};
-use lv_train::{BatchEngine, Tensor, Trace};
+use lv_train::{Adam, BatchEngine, Tensor, Trace};
 use std::sync::Arc;
 
 pub struct KernelEngine {
@@ -126,5 +126,24 @@ impl BatchEngine for KernelEngine {
             }
         }
         Ok(sum)
+    }
+
+    fn adam_step(
+        &self,
+        adam: &mut Adam,
+        params: &mut [f32],
+        grad: &[f32],
+        lr: f32,
+    ) -> Result<(), String> {
+        let (step, eps) = adam.advance(lr);
+        let (b1, b2) = (adam.beta1, adam.beta2);
+        let done = self
+            .exec
+            .adam_update(params, grad, &mut adam.m, &mut adam.v, b1, b2, step, eps);
+        if done.is_err() {
+            // Untouched: the caller's CPU update counts this step itself.
+            adam.t -= 1;
+        }
+        done
     }
 }

@@ -792,7 +792,8 @@ fn meter_with_kernels_scores_vmaf_bit_exact() {
 
 /// The training engine srenhance's trainer uses on the GPU (`lv_gpu::train::KernelEngine`),
 /// through lv-train's `BatchEngine` seam: a batch's outputs within 1e-5 and its summed
-/// gradient within 1e-4 per layer of lv-train's CPU passes, on natural crops.
+/// gradient within 1e-4 per layer of lv-train's CPU passes, on natural crops; its Adam
+/// updates bit for bit.
 #[test]
 fn kernel_engine_batches_agree_with_lv_train() {
     use lv_gpu::refine::HostEmulation;
@@ -846,5 +847,20 @@ fn kernel_engine_batches_agree_with_lv_train() {
             );
         }
         assert!(cpu.iter().filter(|&&v| v != 0.0).count() > cpu.len() / 2);
+        // Adam on the kernels: lv_train's values bit for bit, step after step.
+        let (mut a, mut b) = (
+            lv_train::Adam::new(net.num_params(), 1e-3),
+            lv_train::Adam::new(net.num_params(), 1e-3),
+        );
+        let (mut pa, mut pb) = (net.params.clone(), net.params.clone());
+        for k in 0..4 {
+            let g: Vec<f32> = cpu.iter().map(|v| v * (1.0 + k as f32 * 0.25)).collect();
+            a.step(&mut pa, &g, 1e-3);
+            engine.adam_step(&mut b, &mut pb, &g, 1e-3).unwrap();
+        }
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&pa), bits(&pb), "C={c}: Adam's parameters");
+        assert_eq!((bits(&a.m), bits(&a.v), a.t), (bits(&b.m), bits(&b.v), b.t));
+        assert_ne!(pa, net.params);
     }
 }

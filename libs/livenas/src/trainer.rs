@@ -404,7 +404,20 @@ impl Trainer {
             }
         }
         let lr = self.config.learning_rate;
-        self.adam.step(&mut self.net.params, &grad, lr);
+        let on_engine = self
+            .engine
+            .as_ref()
+            .map(|e| e.adam_step(&mut self.adam, &mut self.net.params, &grad, lr));
+        match on_engine {
+            Some(Ok(())) => {}
+            other => {
+                if let Some(Err(e)) = other {
+                    self.engine_failures += 1;
+                    self.engine_error = Some(e);
+                }
+                self.adam.step(&mut self.net.params, &grad, lr);
+            }
+        }
         self.steps += 1;
         self.epoch_steps += 1;
         let loss = losses.iter().sum::<f64>() / losses.len() as f64;

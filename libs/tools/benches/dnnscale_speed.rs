@@ -27,11 +27,14 @@
 //! (`LV_BENCH_PATH_FRAMES` frames, default 60). The load average is printed before and after:
 //! the machine is shared, and a busy core halves the 2-thread figures.
 //!
-//! Run: `cargo bench -p lv-tools --bench dnnscale_speed`
+//! Run: `cargo bench -p lv-tools --bench dnnscale_speed`; `LV_BENCH_GPU=1` runs only issue
+//! #17's GPU rows instead (`gpu_rows`: 2160p → 1080p and 1080p → 540p, `backend=cuda` beside
+//! `backend=cpu`).
 
 use gst::prelude::*;
 use lv_testkit::bench::{env_usize, launch_timed, SharedBytes, Timed};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 
 const SRC_W: usize = 1920;
@@ -50,11 +53,22 @@ fn gst_run(
     scaler: &str,
     out: (usize, usize),
 ) -> (f64, usize) {
+    gst_run_from(frames, total, scaler, (SRC_W, SRC_H), out)
+}
+
+/// [`gst_run`] from frames of another size.
+fn gst_run_from(
+    frames: &[Arc<Vec<u8>>],
+    total: usize,
+    scaler: &str,
+    inp: (usize, usize),
+    out: (usize, usize),
+) -> (f64, usize) {
     let desc = format!(
         "appsrc name=src format=time is-live=false block=true max-buffers=4 \
-         caps=video/x-raw,format=I420,width={SRC_W},height={SRC_H},framerate=30/1,pixel-aspect-ratio=1/1 \
+         caps=video/x-raw,format=I420,width={},height={},framerate=30/1,pixel-aspect-ratio=1/1 \
          ! {scaler} ! video/x-raw,format=I420,width={},height={} ! fakesink name=sink sync=false",
-        out.0, out.1
+        inp.0, inp.1, out.0, out.1
     );
     let Timed {
         pipeline,
@@ -320,6 +334,10 @@ fn main() {
         child(&isa, &frames, &model, &clip_src, reps);
         return;
     }
+    if std::env::var_os("LV_BENCH_GPU").is_some_and(|v| v == "1") {
+        gpu_rows(&frames, &clip30, &ff, &work, &model, total, reps);
+        return;
+    }
     let load_before = loadavg();
     let supported: Vec<_> = lv_infer::NativeIsa::ALL
         .into_iter()
@@ -479,4 +497,78 @@ fn main() {
         }
     );
     println!("load average after (1, 5, 15 min): {}", loadavg());
+}
+
+/// `LV_BENCH_GPU=1` (scripts/gpu-check.sh on a GPU): issue #17's rows instead of the above:
+/// dnnscale 2160p → 1080p and 1080p → 540p with `backend=cuda` beside `backend=cpu` (all
+/// cores), on the 1080p frames and on them upscaled to 2160p by ffmpeg's Lanczos. The element
+/// says which backend it got (`backend-in-use`), printed with each row.
+fn gpu_rows(
+    frames: &[Arc<Vec<u8>>],
+    clip30: &Path,
+    ff: &Path,
+    work: &Path,
+    model: &Path,
+    total: usize,
+    reps: usize,
+) {
+    let uhd = work.join("pan_seeding_3840x2160_10f.y4m");
+    lv_testkit::oracle::ffmpeg_to(
+        &uhd,
+        Command::new(ff)
+            .arg("-i")
+            .arg(clip30)
+            .args(["-frames:v", "10", "-vf", "scale=3840:2160:flags=lanczos"])
+            .args(["-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe"]),
+    )
+    .unwrap_or_else(|e| fail(e));
+    let (_, uhd_frames) = lv_testkit::y4m::read_all(&uhd).unwrap_or_else(|e| fail(e));
+    let uhd_frames: Vec<Arc<Vec<u8>>> = uhd_frames
+        .iter()
+        .map(|f| Arc::new(f.planes.iter().flatten().map(|&v| v as u8).collect()))
+        .collect();
+    println!("| dnnscale | backend | in use | fps |");
+    println!("| --- | --- | --- | ---: |");
+    type Case<'a> = (&'a [Arc<Vec<u8>>], (usize, usize), (usize, usize));
+    let cases: [Case; 2] = [
+        (&uhd_frames, (3840, 2160), (1920, 1080)),
+        (frames, (SRC_W, SRC_H), (960, 540)),
+    ];
+    for (frames, inp, out) in cases {
+        for backend in ["cuda", "cpu"] {
+            let scaler = format!(
+                "dnnscale name=d backend={backend} threads=0 model={}",
+                model.display()
+            );
+            let fps = best(reps, || {
+                let (t, n) = gst_run_from(frames, total, &scaler, inp, out);
+                n as f64 / t
+            });
+            let in_use = backend_in_use(&scaler, inp, out);
+            println!(
+                "| {}x{} → {}x{} | {backend} | {in_use} | {fps:.1} |",
+                inp.0, inp.1, out.0, out.1
+            );
+        }
+    }
+}
+
+/// The backend a dnnscale with these properties picks for these sizes (one frame through).
+fn backend_in_use(scaler: &str, inp: (usize, usize), out: (usize, usize)) -> String {
+    let p = gst::parse::launch(&format!(
+        "videotestsrc num-buffers=1 ! video/x-raw,format=I420,width={},height={} ! {scaler} \
+         ! video/x-raw,width={},height={} ! fakesink",
+        inp.0, inp.1, out.0, out.1
+    ))
+    .unwrap_or_else(|e| fail(e))
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    p.set_state(gst::State::Playing).unwrap();
+    let _ = p.bus().unwrap().timed_pop_filtered(
+        gst::ClockTime::from_seconds(120),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    let v = p.by_name("d").unwrap().property::<String>("backend-in-use");
+    p.set_state(gst::State::Null).unwrap();
+    v
 }

@@ -26,15 +26,22 @@ impl Adam {
         }
     }
 
-    /// One update of `params` with gradient `grad`, at learning rate `lr` (callers schedule it).
-    pub fn step(&mut self, params: &mut [f32], grad: &[f32], lr: f32) {
-        assert_eq!(params.len(), self.m.len());
-        assert_eq!(grad.len(), self.m.len());
+    /// Counts a step and returns its bias-corrected step size and epsilon, which every
+    /// implementation of the update (this one, lv-gpu's kernel) applies as
+    /// `m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; p −= step·m / (√v + eps)`.
+    pub fn advance(&mut self, lr: f32) -> (f32, f32) {
         self.t += 1;
         let b1t = 1.0 - (self.beta1 as f64).powi(self.t as i32);
         let b2t = 1.0 - (self.beta2 as f64).powi(self.t as i32);
         let step = (lr as f64 * b2t.sqrt() / b1t) as f32;
-        let eps = self.eps * b2t.sqrt() as f32;
+        (step, self.eps * b2t.sqrt() as f32)
+    }
+
+    /// One update of `params` with gradient `grad`, at learning rate `lr` (callers schedule it).
+    pub fn step(&mut self, params: &mut [f32], grad: &[f32], lr: f32) {
+        assert_eq!(params.len(), self.m.len());
+        assert_eq!(grad.len(), self.m.len());
+        let (step, eps) = self.advance(lr);
         for ((p, &g), (m, v)) in params
             .iter_mut()
             .zip(grad)

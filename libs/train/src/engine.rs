@@ -2,6 +2,7 @@
 //! engine that runs them elsewhere (lv-gpu's CUDA kernels) with the same [`Trace`] layout. A
 //! trait here so the trainers (lv-livenas) take an engine without depending on lv-gpu.
 
+use crate::adam::Adam;
 use crate::net::{RefineNet, Trace};
 use crate::tensor::Tensor;
 
@@ -21,4 +22,16 @@ pub trait BatchEngine: Send + Sync + std::fmt::Debug {
         traces: &[Trace],
         dys: &[Vec<f32>],
     ) -> Result<Vec<f32>, String>;
+    /// One Adam update of `params` (the default: [`Adam::step`] here). An implementation must
+    /// give [`Adam::step`]'s values and leave `adam` and `params` as they were when it fails.
+    fn adam_step(
+        &self,
+        adam: &mut Adam,
+        params: &mut [f32],
+        grad: &[f32],
+        lr: f32,
+    ) -> Result<(), String> {
+        adam.step(params, grad, lr);
+        Ok(())
+    }
 }
