@@ -1153,6 +1153,7 @@ impl Srenhance {
             .field("pairs", s.pairs)
             .field("epochs", s.epochs)
             .field("train-steps", s.train_steps)
+            .field("gpu-step-failures", s.engine_failures)
             .field("generation", generation)
             .field(
                 "state",
@@ -1575,8 +1576,9 @@ impl ObjectImpl for Srenhance {
                         "Counters: patch buffers, malformed buffers, patches, undecodable \
                          payloads, patches dropped (no frame, wrong size, overflow, training \
                          off), live frames not kept for training (frames-skipped), training \
-                         pairs, epochs, training steps, network generation, trainer state \
-                         (off while training is off)",
+                         pairs, epochs, training steps, training-step passes the GPU failed \
+                         and the CPU ran (gpu-step-failures), network generation, trainer \
+                         state (off while training is off)",
                     )
                     .read_only()
                     .build(),

@@ -99,6 +99,9 @@ pub struct Stats {
     pub epochs: u64,
     /// Training steps taken since start (both modes).
     pub train_steps: u64,
+    /// Training-step passes the engine (`OnlineConfig::engine`, the GPU) failed and the CPU
+    /// ran instead.
+    pub engine_failures: u64,
     /// `None` until the worker runs.
     pub state: Option<TrainerState>,
 }

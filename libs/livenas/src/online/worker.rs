@@ -50,6 +50,12 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 impl Worker {
+    fn count_step(&self) {
+        let mut sh = self.shared.lock();
+        sh.stats.train_steps += 1;
+        sh.stats.engine_failures = self.trainer.engine_failures().0;
+    }
+
     pub(crate) fn new(net: RefineNet, config: OnlineConfig, shared: Arc<Shared>) -> Worker {
         let serve_best = config.serve_best;
         let mut trainer = Trainer::new(net, config.trainer);
@@ -145,7 +151,7 @@ impl Worker {
                                 break;
                             }
                             // Counted as they go: `stats` shows a long epoch's progress.
-                            self.shared.lock().stats.train_steps += 1;
+                            self.count_step();
                         }
                     }
                     self.busy += t0.elapsed();
@@ -185,7 +191,7 @@ impl Worker {
             if !idle {
                 let t0 = Instant::now();
                 if self.trainer.step().is_some() {
-                    self.shared.lock().stats.train_steps += 1;
+                    self.count_step();
                 }
                 self.busy += t0.elapsed();
             }
