@@ -28,7 +28,7 @@
 //! run under `catch_panic`, the trainer under `catch_unwind`, and every update behind a lock
 //! leaves it consistent.
 
-use super::{Adapt, Backend};
+use super::{Adapt, Backend, Loss};
 use crate::feedback::SrpatchFeedback;
 use gst::glib;
 use gst::prelude::*;
@@ -101,6 +101,7 @@ struct Settings {
     adaptive: bool,
     serve_best: bool,
     adapt: Adapt,
+    loss: Loss,
     epoch_duration: u64,
     learning_rate: f64,
     batch_size: u32,
@@ -125,6 +126,7 @@ impl Default for Settings {
             adaptive: true,
             serve_best: true,
             adapt: DEFAULT_ADAPT,
+            loss: Loss::default(),
             epoch_duration: DEFAULT_EPOCH_NS,
             learning_rate: DEFAULT_LR,
             batch_size: DEFAULT_BATCH,
@@ -1044,6 +1046,7 @@ impl Srenhance {
                 recent_weight: settings.recent_weight,
                 seed: settings.seed,
                 adapt: settings.adapt.into(),
+                loss: settings.loss.into(),
                 ..TrainerConfig::default()
             },
             params: settings.params,
@@ -1442,6 +1445,14 @@ impl ObjectImpl for Srenhance {
                     .default_value(d.serve_best)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecEnum::builder_with_default("training-loss", Loss::default())
+                    .nick("Training loss")
+                    .blurb(
+                        "The loss online training minimises: l2 (mean squared error, what PSNR \
+                         measures) or l1 (mean absolute error)",
+                    )
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecEnum::builder_with_default("adapt-params", DEFAULT_ADAPT)
                     .nick("Adapted parameters")
                     .blurb(
@@ -1613,6 +1624,7 @@ impl ObjectImpl for Srenhance {
             "adaptive" => s.adaptive = value.get().unwrap(),
             "serve-best" => s.serve_best = value.get().unwrap(),
             "adapt-params" => s.adapt = value.get().unwrap(),
+            "training-loss" => s.loss = value.get().unwrap(),
             "epoch-duration" => s.epoch_duration = value.get().unwrap(),
             "learning-rate" => s.learning_rate = value.get().unwrap(),
             "batch-size" => s.batch_size = value.get().unwrap(),
@@ -1648,6 +1660,7 @@ impl ObjectImpl for Srenhance {
             "adaptive" => s.adaptive.to_value(),
             "serve-best" => s.serve_best.to_value(),
             "adapt-params" => s.adapt.to_value(),
+            "training-loss" => s.loss.to_value(),
             "epoch-duration" => s.epoch_duration.to_value(),
             "learning-rate" => s.learning_rate.to_value(),
             "batch-size" => s.batch_size.to_value(),

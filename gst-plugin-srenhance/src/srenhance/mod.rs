@@ -32,6 +32,27 @@ impl From<Adapt> for lv_livenas::trainer::Adapt {
     }
 }
 
+/// The loss online training minimises (`training-loss`).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstSrenhanceLoss")]
+pub enum Loss {
+    #[default]
+    #[enum_value(name = "Mean squared error (what PSNR measures)", nick = "l2")]
+    L2 = 0,
+    #[enum_value(name = "Mean absolute error", nick = "l1")]
+    L1 = 1,
+}
+
+impl From<Loss> for lv_livenas::trainer::Loss {
+    fn from(l: Loss) -> Self {
+        match l {
+            Loss::L2 => Self::L2,
+            Loss::L1 => Self::L1,
+        }
+    }
+}
+
 glib::wrapper! {
     pub struct Srenhance(ObjectSubclass<imp::Srenhance>)
         @extends gst::Element, gst::Object;
