@@ -64,7 +64,6 @@ fn main() {
     );
     println!("| kernel | size | GPU fps | CPU fps | GPU / CPU |");
     println!("| --- | --- | ---: | ---: | ---: |");
-    let table = lv_metrics::vif_int::log2_table();
     for (w, h, n) in [(1920usize, 1080usize, 20usize), (3840, 2160, 10)] {
         let (r, d, next) = frames(w, h);
         let (pr, pd, pn) = (
@@ -78,7 +77,7 @@ fn main() {
         let mut vif = lv_metrics::vif_int::IntegerVif::new(w, h, 8, Default::default()).unwrap();
         row(
             "integer VIF",
-            time(n, || gpu.vif_sums_u8(&r, &d, w, h, 100.0, &table).unwrap()),
+            time(n, || gpu.vif_sums_u8(&r, &d, w, h, 100.0).unwrap()),
             time(n, || vif.compute_num_den(&pr, &pd)),
         );
         let opts = lv_metrics::adm_int::IntegerAdmOptions::default();

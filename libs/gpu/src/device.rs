@@ -10,7 +10,7 @@ use crate::launch::{self, Dims};
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
 };
-use lv_image::plane::{Plane, Samples};
+use lv_image::plane::{OwnedPlane, Plane, Samples};
 use lv_metrics::adm_int::AdmPlan;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,6 +21,8 @@ pub struct Gpu {
     stream: Arc<CudaStream>,
     functions: HashMap<&'static str, CudaFunction>,
     _modules: Vec<Arc<CudaModule>>,
+    /// The VIF kernels' log2 table, uploaded at the first frame.
+    vif_table: std::sync::OnceLock<cudarc::driver::CudaSlice<u16>>,
 }
 
 fn cfg(d: Dims) -> LaunchConfig {
@@ -48,25 +50,6 @@ impl Scale0 {
             Scale0::U16(x) => l.arg(x),
         };
     }
-}
-
-/// The plane's rows without padding (the kernels take packed planes).
-fn packed_u8(p: &Plane) -> Vec<u8> {
-    match p.samples {
-        Samples::U8(d) => (0..p.height)
-            .flat_map(|y| &d[y * p.stride..y * p.stride + p.width])
-            .copied()
-            .collect(),
-        Samples::U16(_) => unreachable!("an 8-bit plane"),
-    }
-}
-
-fn packed_u16(p: &Plane) -> Vec<u16> {
-    let mut out = vec![0u16; p.width * p.height];
-    for (y, row) in out.chunks_exact_mut(p.width.max(1)).enumerate() {
-        p.row_u16(y, row);
-    }
-    out
 }
 
 impl Gpu {
@@ -119,6 +102,7 @@ impl Gpu {
             stream: ctx.default_stream(),
             functions,
             _modules: modules,
+            vif_table: std::sync::OnceLock::new(),
         })
     }
 
@@ -210,44 +194,43 @@ impl Gpu {
         w: usize,
         h: usize,
         gain_limit: f64,
-        table: &[u16; 65536],
     ) -> Result<[[i64; 4]; 4], String> {
         assert!(r.len() == w * h && d.len() == w * h);
         let (r, d) = (Plane::new_u8(r, w, h, w), Plane::new_u8(d, w, h, w));
-        self.vif_sums(&r, &d, gain_limit, table)
+        self.vif_sums(&r, &d, gain_limit)
     }
 
     /// libvmaf's integer VIF of any two planes of one size and depth (8 to 16 bits, any
     /// strides): the rows are packed on upload, then the launches of [`Self::vif_sums_u8`].
-    pub fn vif_sums(
-        &self,
-        r: &Plane,
-        d: &Plane,
-        gain_limit: f64,
-        table: &[u16; 65536],
-    ) -> Result<[[i64; 4]; 4], String> {
+    pub fn vif_sums(&self, r: &Plane, d: &Plane, gain_limit: f64) -> Result<[[i64; 4]; 4], String> {
+        crate::refine::check_vif_planes(r, d)?;
         let (w, h, bpc) = (r.width, r.height, r.bpc);
-        if (d.width, d.height, d.bpc) != (w, h, bpc) || w < 16 || h < 16 {
-            return Err(format!(
-                "VIF planes {w}x{h}@{bpc} and {}x{}@{} (16x16 or more, one size and depth)",
-                d.width, d.height, d.bpc
-            ));
-        }
         let s = &self.stream;
-        let dt = s.clone_htod(&table[..]).map_err(e("upload"))?;
-        // Scale 0 reads the planes as they come: 8-bit samples, or 16-bit words of `bpc` bits.
-        let (d0r, d0d, first) = match (r.samples, d.samples) {
-            (Samples::U8(_), Samples::U8(_)) => (
-                Scale0::U8(s.clone_htod(&packed_u8(r)).map_err(e("upload"))?),
-                Scale0::U8(s.clone_htod(&packed_u8(d)).map_err(e("upload"))?),
-                ("lv_vif_stat_u8", "lv_vif_subsample_u8"),
-            ),
-            (Samples::U16(_), Samples::U16(_)) => (
-                Scale0::U16(s.clone_htod(&packed_u16(r)).map_err(e("upload"))?),
-                Scale0::U16(s.clone_htod(&packed_u16(d)).map_err(e("upload"))?),
-                ("lv_vif_stat_u16", "lv_vif_subsample_u16"),
-            ),
-            _ => return Err("VIF planes of different sample containers".into()),
+        let dt = match self.vif_table.get() {
+            Some(t) => t,
+            None => {
+                let t = s
+                    .clone_htod(&crate::refine::vif_table()[..])
+                    .map_err(e("upload"))?;
+                self.vif_table.get_or_init(|| t)
+            }
+        };
+        // Scale 0 reads the planes as they come (8-bit samples, or 16-bit words of `bpc`
+        // bits), packed.
+        let upload = |p: &Plane| -> Result<Scale0, String> {
+            Ok(match OwnedPlane::copy_from(p, None) {
+                OwnedPlane::U8 { data, .. } => {
+                    Scale0::U8(s.clone_htod(&data).map_err(e("upload"))?)
+                }
+                OwnedPlane::U16 { data, .. } => {
+                    Scale0::U16(s.clone_htod(&data).map_err(e("upload"))?)
+                }
+            })
+        };
+        let (d0r, d0d) = (upload(r)?, upload(d)?);
+        let first = match d0r {
+            Scale0::U8(_) => ("lv_vif_stat_u8", "lv_vif_subsample_u8"),
+            Scale0::U16(_) => ("lv_vif_stat_u16", "lv_vif_subsample_u16"),
         };
         let mut out = [[0i64; 4]; 4];
         let mut cur: Option<(
@@ -276,7 +259,7 @@ impl Gpu {
                     .arg(&si)
                     .arg(&sci)
                     .arg(&bpc)
-                    .arg(&dt)
+                    .arg(dt)
                     .arg(&gain_limit)
                     .arg(&mut sums);
                 // SAFETY: matches lv_vif_stat_*'s signature; the planes hold ws*hs samples.

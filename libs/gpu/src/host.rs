@@ -1318,11 +1318,8 @@ impl AdamState {
     /// `lv_adam_step` over `params` with the bias-corrected step computed as lv_train's Adam does.
     pub fn step(&mut self, params: &mut [f32], grad: &[f32], lr: f32) {
         self.t += 1;
-        let b1t = 1.0 - (self.beta1 as f64).powi(self.t as i32);
-        let b2t = 1.0 - (self.beta2 as f64).powi(self.t as i32);
-        let step = (lr as f64 * b2t.sqrt() / b1t) as f32;
-        let eps = self.eps * b2t.sqrt() as f32;
         let (b1, b2) = (self.beta1, self.beta2);
+        let (step, eps) = lv_train::adam::bias_corrected(b1, b2, self.eps, self.t, lr);
         adam_update(params, grad, &mut self.m, &mut self.v, b1, b2, step, eps);
     }
 }

@@ -93,6 +93,21 @@ pub trait Executor: Send + Sync {
     ) -> Result<(), String>;
 }
 
+/// What both executors' VIF needs of a plane pair: one size, depth and sample container, and
+/// at least 16x16 (four scales).
+pub(crate) fn check_vif_planes(r: &Plane, d: &Plane) -> Result<(), String> {
+    let (w, h, bpc) = (r.width, r.height, r.bpc);
+    let same_container = std::mem::discriminant(&r.samples) == std::mem::discriminant(&d.samples);
+    if (d.width, d.height, d.bpc) != (w, h, bpc) || !same_container || w < 16 || h < 16 {
+        return Err(format!(
+            "VIF planes {w}x{h}@{bpc} and {}x{}@{} (16x16 or more, one size, depth and \
+             sample container)",
+            d.width, d.height, d.bpc
+        ));
+    }
+    Ok(())
+}
+
 /// The log2 table the VIF kernels look up, built once per process (lv-metrics' own).
 pub fn vif_table() -> &'static [u16; 65536] {
     static TABLE: std::sync::OnceLock<Box<[u16; 65536]>> = std::sync::OnceLock::new();
@@ -178,13 +193,8 @@ impl Executor for HostEmulation {
         Ok(())
     }
     fn vif_sums(&self, r: &Plane, d: &Plane, gain_limit: f64) -> Result<[[i64; 4]; 4], String> {
+        check_vif_planes(r, d)?;
         let (w, h, bpc) = (r.width, r.height, r.bpc);
-        if (d.width, d.height, d.bpc) != (w, h, bpc) || w < 16 || h < 16 {
-            return Err(format!(
-                "VIF planes {w}x{h}@{bpc} and {}x{}@{}",
-                d.width, d.height, d.bpc
-            ));
-        }
         // The emulated launches take one stride for both planes: pack them when they differ.
         let (rb, db);
         let (r, d) = if r.stride == d.stride {
@@ -199,9 +209,6 @@ impl Executor for HostEmulation {
                 Samples::U8(x) => host::HostSamples::U8(x),
                 Samples::U16(x) => host::HostSamples::U16(x),
             }
-        }
-        if std::mem::discriminant(&r.samples) != std::mem::discriminant(&d.samples) {
-            return Err("VIF planes of different sample containers".into());
         }
         Ok(host::vif_num_den(
             samples(&r),
@@ -263,7 +270,7 @@ impl Executor for Gpu {
         self.adm_row_sums(r, d, plan)
     }
     fn vif_sums(&self, r: &Plane, d: &Plane, gain_limit: f64) -> Result<[[i64; 4]; 4], String> {
-        Gpu::vif_sums(self, r, d, gain_limit, vif_table())
+        Gpu::vif_sums(self, r, d, gain_limit)
     }
     fn conv3x3_backward(
         &self,

@@ -64,12 +64,11 @@ fn kernels_on_the_device_or_a_clear_reason() {
     // FMA contraction on the device, none on the host: a few units in the last place.
     assert!(worst < 1e-5, "conv3x3: largest difference {worst}");
     // Integer VIF, all four scales, and the resampler, against the CPU path.
-    let table = lv_metrics::vif_int::log2_table();
     let (a8, b8) = (to_u8(&src[0]), to_u8(&dis[0]));
     let cpu = lv_metrics::vif_int::IntegerVif::new(w, h, 8, Default::default())
         .unwrap()
         .compute_num_den(&Plane::new_u8(&a8, w, h, w), &Plane::new_u8(&b8, w, h, w));
-    let sums = gpu.vif_sums_u8(&a8, &b8, w, h, 100.0, &table).unwrap();
+    let sums = gpu.vif_sums_u8(&a8, &b8, w, h, 100.0).unwrap();
     for (s, [nl, dl, nn, dn]) in sums.into_iter().enumerate() {
         let (num, den) = lv_metrics::vif_int::num_den_from_sums(nl, dl, nn, dn);
         assert_eq!(

@@ -282,6 +282,18 @@ impl Trainer {
         self.engine = engine;
     }
 
+    /// What the engine did, if it did it; a failure is counted (the caller runs the CPU's way).
+    fn engine_result<T>(&mut self, r: Option<Result<T, String>>) -> Option<T> {
+        match r? {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.engine_failures += 1;
+                self.engine_error = Some(e);
+                None
+            }
+        }
+    }
+
     /// Steps whose passes the engine failed (and the CPU ran), with the last reason.
     pub fn engine_failures(&self) -> (u64, Option<&str>) {
         (self.engine_failures, self.engine_error.as_deref())
@@ -398,13 +410,9 @@ impl Trainer {
             let grad = e.backward_batch(&self.net, &traces, &dys)?;
             Ok((losses, grad))
         });
-        let (losses, mut grad) = match on_engine {
-            Some(Ok(done)) => done,
-            other => {
-                if let Some(Err(e)) = other {
-                    self.engine_failures += 1;
-                    self.engine_error = Some(e);
-                }
+        let (losses, mut grad) = match self.engine_result(on_engine) {
+            Some(done) => done,
+            None => {
                 let traces = self.net.forward_batch(&inputs);
                 let (losses, dys) = loss_grads(&traces);
                 (losses, self.net.backward_batch(&traces, &dys))
@@ -423,15 +431,8 @@ impl Trainer {
             .engine
             .as_ref()
             .map(|e| e.adam_step(&mut self.adam, &mut self.net.params, &grad, lr));
-        match on_engine {
-            Some(Ok(())) => {}
-            other => {
-                if let Some(Err(e)) = other {
-                    self.engine_failures += 1;
-                    self.engine_error = Some(e);
-                }
-                self.adam.step(&mut self.net.params, &grad, lr);
-            }
+        if self.engine_result(on_engine).is_none() {
+            self.adam.step(&mut self.net.params, &grad, lr);
         }
         self.steps += 1;
         self.epoch_steps += 1;
@@ -752,23 +753,30 @@ mod tests {
         )
     }
 
-    #[test]
-    fn untrained_net_is_bicubic_and_training_gains() {
+    /// A trainer for the gain tests (`loss`), and the pairs of one 128x96 picture for it.
+    fn picture_trainer(loss: Loss) -> (Trainer, Vec<StoredPatch>) {
         let (w, h, size) = (128usize, 96usize, 32usize);
         let hr = picture(w, h, 5);
-        let mut t = Trainer::new(
+        let t = Trainer::new(
             small_net(),
             TrainerConfig {
                 learning_rate: 3e-3,
                 batch_size: 4,
                 crop: 24,
                 eval_patches: 12,
+                loss,
                 ..TrainerConfig::default()
             },
         );
+        let pairs = pairs_for(&hr, w, h, size, t.margin());
+        (t, pairs)
+    }
+
+    #[test]
+    fn untrained_net_is_bicubic_and_training_gains() {
+        let (mut t, pairs) = picture_trainer(Loss::L2);
         assert!(t.step().is_none());
-        let m = t.margin();
-        for p in pairs_for(&hr, w, h, size, m) {
+        for p in pairs {
             t.add(p);
         }
         // The zero last layer: the untrained network is the identity on the upscale.
@@ -795,21 +803,8 @@ mod tests {
     /// L1 trains as well (the loss is the choice, the gain over bicubic the check).
     #[test]
     fn l1_loss_trains_too() {
-        let (w, h, size) = (128usize, 96usize, 32usize);
-        let hr = picture(w, h, 5);
-        let mut t = Trainer::new(
-            small_net(),
-            TrainerConfig {
-                learning_rate: 3e-3,
-                batch_size: 4,
-                crop: 24,
-                eval_patches: 12,
-                loss: Loss::L1,
-                ..TrainerConfig::default()
-            },
-        );
-        let m = t.margin();
-        for p in pairs_for(&hr, w, h, size, m) {
+        let (mut t, pairs) = picture_trainer(Loss::L1);
+        for p in pairs {
             t.add(p);
         }
         t.end_epoch();

@@ -331,6 +331,7 @@ impl IntegerVif {
         if !(1.0..=DEFAULT_ENHN_GAIN_LIMIT).contains(&g) {
             return Err(VifError::InvalidGainLimit(g));
         }
+        let table = build_log2_table();
         let scaled = |s: usize| vec![0u16; (width >> s) * (height >> s)];
         // Slack past the right margin lets the horizontal pass work in whole blocks.
         let row = || vec![0u16; width + 2 * PAD + CHUNK + 16];
@@ -339,11 +340,8 @@ impl IntegerVif {
             height,
             bpc,
             gain_limit: g,
-            log2_table: build_log2_table(),
-            log2_wide: {
-                let t = build_log2_table();
-                Box::new(std::array::from_fn(|i| t[32768 + i] as i32))
-            },
+            log2_wide: Box::new(std::array::from_fn(|i| table[32768 + i] as i32)),
+            log2_table: table,
             work: Work {
                 rows: RowBufs {
                     v: std::array::from_fn(|_| row()),

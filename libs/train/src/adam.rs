@@ -31,10 +31,7 @@ impl Adam {
     /// `m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; p −= step·m / (√v + eps)`.
     pub fn advance(&mut self, lr: f32) -> (f32, f32) {
         self.t += 1;
-        let b1t = 1.0 - (self.beta1 as f64).powi(self.t as i32);
-        let b2t = 1.0 - (self.beta2 as f64).powi(self.t as i32);
-        let step = (lr as f64 * b2t.sqrt() / b1t) as f32;
-        (step, self.eps * b2t.sqrt() as f32)
+        bias_corrected(self.beta1, self.beta2, self.eps, self.t, lr)
     }
 
     /// One update of `params` with gradient `grad`, at learning rate `lr` (callers schedule it).
@@ -52,6 +49,14 @@ impl Adam {
             *p -= step * *m / (v.sqrt() + eps);
         }
     }
+}
+
+/// Step `t`'s (from 1) bias-corrected step size and epsilon at learning rate `lr`.
+pub fn bias_corrected(beta1: f32, beta2: f32, eps: f32, t: u64, lr: f32) -> (f32, f32) {
+    let b1t = 1.0 - (beta1 as f64).powi(t as i32);
+    let b2t = 1.0 - (beta2 as f64).powi(t as i32);
+    let step = (lr as f64 * b2t.sqrt() / b1t) as f32;
+    (step, eps * b2t.sqrt() as f32)
 }
 
 #[cfg(test)]
