@@ -9,6 +9,7 @@
 #                                       dnnscale training set excludes these three photos.
 #   phone_1920x1080_30f.y4m             a phone camera video (noisy, 1080p) from Debian's forensics-samples-files
 #   cockatoo_1280x720_30f.y4m           camera footage from Debian's python3-imageio (imageio's test clip)
+#   screencast_1280x720_30f.y4m         screen content with a webcam inset, from forensics-samples-files (movie2)
 # The recipe is the corpus's bench recipe (same frames, same filters), so the clips are bit-identical
 # with the shared corpus's for the same ffmpeg and Pillow.
 #
@@ -99,4 +100,10 @@ clip "$SRC/x/forensics-samples-files/usr/share/forensics-samples/original-files/
 fetch_deb "python3-imageio=2.4.1-5"; extract_deb python3-imageio
 clip "$SRC/x/python3-imageio/usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4" \
   "$OUT/cockatoo_1280x720_30f.y4m" 0 30
+
+# --- screen content with a webcam inset (a terminal, a title, a noisy webcam picture), a clip
+# type no dnnscale model was trained, tuned or selected on before session 15, from the same
+# forensics-samples-files package (movie2, CC-BY-SA-4.0): frames 2 s to 3 s.
+clip "$SRC/x/forensics-samples-files/usr/share/forensics-samples/original-files/movie2/movie-hello.mp4" \
+  "$OUT/screencast_1280x720_30f.y4m" 60 30
 echo "done: $OUT"

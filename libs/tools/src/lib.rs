@@ -2,6 +2,7 @@
 
 pub mod bdrate;
 pub mod cli;
+pub mod noise;
 pub mod plot;
 pub mod summary;
 pub mod tiles;

@@ -14,6 +14,9 @@
 //! at the low resolution, `x'` the Lanczos downscale both nets refine, so a small student learns
 //! what a larger teacher (trained through the codec) makes of the same input, with no codec in
 //! its own loop. Agnostic mode only, no pre-filter.
+//! `--noise σ` adds camera-like noise (`lv_tools::noise`: Gaussian, σ uniform up to the value
+//! in 8-bit levels, half of it low-passed) to a share (`--noise-share`, 0.5) of the training
+//! crops; the noisy crop is also the target, so the net learns what noise costs through the codec.
 //! `--rate-weight β` adds `β · R(y)`, `lv_train::rate`'s DCT rate proxy in bits per low-res
 //! sample at the step's QP (the value drawn from `--qp-min..--qp-max`), the loss then being
 //! distortion (squared 8-bit levels) plus β times rate, like an encoder's RD cost.
@@ -26,7 +29,7 @@
 //!     [--mode agnostic|scaled] [--surrogate projection|identity] [--rate-control qp|crf]
 //!     [--qp-min Q] [--qp-max Q] [--guide LAMBDA] [--rate-weight BETA] [--use-ratios LO:HI]
 //!     [--pre-channels C [--pre-layers L] | --pre-init pre.onnx] [--out-pre pre.onnx] [--no-refine]
-//!     [--teacher T.onnx]
+//!     [--teacher T.onnx] [--noise SIGMA [--noise-share P]]
 //!
 //! The pre-filter (Netflix's preprocessing block, seed 000): a second net of the same kind
 //! that runs at the *input* resolution before the Lanczos resize, so it can shape what the
@@ -48,6 +51,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lv_image::plane::Plane;
 use lv_image::resample::{Kernel, Resampler};
 use lv_tools::cli::{self, list, value};
+use lv_tools::noise::{add_noise, NoiseSpec};
 use lv_tools::summary::{self, Provenance};
 use lv_tools::tiles::{self, Tile};
 use lv_tools::x264::{Codec, RateControl};
@@ -106,6 +110,8 @@ struct Args {
     checkpoint_every: u64,
     val_qps: Vec<u32>,
     summary: Option<PathBuf>,
+    noise: f32,
+    noise_share: f64,
 }
 
 const USAGE: &str = "usage: dnnscale-train --data DIR --out model.onnx [--exclude id,id] [--val-ids id,id] \
@@ -114,7 +120,7 @@ const USAGE: &str = "usage: dnnscale-train --data DIR --out model.onnx [--exclud
 [--mode agnostic|scaled] [--surrogate projection|identity] [--rate-control qp|crf] [--qp-min Q] [--qp-max Q] \
 [--guide LAMBDA] [--rate-weight BETA] [--pre-channels C [--pre-layers L] | --pre-init model.onnx] \
 [--out-pre pre.onnx] [--no-refine] [--teacher T.onnx] [--use-ratios LO:HI] [--val-every N] [--checkpoint-every N] \
-[--val-qps 22,27,32,37] [--summary FILE]";
+[--val-qps 22,27,32,37] [--summary FILE] [--noise SIGMA [--noise-share P]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -154,6 +160,8 @@ fn parse_args() -> Result<Args, String> {
         checkpoint_every: 250,
         val_qps: vec![22, 27, 32, 37],
         summary: None,
+        noise: 0.0,
+        noise_share: 0.5,
     };
     let mut it = std::env::args().skip(1);
     while let Some(f) = it.next() {
@@ -227,6 +235,8 @@ fn parse_args() -> Result<Args, String> {
                     .collect::<Result<_, _>>()?
             }
             "--summary" => a.summary = Some(value::<String>(&f, it.next())?.into()),
+            "--noise" => a.noise = value(&f, it.next())?,
+            "--noise-share" => a.noise_share = value(&f, it.next())?,
             _ => cli::other_flag(&f, USAGE)?,
         }
     }
@@ -242,6 +252,11 @@ fn parse_args() -> Result<Args, String> {
     }
     if !(a.rate_weight >= 0.0 && a.rate_weight.is_finite()) {
         return Err("--rate-weight must be a finite β >= 0".into());
+    }
+    if !(a.noise >= 0.0 && a.noise <= 64.0) || !(0.0..=1.0).contains(&a.noise_share) {
+        return Err(
+            "--noise must be a σ in 0..=64 levels and --noise-share a share in 0..=1".into(),
+        );
     }
     let pre = a.pre_channels > 0 || a.pre_init.is_some();
     if pre != a.out_pre.is_some() {
@@ -309,6 +324,7 @@ struct SampleSpec {
     flip_v: bool,
     transpose: bool,
     ratio: f64,
+    noise: NoiseSpec,
 }
 
 fn draw_specs(rng: &mut rand_pcg::Pcg64, tiles: &[Tile], args: &Args) -> Vec<SampleSpec> {
@@ -324,6 +340,17 @@ fn draw_specs(rng: &mut rand_pcg::Pcg64, tiles: &[Tile], args: &Args) -> Vec<Sam
                 flip_v: rng.random(),
                 transpose: rng.random(),
                 ratio: rng.random_range(args.ratio_min..=args.ratio_max),
+                // Drawn only when asked for, so runs without noise keep the data order of the
+                // models trained before the option existed.
+                noise: if args.noise > 0.0 {
+                    NoiseSpec::draw(rng, args.noise, args.noise_share)
+                } else {
+                    NoiseSpec {
+                        sigma: 0.0,
+                        correlated: false,
+                        seed: 0,
+                    }
+                },
             }
         })
         .collect()
@@ -344,6 +371,7 @@ fn make_sample(s: &SampleSpec, tiles: &[Tile], p: usize) -> Sample {
             x8[yy * p + xx] = t.y[(s.y0 + sy) * t.w + s.x0 + sx];
         }
     }
+    add_noise(&mut x8, p, p, &s.noise);
     let l = low_size(p, s.ratio);
     let d8 = lanczos_u8(&x8, p, p, l, l);
     Sample {
