@@ -110,6 +110,18 @@ impl RefineNet {
         }
     }
 
+    /// Scales the net's correction of its input by `g`: `input + g·(net(input) − input)`.
+    /// The correction is the last layer plus the linear branch, both linear in their
+    /// weights and biases, so scaling those is exact.
+    pub fn scale_residual(&mut self, g: f32) {
+        let last = *self.layers.last().expect("a net has layers");
+        for l in std::iter::once(last).chain(self.skip) {
+            self.params[l.offset..l.offset + l.len()]
+                .iter_mut()
+                .for_each(|p| *p *= g);
+        }
+    }
+
     /// Adds the linear branch (see [`RefineNet::skip`]), at zero so the net's function is
     /// unchanged. No-op if it is already there.
     pub fn with_linear_skip(mut self) -> Self {

@@ -311,6 +311,34 @@ mod tests {
     }
 
     #[test]
+    fn scale_residual_scales_the_correction_exactly() {
+        let mut net = RefineNet::new(
+            RefineConfig {
+                channels: 4,
+                hidden_layers: 1,
+            },
+            9,
+        )
+        .with_linear_skip();
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(2);
+        // Non-zero last layer and branch, as after training.
+        net.params
+            .iter_mut()
+            .for_each(|p| *p += rng.random_range(-0.1..0.1));
+        let (h, w) = (6, 8);
+        let x: Vec<f32> = (0..h * w).map(|_| rng.random()).collect();
+        let y = net.forward(&x, h, w);
+        let mut scaled = net.clone();
+        scaled.scale_residual(0.25);
+        let ys = scaled.forward(&x, h, w);
+        for ((xi, yi), si) in x.iter().zip(&y).zip(&ys) {
+            let want = xi + 0.25 * (yi - xi);
+            assert!((si - want).abs() < 1e-5, "{si} vs {want}");
+        }
+        assert!(y.iter().zip(&x).any(|(a, b)| (a - b).abs() > 1e-3));
+    }
+
+    #[test]
     fn cost_and_radius() {
         let net = RefineNet::new(
             RefineConfig {

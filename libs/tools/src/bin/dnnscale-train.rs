@@ -29,7 +29,7 @@
 //!     [--mode agnostic|scaled] [--surrogate projection|identity] [--rate-control qp|crf]
 //!     [--qp-min Q] [--qp-max Q] [--guide LAMBDA] [--rate-weight BETA] [--use-ratios LO:HI]
 //!     [--pre-channels C [--pre-layers L] | --pre-init pre.onnx] [--out-pre pre.onnx] [--no-refine]
-//!     [--teacher T.onnx] [--noise SIGMA [--noise-share P]]
+//!     [--teacher T.onnx] [--noise SIGMA [--noise-share P]] [--residual-gain G]
 //!
 //! The pre-filter (Netflix's preprocessing block, seed 000): a second net of the same kind
 //! that runs at the *input* resolution before the Lanczos resize, so it can shape what the
@@ -37,6 +37,9 @@
 //! jointly with the refinement net (or alone, `--no-refine`), through the resize's adjoint;
 //! exported to `--out-pre` with `lv.stage` = `pre`. In training the resize runs in float;
 //! the element rounds the pre-filtered picture to 8 bits first (±0.5 level).
+//!
+//! `--residual-gain G` scales the trained refinement's correction of the Lanczos picture by G
+//! before export (`input + G·(net − input)`; with `--steps 0`, of the `--init` model).
 //!
 //! `--use-ratios` writes the downscale ratios the element may use the model for
 //! (`lv.ratio_min`/`lv.ratio_max`); with `--init model.onnx --steps 0` it relabels a model
@@ -112,6 +115,7 @@ struct Args {
     summary: Option<PathBuf>,
     noise: f32,
     noise_share: f64,
+    residual_gain: f32,
 }
 
 const USAGE: &str = "usage: dnnscale-train --data DIR --out model.onnx [--exclude id,id] [--val-ids id,id] \
@@ -120,7 +124,7 @@ const USAGE: &str = "usage: dnnscale-train --data DIR --out model.onnx [--exclud
 [--mode agnostic|scaled] [--surrogate projection|identity] [--rate-control qp|crf] [--qp-min Q] [--qp-max Q] \
 [--guide LAMBDA] [--rate-weight BETA] [--pre-channels C [--pre-layers L] | --pre-init model.onnx] \
 [--out-pre pre.onnx] [--no-refine] [--teacher T.onnx] [--use-ratios LO:HI] [--val-every N] [--checkpoint-every N] \
-[--val-qps 22,27,32,37] [--summary FILE] [--noise SIGMA [--noise-share P]]";
+[--val-qps 22,27,32,37] [--summary FILE] [--noise SIGMA [--noise-share P]] [--residual-gain G]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -162,6 +166,7 @@ fn parse_args() -> Result<Args, String> {
         summary: None,
         noise: 0.0,
         noise_share: 0.5,
+        residual_gain: 1.0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(f) = it.next() {
@@ -237,6 +242,7 @@ fn parse_args() -> Result<Args, String> {
             "--summary" => a.summary = Some(value::<String>(&f, it.next())?.into()),
             "--noise" => a.noise = value(&f, it.next())?,
             "--noise-share" => a.noise_share = value(&f, it.next())?,
+            "--residual-gain" => a.residual_gain = value(&f, it.next())?,
             _ => cli::other_flag(&f, USAGE)?,
         }
     }
@@ -252,6 +258,9 @@ fn parse_args() -> Result<Args, String> {
     }
     if !(a.rate_weight >= 0.0 && a.rate_weight.is_finite()) {
         return Err("--rate-weight must be a finite β >= 0".into());
+    }
+    if !(0.0..=4.0).contains(&a.residual_gain) {
+        return Err("--residual-gain must be in 0..=4".into());
     }
     if !(a.noise >= 0.0 && a.noise <= 64.0) || !(0.0..=1.0).contains(&a.noise_share) {
         return Err(
@@ -934,6 +943,9 @@ fn run() -> Result<(), String> {
         Some(prev) if !prev.is_empty() => format!("{prev} ; then: {command}"),
         _ => command.clone(),
     };
+    if args.residual_gain != 1.0 {
+        net.scale_residual(args.residual_gain);
+    }
     if args.refine {
         let bytes = lv_graph::onnx::export_with(&net, &recipe, args.use_ratios, None);
         std::fs::write(&args.out, bytes).map_err(|e| format!("{}: {e}", args.out.display()))?;
