@@ -24,6 +24,13 @@ pub struct NoiseSpec {
 }
 
 impl NoiseSpec {
+    /// No noise.
+    pub const NONE: NoiseSpec = NoiseSpec {
+        sigma: 0.0,
+        correlated: false,
+        seed: 0,
+    };
+
     /// Draws a spec: with probability `share` a noise of σ uniform in (0, `sigma_max`], half of
     /// them correlated; otherwise none (σ = 0).
     pub fn draw(rng: &mut impl Rng, sigma_max: f32, share: f64) -> NoiseSpec {

@@ -354,11 +354,7 @@ fn draw_specs(rng: &mut rand_pcg::Pcg64, tiles: &[Tile], args: &Args) -> Vec<Sam
                 noise: if args.noise > 0.0 {
                     NoiseSpec::draw(rng, args.noise, args.noise_share)
                 } else {
-                    NoiseSpec {
-                        sigma: 0.0,
-                        correlated: false,
-                        seed: 0,
-                    }
+                    NoiseSpec::NONE
                 },
             }
         })
