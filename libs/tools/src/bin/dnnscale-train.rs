@@ -262,7 +262,7 @@ fn parse_args() -> Result<Args, String> {
     if !(0.0..=4.0).contains(&a.residual_gain) {
         return Err("--residual-gain must be in 0..=4".into());
     }
-    if !(a.noise >= 0.0 && a.noise <= 64.0) || !(0.0..=1.0).contains(&a.noise_share) {
+    if !((0.0..=64.0).contains(&a.noise) && (0.0..=1.0).contains(&a.noise_share)) {
         return Err(
             "--noise must be a σ in 0..=64 levels and --noise-share a share in 0..=1".into(),
         );
