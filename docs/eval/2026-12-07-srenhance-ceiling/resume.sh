@@ -26,4 +26,7 @@ if [ "${1:-ab}" = c ]; then
   # and (f) with count-sat=1 (the default before session 15) on the 60-s pans, for run A's row
   target/release/srenhance-eval --clip $C/sr_pans_1280x720_1800f.y4m --patch-kbps 100 \
     --variants adaptive --adaptive-props "count-sat=1" --out $O/resume-d
+  # and (f) with count-sat=0 and thresh-sat=0.2 (measured, not adopted)
+  target/release/srenhance-eval "${CLIPS[@]}" --clip $C/sr_pans_1280x720_1800f.y4m --patch-kbps 100 \
+    --variants adaptive --adaptive-props "count-sat=0 thresh-sat=0.2" --out $O/resume-e
 fi
