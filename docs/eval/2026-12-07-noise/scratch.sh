@@ -5,9 +5,7 @@
 # ratios 1.25-3.2 (the element's range), SCALED with x264 CRF 18-40. One thread each, in parallel.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-T=target/release/dnnscale-train
-X=lomiri16_seeding,lomiri20_kleiber,lomiri16_picosdeeuropa
-O=${OUT:-/tmp/tr}
+source docs/eval/2026-12-07-noise/common.sh
 COMMON=(--data .cache/train/tiles --exclude $X --linear-skip --channels 16 --layers 1 --batch 16
   --patch 96 --lr 2e-3 --seed 1 --threads 1 --val-every 2000 --steps ${STEPS:-14000}
   --ratio-min 1.25 --ratio-max 3.2 --rate-control crf --qp-min 18 --qp-max 40)

@@ -5,9 +5,7 @@
 # twins run side by side, one thread each.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-T=target/release/dnnscale-train
-X=lomiri16_seeding,lomiri20_kleiber,lomiri16_picosdeeuropa
-O=${OUT:-/tmp/tr}
+source docs/eval/2026-12-07-noise/common.sh
 NOISE=${NOISE:-4}
 TAG=${TAG:-n4}
 COMMON=(--data .cache/train/tiles --exclude $X --init models/dnnscale/dnnscale-refine-c16-skip.onnx
