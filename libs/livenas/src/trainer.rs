@@ -21,7 +21,7 @@
 use crate::store::{PatchStore, StoredPatch};
 use lv_image::plane::Plane;
 use lv_image::resample::{Kernel, Resampler};
-use lv_train::{Adam, BatchEngine, RefineNet, Tensor, Trace, Trainable};
+use lv_train::{Adam, BatchEngine, Expansion, RefineNet, Tensor, Trace, Trainable};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -228,6 +228,9 @@ pub struct Trainer {
     /// Steps the engine failed (they ran on the CPU), and the last reason.
     engine_failures: u64,
     engine_error: Option<String>,
+    /// Offline training only: the factors Adam moves instead of the net's weights
+    /// ([`Trainer::expand`]).
+    expansion: Option<Expansion>,
 }
 
 /// Validation on arriving pairs: mean squared errors (8-bit units) of the current, previous
@@ -273,7 +276,21 @@ impl Trainer {
             engine: None,
             engine_failures: 0,
             engine_error: None,
+            expansion: None,
         }
+    }
+
+    /// Trains every conv over-parameterised to width `e` from here on (`lv_train::expand`):
+    /// the net and what it computes are unchanged, Adam restarts on the factors. For offline
+    /// training of a generic model; ignored with an `adapt` mask (online adaptation), and
+    /// Adam then runs here even when an engine runs the passes.
+    pub fn expand(&mut self, e: usize, seed: u64) {
+        if self.mask.is_some() {
+            return;
+        }
+        let x = Expansion::new(&self.net, e, seed);
+        self.adam = Adam::new(x.params.len(), self.config.learning_rate);
+        self.expansion = Some(x);
     }
 
     /// Runs the steps' passes on `engine` (the CPU when `None`); a step the engine fails runs
@@ -427,12 +444,18 @@ impl Trainer {
             }
         }
         let lr = self.config.learning_rate;
-        let on_engine = self
-            .engine
-            .as_ref()
-            .map(|e| e.adam_step(&mut self.adam, &mut self.net.params, &grad, lr));
-        if self.engine_result(on_engine).is_none() {
-            self.adam.step(&mut self.net.params, &grad, lr);
+        if let Some(x) = self.expansion.as_mut() {
+            let g = x.backward(&grad);
+            self.adam.step(&mut x.params, &g, lr);
+            x.fold_into(&mut self.net.params);
+        } else {
+            let on_engine = self
+                .engine
+                .as_ref()
+                .map(|e| e.adam_step(&mut self.adam, &mut self.net.params, &grad, lr));
+            if self.engine_result(on_engine).is_none() {
+                self.adam.step(&mut self.net.params, &grad, lr);
+            }
         }
         self.steps += 1;
         self.epoch_steps += 1;
@@ -813,6 +836,27 @@ mod tests {
         }
         let q = t.end_epoch();
         assert!(q.gain_vs_bicubic() > 0.3, "L1: {q:?}");
+    }
+
+    /// Over-parameterised steps (`Trainer::expand`): the net starts unchanged, trains, and what
+    /// it exports is the folded net the quality measures ran.
+    #[test]
+    fn expanded_training_starts_at_the_net_and_gains() {
+        let (mut t, pairs) = picture_trainer(Loss::L2);
+        let before = t.net().params.clone();
+        t.expand(16, 7);
+        assert_eq!(t.net().params, before);
+        for p in pairs {
+            t.add(p);
+        }
+        t.end_epoch();
+        for _ in 0..150 {
+            t.step().unwrap();
+        }
+        let q = t.end_epoch();
+        assert!(q.gain_vs_bicubic() > 0.3, "expanded: {q:?}");
+        let m = lv_graph::onnx::import(&t.export("test")).unwrap();
+        assert_eq!(m.params, t.net().params);
     }
 
     #[test]

@@ -11,8 +11,9 @@
 //!
 //! ```text
 //! srenhance-train --data DIR --out model.onnx [--val-ids id,id] [--exclude id,id]
-//!     [--steps N] [--batch N] [--crop PX] [--channels C] [--layers L] [--lr LR]
-//!     [--seed S] [--qps clean,24,30,36] [--threads N] [--val-every N] [--summary FILE]
+//!     [--steps N] [--batch N] [--crop PX] [--channels C] [--layers L] [--linear-skip]
+//!     [--expand E] [--lr LR] [--seed S] [--qps clean,24,30,36] [--threads N]
+//!     [--val-every N] [--summary FILE]
 //! ```
 
 use std::path::PathBuf;
@@ -42,6 +43,11 @@ struct Args {
     crop: usize,
     channels: usize,
     layers: usize,
+    /// RefineNet's linear branch (`Conv(4→4)` on the SpaceToDepth input) beside the ReLU stack.
+    linear_skip: bool,
+    /// Train each conv as `D + U·V` with `V` `E` channels wide, folded after every step
+    /// (`lv_train::expand`; 0: plain). The exported net is the plain architecture.
+    expand: usize,
     lr: f32,
     seed: u64,
     /// `None` = no codec.
@@ -52,7 +58,7 @@ struct Args {
 }
 
 const USAGE: &str = "usage: srenhance-train --data DIR --out model.onnx [--val-ids id,id] \
-[--exclude id,id] [--steps N] [--batch N] [--crop PX] [--channels C] [--layers L] [--lr LR] \
+[--exclude id,id] [--steps N] [--batch N] [--crop PX] [--channels C] [--layers L] [--linear-skip] [--expand E] [--lr LR] \
 [--seed S] [--qps clean,24,30,36] [--threads N] [--val-every N] [--summary FILE]";
 
 fn parse_args() -> Result<Args, String> {
@@ -67,6 +73,8 @@ fn parse_args() -> Result<Args, String> {
         crop: 48,
         channels: 8,
         layers: 1,
+        linear_skip: false,
+        expand: 0,
         lr: 2e-3,
         seed: 1,
         qps: vec![None, Some(24), Some(30), Some(36)],
@@ -86,6 +94,8 @@ fn parse_args() -> Result<Args, String> {
             "--crop" => a.crop = value(&f, it.next())?,
             "--channels" => a.channels = value(&f, it.next())?,
             "--layers" => a.layers = value(&f, it.next())?,
+            "--linear-skip" => a.linear_skip = true,
+            "--expand" => a.expand = value(&f, it.next())?,
             "--lr" => a.lr = value(&f, it.next())?,
             "--seed" => a.seed = value(&f, it.next())?,
             "--threads" => a.threads = value(&f, it.next())?,
@@ -265,6 +275,11 @@ fn run() -> Result<(), String> {
         },
         args.seed,
     );
+    let net = if args.linear_skip {
+        net.with_linear_skip()
+    } else {
+        net
+    };
     let mut trainer = Trainer::new(
         net,
         TrainerConfig {
@@ -275,11 +290,16 @@ fn run() -> Result<(), String> {
             ..TrainerConfig::default()
         },
     );
+    if args.expand > 0 {
+        trainer.expand(args.expand, args.seed ^ 0x5e5);
+    }
     let margin = trainer.margin();
     eprintln!(
-        "RefineNet C={} hidden={} ({} params, {} MAC/pixel, receptive radius {})",
+        "RefineNet C={} hidden={} linear skip {} expansion {} ({} params, {} MAC/pixel, receptive radius {})",
         args.channels,
         args.layers,
+        args.linear_skip,
+        args.expand,
         trainer.net().num_params(),
         trainer.net().macs_per_pixel(),
         trainer.net().receptive_radius()
