@@ -12,7 +12,7 @@
 //! ```text
 //! srenhance-train --data DIR --out model.onnx [--val-ids id,id] [--exclude id,id]
 //!     [--steps N] [--batch N] [--crop PX] [--channels C] [--layers L] [--linear-skip]
-//!     [--expand E] [--lr LR] [--seed S] [--qps clean,24,30,36] [--threads N]
+//!     [--expand E] [--augment] [--lr LR] [--seed S] [--qps clean,24,30,36] [--threads N]
 //!     [--val-every N] [--summary FILE]
 //! ```
 
@@ -48,6 +48,9 @@ struct Args {
     /// Train each conv as `D + U·V` with `V` `E` channels wide, folded after every step
     /// (`lv_train::expand`; 0: plain). The exported net is the plain architecture.
     expand: usize,
+    /// Each training window in one of the eight flips and transposes of the square, drawn
+    /// uniformly (the data order of runs without it is unchanged).
+    augment: bool,
     lr: f32,
     seed: u64,
     /// `None` = no codec.
@@ -58,7 +61,7 @@ struct Args {
 }
 
 const USAGE: &str = "usage: srenhance-train --data DIR --out model.onnx [--val-ids id,id] \
-[--exclude id,id] [--steps N] [--batch N] [--crop PX] [--channels C] [--layers L] [--linear-skip] [--expand E] [--lr LR] \
+[--exclude id,id] [--steps N] [--batch N] [--crop PX] [--channels C] [--layers L] [--linear-skip] [--expand E] [--augment] [--lr LR] \
 [--seed S] [--qps clean,24,30,36] [--threads N] [--val-every N] [--summary FILE]";
 
 fn parse_args() -> Result<Args, String> {
@@ -75,6 +78,7 @@ fn parse_args() -> Result<Args, String> {
         layers: 1,
         linear_skip: false,
         expand: 0,
+        augment: false,
         lr: 2e-3,
         seed: 1,
         qps: vec![None, Some(24), Some(30), Some(36)],
@@ -96,6 +100,7 @@ fn parse_args() -> Result<Args, String> {
             "--layers" => a.layers = value(&f, it.next())?,
             "--linear-skip" => a.linear_skip = true,
             "--expand" => a.expand = value(&f, it.next())?,
+            "--augment" => a.augment = true,
             "--lr" => a.lr = value(&f, it.next())?,
             "--seed" => a.seed = value(&f, it.next())?,
             "--threads" => a.threads = value(&f, it.next())?,
@@ -228,6 +233,38 @@ fn validate(net: &RefineNet, val: &[Prepared], qps: &[Option<u32>], margin: usiz
     v
 }
 
+/// The pair in one of the eight symmetries of the square (bit 0: mirror left-right, bit 1:
+/// upside down, bit 2: transpose first). The window is the target plus the same even margin on
+/// every side, so the target stays centred and on the 2x2 phase of the network; the Lanczos
+/// down, Catmull-Rom up chain that made the input is symmetric under all eight.
+fn dihedral(mut p: StoredPatch, t: u32) -> StoredPatch {
+    let n = p.input_w;
+    assert!(
+        p.input_h == n && p.target_x == p.target_y && 2 * p.target_x + p.size == n,
+        "training windows are centred squares"
+    );
+    let map = |v: &[u8], n: usize| -> Vec<u8> {
+        (0..n * n)
+            .map(|i| {
+                let (mut x, mut y) = (i % n, i / n);
+                if t & 1 != 0 {
+                    x = n - 1 - x;
+                }
+                if t & 2 != 0 {
+                    y = n - 1 - y;
+                }
+                if t & 4 != 0 {
+                    (x, y) = (y, x);
+                }
+                v[y * n + x]
+            })
+            .collect()
+    };
+    p.input = map(&p.input, n);
+    p.target = map(&p.target, p.size);
+    p
+}
+
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
@@ -295,11 +332,12 @@ fn run() -> Result<(), String> {
     }
     let margin = trainer.margin();
     eprintln!(
-        "RefineNet C={} hidden={} linear skip {} expansion {} ({} params, {} MAC/pixel, receptive radius {})",
+        "RefineNet C={} hidden={} linear skip {} expansion {} augment {} ({} params, {} MAC/pixel, receptive radius {})",
         args.channels,
         args.layers,
         args.linear_skip,
         args.expand,
+        args.augment,
         trainer.net().num_params(),
         trainer.net().macs_per_pixel(),
         trainer.net().receptive_radius()
@@ -328,7 +366,7 @@ fn run() -> Result<(), String> {
                     let o = (y0 + r) * t.w + x0;
                     target.extend_from_slice(&t.y[o..o + args.crop]);
                 }
-                StoredPatch::from_upscaled(
+                let pair = StoredPatch::from_upscaled(
                     0,
                     &p.inputs[k],
                     t.w,
@@ -339,7 +377,12 @@ fn run() -> Result<(), String> {
                     target,
                     args.crop,
                     margin,
-                )
+                );
+                if args.augment {
+                    dihedral(pair, rng.random_range(0..8))
+                } else {
+                    pair
+                }
             })
             .collect();
         trainer.set_learning_rate(lr_at(&args, step));
@@ -415,5 +458,43 @@ fn main() {
     if let Err(e) = run() {
         eprintln!("srenhance-train: {e}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every symmetry keeps the target where the input's centre is, and the eight differ.
+    #[test]
+    fn dihedral_keeps_the_pair_aligned() {
+        let (size, margin) = (4usize, 2usize);
+        let n = size + 2 * margin;
+        let input: Vec<u8> = (0..n * n).map(|i| (i * 7 % 251) as u8).collect();
+        let centre = |v: &[u8]| -> Vec<u8> {
+            (0..size * size)
+                .map(|i| v[(margin + i / size) * n + margin + i % size])
+                .collect()
+        };
+        let pair = StoredPatch {
+            pts: 0,
+            size,
+            target: centre(&input),
+            input: input.clone(),
+            input_w: n,
+            input_h: n,
+            target_x: margin,
+            target_y: margin,
+            seq: 0,
+            bilinear_mse: f64::NAN,
+        };
+        let mut seen = Vec::new();
+        for t in 0..8 {
+            let p = dihedral(pair.clone(), t);
+            assert_eq!(centre(&p.input), p.target, "symmetry {t}");
+            assert!(!seen.contains(&p.input), "symmetry {t} repeats another");
+            seen.push(p.input);
+        }
+        assert_eq!(seen[0], input);
     }
 }
