@@ -46,7 +46,9 @@ struct Args {
     /// RefineNet's linear branch (`Conv(4→4)` on the SpaceToDepth input) beside the ReLU stack.
     linear_skip: bool,
     /// Train each conv as `D + U·V` with `V` `E` channels wide, folded after every step
-    /// (`lv_train::expand`; 0: plain). The exported net is the plain architecture.
+    /// (`lv_train::expand`; 0: plain). The exported net is the plain architecture. It needs a
+    /// lower `--lr` than the plain net: with E = 64, 3e-3 switched every ReLU off within 10000
+    /// steps, 1e-3 trained (models/srenhance/EVAL.md, session 16).
     expand: usize,
     /// Each training window in one of the eight flips and transposes of the square, drawn
     /// uniformly (the data order of runs without it is unchanged).
