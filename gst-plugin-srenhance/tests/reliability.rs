@@ -268,8 +268,19 @@ fn flushing_seek_abandons_the_running_epoch() {
         "seek took {:?}",
         t1.elapsed()
     );
-    std::thread::sleep(Duration::from_millis(50));
-    let a = steps();
+    // A step already running when the seek came may still finish and be counted (one step,
+    // slower on a loaded machine); after that the count must stand still. Were the abandoned
+    // epoch still training (5000 steps a second), it would never settle.
+    let settle = Instant::now();
+    let mut a = steps();
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = steps();
+        if now == a || settle.elapsed() > Duration::from_secs(2) {
+            break;
+        }
+        a = now;
+    }
     std::thread::sleep(Duration::from_millis(400));
     let b = steps();
     assert!(a < 5000, "the epoch ran to its end: {a} steps");
