@@ -823,10 +823,8 @@ mod tests {
         assert!(q2.train_psnr.is_nan());
     }
 
-    /// L1 trains as well (the loss is the choice, the gain over bicubic the check).
-    #[test]
-    fn l1_loss_trains_too() {
-        let (mut t, pairs) = picture_trainer(Loss::L1);
+    /// One epoch of `pairs` arriving, then 150 steps on them; the quality after those steps.
+    fn train_150_steps(t: &mut Trainer, pairs: Vec<StoredPatch>) -> EpochQuality {
         for p in pairs {
             t.add(p);
         }
@@ -834,7 +832,14 @@ mod tests {
         for _ in 0..150 {
             t.step().unwrap();
         }
-        let q = t.end_epoch();
+        t.end_epoch()
+    }
+
+    /// L1 trains as well (the loss is the choice, the gain over bicubic the check).
+    #[test]
+    fn l1_loss_trains_too() {
+        let (mut t, pairs) = picture_trainer(Loss::L1);
+        let q = train_150_steps(&mut t, pairs);
         assert!(q.gain_vs_bicubic() > 0.3, "L1: {q:?}");
     }
 
@@ -846,14 +851,7 @@ mod tests {
         let before = t.net().params.clone();
         t.expand(16, 7);
         assert_eq!(t.net().params, before);
-        for p in pairs {
-            t.add(p);
-        }
-        t.end_epoch();
-        for _ in 0..150 {
-            t.step().unwrap();
-        }
-        let q = t.end_epoch();
+        let q = train_150_steps(&mut t, pairs);
         assert!(q.gain_vs_bicubic() > 0.3, "expanded: {q:?}");
         let m = lv_graph::onnx::import(&t.export("test")).unwrap();
         assert_eq!(m.params, t.net().params);
