@@ -92,7 +92,7 @@ pub fn col2im_add(col: &[f32], cin: usize, h: usize, w: usize, dx: &mut [f32]) {
 /// `C (m x n, row stride ldc) = alpha * A B + beta * C` with explicit strides.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn sgemm(
+pub(crate) fn sgemm(
     m: usize,
     k: usize,
     n: usize,

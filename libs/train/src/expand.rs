@@ -11,6 +11,7 @@
 //! each conv's `U` (`[cout][e]`) and `V` (`[e][cin·9]`). `U` starts at zero, so the folded net
 //! starts as the net it was built from (srenhance's identity start stays exact).
 
+use crate::conv::sgemm;
 use crate::RefineNet;
 use rand::SeedableRng;
 
@@ -75,17 +76,10 @@ impl Expansion {
         assert_eq!(net_params.len(), self.net_len);
         net_params.copy_from_slice(&self.params[..self.net_len]);
         for c in &self.convs {
-            let u = &self.params[c.u..c.u + c.cout * self.e];
-            let v = &self.params[c.v..c.v + self.e * c.k];
+            let (u, v) = self.factors(c);
             let w = &mut net_params[c.w..c.w + c.cout * c.k];
-            for (o, row) in w.chunks_exact_mut(c.k).enumerate() {
-                for (j, &uj) in u[o * self.e..(o + 1) * self.e].iter().enumerate() {
-                    if uj != 0.0 {
-                        let vj = &v[j * c.k..(j + 1) * c.k];
-                        row.iter_mut().zip(vj).for_each(|(r, &x)| *r += uj * x);
-                    }
-                }
-            }
+            // W (cout x k) += U (cout x e) V (e x k)
+            sgemm(c.cout, self.e, c.k, u, self.e, 1, v, c.k, 1, 1.0, w, c.k);
         }
     }
 
@@ -97,23 +91,23 @@ impl Expansion {
         let mut out = vec![0.0f32; self.params.len()];
         out[..self.net_len].copy_from_slice(grad);
         for c in &self.convs {
-            let u = &self.params[c.u..c.u + c.cout * self.e];
-            let v = &self.params[c.v..c.v + self.e * c.k];
+            let (u, v) = self.factors(c);
             let g = &grad[c.w..c.w + c.cout * c.k];
-            for o in 0..c.cout {
-                let go = &g[o * c.k..(o + 1) * c.k];
-                for j in 0..self.e {
-                    let vj = &v[j * c.k..(j + 1) * c.k];
-                    out[c.u + o * self.e + j] = go.iter().zip(vj).map(|(a, b)| a * b).sum();
-                    let uj = u[o * self.e + j];
-                    if uj != 0.0 {
-                        let dv = &mut out[c.v + j * c.k..c.v + (j + 1) * c.k];
-                        dv.iter_mut().zip(go).for_each(|(d, &x)| *d += uj * x);
-                    }
-                }
-            }
+            let (du, dv) = out[c.u..c.v + self.e * c.k].split_at_mut(c.v - c.u);
+            // dU (cout x e) = G (cout x k) Vᵀ (k x e)
+            sgemm(c.cout, c.k, self.e, g, c.k, 1, v, 1, c.k, 0.0, du, self.e);
+            // dV (e x k) = Uᵀ (e x cout) G (cout x k)
+            sgemm(self.e, c.cout, c.k, u, 1, self.e, g, c.k, 1, 0.0, dv, c.k);
         }
         out
+    }
+
+    /// A conv's `U` (`cout x e`) and `V` (`e x cin·9`), row-major.
+    fn factors(&self, c: &Factors) -> (&[f32], &[f32]) {
+        (
+            &self.params[c.u..c.u + c.cout * self.e],
+            &self.params[c.v..c.v + self.e * c.k],
+        )
     }
 }
 
