@@ -501,6 +501,47 @@ fn write_y4m(path: &Path, c: &Clip) -> Result<(), String> {
     std::fs::rename(&tmp, path).map_err(|e| e.to_string())
 }
 
+/// Splits raw I420 in GStreamer's default layout (each plane's rows padded to a multiple of 4
+/// bytes, chroma planes of ceil(w/2) x ceil(h/2)) into tight planes; None unless the bytes are
+/// whole frames.
+fn unpad_gst_i420(bytes: &[u8], w: usize, h: usize) -> Option<Vec<[Vec<u8>; 3]>> {
+    let up4 = |x: usize| x.div_ceil(4) * 4;
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    // GstVideoInfo sizes the luma plane for an even height.
+    let planes = [
+        (w, h, up4(w), h.div_ceil(2) * 2),
+        (cw, ch, up4(cw), ch),
+        (cw, ch, up4(cw), ch),
+    ];
+    let frame: usize = planes
+        .iter()
+        .map(|&(_, _, stride, rows)| stride * rows)
+        .sum();
+    if frame == 0 || bytes.len() % frame != 0 {
+        return None;
+    }
+    let tight = |f: &[u8], off: usize, (pw, ph, stride, _): (usize, usize, usize, usize)| {
+        (0..ph)
+            .flat_map(|y| &f[off + y * stride..off + y * stride + pw])
+            .copied()
+            .collect()
+    };
+    Some(
+        bytes
+            .chunks_exact(frame)
+            .map(|f| {
+                let o1 = planes[0].2 * planes[0].3;
+                let o2 = o1 + planes[1].2 * planes[1].3;
+                [
+                    tight(f, 0, planes[0]),
+                    tight(f, o1, planes[1]),
+                    tight(f, o2, planes[2]),
+                ]
+            })
+            .collect(),
+    )
+}
+
 fn even(x: f64) -> usize {
     (((x / 2.0).round() as usize) * 2).max(2)
 }
@@ -572,10 +613,14 @@ fn downscale(
                 }
                 MethodKind::Ffmpeg => unreachable!(),
             };
+            // Raw frames, not y4menc: GStreamer 1.22's y4menc writes each buffer as it is, with
+            // the row padding of GStreamer's default layout, so widths whose half is not a
+            // multiple of 4 (854x480, 426x240) came out as unreadable y4m.
+            let raw = out.with_extension("tmp.i420");
             let pipeline = format!(
-                "filesrc location=\"{}\" ! y4mdec ! {scaler} ! video/x-raw,format=I420,width={w},height={h} ! y4menc ! filesink location=\"{}\"",
+                "filesrc location=\"{}\" ! y4mdec ! {scaler} ! video/x-raw,format=I420,width={w},height={h} ! filesink location=\"{}\"",
                 src.display(),
-                tmp.display()
+                raw.display()
             );
             let mut cmd = Command::new("gst-launch-1.0");
             cmd.arg("-q")
@@ -583,6 +628,31 @@ fn downscale(
             // gst-launch parses the words itself; paths with spaces are not supported here.
             gst_env(&mut cmd, args);
             run(&mut cmd)?;
+            let bytes = std::fs::read(&raw).map_err(|e| format!("{}: {e}", raw.display()))?;
+            let _ = std::fs::remove_file(&raw);
+            let header = y4m::Reader::new(BufReader::new(
+                std::fs::File::open(src).map_err(|e| e.to_string())?,
+            ))
+            .map_err(|e| format!("{}: {e}", src.display()))?
+            .header;
+            let frames = unpad_gst_i420(&bytes, w, h).ok_or_else(|| {
+                format!(
+                    "{}: {} bytes are not whole {w}x{h} I420 frames",
+                    m.label,
+                    bytes.len()
+                )
+            })?;
+            write_y4m(
+                &tmp,
+                &Clip {
+                    header: Header {
+                        width: w,
+                        height: h,
+                        ..header
+                    },
+                    frames,
+                },
+            )?;
         }
     }
     // Validate before caching: right size, every frame there.
@@ -1659,6 +1729,10 @@ fn report(
         .filter(|m| matches!(m.kind, MethodKind::Dnn { .. }))
     {
         for anchor in ["lanczos-ffmpeg", "lanczos-videoscale"] {
+            // An anchor left out with --anchors has nothing to judge: no goal line for it.
+            if !bds.iter().any(|b| b.test == m.label && b.anchor == anchor) {
+                continue;
+            }
             let (vn, _, _) = avg(bds
                 .iter()
                 .filter(|b| b.test == m.label && b.anchor == anchor && b.metric == Metric::VmafNeg)
@@ -1787,4 +1861,28 @@ fn report(
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unpad_gst_i420;
+
+    #[test]
+    fn unpads_gstreamer_default_i420_rows() {
+        // 6x2: luma rows padded 6 -> 8, chroma 3x1 padded 3 -> 4; two frames.
+        let frame: Vec<u8> = [
+            &[1, 2, 3, 4, 5, 6, 0, 0][..],
+            &[7, 8, 9, 10, 11, 12, 0, 0],
+            &[20, 21, 22, 0],
+            &[30, 31, 32, 0],
+        ]
+        .concat();
+        let two = [frame.clone(), frame].concat();
+        let f = unpad_gst_i420(&two, 6, 2).expect("whole frames");
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[1][0], vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        assert_eq!(f[1][1], vec![20, 21, 22]);
+        assert_eq!(f[1][2], vec![30, 31, 32]);
+        assert!(unpad_gst_i420(&two[..two.len() - 1], 6, 2).is_none());
+    }
 }
