@@ -44,6 +44,7 @@ use lv_livenas::adaptive::{Params, Transition};
 use lv_livenas::online::{
     EpochReport, Fault, Frame, Host, Interrupted, OnlineConfig, OnlineTrainer, PatchInput,
 };
+use lv_livenas::postfilter::Filter;
 use lv_livenas::scene::CutDetector;
 use lv_livenas::trainer::TrainerConfig;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -100,6 +101,7 @@ struct Settings {
     training: bool,
     adaptive: bool,
     serve_best: bool,
+    post_filter: bool,
     adapt: Adapt,
     loss: Loss,
     epoch_duration: u64,
@@ -125,6 +127,7 @@ impl Default for Settings {
             training: true,
             adaptive: true,
             serve_best: true,
+            post_filter: true,
             adapt: DEFAULT_ADAPT,
             loss: Loss::default(),
             epoch_duration: DEFAULT_EPOCH_NS,
@@ -151,6 +154,8 @@ struct Network {
     /// The loaded model (DNN_0), which a scene cut switches back to.
     initial: Option<Model>,
     runner: Option<(u64, (usize, usize), Arc<PlaneRunner>)>,
+    /// The post-filter to run after `model` (lv_livenas::postfilter), if served.
+    filter: Option<Arc<Filter>>,
 }
 
 /// Everything built for one caps pair.
@@ -162,6 +167,9 @@ struct Processor {
     generation: u64,
     /// DNN_0 at the output size, for the safety net's switch on a scene cut.
     initial_runner: Option<Arc<PlaneRunner>>,
+    /// The post-filter on the output luma, and its copy of the unfiltered plane.
+    filter: Option<Arc<Filter>>,
+    filter_scratch: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -455,9 +463,14 @@ impl Srenhance {
             return Ok(());
         }
         state.passthrough = false;
-        let (generation, model, initial) = {
+        let (generation, model, initial, filter) = {
             let sh = lock(&self.network);
-            (sh.generation, sh.model.clone(), sh.initial.clone())
+            (
+                sh.generation,
+                sh.model.clone(),
+                sh.initial.clone(),
+                sh.filter.clone(),
+            )
         };
         let model = model.ok_or("no model loaded")?;
         let (in_size, out_size, layout) = lv_gst::scale::geometry(in_info, out_info);
@@ -503,6 +516,8 @@ impl Srenhance {
             scaler,
             generation,
             initial_runner,
+            filter,
+            filter_scratch: Vec::new(),
         });
         Ok(())
     }
@@ -627,6 +642,7 @@ impl Srenhance {
                 let os = (p.out_info.width() as usize, p.out_info.height() as usize);
                 if *g > p.generation && *size == os {
                     p.scaler.set_runner(runner.clone());
+                    p.filter = net.filter.clone();
                     p.generation = *g;
                     gst::debug!(CAT, imp = self, "network generation {g} in use");
                 }
@@ -636,6 +652,7 @@ impl Srenhance {
         if let (true, Some(p)) = (cut, state.processor.as_mut()) {
             if let Some(r) = &p.initial_runner {
                 p.scaler.set_runner(r.clone());
+                p.filter = None;
                 gst::debug!(CAT, imp = self, "scene cut: the initial network in use");
             }
         }
@@ -819,6 +836,14 @@ impl Srenhance {
                     gst::element_imp_error!(self, gst::StreamError::Failed, ["srenhance: {e}"]);
                     gst::FlowError::Error
                 })?;
+            if let Some(f) = &p.filter {
+                let (w, h) = (out_info.width() as usize, out_info.height() as usize);
+                let stride = outframe.plane_stride()[0] as usize;
+                let luma = outframe
+                    .plane_data_mut(0)
+                    .map_err(|_| gst::FlowError::Error)?;
+                f.apply_plane(luma, stride, w, h, &mut p.filter_scratch);
+            }
         }
         Ok(outbuf)
     }
@@ -1047,6 +1072,7 @@ impl Srenhance {
                 seed: settings.seed,
                 adapt: settings.adapt.into(),
                 loss: settings.loss.into(),
+                post_filter: settings.post_filter && settings.serve_best,
                 ..TrainerConfig::default()
             },
             params: settings.params,
@@ -1186,7 +1212,12 @@ impl Host for ElementHost {
 
     /// Builds the model and a runner for the output size here, on the trainer thread, so the
     /// sink thread only swaps an `Arc`.
-    fn publish(&mut self, onnx: Vec<u8>, out_size: Option<(usize, usize)>) {
+    fn publish(
+        &mut self,
+        onnx: Vec<u8>,
+        filter: Option<Arc<Filter>>,
+        out_size: Option<(usize, usize)>,
+    ) {
         let model = match Model::from_bytes(&onnx) {
             Ok(m) => m,
             Err(e) => {
@@ -1206,6 +1237,7 @@ impl Host for ElementHost {
         let g = net.generation;
         net.model = Some(model);
         net.runner = runner.map(|(s, r)| (g, s, r));
+        net.filter = filter;
     }
 
     fn epoch(&mut self, r: &EpochReport) {
@@ -1244,6 +1276,7 @@ impl Host for ElementHost {
             .field("reset", r.reset)
             .field("fresh-patches", q.fresh as u64)
             .field("psnr-blend", q.blend)
+            .field("psnr-filtered", q.filtered)
             .field("steps", q.steps)
             .field("patches", q.patches as u64)
             .field("store", r.store as u64)
@@ -1445,6 +1478,18 @@ impl ObjectImpl for Srenhance {
                     .default_value(d.serve_best)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecBoolean::builder("post-filter")
+                    .nick("Post-filter")
+                    .blurb(
+                        "With serve-best: fit a least-squares filter on the initial model's \
+                         output from the patches (one 5x5 filter per local-gradient class, \
+                         refitted at each epoch's end, cleared at a scene cut) and serve the \
+                         initial model followed by it when that scores best on the epoch's \
+                         new patches",
+                    )
+                    .default_value(d.post_filter)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecEnum::builder_with_default("training-loss", Loss::default())
                     .nick("Training loss")
                     .blurb(
@@ -1623,6 +1668,7 @@ impl ObjectImpl for Srenhance {
             "threads" => s.threads = value.get().unwrap(),
             "adaptive" => s.adaptive = value.get().unwrap(),
             "serve-best" => s.serve_best = value.get().unwrap(),
+            "post-filter" => s.post_filter = value.get().unwrap(),
             "adapt-params" => s.adapt = value.get().unwrap(),
             "training-loss" => s.loss = value.get().unwrap(),
             "epoch-duration" => s.epoch_duration = value.get().unwrap(),
@@ -1659,6 +1705,7 @@ impl ObjectImpl for Srenhance {
             "qos" => s.qos.to_value(),
             "adaptive" => s.adaptive.to_value(),
             "serve-best" => s.serve_best.to_value(),
+            "post-filter" => s.post_filter.to_value(),
             "adapt-params" => s.adapt.to_value(),
             "training-loss" => s.loss.to_value(),
             "epoch-duration" => s.epoch_duration.to_value(),

@@ -7,6 +7,7 @@
 
 pub mod adaptive;
 pub mod online;
+pub mod postfilter;
 pub mod scene;
 pub mod scheduler;
 pub mod select;

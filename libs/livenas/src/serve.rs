@@ -12,6 +12,10 @@
 //! measured on arrival, before any training on them ([`crate::trainer::Trainer::add`]): an
 //! unbiased estimate of what each would deliver on what the camera shows now.
 //!
+//! A fourth candidate is the online network followed by the least-squares post-filter fitted
+//! on its output over the scene's patches ([`crate::postfilter`]): a closed-form fit that learns much more from a few
+//! dozen patches than a few hundred Adam steps do, but only for as long as the scene lasts.
+//!
 //! A scene cut (detected on the video, [`crate::scene`]) switches to DNN_0 at once; the
 //! measure then restarts with the patches after the cut. When DNN_0 beats the online network
 //! by more than [`RESET_MARGIN_DB`] on fresh patches the learning no longer fits the content,
@@ -37,6 +41,8 @@ pub enum Served {
     Online,
     /// The average of the two.
     Blend,
+    /// The online network and the post-filter.
+    Filtered,
 }
 
 impl Served {
@@ -45,6 +51,7 @@ impl Served {
             Served::Initial => "initial",
             Served::Online => "online",
             Served::Blend => "blend",
+            Served::Filtered => "filtered",
         }
     }
 }
@@ -61,7 +68,11 @@ pub fn choose(q: &EpochQuality, cut: bool, last: Served) -> Served {
     let score = |v: f64| if v.is_finite() { v } else { f64::NEG_INFINITY };
     // Ties go to the safer choice (DNN_0, then the blend).
     let mut best = (Served::Initial, score(q.initial));
-    for (s, v) in [(Served::Blend, q.blend), (Served::Online, q.current)] {
+    for (s, v) in [
+        (Served::Blend, q.blend),
+        (Served::Online, q.current),
+        (Served::Filtered, q.filtered),
+    ] {
         if score(v) > best.1 {
             best = (s, score(v));
         }
@@ -92,6 +103,7 @@ mod tests {
             fresh,
             current,
             blend,
+            filtered: f64::NAN,
             previous: f64::NAN,
             initial,
             bicubic: 30.0,
@@ -120,6 +132,14 @@ mod tests {
             choose(&q(30.5, 30.5, 30.5), false, Served::Online),
             Served::Initial
         );
+        let mut with_filter = q(30.6, 30.8, 30.5);
+        with_filter.filtered = 30.9;
+        assert_eq!(
+            choose(&with_filter, false, Served::Online),
+            Served::Filtered
+        );
+        with_filter.filtered = 30.8;
+        assert_eq!(choose(&with_filter, false, Served::Online), Served::Blend);
         // A NaN measure never wins.
         assert_eq!(
             choose(&q(f64::NAN, f64::NAN, 30.5), false, Served::Online),

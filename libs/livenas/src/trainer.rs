@@ -18,6 +18,7 @@
 //! luma, outputs rounded to 8 bits as the element does), which Algorithm 1
 //! ([`crate::adaptive`]) and the element's feedback use.
 
+use crate::postfilter::{Filter, Normal, PostFit};
 use crate::store::{PatchStore, StoredPatch};
 use lv_image::plane::Plane;
 use lv_image::resample::{Kernel, Resampler};
@@ -89,6 +90,10 @@ pub struct TrainerConfig {
     pub adapt: Adapt,
     /// The loss the steps minimise (the reported training loss is the squared error either way).
     pub loss: Loss,
+    /// Fit the least-squares post-filter on the online network's output
+    /// ([`crate::postfilter`]) at each epoch's end.
+    #[serde(default)]
+    pub post_filter: bool,
 }
 
 /// The training loss. The tiny-SR literature and a public LiveNAS re-implementation train with
@@ -150,6 +155,7 @@ impl Default for TrainerConfig {
             seed: 1,
             adapt: Adapt::All,
             loss: Loss::L2,
+            post_filter: true,
         }
     }
 }
@@ -168,6 +174,10 @@ pub struct EpochQuality {
     /// The average of the current and the initial network ([`Trainer::blend`]).
     #[serde(default)]
     pub blend: f64,
+    /// The current network followed by the post-filter fitted on it at the last epoch's end
+    /// ([`crate::postfilter`]); NaN without one.
+    #[serde(default = "nan")]
+    pub filtered: f64,
     pub previous: f64,
     pub initial: f64,
     pub bicubic: f64,
@@ -177,6 +187,10 @@ pub struct EpochQuality {
     pub steps: u64,
     /// Mean training loss of the epoch as PSNR (NaN without steps).
     pub train_psnr: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 impl EpochQuality {
@@ -193,6 +207,10 @@ impl EpochQuality {
         self.current - self.bilinear
     }
 }
+
+/// Newest pairs of a scene the post-filter is fitted on: about 10 epochs at the default patch
+/// rate.
+pub const POST_FILTER_PAIRS: usize = 256;
 
 /// Online trainer: the current, previous-epoch and initial networks, Adam, the patch store.
 #[derive(Clone, Debug)]
@@ -231,6 +249,8 @@ pub struct Trainer {
     /// Offline training only: the factors Adam moves instead of the net's weights
     /// ([`Trainer::expand`]).
     expansion: Option<Expansion>,
+    /// The post-filter's fit (`config.post_filter`).
+    post: Option<PostFit>,
 }
 
 /// Validation on arriving pairs: mean squared errors (8-bit units) of the current, previous
@@ -247,6 +267,10 @@ struct Fresh {
     bilinear_n: usize,
     /// Pairs measured with the earlier network (only while it differs from `current`).
     previous_n: usize,
+    /// The current network and the post-filter, on the pairs that arrived while one was
+    /// fitted.
+    filtered: f64,
+    filtered_n: usize,
 }
 
 impl Trainer {
@@ -277,6 +301,7 @@ impl Trainer {
             engine_failures: 0,
             engine_error: None,
             expansion: None,
+            post: config.post_filter.then(PostFit::default),
         }
     }
 
@@ -359,7 +384,13 @@ impl Trainer {
         };
         let f = &mut self.fresh;
         f.n += 1;
-        f.current += pair_mse(&self.net, &p);
+        let out = pair_output(&self.net, &p);
+        f.current += window_mse(&out, &p);
+        if let Some(filter) = self.post.as_ref().and_then(|post| post.filter.as_ref()) {
+            let y = filter.apply_window(&out, p.input_w, p.input_h, p.target_x, p.target_y, p.size);
+            f.filtered += mse_u8(&y, &p.target);
+            f.filtered_n += 1;
+        }
         f.blend += pair_mse(&blend, &p);
         self.blend_cache = Some((self.steps, blend));
         f.initial += pair_mse(&self.initial, &p);
@@ -516,6 +547,11 @@ impl Trainer {
                 fresh: f.n,
                 current: mean_psnr(f.current, f.n),
                 blend: mean_psnr(f.blend, f.n),
+                filtered: if f.filtered_n == f.n {
+                    mean_psnr(f.filtered, f.n)
+                } else {
+                    f64::NAN
+                },
                 previous: if f.previous_n == f.n {
                     mean_psnr(f.previous, f.n)
                 } else {
@@ -536,6 +572,7 @@ impl Trainer {
                 fresh: 0,
                 current: quality_on(&self.net, &ps),
                 blend: quality_on(&self.blend(), &ps),
+                filtered: f64::NAN,
                 previous: quality_on(&self.previous, &ps),
                 initial: quality_on(&self.initial, &ps),
                 bicubic: self.bicubic_quality(),
@@ -555,6 +592,7 @@ impl Trainer {
                 train_psnr,
             }
         };
+        self.refit_post_filter();
         self.older = std::mem::replace(&mut self.previous, self.net.clone());
         self.steps_at_older = self.steps_at_previous;
         self.steps_at_previous = self.steps;
@@ -583,6 +621,48 @@ impl Trainer {
     /// before it say nothing about the new scene).
     pub fn mark_cut(&mut self) {
         self.fresh = Fresh::default();
+        let since = self.store.added();
+        if let Some(post) = self.post.as_mut() {
+            *post = PostFit {
+                filter: None,
+                since,
+            };
+        }
+    }
+
+    /// Refits the post-filter on the current network's output over the newest pairs of the
+    /// scene (at most [`POST_FILTER_PAIRS`]).
+    fn refit_post_filter(&mut self) {
+        let Some(since) = self.post.as_ref().map(|p| p.since) else {
+            return;
+        };
+        let pairs: Vec<&StoredPatch> = self
+            .store
+            .iter()
+            .rev()
+            .take_while(|p| p.seq >= since)
+            .take(POST_FILTER_PAIRS)
+            .collect();
+        let net = &self.net;
+        let normal = pairs
+            .par_iter()
+            .fold(Normal::default, |mut n, p| {
+                let out = pair_output(net, p);
+                n.add(
+                    &out, p.input_w, p.input_h, &p.target, p.target_x, p.target_y, p.size,
+                );
+                n
+            })
+            .reduce(Normal::default, Normal::merge);
+        let filter = normal.solve().map(Arc::new);
+        if let Some(post) = self.post.as_mut() {
+            post.filter = filter;
+        }
+    }
+
+    /// The post-filter fitted at the last epoch's end, to follow the online network.
+    pub fn post_filter(&self) -> Option<Arc<Filter>> {
+        self.post.as_ref().and_then(|p| p.filter.clone())
     }
 
     /// Training restarts from DNN_0 (weights and Adam's moments; the patch store is kept,
@@ -591,6 +671,7 @@ impl Trainer {
         self.net = self.initial.clone();
         self.adam = Adam::new(self.net.num_params(), self.config.learning_rate);
         self.blend_cache = None;
+        self.refit_post_filter();
     }
 }
 
@@ -612,21 +693,31 @@ fn mse_u8(a: &[u8], b: &[u8]) -> f64 {
         / a.len().max(1) as f64
 }
 
-/// Mean squared error (8-bit units) of `net` on one whole pair, outputs rounded to 8 bits
-/// as the element writes them.
-fn pair_mse(net: &RefineNet, p: &StoredPatch) -> f64 {
+/// `net`'s output over a pair's whole input window, rounded to 8 bits as the element writes it.
+fn pair_output(net: &RefineNet, p: &StoredPatch) -> Vec<u8> {
     let x: Vec<f32> = p.input.iter().map(|&v| v as f32 / 255.0).collect();
-    let y = net.forward(&x, p.input_h, p.input_w);
+    net.forward(&x, p.input_h, p.input_w)
+        .iter()
+        .map(|&v| (v * 255.0).round().clamp(0.0, 255.0) as u8)
+        .collect()
+}
+
+/// Mean squared error (8-bit units) of an output window on the pair's target.
+fn window_mse(out: &[u8], p: &StoredPatch) -> f64 {
     let mut se = 0.0;
     for r in 0..p.size {
         let o = (p.target_y + r) * p.input_w + p.target_x;
         for c in 0..p.size {
-            let v = (y[o + c] * 255.0).round().clamp(0.0, 255.0);
-            let d = v as f64 - p.target[r * p.size + c] as f64;
+            let d = out[o + c] as f64 - p.target[r * p.size + c] as f64;
             se += d * d;
         }
     }
     se / (p.size * p.size) as f64
+}
+
+/// Mean squared error (8-bit units) of `net` on one whole pair.
+fn pair_mse(net: &RefineNet, p: &StoredPatch) -> f64 {
+    window_mse(&pair_output(net, p), p)
 }
 
 /// Mean-MSE PSNR of `net` over whole pairs (what the element would output on those cells).

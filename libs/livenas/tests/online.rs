@@ -28,7 +28,12 @@ struct TestHost {
 }
 
 impl Host for TestHost {
-    fn publish(&mut self, onnx: Vec<u8>, out_size: Option<(usize, usize)>) {
+    fn publish(
+        &mut self,
+        onnx: Vec<u8>,
+        _filter: Option<std::sync::Arc<lv_livenas::postfilter::Filter>>,
+        out_size: Option<(usize, usize)>,
+    ) {
         assert!(!onnx.is_empty());
         assert_eq!(out_size, Some((192, 192)));
         self.seen.lock().unwrap().published += 1;

@@ -19,6 +19,7 @@ pub use frame_ring::{Frame, FRAME_RING_BYTES, FRAME_RING_NS};
 pub use worker::Worker;
 
 use crate::adaptive::{Params, Transition};
+use crate::postfilter::Filter;
 use crate::trainer::{EpochQuality, TrainerConfig};
 use crate::wire::{Feedback, TrainerState};
 use frame_ring::FrameRing;
@@ -135,9 +136,16 @@ pub trait Host: Send {
     fn patches_connected(&self) -> bool {
         true
     }
-    /// The network after a trained epoch (ONNX bytes), for inference at the output size
-    /// (`None`: not known yet); called before that epoch's [`Host::epoch`].
-    fn publish(&mut self, _onnx: Vec<u8>, _out_size: Option<(usize, usize)>) {}
+    /// The network after a trained epoch (ONNX bytes) and the post-filter to run on its luma
+    /// ([`crate::postfilter`]; `None`: none), for inference at the output size (`None`: not
+    /// known yet); called before that epoch's [`Host::epoch`].
+    fn publish(
+        &mut self,
+        _onnx: Vec<u8>,
+        _filter: Option<Arc<Filter>>,
+        _out_size: Option<(usize, usize)>,
+    ) {
+    }
     fn epoch(&mut self, _report: &EpochReport) {}
     /// The outcome of a [`OnlineTrainer::save`].
     fn saved(&mut self, _path: &str, _result: std::io::Result<()>) {}

@@ -278,20 +278,27 @@ impl Worker {
         let changed = match serve {
             Served::Initial => self.served != Served::Initial,
             Served::Online | Served::Blend => trained || self.served != serve,
+            // Refitted at every epoch's end.
+            Served::Filtered => true,
         };
         if changed {
             let bytes = match serve {
                 Served::Initial => {
                     crate::trainer::export(self.trainer.initial(), "srenhance initial model")
                 }
-                Served::Online => self.trainer.export("srenhance online training"),
+                Served::Online | Served::Filtered => {
+                    self.trainer.export("srenhance online training")
+                }
                 Served::Blend => crate::trainer::export(
                     &self.trainer.blend(),
                     "srenhance online training, averaged with the initial model",
                 ),
             };
             let out_size = self.shared.lock().out_size;
-            host.publish(bytes, out_size);
+            let filter = (serve == Served::Filtered)
+                .then(|| self.trainer.post_filter())
+                .flatten();
+            host.publish(bytes, filter, out_size);
         }
         self.served = serve;
         let feedback = Feedback {

@@ -269,6 +269,10 @@ struct Epoch {
     /// What the safety net serves from this epoch's end on, and whether a cut fell in it.
     served: String,
     scene_cut: bool,
+    /// On the epoch's fresh patches: the initial model, and it followed by the post-filter
+    /// fitted before the epoch (NaN without one).
+    psnr_initial: f64,
+    psnr_filtered: f64,
 }
 
 #[derive(Default)]
@@ -460,6 +464,8 @@ fn run_pipeline(
                     gain_vs_initial_db: f("gain-vs-initial-db"),
                     training_fraction: f("training-fraction"),
                     served: s.get::<String>("served").unwrap_or_default(),
+                    psnr_initial: s.get::<f64>("psnr-initial").unwrap_or(f64::NAN),
+                    psnr_filtered: s.get::<f64>("psnr-filtered").unwrap_or(f64::NAN),
                     scene_cut: s.get::<bool>("scene-cut").unwrap_or(false),
                 };
                 match epochs.iter_mut().find(|(n, _)| *n == src) {
