@@ -884,3 +884,39 @@ fn a_scene_cut_serves_the_initial_model_until_new_patches_judge() {
         "{epochs:?}"
     );
 }
+
+/// The post-filter (`post-filter`, default on) is fitted from the second epoch on and judged
+/// on fresh patches like the networks (`psnr-filtered`); off, it is never measured or served.
+#[test]
+fn the_post_filter_is_measured_and_can_be_switched_off() {
+    let model = model_file("random", &random_net());
+    let hr = clip();
+    let lr: Vec<I420> = hr.iter().map(half).collect();
+    let out = (hr[0].w, hr[0].h);
+    let mut props = training_props(&model);
+    props.retain(|(k, _)| !matches!(*k, "adaptive" | "epoch-duration"));
+    props.push(("epoch-duration", 300_000_000u64.to_value()));
+    let epochs = |props: &[(&str, glib::Value)]| -> Vec<gst::Structure> {
+        let r = run(props, &lr, out, Some(patch_buffers(&hr, 32, 6, 1)), true);
+        assert!(r.error.is_none(), "{:?}", r.error);
+        r.messages
+            .into_iter()
+            .filter(|s| s.name() == "srenhance-epoch")
+            .collect()
+    };
+    let on = epochs(&props);
+    assert!(on.len() >= 3, "{on:?}");
+    assert!(on[0].get::<f64>("psnr-filtered").unwrap().is_nan());
+    assert!(
+        on[1..]
+            .iter()
+            .any(|e| e.get::<f64>("psnr-filtered").unwrap().is_finite()),
+        "{on:?}"
+    );
+    props.push(("post-filter", false.to_value()));
+    let off = epochs(&props);
+    assert!(off.iter().all(|e| {
+        e.get::<f64>("psnr-filtered").unwrap().is_nan()
+            && e.get::<&str>("served").unwrap() != "filtered"
+    }));
+}
