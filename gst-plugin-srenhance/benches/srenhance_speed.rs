@@ -480,6 +480,23 @@ fn main() {
             note: String::new(),
         });
     }
+    // The post-filter runs only in epochs that serve it (`post-filter`): its cost per frame,
+    // on natural luma with every bucket fitted, added to the trainer-running rows.
+    let filter_ms = post_filter_ms(&hr, reps);
+    for (threads, ms) in &filter_ms {
+        let sr = rows
+            .iter()
+            .find(|x| x.name == "srenhance, trainer running" && x.threads == *threads)
+            .unwrap();
+        let fps = 1.0 / (1.0 / sr.fps + ms / 1e3);
+        println!("  post-filter {ms:.2} ms/frame  threads {threads}: trainer running + filter {fps:.1} fps");
+        rows.push(Row {
+            name: "srenhance, trainer running, post-filter served".into(),
+            threads: *threads,
+            fps,
+            note: format!("the filter's {ms:.2} ms/frame added"),
+        });
+    }
     println!("\n| upscaler, 640x360 → 1280x720 | threads | fps | srenhance (trainer running) ÷ this | notes |");
     println!("| --- | ---: | ---: | ---: | --- |");
     for r in &rows {
@@ -496,6 +513,55 @@ fn main() {
             r.note
         );
     }
+}
+
+/// Milliseconds per 1280x720 luma plane of `lv_livenas::postfilter::Filter::apply_plane` with
+/// 1 and 2 threads, the filter fitted on the clip's own frames (a blurred copy against the
+/// frame) so that every bucket the content reaches has weights.
+fn post_filter_ms(hr: &[Vec<u8>], reps: usize) -> Vec<(usize, f64)> {
+    use lv_livenas::postfilter::Normal;
+    let (w, h) = HR;
+    let luma = |f: &Vec<u8>| f[..w * h].to_vec();
+    let blur = |y: &[u8]| -> Vec<u8> {
+        (0..w * h)
+            .map(|i| {
+                let (x, r) = (i % w, i / w);
+                let l = y[r * w + x.saturating_sub(1)] as u32;
+                let rr = y[r * w + (x + 1).min(w - 1)] as u32;
+                ((l + 2 * y[i] as u32 + rr + 2) / 4) as u8
+            })
+            .collect()
+    };
+    let mut normal = Normal::default();
+    for f in hr.iter().step_by(10) {
+        let y = luma(f);
+        normal.add(&blur(&y), w, h, &y, 0, 0, h);
+    }
+    let filter = normal.solve().expect("a fitted filter");
+    let planes: Vec<Vec<u8>> = hr.iter().map(|f| blur(&luma(f))).collect();
+    [1usize, 2]
+        .into_iter()
+        .map(|threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut scratch = Vec::new();
+            let best = (0..reps)
+                .map(|_| {
+                    let mut ps = planes.clone();
+                    let t0 = Instant::now();
+                    pool.install(|| {
+                        for p in ps.iter_mut() {
+                            filter.apply_plane(p, w, w, h, &mut scratch);
+                        }
+                    });
+                    t0.elapsed().as_secs_f64() / ps.len() as f64
+                })
+                .fold(f64::INFINITY, f64::min);
+            (threads, best * 1e3)
+        })
+        .collect()
 }
 
 /// Push-to-sink latencies (s), sorted, and how many frames were later than 2 frame periods.
