@@ -170,6 +170,9 @@ struct Processor {
     /// The post-filter on the output luma, and its copy of the unfiltered plane.
     filter: Option<Arc<Filter>>,
     filter_scratch: Vec<u8>,
+    /// `threads` workers for the filter's bands (built when a filter first comes).
+    filter_threads: usize,
+    filter_pool: Option<rayon::ThreadPool>,
 }
 
 #[derive(Default)]
@@ -518,6 +521,8 @@ impl Srenhance {
             initial_runner,
             filter,
             filter_scratch: Vec::new(),
+            filter_threads: lv_gst::element::worker_threads(settings.threads),
+            filter_pool: None,
         });
         Ok(())
     }
@@ -842,7 +847,17 @@ impl Srenhance {
                 let luma = outframe
                     .plane_data_mut(0)
                     .map_err(|_| gst::FlowError::Error)?;
-                f.apply_plane(luma, stride, w, h, &mut p.filter_scratch);
+                if p.filter_pool.is_none() {
+                    p.filter_pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(p.filter_threads)
+                        .build()
+                        .ok();
+                }
+                let scratch = &mut p.filter_scratch;
+                match &p.filter_pool {
+                    Some(pool) => pool.install(|| f.apply_plane(luma, stride, w, h, scratch)),
+                    None => f.apply_plane(luma, stride, w, h, scratch),
+                }
             }
         }
         Ok(outbuf)
