@@ -517,7 +517,7 @@ fn unpad_gst_i420(bytes: &[u8], w: usize, h: usize) -> Option<Vec<[Vec<u8>; 3]>>
         .iter()
         .map(|&(_, _, stride, rows)| stride * rows)
         .sum();
-    if frame == 0 || bytes.len() % frame != 0 {
+    if frame == 0 || !bytes.len().is_multiple_of(frame) {
         return None;
     }
     let tight = |f: &[u8], off: usize, (pw, ph, stride, _): (usize, usize, usize, usize)| {
