@@ -451,6 +451,9 @@ impl Filter {
         scratch: &mut Vec<u8>,
     ) {
         use rayon::prelude::*;
+        if w == 0 || h == 0 {
+            return;
+        }
         scratch.clear();
         for r in 0..h {
             scratch.extend_from_slice(&plane[r * stride..r * stride + w]);
