@@ -1496,10 +1496,10 @@ impl ObjectImpl for Srenhance {
                 glib::ParamSpecBoolean::builder("post-filter")
                     .nick("Post-filter")
                     .blurb(
-                        "With serve-best: fit a least-squares filter on the initial model's \
-                         output from the patches (one 5x5 filter per local-gradient class, \
+                        "With serve-best: fit a least-squares filter on the online network's \
+                         output from the scene's patches (one 5x5 filter per local-gradient class, \
                          refitted at each epoch's end, cleared at a scene cut) and serve the \
-                         initial model followed by it when that scores best on the epoch's \
+                         online network followed by it when that scores best on the epoch's \
                          new patches",
                     )
                     .default_value(d.post_filter)

@@ -259,18 +259,7 @@ impl Normal {
         self
     }
 
-    /// Scales every sum by `factor` (older samples count less).
-    pub fn decay(&mut self, factor: f64) {
-        for v in self.ata.iter_mut().chain(&mut self.atb).chain(&mut self.n) {
-            *v *= factor;
-        }
-    }
-
-    pub fn clear(&mut self) {
-        *self = Normal::default();
-    }
-
-    /// Samples summed (after decay).
+    /// Samples summed.
     pub fn samples(&self) -> f64 {
         self.n.iter().sum()
     }
@@ -373,7 +362,7 @@ impl Filter {
     }
 
     /// Filters rows `y0..y1` of `src` (`w x h`, rows `stride` apart) into `dst` (those rows
-    /// only, `w` apart).
+    /// only, `dst_stride` apart).
     #[allow(clippy::too_many_arguments)]
     fn rows(
         &self,
@@ -384,11 +373,13 @@ impl Filter {
         y0: usize,
         y1: usize,
         dst: &mut [u8],
+        dst_stride: usize,
     ) {
         let b = buckets(src, w, h, stride, y0, y1);
         for y in y0..y1 {
             let bi = &b[(y - y0) * w..(y - y0 + 1) * w];
-            let di = &mut dst[(y - y0) * w..(y - y0 + 1) * w];
+            let o = (y - y0) * dst_stride;
+            let di = &mut dst[o..o + w];
             if y < RADIUS || y + RADIUS >= h || w <= 2 * RADIUS {
                 for x in 0..w {
                     di[x] = self.pixel(src, w, h, stride, x, y, bi[x]);
@@ -396,8 +387,7 @@ impl Filter {
                 continue;
             }
             // Inside the image: the taps straight from the rows, the centre's weight folded
-            // into
-            // the kernel (c + Σ wₖ(xₖ − c) + bias = c(1 − Σ wₖ) + Σ wₖxₖ + bias).
+            // into the kernel (c + Σ wₖ(xₖ − c) + bias = c(1 − Σ wₖ) + Σ wₖxₖ + bias).
             let rows: [&[u8]; SIDE] = std::array::from_fn(|k| {
                 let o = (y + k - RADIUS) * stride;
                 &src[o..o + w]
@@ -432,7 +422,7 @@ impl Filter {
         size: usize,
     ) -> Vec<u8> {
         let mut rows = vec![0u8; size * w];
-        self.rows(out, w, h, w, ty, ty + size, &mut rows);
+        self.rows(out, w, h, w, ty, ty + size, &mut rows, w);
         let mut v = Vec::with_capacity(size * size);
         for r in 0..size {
             v.extend_from_slice(&rows[r * w + tx..r * w + tx + size]);
@@ -459,19 +449,13 @@ impl Filter {
             scratch.extend_from_slice(&plane[r * stride..r * stride + w]);
         }
         let src: &[u8] = scratch;
-        let bands: Vec<(usize, &mut [u8])> = plane[..stride * (h - 1) + w]
-            .chunks_mut(stride * BAND)
+        plane[..stride * (h - 1) + w]
+            .par_chunks_mut(stride * BAND)
             .enumerate()
-            .collect();
-        bands.into_par_iter().for_each(|(i, band)| {
-            let y0 = i * BAND;
-            let y1 = (y0 + BAND).min(h);
-            let mut rows = vec![0u8; (y1 - y0) * w];
-            self.rows(src, w, h, w, y0, y1, &mut rows);
-            for r in 0..y1 - y0 {
-                band[r * stride..r * stride + w].copy_from_slice(&rows[r * w..(r + 1) * w]);
-            }
-        });
+            .for_each(|(i, band)| {
+                let y0 = i * BAND;
+                self.rows(src, w, h, w, y0, (y0 + BAND).min(h), band, stride);
+            });
     }
 }
 
@@ -595,18 +579,13 @@ mod tests {
     }
 
     #[test]
-    fn untrained_buckets_are_the_identity_and_decay_scales() {
+    fn nothing_is_fitted_without_samples_and_merging_adds_them() {
         let mut n = Normal::default();
         assert!(n.solve().is_none());
         let a = textured(32, 32, 3);
         n.add(&a, 32, 32, &a[..16 * 16], 0, 0, 16);
-        let s = n.samples();
-        assert_eq!(s, 256.0);
-        n.decay(0.5);
-        assert_eq!(n.samples(), 128.0);
+        assert_eq!(n.samples(), 256.0);
         let m = n.clone().merge(n.clone());
-        assert_eq!(m.samples(), 256.0);
-        n.clear();
-        assert_eq!(n.samples(), 0.0);
+        assert_eq!(m.samples(), 512.0);
     }
 }
