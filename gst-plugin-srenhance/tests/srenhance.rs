@@ -920,3 +920,45 @@ fn the_post_filter_is_measured_and_can_be_switched_off() {
             && e.get::<&str>("served").unwrap() != "filtered"
     }));
 }
+
+/// The generic post-filter goes with the embedded model: with `post-filter` (default) the
+/// luma differs from the network alone; a `post-filter-model` of zero weights (the identity)
+/// gives the network alone back; a bad file is a bus error naming it; a `model` of one's own
+/// gets no generic filter unless one is named.
+#[test]
+fn the_generic_post_filter_follows_the_embedded_model_and_its_property() {
+    use lv_livenas::postfilter::{BUCKETS, K};
+    let frames: Vec<I420> = clip().iter().take(2).map(half).collect();
+    let out = (frames[0].w * 2, frames[0].h * 2);
+    let luma = |props: Vec<(&'static str, glib::Value)>| -> Vec<u8> {
+        let r = run(&props, &frames, out, None, true);
+        assert!(r.error.is_none(), "{:?}", r.error);
+        r.frames[1].planes[0].clone()
+    };
+    let base = |pf: bool| vec![("training", false.to_value()), ("post-filter", pf.to_value())];
+    let alone = luma(base(false));
+    let filtered = luma(base(true));
+    assert_ne!(alone, filtered, "the embedded generic post-filter did not apply");
+
+    let mut zeros = b"LVPF".to_vec();
+    for n in [1u32, BUCKETS as u32, K as u32] {
+        zeros.extend_from_slice(&n.to_le_bytes());
+    }
+    zeros.resize(16 + 4 * BUCKETS * K, 0);
+    let identity = write_model("identity.lvpf", &zeros);
+    let mut props = base(true);
+    props.push(("post-filter-model", identity.to_str().unwrap().to_value()));
+    assert_eq!(luma(props), alone);
+
+    let bad = write_model("truncated.lvpf", &zeros[..100]);
+    let mut props = base(true);
+    props.push(("post-filter-model", bad.to_str().unwrap().to_value()));
+    let e = run(&props, &frames, out, None, true).error.expect("bad filter");
+    assert!(e.contains("truncated.lvpf") && e.contains("bytes"), "{e}");
+
+    // The embedded model given as a file: a model of the user's own, so no generic filter.
+    let onnx = std::fs::read(lv_testkit::oracle::repo_root().join("models/srenhance/srenhance.onnx"))
+        .unwrap();
+    let own = write_model("own-copy", &onnx);
+    assert_eq!(luma(no_training(&own)), alone);
+}

@@ -66,6 +66,14 @@ static DEFAULT_MODEL: Option<&[u8]> =
 #[cfg(not(srenhance_embedded_model))]
 static DEFAULT_MODEL: Option<&[u8]> = None;
 
+/// The generic post-filter fitted offline on the generic model's output
+/// (scripts/fit-srenhance-postfilter.sh), embedded when it exists at build time.
+#[cfg(srenhance_embedded_postfilter)]
+static DEFAULT_POST_FILTER: Option<&[u8]> =
+    Some(include_bytes!("../../../models/srenhance/postfilter.lvpf"));
+#[cfg(not(srenhance_embedded_postfilter))]
+static DEFAULT_POST_FILTER: Option<&[u8]> = None;
+
 const CUBIC: Kernel = Kernel::CATMULL_ROM;
 const FORMATS: &[VideoFormat] = &[
     VideoFormat::I420,
@@ -102,6 +110,7 @@ struct Settings {
     adaptive: bool,
     serve_best: bool,
     post_filter: bool,
+    post_filter_model: Option<String>,
     adapt: Adapt,
     loss: Loss,
     epoch_duration: u64,
@@ -128,6 +137,7 @@ impl Default for Settings {
             adaptive: true,
             serve_best: true,
             post_filter: true,
+            post_filter_model: None,
             adapt: DEFAULT_ADAPT,
             loss: Loss::default(),
             epoch_duration: DEFAULT_EPOCH_NS,
@@ -156,6 +166,8 @@ struct Network {
     runner: Option<(u64, (usize, usize), Arc<PlaneRunner>)>,
     /// The post-filter to run after `model` (lv_livenas::postfilter), if served.
     filter: Option<Arc<Filter>>,
+    /// The generic post-filter served with `initial`, if any.
+    initial_filter: Option<Arc<Filter>>,
 }
 
 /// Everything built for one caps pair.
@@ -167,6 +179,8 @@ struct Processor {
     generation: u64,
     /// DNN_0 at the output size, for the safety net's switch on a scene cut.
     initial_runner: Option<Arc<PlaneRunner>>,
+    /// The generic post-filter that goes with DNN_0.
+    initial_filter: Option<Arc<Filter>>,
     /// The post-filter on the output luma, and its copy of the unfiltered plane.
     filter: Option<Arc<Filter>>,
     filter_scratch: Vec<u8>,
@@ -280,6 +294,50 @@ impl Srenhance {
             ));
         }
         Ok((model, bytes))
+    }
+
+    /// The generic post-filter served with the initial model: `post-filter-model`, or the one
+    /// embedded beside the embedded generic model (a filter is fitted to one network's output,
+    /// so a `model` of the user's own gets none unless they name one). `None` with
+    /// `post-filter=false`.
+    fn load_post_filter(settings: &Settings) -> Result<Option<Arc<Filter>>, gst::ErrorMessage> {
+        if !settings.post_filter {
+            return Ok(None);
+        }
+        let (bytes, what) = match (&settings.post_filter_model, &settings.model) {
+            (Some(path), _) => (
+                std::fs::read(path).map_err(|e| {
+                    gst::error_msg!(
+                        gst::ResourceError::OpenRead,
+                        ["srenhance: cannot read post-filter-model {path}: {e}"]
+                    )
+                })?,
+                path.clone(),
+            ),
+            (None, None) => match DEFAULT_POST_FILTER {
+                Some(b) => (b.to_vec(), "(embedded generic post-filter)".to_string()),
+                None => {
+                    gst::info!(CAT, "this build has no embedded generic post-filter");
+                    return Ok(None);
+                }
+            },
+            (None, Some(_)) => {
+                gst::info!(
+                    CAT,
+                    "model set and no post-filter-model: no generic post-filter (the embedded \
+                     one is fitted to the embedded model)"
+                );
+                return Ok(None);
+            }
+        };
+        let filter = Filter::from_bytes(&bytes).map_err(|e| {
+            gst::error_msg!(
+                gst::ResourceError::OpenRead,
+                ["srenhance: cannot use post-filter-model {what}: {e}"]
+            )
+        })?;
+        gst::info!(CAT, "generic post-filter {what}: {} fitted buckets", filter.fitted);
+        Ok(Some(Arc::new(filter)))
     }
 
     fn runner_config(settings: &Settings) -> RunnerConfig {
@@ -466,13 +524,14 @@ impl Srenhance {
             return Ok(());
         }
         state.passthrough = false;
-        let (generation, model, initial, filter) = {
+        let (generation, model, initial, filter, initial_filter) = {
             let sh = lock(&self.network);
             (
                 sh.generation,
                 sh.model.clone(),
                 sh.initial.clone(),
                 sh.filter.clone(),
+                sh.initial_filter.clone(),
             )
         };
         let model = model.ok_or("no model loaded")?;
@@ -519,6 +578,7 @@ impl Srenhance {
             scaler,
             generation,
             initial_runner,
+            initial_filter,
             filter,
             filter_scratch: Vec::new(),
             filter_threads: lv_gst::element::worker_threads(settings.threads),
@@ -657,7 +717,7 @@ impl Srenhance {
         if let (true, Some(p)) = (cut, state.processor.as_mut()) {
             if let Some(r) = &p.initial_runner {
                 p.scaler.set_runner(r.clone());
-                p.filter = None;
+                p.filter = p.initial_filter.clone();
                 gst::debug!(CAT, imp = self, "scene cut: the initial network in use");
             }
         }
@@ -1076,7 +1136,11 @@ impl Srenhance {
         lock(&self.online).clone()
     }
 
-    fn online_config(settings: &Settings, fault: Option<Fault>) -> OnlineConfig {
+    fn online_config(
+        settings: &Settings,
+        fault: Option<Fault>,
+        prior_filter: Option<Arc<Filter>>,
+    ) -> OnlineConfig {
         OnlineConfig {
             trainer: TrainerConfig {
                 learning_rate: settings.learning_rate as f32,
@@ -1098,6 +1162,7 @@ impl Srenhance {
             save_path: settings.save_model.clone(),
             fault,
             engine: Self::training_engine(settings.backend),
+            prior_filter,
         }
     }
 
@@ -1496,13 +1561,24 @@ impl ObjectImpl for Srenhance {
                 glib::ParamSpecBoolean::builder("post-filter")
                     .nick("Post-filter")
                     .blurb(
-                        "With serve-best: fit a least-squares filter on the online network's \
-                         output from the scene's patches (one 5x5 filter per local-gradient class, \
-                         refitted at each epoch's end, cleared at a scene cut) and serve the \
-                         online network followed by it when that scores best on the epoch's \
-                         new patches",
+                        "Least-squares filters on the output luma (one 5x5 filter per \
+                         local-gradient class): the generic one (post-filter-model) after the \
+                         initial model, and with serve-best a refit on the online network's \
+                         output from the scene's patches (pulled toward the generic one, refitted \
+                         at each epoch's end, reset at a scene cut), served when the online \
+                         network followed by it scores best on the epoch's new patches",
                     )
                     .default_value(d.post_filter)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("post-filter-model")
+                    .nick("Post-filter model")
+                    .blurb(
+                        "Path of a generic post-filter (.lvpf, written by srenhance-fit-filter) \
+                         fitted on the initial model's output; empty: the one embedded beside the \
+                         generic model when model is empty, none otherwise. Read when the \
+                         element starts",
+                    )
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("training-loss", Loss::default())
@@ -1684,6 +1760,7 @@ impl ObjectImpl for Srenhance {
             "adaptive" => s.adaptive = value.get().unwrap(),
             "serve-best" => s.serve_best = value.get().unwrap(),
             "post-filter" => s.post_filter = value.get().unwrap(),
+            "post-filter-model" => s.post_filter_model = opt_str(value),
             "adapt-params" => s.adapt = value.get().unwrap(),
             "training-loss" => s.loss = value.get().unwrap(),
             "epoch-duration" => s.epoch_duration = value.get().unwrap(),
@@ -1721,6 +1798,7 @@ impl ObjectImpl for Srenhance {
             "adaptive" => s.adaptive.to_value(),
             "serve-best" => s.serve_best.to_value(),
             "post-filter" => s.post_filter.to_value(),
+            "post-filter-model" => s.post_filter_model.to_value(),
             "adapt-params" => s.adapt.to_value(),
             "training-loss" => s.loss.to_value(),
             "epoch-duration" => s.epoch_duration.to_value(),
@@ -1815,13 +1893,25 @@ impl ElementImpl for Srenhance {
                         .unwrap_or("(embedded generic model)"),
                     model.info()
                 );
+                let post_filter = match Self::load_post_filter(&settings) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        self.post_error_message(e);
+                        return Err(gst::StateChangeError);
+                    }
+                };
                 *lock(&self.network) = Network {
                     initial: Some(model.clone()),
                     model: Some(model),
+                    filter: post_filter.clone(),
+                    initial_filter: post_filter.clone(),
                     ..Network::default()
                 };
-                *lock(&self.online) =
-                    OnlineTrainer::new(Self::online_config(&settings, self.injected_fault()));
+                *lock(&self.online) = OnlineTrainer::new(Self::online_config(
+                    &settings,
+                    self.injected_fault(),
+                    post_filter,
+                ));
                 *lock(&self.patch_segment) = None;
                 self.failure_posted.store(false, Ordering::SeqCst);
                 *lock(&self.state) = State::default();

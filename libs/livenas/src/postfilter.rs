@@ -41,6 +41,12 @@ const BOX: usize = 2;
 /// Ridge weight per sample: the fit minimises |Aw − b|² + LAMBDA·n·|w|², which pulls a bucket
 /// that saw few or ambiguous samples toward the identity (w = 0).
 pub const LAMBDA: f64 = 0.3;
+/// Ridge weight toward the generic filter in an online refit ([`Normal::solve_toward`]), in
+/// AᵀA's units (squared 8-bit differences summed over samples): about 200 samples of a
+/// textured bucket's worth, so a few patches of a new scene bend the generic filter without
+/// replacing it. Chosen in the numpy simulation of session 19 (2·10⁴ against 2·10⁵ and the
+/// per-sample ridge toward the identity; docs/eval/2026-12-07-generic-filter/).
+pub const PRIOR_WEIGHT: f64 = 2e4;
 /// Context a pixel's output reads on each side: the taps, or the gradient (1) and the box.
 pub const CONTEXT: usize = if RADIUS > BOX + 1 { RADIUS } else { BOX + 1 };
 
@@ -228,21 +234,51 @@ impl Normal {
         for r in 0..size {
             for c in 0..size {
                 let (x, y) = (tx + c, ty + r);
-                let bi = b[r * w + x] as usize;
                 let f = features(out, w, h, w, x, y);
                 let res = target[r * size + c] as f64 - out[y * w + x] as f64;
-                let ata = &mut self.ata[bi * K * K..(bi + 1) * K * K];
-                for i in 0..K {
-                    let fi = f[i] as f64;
-                    let row = &mut ata[i * K..(i + 1) * K];
-                    for j in i..K {
-                        row[j] += fi * f[j] as f64;
-                    }
-                    self.atb[bi * K + i] += fi * res;
-                }
-                self.n[bi] += 1.0;
+                self.add_sample(b[r * w + x] as usize, &f, res);
             }
         }
+    }
+
+    /// Adds every pixel of a whole `w x h` output plane against its target plane (rows
+    /// `stride` and `target_stride` apart): the offline fit of the generic filter.
+    pub fn add_plane(
+        &mut self,
+        out: &[u8],
+        stride: usize,
+        target: &[u8],
+        target_stride: usize,
+        w: usize,
+        h: usize,
+    ) {
+        if w == 0 || h == 0 {
+            return;
+        }
+        for y0 in (0..h).step_by(BAND) {
+            let y1 = (y0 + BAND).min(h);
+            let b = buckets(out, w, h, stride, y0, y1);
+            for y in y0..y1 {
+                for x in 0..w {
+                    let f = features(out, w, h, stride, x, y);
+                    let res = target[y * target_stride + x] as f64 - out[y * stride + x] as f64;
+                    self.add_sample(b[(y - y0) * w + x] as usize, &f, res);
+                }
+            }
+        }
+    }
+
+    fn add_sample(&mut self, bi: usize, f: &[f32; K], res: f64) {
+        let ata = &mut self.ata[bi * K * K..(bi + 1) * K * K];
+        for i in 0..K {
+            let fi = f[i] as f64;
+            let row = &mut ata[i * K..(i + 1) * K];
+            for j in i..K {
+                row[j] += fi * f[j] as f64;
+            }
+            self.atb[bi * K + i] += fi * res;
+        }
+        self.n[bi] += 1.0;
     }
 
     /// Adds another's sums.
@@ -266,26 +302,41 @@ impl Normal {
 
     /// The ridge least-squares filter; `None` when no bucket has `K` samples yet.
     pub fn solve(&self) -> Option<Filter> {
-        let mut weights = vec![0f32; BUCKETS * K];
+        let f = self.solve_toward(None);
+        (f.fitted > 0).then_some(f)
+    }
+
+    /// The ridge fit pulled toward `prior` (the generic filter) instead of the identity: each
+    /// bucket minimises |Aw − b|² + PRIOR_WEIGHT·|w − w₀|², and a bucket with fewer than `K`
+    /// samples keeps w₀. Without a prior: [`Self::solve`]'s fit, identity where unfitted.
+    pub fn solve_toward(&self, prior: Option<&Filter>) -> Filter {
+        let mut weights = match prior {
+            Some(p) => p.weights.clone(),
+            None => vec![0f32; BUCKETS * K],
+        };
         let mut fitted = 0;
         for b in 0..BUCKETS {
             let n = self.n[b];
             if n < K as f64 {
                 continue;
             }
+            let (ridge, w0) = match prior {
+                Some(p) => (PRIOR_WEIGHT, &p.weights[b * K..(b + 1) * K]),
+                None => (LAMBDA * n, &[0f32; K][..]),
+            };
             // Symmetric from the upper triangle, plus the ridge on the diagonal.
             let ata = &self.ata[b * K * K..(b + 1) * K * K];
             let m: [[f64; K]; K] = std::array::from_fn(|i| {
                 std::array::from_fn(|j| {
                     let v = ata[i.min(j) * K + i.max(j)];
                     if i == j {
-                        v + LAMBDA * n
+                        v + ridge
                     } else {
                         v
                     }
                 })
             });
-            let rhs: [f64; K] = std::array::from_fn(|i| self.atb[b * K + i]);
+            let rhs: [f64; K] = std::array::from_fn(|i| self.atb[b * K + i] + ridge * w0[i] as f64);
             if let Some(x) = cholesky_solve(m, rhs) {
                 for (w, v) in weights[b * K..(b + 1) * K].iter_mut().zip(x) {
                     *w = v as f32;
@@ -293,24 +344,7 @@ impl Normal {
                 fitted += 1;
             }
         }
-        let dense = weights
-            .chunks(K)
-            .flat_map(|w| {
-                let centre = 1.0 - w[..K - 1].iter().sum::<f32>();
-                let mut d = [0f32; K + 1];
-                let mid = RADIUS * SIDE + RADIUS;
-                d[..mid].copy_from_slice(&w[..mid]);
-                d[mid] = centre;
-                d[mid + 1..K].copy_from_slice(&w[mid..K - 1]);
-                d[K] = w[K - 1];
-                d
-            })
-            .collect();
-        (fitted > 0).then_some(Filter {
-            weights,
-            dense,
-            fitted,
-        })
+        Filter::from_weights(weights, fitted)
     }
 }
 
@@ -341,7 +375,80 @@ fn cholesky_solve(mut m: [[f64; K]; K], rhs: [f64; K]) -> Option<[f64; K]> {
 /// Rows filtered per parallel task: a band recomputes 2·BOX + 2 rows of gradients.
 const BAND: usize = 32;
 
+/// File format of a filter: this magic, then version, bucket count and taps per bucket
+/// (little-endian u32), then `BUCKETS * K` little-endian f32 weights.
+const MAGIC: &[u8; 4] = b"LVPF";
+const VERSION: u32 = 1;
+/// No fitted weight comes near this (a 5x5 filter of 8-bit differences); a file that has one
+/// is not a filter this code wrote.
+const MAX_WEIGHT: f32 = 1e3;
+
 impl Filter {
+    fn from_weights(weights: Vec<f32>, fitted: usize) -> Filter {
+        let dense = weights
+            .chunks(K)
+            .flat_map(|w| {
+                let centre = 1.0 - w[..K - 1].iter().sum::<f32>();
+                let mut d = [0f32; K + 1];
+                let mid = RADIUS * SIDE + RADIUS;
+                d[..mid].copy_from_slice(&w[..mid]);
+                d[mid] = centre;
+                d[mid + 1..K].copy_from_slice(&w[mid..K - 1]);
+                d[K] = w[K - 1];
+                d
+            })
+            .collect();
+        Filter {
+            weights,
+            dense,
+            fitted,
+        }
+    }
+
+    /// The filter as a file ([`Filter::from_bytes`] reads it back).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(16 + 4 * self.weights.len());
+        v.extend_from_slice(MAGIC);
+        for n in [VERSION, BUCKETS as u32, K as u32] {
+            v.extend_from_slice(&n.to_le_bytes());
+        }
+        for w in &self.weights {
+            v.extend_from_slice(&w.to_le_bytes());
+        }
+        v
+    }
+
+    /// Reads a filter file, checking its header, its length and every weight.
+    pub fn from_bytes(b: &[u8]) -> Result<Filter, String> {
+        let want = 16 + 4 * BUCKETS * K;
+        if b.len() < 16 || &b[..4] != MAGIC {
+            return Err("not a post-filter file (no LVPF header)".into());
+        }
+        let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let (version, buckets, taps) = (word(4), word(8), word(12));
+        if version != VERSION || buckets as usize != BUCKETS || taps as usize != K {
+            return Err(format!(
+                "post-filter file version {version} with {buckets} buckets of {taps} taps; \
+                 this build reads version {VERSION}, {BUCKETS} buckets of {K} taps"
+            ));
+        }
+        if b.len() != want {
+            return Err(format!(
+                "post-filter file is {} bytes, {want} expected",
+                b.len()
+            ));
+        }
+        let weights: Vec<f32> = b[16..]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        if let Some(w) = weights.iter().find(|w| !w.is_finite() || w.abs() > MAX_WEIGHT) {
+            return Err(format!("post-filter file has an impossible weight {w}"));
+        }
+        let fitted = weights.chunks(K).filter(|w| w.iter().any(|&v| v != 0.0)).count();
+        Ok(Filter::from_weights(weights, fitted))
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn pixel(
         &self,
@@ -460,10 +567,14 @@ impl Filter {
 }
 
 /// The fit's state beside the online trainer: the filter fitted at the last epoch's end on
-/// the online network's output, and where the current scene's pairs begin in the store.
+/// the online network's output, the generic filter it is pulled toward, and where the
+/// current scene's pairs begin in the store.
 #[derive(Clone, Debug, Default)]
 pub struct PostFit {
     pub filter: Option<Arc<Filter>>,
+    /// The generic filter fitted offline on the initial network's output (shipped beside
+    /// it): part of what DNN_0 serves, and the prior every refit starts from.
+    pub prior: Option<Arc<Filter>>,
     /// Sequence number of the first pair after the last scene cut.
     pub since: u64,
 }
@@ -587,5 +698,96 @@ mod tests {
         assert_eq!(n.samples(), 256.0);
         let m = n.clone().merge(n.clone());
         assert_eq!(m.samples(), 512.0);
+    }
+
+    fn fitted_on_textures() -> (Normal, Filter) {
+        let mut n = Normal::default();
+        for seed in 0..4 {
+            let a = textured(48, 48, seed);
+            let b = textured(48, 48, seed + 10);
+            n.add(&a, 48, 48, &b[..40 * 40], 4, 4, 40);
+        }
+        let f = n.solve().unwrap();
+        (n, f)
+    }
+
+    #[test]
+    fn a_filter_file_reads_back_and_bad_files_are_refused() {
+        let (_, f) = fitted_on_textures();
+        let bytes = f.to_bytes();
+        let back = Filter::from_bytes(&bytes).unwrap();
+        assert_eq!(back.weights, f.weights);
+        assert_eq!(back.dense, f.dense);
+        assert!(Filter::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        assert!(Filter::from_bytes(b"LVPF").is_err());
+        assert!(Filter::from_bytes(&[]).is_err());
+        let mut wrong = bytes.clone();
+        wrong[0] = b'X';
+        assert!(Filter::from_bytes(&wrong).unwrap_err().contains("header"));
+        let mut dims = bytes.clone();
+        dims[8] = 71;
+        assert!(Filter::from_bytes(&dims).unwrap_err().contains("buckets"));
+        let mut nan = bytes.clone();
+        nan[16..20].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert!(Filter::from_bytes(&nan).unwrap_err().contains("weight"));
+        let mut huge = bytes;
+        huge[20..24].copy_from_slice(&1e9f32.to_le_bytes());
+        assert!(Filter::from_bytes(&huge).is_err());
+    }
+
+    /// All-zero weights are the identity: what a file of zeros gives back is its input.
+    #[test]
+    fn zero_weights_are_the_identity() {
+        let bytes = Filter::from_weights(vec![0.0; BUCKETS * K], 0).to_bytes();
+        let f = Filter::from_bytes(&bytes).unwrap();
+        let a = textured(40, 30, 5);
+        let mut plane = a.clone();
+        f.apply_plane(&mut plane, 40, 40, 30, &mut Vec::new());
+        assert_eq!(plane, a);
+    }
+
+    /// With a prior, buckets without samples keep it exactly, and a bucket with many samples
+    /// moves from it toward its own fit.
+    #[test]
+    fn a_refit_starts_from_the_prior_and_moves_with_samples() {
+        let (_, prior) = fitted_on_textures();
+        let none = Normal::default().solve_toward(Some(&prior));
+        assert_eq!(none.weights, prior.weights);
+        assert_eq!(none.fitted, 0);
+        // Another degradation, many samples: the refit lands nearer its own plain fit than
+        // the prior is.
+        let mut n = Normal::default();
+        for seed in 20..40 {
+            let a = textured(64, 64, seed);
+            let b: Vec<u8> = a.iter().map(|&v| v.saturating_add(6)).collect();
+            n.add(&a, 64, 64, &b[..56 * 56], 4, 4, 56);
+        }
+        let own = n.solve().unwrap();
+        let refit = n.solve_toward(Some(&prior));
+        let dist = |x: &Filter, y: &Filter| -> f32 {
+            x.weights.iter().zip(&y.weights).map(|(a, b)| (a - b).powi(2)).sum()
+        };
+        assert!(refit.fitted > 0);
+        assert!(dist(&refit, &own) < dist(&prior, &own));
+        assert_ne!(refit.weights, prior.weights);
+    }
+
+    /// The whole-plane sums are the window sums over the same pixels.
+    #[test]
+    fn plane_samples_match_window_samples() {
+        let (w, h) = (37, 37);
+        let a = textured(w, h, 7);
+        let b = textured(w, h, 8);
+        let mut by_window = Normal::default();
+        by_window.add(&a, w, h, &b, 0, 0, w);
+        let mut stride_a = vec![0u8; 40 * h];
+        for r in 0..h {
+            stride_a[r * 40..r * 40 + w].copy_from_slice(&a[r * w..(r + 1) * w]);
+        }
+        let mut by_plane = Normal::default();
+        by_plane.add_plane(&stride_a, 40, &b, w, w, h);
+        assert_eq!(by_plane.n, by_window.n);
+        assert_eq!(by_plane.atb, by_window.atb);
+        assert_eq!(by_plane.ata, by_window.ata);
     }
 }

@@ -16,6 +16,10 @@
 //! on its output over the scene's patches ([`crate::postfilter`]): a closed-form fit that learns much more from a few
 //! dozen patches than a few hundred Adam steps do, but only for as long as the scene lasts.
 //!
+//! With a generic post-filter (fitted offline on DNN_0's output and shipped beside it), DNN_0
+//! is served with it and every refit is pulled toward it, so the filtered candidate starts
+//! from the generic filter at a cut instead of from nothing.
+//!
 //! A scene cut (detected on the video, [`crate::scene`]) switches to DNN_0 at once; the
 //! measure then restarts with the patches after the cut. When DNN_0 beats the online network
 //! by more than [`RESET_MARGIN_DB`] on fresh patches the learning no longer fits the content,
@@ -80,12 +84,20 @@ pub fn choose(q: &EpochQuality, cut: bool, last: Served) -> Served {
     best.0
 }
 
-/// Whether training should restart from DNN_0 (see the module documentation).
+/// Whether training should restart from DNN_0 (see the module documentation). The online
+/// side is the better of the network alone and with its refitted filter: DNN_0's measure
+/// includes the generic filter when there is one, and a network that only wins once filtered
+/// still learns the scene.
 pub fn should_reset(q: &EpochQuality) -> bool {
+    let online = if q.filtered > q.current {
+        q.filtered
+    } else {
+        q.current
+    };
     q.fresh >= MIN_FRESH
         && q.initial.is_finite()
-        && q.current.is_finite()
-        && q.initial - q.current > RESET_MARGIN_DB
+        && online.is_finite()
+        && q.initial - online > RESET_MARGIN_DB
 }
 
 #[cfg(test)]
@@ -165,5 +177,9 @@ mod tests {
         assert!(!should_reset(&q(30.25, 30.2, 30.3)));
         assert!(!should_reset(&q_fresh(30.0, 30.2, 30.3, MIN_FRESH - 1)));
         assert!(!should_reset(&q(f64::NAN, 30.2, 30.3)));
+        // The online network with its filter is close enough: no restart.
+        let mut filtered = q(30.0, 30.2, 30.3);
+        filtered.filtered = 30.25;
+        assert!(!should_reset(&filtered));
     }
 }

@@ -382,6 +382,15 @@ impl Trainer {
             Some((at, b)) if at == self.steps => b,
             _ => self.blend(),
         };
+        // DNN_0 as it is served: with the generic filter when there is one.
+        let initial = match self.prior_filter() {
+            Some(g) => {
+                let out = pair_output(&self.initial, &p);
+                let y = g.apply_window(&out, p.input_w, p.input_h, p.target_x, p.target_y, p.size);
+                mse_u8(&y, &p.target)
+            }
+            None => pair_mse(&self.initial, &p),
+        };
         let f = &mut self.fresh;
         f.n += 1;
         let out = pair_output(&self.net, &p);
@@ -393,7 +402,7 @@ impl Trainer {
         }
         f.blend += pair_mse(&blend, &p);
         self.blend_cache = Some((self.steps, blend));
-        f.initial += pair_mse(&self.initial, &p);
+        f.initial += initial;
         if self.steps > self.steps_at_older {
             f.previous += pair_mse(&self.older, &p);
             f.previous_n += 1;
@@ -574,7 +583,7 @@ impl Trainer {
                 blend: quality_on(&self.blend(), &ps),
                 filtered: f64::NAN,
                 previous: quality_on(&self.previous, &ps),
-                initial: quality_on(&self.initial, &ps),
+                initial: self.initial_quality_on(&ps),
                 bicubic: self.bicubic_quality(),
                 bilinear: {
                     let v: Vec<f64> = ps
@@ -624,16 +633,50 @@ impl Trainer {
         let since = self.store.added();
         if let Some(post) = self.post.as_mut() {
             *post = PostFit {
-                filter: None,
+                filter: post.prior.clone(),
+                prior: post.prior.take(),
                 since,
             };
         }
     }
 
+    /// Sets the generic filter fitted offline on DNN_0's output (see [`PostFit::prior`]);
+    /// ignored without `config.post_filter`.
+    pub fn set_prior_filter(&mut self, prior: Option<Arc<Filter>>) {
+        if let Some(post) = self.post.as_mut() {
+            post.filter = post.filter.take().or_else(|| prior.clone());
+            post.prior = prior;
+        }
+    }
+
+    /// The generic filter served with DNN_0, if any.
+    pub fn prior_filter(&self) -> Option<Arc<Filter>> {
+        self.post.as_ref().and_then(|p| p.prior.clone())
+    }
+
+    /// DNN_0 as served (with the generic filter when there is one) on whole pairs.
+    fn initial_quality_on(&self, ps: &[&StoredPatch]) -> f64 {
+        let Some(g) = self.prior_filter() else {
+            return quality_on(&self.initial, ps);
+        };
+        if ps.is_empty() {
+            return f64::NAN;
+        }
+        let se: f64 = ps
+            .par_iter()
+            .map(|p| {
+                let out = pair_output(&self.initial, p);
+                let y = g.apply_window(&out, p.input_w, p.input_h, p.target_x, p.target_y, p.size);
+                mse_u8(&y, &p.target)
+            })
+            .sum();
+        psnr_from_mse(se / ps.len() as f64)
+    }
+
     /// Refits the post-filter on the current network's output over the newest pairs of the
-    /// scene (at most [`POST_FILTER_PAIRS`]).
+    /// scene (at most [`POST_FILTER_PAIRS`]), toward the generic filter when there is one.
     fn refit_post_filter(&mut self) {
-        let Some(since) = self.post.as_ref().map(|p| p.since) else {
+        let Some((since, prior)) = self.post.as_ref().map(|p| (p.since, p.prior.clone())) else {
             return;
         };
         let pairs: Vec<&StoredPatch> = self
@@ -654,7 +697,10 @@ impl Trainer {
                 n
             })
             .reduce(Normal::default, Normal::merge);
-        let filter = normal.solve().map(Arc::new);
+        let filter = match &prior {
+            Some(g) => Some(Arc::new(normal.solve_toward(Some(g)))),
+            None => normal.solve().map(Arc::new),
+        };
         if let Some(post) = self.post.as_mut() {
             post.filter = filter;
         }
@@ -912,6 +958,46 @@ mod tests {
         assert!((q2.previous - q1.current).abs() < 1e-9);
         assert_eq!(q2.steps, 0);
         assert!(q2.train_psnr.is_nan());
+    }
+
+    /// A filter that adds `bias` to every pixel, as a file would hold it.
+    fn bias_filter(bias: f32) -> Arc<Filter> {
+        use crate::postfilter::{BUCKETS, K};
+        let mut b = b"LVPF".to_vec();
+        for n in [1u32, BUCKETS as u32, K as u32] {
+            b.extend_from_slice(&n.to_le_bytes());
+        }
+        for i in 0..BUCKETS * K {
+            let w = if i % K == K - 1 { bias } else { 0.0 };
+            b.extend_from_slice(&w.to_le_bytes());
+        }
+        Arc::new(Filter::from_bytes(&b).unwrap())
+    }
+
+    /// The generic filter goes with DNN_0 in its measure, is the filtered candidate until
+    /// the first refit and again after a cut, and a refit moves from it.
+    #[test]
+    fn the_generic_filter_is_served_with_dnn0_and_starts_every_refit() {
+        let (mut plain, pairs) = picture_trainer(Loss::L2);
+        let (mut t, _) = picture_trainer(Loss::L2);
+        let g = bias_filter(3.0);
+        t.set_prior_filter(Some(g.clone()));
+        assert!(Arc::ptr_eq(&t.post_filter().unwrap(), &g));
+        for p in pairs {
+            plain.add(p.clone());
+            t.add(p);
+        }
+        let (q0, q) = (plain.end_epoch(), t.end_epoch());
+        // Three levels of bias on bicubic output: worse than DNN_0 alone.
+        assert!(q.initial < q0.initial - 0.1, "{q:?} {q0:?}");
+        assert!((q.current - q0.current).abs() < 1e-9);
+        assert!(q.filtered.is_finite() && q0.filtered.is_nan());
+        // Refitted at the epoch's end on the pairs: the bias is learnt away.
+        let refit = t.post_filter().unwrap();
+        assert!(!Arc::ptr_eq(&refit, &g));
+        t.mark_cut();
+        assert!(Arc::ptr_eq(&t.post_filter().unwrap(), &g));
+        assert!(Arc::ptr_eq(&t.prior_filter().unwrap(), &g));
     }
 
     /// One epoch of `pairs` arriving, then 150 steps on them; the quality after those steps.

@@ -55,6 +55,9 @@ pub struct OnlineConfig {
     pub fault: Option<Fault>,
     /// Where the training steps' passes run (lv-gpu's kernels); `None`: the CPU.
     pub engine: Option<std::sync::Arc<dyn lv_train::BatchEngine>>,
+    /// The generic post-filter served with the initial network and the prior of every refit
+    /// (`trainer.post_filter` only; [`crate::postfilter`]).
+    pub prior_filter: Option<std::sync::Arc<crate::postfilter::Filter>>,
 }
 
 impl Default for OnlineConfig {
@@ -69,6 +72,7 @@ impl Default for OnlineConfig {
             save_path: None,
             fault: None,
             engine: None,
+            prior_filter: None,
         }
     }
 }

@@ -60,6 +60,7 @@ impl Worker {
         let serve_best = config.serve_best;
         let mut trainer = Trainer::new(net, config.trainer);
         trainer.set_engine(config.engine.clone());
+        trainer.set_prior_filter(config.prior_filter.clone());
         Worker {
             trainer,
             controller: Controller::new(config.params),
@@ -295,9 +296,11 @@ impl Worker {
                 ),
             };
             let out_size = self.shared.lock().out_size;
-            let filter = (serve == Served::Filtered)
-                .then(|| self.trainer.post_filter())
-                .flatten();
+            let filter = match serve {
+                Served::Filtered => self.trainer.post_filter(),
+                Served::Initial => self.trainer.prior_filter(),
+                Served::Online | Served::Blend => None,
+            };
             host.publish(bytes, filter, out_size);
         }
         self.served = serve;
