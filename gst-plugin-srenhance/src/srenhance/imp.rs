@@ -336,7 +336,11 @@ impl Srenhance {
                 ["srenhance: cannot use post-filter-model {what}: {e}"]
             )
         })?;
-        gst::info!(CAT, "generic post-filter {what}: {} fitted buckets", filter.fitted);
+        gst::info!(
+            CAT,
+            "generic post-filter {what}: {} fitted buckets",
+            filter.fitted
+        );
         Ok(Some(Arc::new(filter)))
     }
 

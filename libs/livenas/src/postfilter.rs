@@ -442,10 +442,16 @@ impl Filter {
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        if let Some(w) = weights.iter().find(|w| !w.is_finite() || w.abs() > MAX_WEIGHT) {
+        if let Some(w) = weights
+            .iter()
+            .find(|w| !w.is_finite() || w.abs() > MAX_WEIGHT)
+        {
             return Err(format!("post-filter file has an impossible weight {w}"));
         }
-        let fitted = weights.chunks(K).filter(|w| w.iter().any(|&v| v != 0.0)).count();
+        let fitted = weights
+            .chunks(K)
+            .filter(|w| w.iter().any(|&v| v != 0.0))
+            .count();
         Ok(Filter::from_weights(weights, fitted))
     }
 
@@ -765,7 +771,11 @@ mod tests {
         let own = n.solve().unwrap();
         let refit = n.solve_toward(Some(&prior));
         let dist = |x: &Filter, y: &Filter| -> f32 {
-            x.weights.iter().zip(&y.weights).map(|(a, b)| (a - b).powi(2)).sum()
+            x.weights
+                .iter()
+                .zip(&y.weights)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum()
         };
         assert!(refit.fitted > 0);
         assert!(dist(&refit, &own) < dist(&prior, &own));
