@@ -70,20 +70,14 @@ pub fn choose(q: &EpochQuality, cut: bool, last: Served) -> Served {
         return if cut { Served::Initial } else { last };
     }
     let score = |v: f64| if v.is_finite() { v } else { f64::NEG_INFINITY };
-    // A candidate leaves DNN_0 only when it beats it by more than the standard error of its
-    // per-patch gains: the fresh patches are 20-odd detailed cells, and a win within their
-    // noise did not carry to whole frames (models/srenhance/EVAL.md, session 19: +0.017 dB
-    // on the patches, −0.28 dB on the frames). Ties go to the safer choice (DNN_0, then the
-    // blend).
-    let initial = score(q.initial);
-    let mut best = (Served::Initial, initial);
-    for (s, v, se) in [
-        (Served::Blend, q.blend, q.gain_se[1]),
-        (Served::Online, q.current, q.gain_se[0]),
-        (Served::Filtered, q.filtered, q.gain_se[2]),
+    // Ties go to the safer choice (DNN_0, then the blend).
+    let mut best = (Served::Initial, score(q.initial));
+    for (s, v) in [
+        (Served::Blend, q.blend),
+        (Served::Online, q.current),
+        (Served::Filtered, q.filtered),
     ] {
-        let margin = if se.is_finite() { se } else { 0.0 };
-        if score(v) > initial + margin && score(v) > best.1 {
+        if score(v) > best.1 {
             best = (s, score(v));
         }
     }
@@ -122,7 +116,6 @@ mod tests {
             current,
             blend,
             filtered: f64::NAN,
-            gain_se: [f64::NAN; 3],
             previous: f64::NAN,
             initial,
             bicubic: 30.0,
@@ -164,25 +157,6 @@ mod tests {
             choose(&q(f64::NAN, f64::NAN, 30.5), false, Served::Online),
             Served::Initial
         );
-    }
-
-    /// A win within the noise of the patches' gains keeps DNN_0; the same win with less
-    /// noise leaves it.
-    #[test]
-    fn a_win_within_the_patches_noise_keeps_the_initial_network() {
-        let mut noisy = q(30.0, 30.0, 30.5);
-        noisy.filtered = 30.52;
-        noisy.gain_se = [0.1, 0.1, 0.05];
-        assert_eq!(choose(&noisy, false, Served::Filtered), Served::Initial);
-        noisy.gain_se[2] = 0.01;
-        assert_eq!(choose(&noisy, false, Served::Initial), Served::Filtered);
-        // Among those that clear the noise, the best.
-        let mut two = q(30.8, 30.0, 30.5);
-        two.filtered = 30.7;
-        two.gain_se = [0.2, 0.0, 0.1];
-        assert_eq!(choose(&two, false, Served::Initial), Served::Online);
-        two.gain_se[0] = 0.4;
-        assert_eq!(choose(&two, false, Served::Initial), Served::Filtered);
     }
 
     #[test]

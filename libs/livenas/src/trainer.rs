@@ -178,11 +178,6 @@ pub struct EpochQuality {
     /// ([`crate::postfilter`]); NaN without one.
     #[serde(default = "nan")]
     pub filtered: f64,
-    /// Standard errors (dB) of the per-pair gains of `current`, `blend` and `filtered` over
-    /// `initial` on the fresh pairs: how far an epoch's win can be the luck of its 20-odd
-    /// patches ([`crate::serve::choose`]); NaN with fewer than two fresh pairs.
-    #[serde(default = "nan3")]
-    pub gain_se: [f64; 3],
     pub previous: f64,
     pub initial: f64,
     pub bicubic: f64,
@@ -196,38 +191,6 @@ pub struct EpochQuality {
 
 fn nan() -> f64 {
     f64::NAN
-}
-
-fn nan3() -> [f64; 3] {
-    [f64::NAN; 3]
-}
-
-/// Sums of per-pair gains (dB) and of their squares, for a standard error.
-#[derive(Clone, Copy, Debug, Default)]
-struct GainSpread {
-    n: usize,
-    sum: f64,
-    sum_sq: f64,
-}
-
-impl GainSpread {
-    /// Adds the gain of a pair whose squared errors are `mse` (candidate) and `base`.
-    fn add(&mut self, mse: f64, base: f64) {
-        // Floors keep a perfect patch from giving an infinite gain.
-        let g = 10.0 * (base.max(1e-3) / mse.max(1e-3)).log10();
-        self.n += 1;
-        self.sum += g;
-        self.sum_sq += g * g;
-    }
-
-    fn standard_error(&self) -> f64 {
-        if self.n < 2 {
-            return f64::NAN;
-        }
-        let n = self.n as f64;
-        let var = ((self.sum_sq - self.sum * self.sum / n) / (n - 1.0)).max(0.0);
-        (var / n).sqrt()
-    }
 }
 
 impl EpochQuality {
@@ -308,8 +271,6 @@ struct Fresh {
     /// fitted.
     filtered: f64,
     filtered_n: usize,
-    /// Per-pair gains over `initial` of current, blend and filtered.
-    spread: [GainSpread; 3],
 }
 
 impl Trainer {
@@ -433,19 +394,13 @@ impl Trainer {
         let f = &mut self.fresh;
         f.n += 1;
         let out = pair_output(&self.net, &p);
-        let current = window_mse(&out, &p);
-        f.current += current;
-        f.spread[0].add(current, initial);
+        f.current += window_mse(&out, &p);
         if let Some(filter) = self.post.as_ref().and_then(|post| post.filter.as_ref()) {
             let y = filter.apply_window(&out, p.input_w, p.input_h, p.target_x, p.target_y, p.size);
-            let filtered = mse_u8(&y, &p.target);
-            f.filtered += filtered;
+            f.filtered += mse_u8(&y, &p.target);
             f.filtered_n += 1;
-            f.spread[2].add(filtered, initial);
         }
-        let blended = pair_mse(&blend, &p);
-        f.blend += blended;
-        f.spread[1].add(blended, initial);
+        f.blend += pair_mse(&blend, &p);
         self.blend_cache = Some((self.steps, blend));
         f.initial += initial;
         if self.steps > self.steps_at_older {
@@ -606,7 +561,6 @@ impl Trainer {
                 } else {
                     f64::NAN
                 },
-                gain_se: f.spread.map(|s| s.standard_error()),
                 previous: if f.previous_n == f.n {
                     mean_psnr(f.previous, f.n)
                 } else {
@@ -628,7 +582,6 @@ impl Trainer {
                 current: quality_on(&self.net, &ps),
                 blend: quality_on(&self.blend(), &ps),
                 filtered: f64::NAN,
-                gain_se: nan3(),
                 previous: quality_on(&self.previous, &ps),
                 initial: self.initial_quality_on(&ps),
                 bicubic: self.bicubic_quality(),
