@@ -8,8 +8,8 @@ exec(pre); R=2; exec(post)
 C='../../../.cache/corpus/srenhance/'
 clips={'trailer':(C+'sr_trailer_1280x720_480f.y4m','/tmp/ls/cnn.i420',480,24),
  'pans':(C+'sr_pans_1280x720_1800f.y4m','/tmp/ls/pans_1280x720_1800f.cnn.i420',1800,30),
- 'cuts':(C+'sr_cuts_1280x720.y4m','/tmp/ls/cuts_1280x720.cnn.i420',426,30),
- 'cockatoo':(C+'sr_cockatoo_1280x720_280f.y4m','/tmp/ls/cockatoo_1280x720_280f.cnn.i420',280,30)}
+ 'cuts':(C+'sr_cuts_1280x720.y4m','/tmp/ls/cuts_1280x720.cnn.i420',426,25),
+ 'cockatoo':(C+'sr_cockatoo_1280x720_280f.y4m','/tmp/ls/cockatoo_1280x720_280f.cnn.i420',280,20)}
 rng=np.random.default_rng(1)
 def normals(pairs):
     AtA=np.zeros((NB,K,K)); Atb=np.zeros((NB,K))

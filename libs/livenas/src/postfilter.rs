@@ -741,6 +741,36 @@ mod tests {
         assert!(Filter::from_bytes(&huge).is_err());
     }
 
+    /// A filter file is a model file: every truncation and a sweep of corrupted bytes are
+    /// errors or filters, never a panic, and a filter read from a corrupted file stays finite.
+    #[test]
+    fn damaged_filter_files_never_panic() {
+        let (_, f) = fitted_on_textures();
+        let bytes = f.to_bytes();
+        for n in 0..bytes.len() {
+            assert!(Filter::from_bytes(&bytes[..n]).is_err(), "truncated to {n}");
+        }
+        let mut rng = 0x2545f4914f6cdd1du64;
+        for _ in 0..2000 {
+            let mut b = bytes.clone();
+            for _ in 0..4 {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let i = (rng as usize) % b.len();
+                b[i] = (rng >> 32) as u8;
+            }
+            if let Ok(g) = Filter::from_bytes(&b) {
+                assert!(g
+                    .weights
+                    .iter()
+                    .all(|w| w.is_finite() && w.abs() <= MAX_WEIGHT));
+                let mut p = textured(16, 16, 1);
+                g.apply_plane(&mut p, 16, 16, 16, &mut Vec::new());
+            }
+        }
+    }
+
     /// All-zero weights are the identity: what a file of zeros gives back is its input.
     #[test]
     fn zero_weights_are_the_identity() {
