@@ -248,18 +248,20 @@ pub struct Srenhance {
     qos: Mutex<Qos>,
 }
 
+/// A file a property names (`property` words the error), read whole.
+fn read_named(property: &str, path: &str) -> Result<Vec<u8>, gst::ErrorMessage> {
+    std::fs::read(path).map_err(|e| {
+        gst::error_msg!(
+            gst::ResourceError::OpenRead,
+            ["srenhance: cannot read {property} {path}: {e}"]
+        )
+    })
+}
+
 impl Srenhance {
     fn load_model(settings: &Settings) -> Result<(Model, Vec<u8>), gst::ErrorMessage> {
         let (bytes, what) = match &settings.model {
-            Some(path) => (
-                std::fs::read(path).map_err(|e| {
-                    gst::error_msg!(
-                        gst::ResourceError::OpenRead,
-                        ["srenhance: cannot read model {path}: {e}"]
-                    )
-                })?,
-                path.clone(),
-            ),
+            Some(path) => (read_named("model", path)?, path.clone()),
             None => match DEFAULT_MODEL {
                 Some(b) => (b.to_vec(), "(embedded generic model)".to_string()),
                 None => {
@@ -305,15 +307,7 @@ impl Srenhance {
             return Ok(None);
         }
         let (bytes, what) = match (&settings.post_filter_model, &settings.model) {
-            (Some(path), _) => (
-                std::fs::read(path).map_err(|e| {
-                    gst::error_msg!(
-                        gst::ResourceError::OpenRead,
-                        ["srenhance: cannot read post-filter-model {path}: {e}"]
-                    )
-                })?,
-                path.clone(),
-            ),
+            (Some(path), _) => (read_named("post-filter-model", path)?, path.clone()),
             (None, None) => match DEFAULT_POST_FILTER {
                 Some(b) => (b.to_vec(), "(embedded generic post-filter)".to_string()),
                 None => {
