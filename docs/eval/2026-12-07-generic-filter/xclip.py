@@ -1,7 +1,7 @@
 # Cross-clip transfer of the hashed LS filter: fit on clips A (many patches), test on clip B.
 # CNN outputs: session 18 cached `srenhance training=false` output per clip as raw I420 under /tmp/ls (see ../2026-12-07-postfilter/run.sh sim).
 import numpy as np, sys, os
-os.environ['PHASE']='0'
+os.environ.setdefault('PHASE','0')
 src=open('../2026-12-07-postfilter/ls.py').read()
 pre=src.split('N=480')[0]; post=src.split('rng=np.random')[0].split("R=int(os.environ.get('RAD','2'))")[1]
 exec(pre); R=2; exec(post)
@@ -25,7 +25,7 @@ def patches(hr,cnn,n):
     return out
 names=sys.argv[1].split(','); lam=float(sys.argv[2]) if len(sys.argv)>2 else 0.3
 data={n:load(n,6) for n in names}
-pp={n:patches(*data[n],300) for n in names}
+pp={n:patches(*data[n],int(os.environ.get("NP","300"))) for n in names}
 for test in names:
     tr=[p for n in names if n!=test for p in pp[n]]
     w=train(tr,lam)

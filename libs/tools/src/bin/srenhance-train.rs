@@ -9,11 +9,17 @@
 //! context (`lv_livenas::trainer`). Each QP in `--qps` (and `clean`, no codec) is one variant of
 //! every tile; a step draws tiles and variants uniformly.
 //!
+//! `--video HR.y4m LR.y4m` (repeatable) adds video pairs: every `--video-every`-th frame of a
+//! source and of its decoded half-size ingest (the element's input, e.g. x264 at the
+//! operating point; scripts/fit-srenhance-postfilter.sh builds them), Catmull-Rom ×2 of the
+//! ingest as the network's input. A `--video-share` of the windows comes from them.
+//!
 //! ```text
 //! srenhance-train --data DIR --out model.onnx [--val-ids id,id] [--exclude id,id]
 //!     [--steps N] [--batch N] [--crop PX] [--channels C] [--layers L] [--linear-skip]
 //!     [--expand E] [--augment] [--lr LR] [--seed S] [--qps clean,24,30,36] [--threads N]
-//!     [--val-every N] [--summary FILE]
+//!     [--val-every N] [--summary FILE] [--video HR.y4m LR.y4m ...] [--video-every N]
+//!     [--video-share P]
 //! ```
 
 use std::path::PathBuf;
@@ -57,6 +63,11 @@ struct Args {
     seed: u64,
     /// `None` = no codec.
     qps: Vec<Option<u32>>,
+    /// (source, decoded half-size ingest) y4m pairs.
+    video: Vec<(PathBuf, PathBuf)>,
+    video_every: usize,
+    /// Share of the training windows drawn from the video pairs (when there are any).
+    video_share: f64,
     threads: usize,
     val_every: u64,
     summary: Option<PathBuf>,
@@ -84,6 +95,9 @@ fn parse_args() -> Result<Args, String> {
         lr: 2e-3,
         seed: 1,
         qps: vec![None, Some(24), Some(30), Some(36)],
+        video: Vec::new(),
+        video_every: 10,
+        video_share: 0.5,
         threads: 0,
         val_every: 250,
         summary: None,
@@ -103,6 +117,13 @@ fn parse_args() -> Result<Args, String> {
             "--linear-skip" => a.linear_skip = true,
             "--expand" => a.expand = value(&f, it.next())?,
             "--augment" => a.augment = true,
+            "--video" => {
+                let hr: String = value(&f, it.next())?;
+                let lr: String = value(&f, it.next())?;
+                a.video.push((hr.into(), lr.into()));
+            }
+            "--video-every" => a.video_every = value::<usize>(&f, it.next())?.max(1),
+            "--video-share" => a.video_share = value(&f, it.next())?,
             "--lr" => a.lr = value(&f, it.next())?,
             "--seed" => a.seed = value(&f, it.next())?,
             "--threads" => a.threads = value(&f, it.next())?,
@@ -186,6 +207,59 @@ fn prepare(tiles: Vec<Tile>, qps: &[Option<u32>]) -> Result<Vec<Prepared>, Strin
                 tile: t,
             });
         }
+    }
+    Ok(out)
+}
+
+/// Video pairs as training entries: the source's luma as the tile, the Catmull-Rom ×2 of the
+/// decoded ingest's luma as its one input.
+fn prepare_video(
+    hr: &std::path::Path,
+    lr: &std::path::Path,
+    every: usize,
+) -> Result<Vec<Prepared>, String> {
+    use lv_testkit::y4m::Reader;
+    use std::io::BufReader;
+    let open = |p: &std::path::Path| -> Result<Reader<BufReader<std::fs::File>>, String> {
+        let f = std::fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        Reader::new(BufReader::new(f)).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let (mut a, mut b) = (open(hr)?, open(lr)?);
+    let (w, h) = (a.header.width / 2 * 2, a.header.height / 2 * 2);
+    let (lw, lh) = (b.header.width, b.header.height);
+    if (lw, lh) != (w / 2, h / 2) {
+        return Err(format!(
+            "{}: {lw}x{lh}, {}x{} expected",
+            lr.display(),
+            w / 2,
+            h / 2
+        ));
+    }
+    let aw = a.header.width;
+    let mut out = Vec::new();
+    for i in 0.. {
+        let (Some(fa), Some(fb)) = (
+            a.next_frame().map_err(|e| e.to_string())?,
+            b.next_frame().map_err(|e| e.to_string())?,
+        ) else {
+            break;
+        };
+        if i % every != 0 {
+            continue;
+        }
+        let y: Vec<u8> = (0..h)
+            .flat_map(|r| fa.planes[0][r * aw..r * aw + w].iter().map(|&v| v as u8))
+            .collect();
+        let low: Vec<u8> = fb.planes[0].iter().map(|&v| v as u8).collect();
+        out.push(Prepared {
+            inputs: vec![bicubic_u8(&low, lw, lh, lw, w, h)],
+            tile: Tile {
+                name: format!("{}#{i}", hr.display()),
+                w,
+                h,
+                y,
+            },
+        });
     }
     Ok(out)
 }
@@ -304,6 +378,17 @@ fn run() -> Result<(), String> {
     let t0 = Instant::now();
     let train = prepare(train, &args.qps)?;
     let val = prepare(val, &args.qps)?;
+    let mut video = Vec::new();
+    for (hr, lr) in &args.video {
+        video.extend(prepare_video(hr, lr, args.video_every)?);
+    }
+    if !video.is_empty() {
+        eprintln!(
+            "{} video frames ({} of the windows)",
+            video.len(),
+            args.video_share
+        );
+    }
     let prepare_seconds = t0.elapsed().as_secs_f64();
     eprintln!("prepared the variants in {prepare_seconds:.1} s");
 
@@ -358,7 +443,11 @@ fn run() -> Result<(), String> {
         // Random windows of `crop` + context; the trainer takes the whole `crop` square.
         let pairs: Vec<StoredPatch> = (0..args.batch)
             .map(|_| {
-                let p = &train[rng.random_range(0..train.len())];
+                let p = if !video.is_empty() && rng.random::<f64>() < args.video_share {
+                    &video[rng.random_range(0..video.len())]
+                } else {
+                    &train[rng.random_range(0..train.len())]
+                };
                 let k = rng.random_range(0..p.inputs.len());
                 let t = &p.tile;
                 let x0 = rng.random_range(0..=(t.w - side) / 2) * 2 + margin;
