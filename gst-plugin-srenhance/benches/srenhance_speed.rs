@@ -516,29 +516,14 @@ fn main() {
 }
 
 /// Milliseconds per 1280x720 luma plane of `lv_livenas::postfilter::Filter::apply_plane` with
-/// 1 and 2 threads, the filter fitted on the clip's own frames (a blurred copy against the
-/// frame) so that every bucket the content reaches has weights.
+/// 1 and 2 threads: the shipped generic filter (what the element runs) on the clip's luma.
 fn post_filter_ms(hr: &[Vec<u8>], reps: usize) -> Vec<(usize, f64)> {
-    use lv_livenas::postfilter::Normal;
+    use lv_livenas::postfilter::Filter;
     let (w, h) = HR;
-    let luma = |f: &Vec<u8>| f[..w * h].to_vec();
-    let blur = |y: &[u8]| -> Vec<u8> {
-        (0..w * h)
-            .map(|i| {
-                let (x, r) = (i % w, i / w);
-                let l = y[r * w + x.saturating_sub(1)] as u32;
-                let rr = y[r * w + (x + 1).min(w - 1)] as u32;
-                ((l + 2 * y[i] as u32 + rr + 2) / 4) as u8
-            })
-            .collect()
-    };
-    let mut normal = Normal::default();
-    for f in hr.iter().step_by(10) {
-        let y = luma(f);
-        normal.add(&blur(&y), w, h, &y, 0, 0, h);
-    }
-    let filter = normal.solve().expect("a fitted filter");
-    let planes: Vec<Vec<u8>> = hr.iter().map(|f| blur(&luma(f))).collect();
+    let path = lv_testkit::oracle::repo_root().join("models/srenhance/postfilter.lvpf");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+    let filter = Filter::from_bytes(&bytes).unwrap_or_else(|e| fail(e));
+    let planes: Vec<Vec<u8>> = hr.iter().map(|f| f[..w * h].to_vec()).collect();
     [1usize, 2]
         .into_iter()
         .map(|threads| {

@@ -184,8 +184,8 @@ struct Processor {
     /// The post-filter on the output luma, and its copy of the unfiltered plane.
     filter: Option<Arc<Filter>>,
     filter_scratch: Vec<u8>,
-    /// `threads` workers for the filter's bands (built when a filter first comes).
-    filter_threads: usize,
+    /// `threads` workers for the filter's bands (with `post-filter`; the global pool if it
+    /// could not be built).
     filter_pool: Option<rayon::ThreadPool>,
 }
 
@@ -579,8 +579,15 @@ impl Srenhance {
             initial_filter,
             filter,
             filter_scratch: Vec::new(),
-            filter_threads: lv_gst::element::worker_threads(settings.threads),
-            filter_pool: None,
+            filter_pool: settings
+                .post_filter
+                .then(|| {
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(lv_gst::element::worker_threads(settings.threads))
+                        .build()
+                        .ok()
+                })
+                .flatten(),
         });
         Ok(())
     }
@@ -905,12 +912,6 @@ impl Srenhance {
                 let luma = outframe
                     .plane_data_mut(0)
                     .map_err(|_| gst::FlowError::Error)?;
-                if p.filter_pool.is_none() {
-                    p.filter_pool = rayon::ThreadPoolBuilder::new()
-                        .num_threads(p.filter_threads)
-                        .build()
-                        .ok();
-                }
                 let scratch = &mut p.filter_scratch;
                 match &p.filter_pool {
                     Some(pool) => pool.install(|| f.apply_plane(luma, stride, w, h, scratch)),

@@ -382,22 +382,13 @@ impl Trainer {
             Some((at, b)) if at == self.steps => b,
             _ => self.blend(),
         };
-        // DNN_0 as it is served: with the generic filter when there is one.
-        let initial = match self.prior_filter() {
-            Some(g) => {
-                let out = pair_output(&self.initial, &p);
-                let y = g.apply_window(&out, p.input_w, p.input_h, p.target_x, p.target_y, p.size);
-                mse_u8(&y, &p.target)
-            }
-            None => pair_mse(&self.initial, &p),
-        };
+        let initial = self.initial_pair_mse(&p);
         let f = &mut self.fresh;
         f.n += 1;
         let out = pair_output(&self.net, &p);
         f.current += window_mse(&out, &p);
         if let Some(filter) = self.post.as_ref().and_then(|post| post.filter.as_ref()) {
-            let y = filter.apply_window(&out, p.input_w, p.input_h, p.target_x, p.target_y, p.size);
-            f.filtered += mse_u8(&y, &p.target);
+            f.filtered += filtered_mse(filter, &out, &p);
             f.filtered_n += 1;
         }
         f.blend += pair_mse(&blend, &p);
@@ -654,21 +645,21 @@ impl Trainer {
         self.post.as_ref().and_then(|p| p.prior.clone())
     }
 
-    /// DNN_0 as served (with the generic filter when there is one) on whole pairs.
+    /// Mean squared error of DNN_0 as it is served (with the generic filter when there is
+    /// one) on one whole pair.
+    fn initial_pair_mse(&self, p: &StoredPatch) -> f64 {
+        served_mse(&self.initial, self.prior_filter().as_deref(), p)
+    }
+
+    /// DNN_0 as served on whole pairs ([`quality_on`]'s measure).
     fn initial_quality_on(&self, ps: &[&StoredPatch]) -> f64 {
-        let Some(g) = self.prior_filter() else {
-            return quality_on(&self.initial, ps);
-        };
         if ps.is_empty() {
             return f64::NAN;
         }
+        let (net, prior) = (&self.initial, self.prior_filter());
         let se: f64 = ps
             .par_iter()
-            .map(|p| {
-                let out = pair_output(&self.initial, p);
-                let y = g.apply_window(&out, p.input_w, p.input_h, p.target_x, p.target_y, p.size);
-                mse_u8(&y, &p.target)
-            })
+            .map(|p| served_mse(net, prior.as_deref(), p))
             .sum();
         psnr_from_mse(se / ps.len() as f64)
     }
@@ -759,6 +750,20 @@ fn window_mse(out: &[u8], p: &StoredPatch) -> f64 {
         }
     }
     se / (p.size * p.size) as f64
+}
+
+/// Mean squared error (8-bit units) of an output window after `filter`, on the pair's target.
+fn filtered_mse(filter: &Filter, out: &[u8], p: &StoredPatch) -> f64 {
+    let y = filter.apply_window(out, p.input_w, p.input_h, p.target_x, p.target_y, p.size);
+    mse_u8(&y, &p.target)
+}
+
+/// Mean squared error (8-bit units) of `net`, followed by `filter` if any, on one whole pair.
+fn served_mse(net: &RefineNet, filter: Option<&Filter>, p: &StoredPatch) -> f64 {
+    match filter {
+        Some(f) => filtered_mse(f, &pair_output(net, p), p),
+        None => pair_mse(net, p),
+    }
 }
 
 /// Mean squared error (8-bit units) of `net` on one whole pair.

@@ -6,4 +6,5 @@ pub mod noise;
 pub mod plot;
 pub mod summary;
 pub mod tiles;
+pub mod video;
 pub mod x264;

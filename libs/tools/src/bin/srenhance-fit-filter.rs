@@ -14,14 +14,13 @@
 //!     [--every N] [--threads N]
 //! ```
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use lv_livenas::postfilter::{Filter, Normal};
-use lv_testkit::y4m::Reader;
+use lv_livenas::trainer::psnr_u8;
 use lv_tools::cli::{self, value};
+use lv_tools::video::luma_frames;
 use rayon::prelude::*;
 
 const USAGE: &str = "srenhance-fit-filter --out F.lvpf --pair SRC.y4m SR.y4m [--pair ...] \
@@ -71,44 +70,16 @@ fn parse() -> Result<Args, String> {
 type Lumas = (usize, usize, Vec<(Vec<u8>, Vec<u8>)>);
 
 fn read_lumas(src: &Path, sr: &Path, every: usize) -> Result<Lumas, String> {
-    let open = |p: &Path| -> Result<Reader<BufReader<File>>, String> {
-        let f = File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        Reader::new(BufReader::new(f)).map_err(|e| format!("{}: {e}", p.display()))
-    };
-    let (mut a, mut b) = (open(src)?, open(sr)?);
-    let (w, h) = (a.header.width, a.header.height);
-    if (b.header.width, b.header.height) != (w, h) || a.header.bpc != 8 || b.header.bpc != 8 {
+    let (w, h, a) = luma_frames(src, every)?;
+    let (sw, sh, b) = luma_frames(sr, every)?;
+    if (sw, sh) != (w, h) {
         return Err(format!(
-            "{} and {}: not the same 8-bit size",
+            "{} and {}: not the same size",
             src.display(),
             sr.display()
         ));
     }
-    let mut out = Vec::new();
-    for i in 0.. {
-        let (fa, fb) = (
-            a.next_frame().map_err(|e| e.to_string())?,
-            b.next_frame().map_err(|e| e.to_string())?,
-        );
-        let (Some(fa), Some(fb)) = (fa, fb) else {
-            break;
-        };
-        if i % every == 0 {
-            let luma = |f: &lv_testkit::y4m::Frame| f.planes[0].iter().map(|&v| v as u8).collect();
-            out.push((luma(&fa), luma(&fb)));
-        }
-    }
-    Ok((w, h, out))
-}
-
-fn psnr(a: &[u8], b: &[u8]) -> f64 {
-    let mse = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
-        .sum::<f64>()
-        / a.len().max(1) as f64;
-    10.0 * (255.0 * 255.0 / mse.max(1e-10)).log10()
+    Ok((w, h, a.into_iter().zip(b).collect()))
 }
 
 fn main() {
@@ -159,8 +130,8 @@ fn run() -> Result<(), String> {
         for (hr, out) in &frames {
             let mut y = out.clone();
             filter.apply_plane(&mut y, w, w, h, &mut scratch);
-            before += psnr(out, hr);
-            after += psnr(&y, hr);
+            before += psnr_u8(out, hr);
+            after += psnr_u8(&y, hr);
         }
         let n = frames.len().max(1) as f64;
         println!(

@@ -218,15 +218,9 @@ fn prepare_video(
     lr: &std::path::Path,
     every: usize,
 ) -> Result<Vec<Prepared>, String> {
-    use lv_testkit::y4m::Reader;
-    use std::io::BufReader;
-    let open = |p: &std::path::Path| -> Result<Reader<BufReader<std::fs::File>>, String> {
-        let f = std::fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        Reader::new(BufReader::new(f)).map_err(|e| format!("{}: {e}", p.display()))
-    };
-    let (mut a, mut b) = (open(hr)?, open(lr)?);
-    let (w, h) = (a.header.width / 2 * 2, a.header.height / 2 * 2);
-    let (lw, lh) = (b.header.width, b.header.height);
+    let (aw, ah, highs) = lv_tools::video::luma_frames(hr, every)?;
+    let (lw, lh, lows) = lv_tools::video::luma_frames(lr, every)?;
+    let (w, h) = (aw / 2 * 2, ah / 2 * 2);
     if (lw, lh) != (w / 2, h / 2) {
         return Err(format!(
             "{}: {lw}x{lh}, {}x{} expected",
@@ -235,33 +229,22 @@ fn prepare_video(
             h / 2
         ));
     }
-    let aw = a.header.width;
-    let mut out = Vec::new();
-    for i in 0.. {
-        let (Some(fa), Some(fb)) = (
-            a.next_frame().map_err(|e| e.to_string())?,
-            b.next_frame().map_err(|e| e.to_string())?,
-        ) else {
-            break;
-        };
-        if i % every != 0 {
-            continue;
-        }
-        let y: Vec<u8> = (0..h)
-            .flat_map(|r| fa.planes[0][r * aw..r * aw + w].iter().map(|&v| v as u8))
-            .collect();
-        let low: Vec<u8> = fb.planes[0].iter().map(|&v| v as u8).collect();
-        out.push(Prepared {
+    Ok(highs
+        .into_iter()
+        .zip(lows)
+        .enumerate()
+        .map(|(i, (high, low))| Prepared {
             inputs: vec![bicubic_u8(&low, lw, lh, lw, w, h)],
             tile: Tile {
-                name: format!("{}#{i}", hr.display()),
+                name: format!("{}#{}", hr.display(), i * every),
                 w,
                 h,
-                y,
+                y: (0..h)
+                    .flat_map(|r| high[r * aw..r * aw + w].iter().copied())
+                    .collect(),
             },
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
