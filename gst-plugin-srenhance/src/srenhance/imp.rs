@@ -89,7 +89,10 @@ const SAVE_WAIT: Duration = Duration::from_secs(30);
 /// application sets by accident or finds in gst-inspect.
 const TEST_PANIC_AT_EPOCH: &str = "srenhance-test-trainer-panic-at-epoch";
 
-const DEFAULT_EPOCH_NS: u64 = 5_000_000_000;
+/// 3 s rather than LiveNAS' longer epochs: the safety net judges and the post-filter refits once
+/// an epoch, so a shorter epoch reaches a new scene sooner, and Algorithm 1's two measured
+/// epochs before a suspension cost less training (models/srenhance/EVAL.md, session 20).
+const DEFAULT_EPOCH_NS: u64 = 3_000_000_000;
 const DEFAULT_LR: f64 = 1e-3;
 const DEFAULT_BATCH: u32 = 8;
 const DEFAULT_STEPS_PER_SECOND: u32 = 20;
@@ -1684,9 +1687,10 @@ impl ObjectImpl for Srenhance {
                 glib::ParamSpecDouble::builder("thresh-online")
                     .nick("Online threshold")
                     .blurb(
-                        "Algorithm 1: while suspended, a validation where the online model is \
-                         less than this (dB) better than the initial model on new patches \
-                         counts towards a scene change",
+                        "Algorithm 1: while suspended, a validation where the online model (at \
+                         its best: the network, or the network and its refitted post-filter) is \
+                         less than this (dB) better than the initial model as served on new \
+                         patches counts towards a scene change",
                     )
                     .minimum(-100.0)
                     .maximum(100.0)

@@ -89,11 +89,7 @@ pub fn choose(q: &EpochQuality, cut: bool, last: Served) -> Served {
 /// includes the generic filter when there is one, and a network that only wins once filtered
 /// still learns the scene.
 pub fn should_reset(q: &EpochQuality) -> bool {
-    let online = if q.filtered > q.current {
-        q.filtered
-    } else {
-        q.current
-    };
+    let online = q.online();
     q.fresh >= MIN_FRESH
         && q.initial.is_finite()
         && online.is_finite()

@@ -67,7 +67,7 @@ impl Default for OnlineConfig {
             params: Params::default(),
             adaptive: true,
             serve_best: true,
-            epoch_ns: 5_000_000_000,
+            epoch_ns: 3_000_000_000,
             steps_per_second: 20,
             save_path: None,
             fault: None,

@@ -56,7 +56,7 @@ usage: srenhance-eval [options] --clip HR.y4m [--clip ...]
                         patches for free); default: equal uplink, (a)-(c) get the video
                         bitrate plus the patch rate (LiveNAS splits one uplink)
   --steps-per-second N  srenhance train-steps-per-second (default 20, the element's)
-  --epoch-seconds S     srenhance epoch-duration in seconds (default 5, the element's)
+  --epoch-seconds S     srenhance epoch-duration in seconds (default 3, the element's)
   --onetime-seconds S   (d): train on the first S seconds only (default 10)
   --learning-rate L     srenhance learning-rate (default: the element's)
   --sr-props P          extra srenhance properties for (c)-(f), e.g. \"threads=2\"
@@ -138,7 +138,7 @@ fn parse_args() -> Args {
         patch_kbps: 200,
         equal_uplink: true,
         steps_per_second: 20,
-        epoch_seconds: 5.0,
+        epoch_seconds: 3.0,
         onetime_seconds: 10.0,
         learning_rate: None,
         sr_props: String::new(),
