@@ -89,10 +89,6 @@ const SAVE_WAIT: Duration = Duration::from_secs(30);
 /// application sets by accident or finds in gst-inspect.
 const TEST_PANIC_AT_EPOCH: &str = "srenhance-test-trainer-panic-at-epoch";
 
-/// 3 s rather than LiveNAS' longer epochs: the safety net judges and the post-filter refits once
-/// an epoch, so a shorter epoch reaches a new scene sooner, and Algorithm 1's two measured
-/// epochs before a suspension cost less training (models/srenhance/EVAL.md, session 20).
-const DEFAULT_EPOCH_NS: u64 = 3_000_000_000;
 const DEFAULT_LR: f64 = 1e-3;
 const DEFAULT_BATCH: u32 = 8;
 const DEFAULT_STEPS_PER_SECOND: u32 = 20;
@@ -143,7 +139,7 @@ impl Default for Settings {
             post_filter_model: None,
             adapt: DEFAULT_ADAPT,
             loss: Loss::default(),
-            epoch_duration: DEFAULT_EPOCH_NS,
+            epoch_duration: lv_livenas::online::DEFAULT_EPOCH_NS,
             learning_rate: DEFAULT_LR,
             batch_size: DEFAULT_BATCH,
             train_steps_per_second: DEFAULT_STEPS_PER_SECOND,

@@ -30,6 +30,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError, WaitTimeoutResult};
 use std::time::{Duration, Instant};
 
+/// Default epoch length (the element's `epoch-duration`). 3 s rather than LiveNAS' longer epochs:
+/// the safety net judges and the post-filter refits once an epoch, so a shorter epoch reaches a
+/// new scene sooner, and Algorithm 1's two measured epochs before a suspension cost less
+/// training (models/srenhance/EVAL.md, session 20).
+pub const DEFAULT_EPOCH_NS: u64 = 3_000_000_000;
 /// Decoded patches waiting for their frame.
 pub const MAX_PENDING: usize = 512;
 /// Non-live: longest wait (wall time) for the patch stream to reach an epoch boundary.
@@ -67,7 +72,7 @@ impl Default for OnlineConfig {
             params: Params::default(),
             adaptive: true,
             serve_best: true,
-            epoch_ns: 3_000_000_000,
+            epoch_ns: DEFAULT_EPOCH_NS,
             steps_per_second: 20,
             save_path: None,
             fault: None,

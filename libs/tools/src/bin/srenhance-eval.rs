@@ -138,7 +138,7 @@ fn parse_args() -> Args {
         patch_kbps: 200,
         equal_uplink: true,
         steps_per_second: 20,
-        epoch_seconds: 3.0,
+        epoch_seconds: lv_livenas::online::DEFAULT_EPOCH_NS as f64 / 1e9,
         onetime_seconds: 10.0,
         learning_rate: None,
         sr_props: String::new(),
