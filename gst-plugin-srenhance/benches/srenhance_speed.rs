@@ -129,6 +129,8 @@ struct Run {
     steps_per_s: Option<f64>,
     /// (seconds since the pipeline started, pairs in the patch store) at each epoch's end.
     stores: Vec<(f64, u64)>,
+    /// What each epoch served (`served` of its message), by seconds since the start.
+    served: Vec<(f64, String)>,
     /// srenhance's `backend-in-use` at the end.
     in_use: Option<String>,
 }
@@ -220,6 +222,7 @@ fn gst_run_sized(
     };
     let mut fraction = None;
     let mut stores = Vec::new();
+    let mut served = Vec::new();
     let started = Instant::now();
     // Real-time runs last as long as their frames; leave 10 minutes beyond that.
     let budget = 600
@@ -252,8 +255,12 @@ fn gst_run_sized(
                 if let Some(s) = e.structure() {
                     if s.name() == "srenhance-epoch" {
                         fraction = s.get::<f64>("training-fraction").ok().or(fraction);
+                        let t = started.elapsed().as_secs_f64();
                         if let Ok(n) = s.get::<u64>("store") {
-                            stores.push((started.elapsed().as_secs_f64(), n));
+                            stores.push((t, n));
+                        }
+                        if let Ok(what) = s.get::<String>("served") {
+                            served.push((t, what));
                         }
                     }
                 }
@@ -295,6 +302,7 @@ fn gst_run_sized(
         latencies,
         steps_per_s,
         stores,
+        served,
         in_use,
     }
 }
@@ -677,16 +685,25 @@ fn soak(secs: usize, lr: &[Arc<Vec<u8>>], patches: &[Option<Arc<Vec<u8>>>]) {
         .iter()
         .find(|&&(_, n)| n == capacity)
         .map(|&(t, _)| t);
-    println!("| t (s) | VmRSS (MiB) | pairs in the store |");
-    println!("| ---: | ---: | ---: |");
+    println!("| t (s) | VmRSS (MiB) | pairs in the store | served in the last 10 s |");
+    println!("| ---: | ---: | ---: | --- |");
+    let mut prev_t = f64::NEG_INFINITY;
     for &(t, m) in &samples {
+        let mut what: Vec<&str> = run
+            .served
+            .iter()
+            .filter(|(ts, _)| *ts > prev_t && *ts <= t)
+            .map(|(_, w)| w.as_str())
+            .collect();
+        what.dedup();
+        prev_t = t;
         let store = run
             .stores
             .iter()
             .take_while(|&&(ts, _)| ts <= t)
             .last()
             .map_or(0, |&(_, n)| n);
-        println!("| {t:.0} | {m:.1} | {store} |");
+        println!("| {t:.0} | {m:.1} | {store} | {} |", what.join(" "));
     }
     let l = Latency::of(run.latencies.clone());
     println!(

@@ -567,6 +567,10 @@ fn online_training_from_patches_improves_a_natural_clip() {
     );
     assert!(last_epoch.get::<f64>("gain-vs-bicubic-db").unwrap() > 0.2);
     assert!(last_epoch.get::<f64>("gain-vs-bilinear-db").unwrap() > 0.2);
+    // No bit-rate tag on the video: the server cannot price the patches and suggests nothing.
+    for e in &epochs {
+        assert_eq!(e.get::<u32>("suggested-patch-kbps").unwrap(), 0, "{e}");
+    }
 
     // Non-live training is paced by stream time: the same run gives the same pixels.
     let again = run(&training_props(&model), &lr, (w, h), Some(patches), true);
@@ -574,6 +578,55 @@ fn online_training_from_patches_improves_a_natural_clip() {
     for (a, b) in r.frames.iter().zip(&again.frames) {
         assert_eq!(a.planes, b.planes, "non-live training is not reproducible");
     }
+}
+
+/// With the video's bit rate in a tag (as `h264parse` posts it), each epoch's feedback
+/// suggests a patch rate from what the patches bought: never below the scheduler's 25 kbit/s
+/// floor, and above it while training still gains.
+#[test]
+fn a_tagged_video_rate_gives_a_patch_rate_suggestion() {
+    let model = model_file("identity", &identity_net());
+    let hr = clip();
+    let lr: Vec<I420> = hr.iter().map(half).collect();
+    let (w, h) = (hr[0].w, hr[0].h);
+    let patches = patch_buffers(&hr, 32, 6, 1);
+    let r = run_setup(
+        &training_props(&model),
+        &lr,
+        (w, h),
+        Some(patches),
+        true,
+        false,
+        |sr| {
+            let tagged = std::sync::atomic::AtomicBool::new(false);
+            sr.static_pad("sink")
+                .unwrap()
+                .add_probe(gst::PadProbeType::BUFFER, move |pad, _| {
+                    if !tagged.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                        let mut tags = gst::TagList::new();
+                        tags.get_mut()
+                            .unwrap()
+                            .add::<gst::tags::Bitrate>(&800_000, gst::TagMergeMode::Replace);
+                        assert!(pad.send_event(gst::event::Tag::new(tags)));
+                    }
+                    gst::PadProbeReturn::Ok
+                });
+        },
+    );
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let suggested: Vec<u32> = r
+        .messages
+        .iter()
+        .filter(|s| s.name() == "srenhance-epoch")
+        .map(|s| s.get::<u32>("suggested-patch-kbps").unwrap())
+        .collect();
+    eprintln!("suggested patch rates: {suggested:?}");
+    assert!(suggested.len() >= 4, "{suggested:?}");
+    assert!(
+        suggested.iter().all(|&s| (25..=10_000).contains(&s)),
+        "{suggested:?}"
+    );
+    assert!(suggested.iter().any(|&s| s > 25), "{suggested:?}");
 }
 
 #[test]

@@ -41,11 +41,13 @@ use lv_image::resample::Kernel;
 use lv_infer::scale::{Scaler, ScalerConfig};
 use lv_infer::{Model, PlaneRunner, RunnerConfig};
 use lv_livenas::adaptive::{Params, Transition};
+use lv_livenas::advice::PatchRateAdvisor;
 use lv_livenas::online::{
     EpochReport, Fault, Frame, Host, Interrupted, OnlineConfig, OnlineTrainer, PatchInput,
 };
 use lv_livenas::postfilter::Filter;
 use lv_livenas::scene::CutDetector;
+use lv_livenas::scheduler::SchedulerConfig;
 use lv_livenas::trainer::TrainerConfig;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -167,6 +169,9 @@ struct Network {
     filter: Option<Arc<Filter>>,
     /// The generic post-filter served with `initial`, if any.
     initial_filter: Option<Arc<Filter>>,
+    /// The runner built at caps time: the networks published later share its worker
+    /// threads (`PlaneRunner::with_model`), which run at the streaming thread's priority.
+    template: Option<Arc<PlaneRunner>>,
 }
 
 /// Everything built for one caps pair.
@@ -245,6 +250,9 @@ pub struct Srenhance {
     /// The trainer's death is posted once, by whichever streaming thread notices it first.
     failure_posted: AtomicBool,
     qos: Mutex<Qos>,
+    /// The feedback's `suggested_patch_kbps`: the video's rate from the stream's tags and the
+    /// patch bytes that arrive, against what each epoch's patches bought.
+    advice: Mutex<PatchRateAdvisor>,
 }
 
 /// A file a property names (`property` words the error), read whole.
@@ -541,16 +549,13 @@ impl Srenhance {
             runner: Self::runner_config(&settings),
         };
         let scaler = Scaler::new(&model, cfg).map_err(|e| e.to_string())?;
+        lock(&self.network).template = Some(scaler.runner().clone());
         let initial_runner = if !(settings.serve_best && settings.training) {
             None
         } else if generation == 0 {
             Some(scaler.runner().clone())
         } else {
-            initial.and_then(|m| {
-                PlaneRunner::new(&m, ow, oh, Self::runner_config(&settings))
-                    .ok()
-                    .map(Arc::new)
-            })
+            initial.and_then(|m| scaler.runner().with_model(&m).ok().map(Arc::new))
         };
         state.cuts.reset();
         let obj = self.obj();
@@ -947,6 +952,19 @@ impl Srenhance {
                 lock(&self.state).segment = seg;
                 self.srcpad.push_event(event)
             }
+            // Parsers (`h264parse`, any `GstBaseParse`) post the stream's measured bit rate;
+            // encoders their nominal one. Either is the video's share of the uplink.
+            gst::EventView::Tag(t) => {
+                let tags = t.tag();
+                let bps = tags
+                    .get::<gst::tags::Bitrate>()
+                    .or_else(|| tags.get::<gst::tags::NominalBitrate>())
+                    .map(|v| v.get());
+                if let Some(bps) = bps.filter(|&b| b > 0) {
+                    lock(&self.advice).set_video_kbps(bps as f64 / 1000.0);
+                }
+                self.srcpad.push_event(event)
+            }
             gst::EventView::Eos(_) => {
                 if let Err(Interrupted::Failed(why)) = self.final_epoch() {
                     let _ = self.trainer_failed(&why);
@@ -1022,6 +1040,8 @@ impl Srenhance {
                 return Ok(gst::FlowSuccess::Ok);
             }
         };
+        // Every byte that arrived took its share of the uplink, usable or not.
+        lock(&self.advice).record_received(map.len() as u64 * 8);
         let limits = lv_livenas::wire::Limits::default();
         let msg = match lv_livenas::wire::parse(&map, &limits) {
             Ok(m) => m,
@@ -1305,10 +1325,13 @@ impl Host for ElementHost {
                 return;
             }
         };
+        let template = lock(&self.network).template.clone();
         let runner = out_size.and_then(|(w, h)| {
-            PlaneRunner::new(&model, w, h, Srenhance::runner_config(&self.settings))
-                .ok()
-                .map(|r| ((w, h), Arc::new(r)))
+            let built = match &template {
+                Some(t) if t.size() == (w, h) => t.with_model(&model),
+                _ => PlaneRunner::new(&model, w, h, Srenhance::runner_config(&self.settings)),
+            };
+            built.ok().map(|r| ((w, h), Arc::new(r)))
         });
         let mut net = lock(&self.network);
         net.generation += 1;
@@ -1324,6 +1347,9 @@ impl Host for ElementHost {
         };
         let imp = element.imp();
         let q = &r.quality;
+        let mut feedback = r.feedback;
+        feedback.suggested_patch_kbps =
+            lock(&imp.advice).on_epoch(&feedback, self.settings.epoch_duration as f64 / 1e9);
         gst::debug!(
             CAT,
             imp = imp,
@@ -1336,7 +1362,7 @@ impl Host for ElementHost {
         );
         let _ = imp
             .patchpad
-            .push_event(gst::Event::from(SrpatchFeedback(r.feedback)));
+            .push_event(gst::Event::from(SrpatchFeedback(feedback)));
         let ms = gst::Structure::builder("srenhance-epoch")
             .field("epoch", q.epoch)
             .field("state", r.state.as_str())
@@ -1368,6 +1394,7 @@ impl Host for ElementHost {
             .field("gain-vs-bicubic-db", q.gain_vs_bicubic())
             .field("gain-vs-bilinear-db", q.gain_vs_bilinear())
             .field("training-fraction", r.training_fraction)
+            .field("suggested-patch-kbps", feedback.suggested_patch_kbps)
             .build();
         let _ = element.post_message(gst::message::Element::builder(ms).src(&element).build());
     }
@@ -1476,6 +1503,7 @@ impl ObjectSubclass for Srenhance {
             trainer_thread: Mutex::new(None),
             failure_posted: AtomicBool::new(false),
             qos: Mutex::new(Qos::default()),
+            advice: Mutex::new(PatchRateAdvisor::new(SchedulerConfig::default())),
         }
     }
 }
@@ -1915,6 +1943,7 @@ impl ElementImpl for Srenhance {
                 self.failure_posted.store(false, Ordering::SeqCst);
                 *lock(&self.state) = State::default();
                 *lock(&self.qos) = Qos::default();
+                *lock(&self.advice) = PatchRateAdvisor::new(SchedulerConfig::default());
                 if let Some(path) = &settings.save_model {
                     if let Err(e) = Self::check_save_path(path) {
                         self.post_error_message(e);

@@ -121,7 +121,11 @@ pub enum Engine {
 
 enum TileEngine {
     Tract(Box<TypedSimpleState>),
-    Native(crate::native::Scratch),
+    /// Allocated at the tile's first run, on the inference thread that runs it: a runner
+    /// built on another thread (srenhance's trainer publishes one every epoch) would otherwise
+    /// place its largest buffers in that thread's malloc arena, among the training's
+    /// short-lived allocations, and resident memory would step up as that arena fragments.
+    Native(Option<crate::native::Scratch>),
     /// The CUDA kernels (lv-gpu), on the backend's executor.
     Gpu,
 }
@@ -147,7 +151,10 @@ pub struct PlaneRunner {
     /// Output rows per tile (multiple of the alignment).
     core: usize,
     tiles: Vec<Mutex<Tile>>,
-    pool: Option<rayon::ThreadPool>,
+    /// Shared with the runners made by [`PlaneRunner::with_model`].
+    pool: Option<Arc<rayon::ThreadPool>>,
+    cfg: RunnerConfig,
+    engine: Engine,
     backend: Backend,
     native: Option<Arc<crate::native::NativeNet>>,
 }
@@ -192,6 +199,33 @@ impl PlaneRunner {
         h: usize,
         cfg: RunnerConfig,
         engine: Engine,
+    ) -> Result<Self, ModelError> {
+        Self::build(model, w, h, cfg, engine, None)
+    }
+
+    /// A runner for `model` with this one's plane size, configuration and engine choice that
+    /// shares this one's worker threads. For networks that replace one another while a stream
+    /// runs (srenhance publishes one every epoch): a pool per runner spawned new threads at
+    /// each swap, in the publishing thread, so they inherited its lowered priority, and each
+    /// new thread could take a fresh glibc malloc arena (resident memory that steps up).
+    pub fn with_model(&self, model: &Model) -> Result<Self, ModelError> {
+        Self::build(
+            model,
+            self.w,
+            self.h,
+            self.cfg,
+            self.engine,
+            self.pool.clone(),
+        )
+    }
+
+    fn build(
+        model: &Model,
+        w: usize,
+        h: usize,
+        cfg: RunnerConfig,
+        engine: Engine,
+        pool: Option<Arc<rayon::ThreadPool>>,
     ) -> Result<Self, ModelError> {
         if w == 0 || h == 0 || w > lv_image::resample::MAX_DIM || h > lv_image::resample::MAX_DIM {
             return Err(ModelError::BadSize {
@@ -240,7 +274,7 @@ impl PlaneRunner {
                 let engine =
                     match (&native, &plan) {
                         (Some(_), _) if on_gpu => TileEngine::Gpu,
-                        (Some(net), _) => TileEngine::Native(net.scratch(tw, th)),
+                        (Some(_), _) => TileEngine::Native(None),
                         (None, Some(plan)) => TileEngine::Tract(Box::new(
                             TypedSimpleState::new(plan).map_err(|e| ModelError::Tract {
                                 size: Some((tw, th)),
@@ -262,8 +296,12 @@ impl PlaneRunner {
                 }))
             })
             .collect::<Result<Vec<_>, ModelError>>()?;
-        let pool = if threads > 1 {
-            Some(
+        let pool = if threads <= 1 {
+            None
+        } else if let Some(p) = pool.filter(|p| p.current_num_threads() == threads) {
+            Some(p)
+        } else {
+            Some(Arc::new(
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
                     .thread_name(|i| format!("lvinfer-{i}"))
@@ -272,9 +310,7 @@ impl PlaneRunner {
                         size: None,
                         msg: format!("cannot start {threads} worker threads: {e}"),
                     })?,
-            )
-        } else {
-            None
+            ))
         };
         Ok(PlaneRunner {
             model: model.clone(),
@@ -285,6 +321,8 @@ impl PlaneRunner {
             core,
             tiles,
             pool,
+            cfg,
+            engine,
             backend,
             native,
         })
@@ -307,6 +345,15 @@ impl PlaneRunner {
 
     pub fn tiles(&self) -> usize {
         self.tiles.len()
+    }
+
+    /// Whether `other` runs on this runner's worker threads (one made by the other's
+    /// [`PlaneRunner::with_model`]). Single-threaded runners share nothing.
+    pub fn shares_threads_with(&self, other: &PlaneRunner) -> bool {
+        match (&self.pool, &other.pool) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
     }
 
     pub fn threads(&self) -> usize {
@@ -429,6 +476,8 @@ impl PlaneRunner {
                     .native
                     .as_ref()
                     .expect("native tiles have a native net");
+                let th = self.core + 2 * pad;
+                let scratch = scratch.get_or_insert_with(|| net.scratch(tw, th));
                 let x = input
                     .try_as_plain_ram()
                     .and_then(|v| v.as_slice::<f32>())

@@ -345,3 +345,45 @@ fn load_errors_are_typed() {
         .unwrap_err();
     assert!(matches!(e, ModelError::Tract { .. }), "{e}");
 }
+
+/// A runner made for another model with `with_model` keeps the size, tiling and worker threads
+/// (shared, not respawned: the threads outlive the runner that made them) and computes what a
+/// runner built from scratch for that model computes.
+#[test]
+fn a_runner_for_another_model_shares_the_threads_and_matches_a_fresh_one() {
+    let (w, h) = (61usize, 47usize);
+    let cfg = RunnerConfig {
+        threads: 2,
+        tiles: 4,
+        backend: BackendKind::Cpu,
+    };
+    let first = Model::from_bytes(&net().bytes()).unwrap();
+    let other = Model::from_bytes(&SynthNet { seed: 11, ..net() }.bytes()).unwrap();
+    let a = PlaneRunner::new(&first, w, h, cfg).unwrap();
+    let b = a.with_model(&other).unwrap();
+    let fresh = PlaneRunner::new(&other, w, h, cfg).unwrap();
+    assert!(b.shares_threads_with(&a));
+    assert!(!fresh.shares_threads_with(&a));
+    assert_eq!(
+        (b.size(), b.tiles(), b.threads()),
+        (a.size(), a.tiles(), a.threads())
+    );
+    drop(a);
+    let on = b.install(|| std::thread::current().name().map(str::to_owned));
+    assert!(
+        on.as_deref().is_some_and(|n| n.starts_with("lvinfer-")),
+        "{on:?}"
+    );
+
+    let src = picture(w, h);
+    let (mut got, mut want) = (vec![0u8; w * h], vec![0u8; w * h]);
+    b.run(&src, w, &mut got, w).unwrap();
+    fresh.run(&src, w, &mut want, w).unwrap();
+    assert_eq!(got, want);
+    let mut first_out = vec![0u8; w * h];
+    PlaneRunner::new(&first, w, h, cfg)
+        .unwrap()
+        .run(&src, w, &mut first_out, w)
+        .unwrap();
+    assert_ne!(got, first_out, "the other model computes something else");
+}

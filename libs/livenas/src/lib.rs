@@ -6,6 +6,7 @@
 //! (all of them running beside a video stream: the `srenhance` element's trainer).
 
 pub mod adaptive;
+pub mod advice;
 pub mod online;
 pub mod postfilter;
 pub mod scene;

@@ -273,6 +273,8 @@ struct Epoch {
     /// fitted before the epoch (NaN without one).
     psnr_initial: f64,
     psnr_filtered: f64,
+    /// The server's suggested patch rate (kbit/s; 0: none), from the ingest's bit-rate tags.
+    suggested_patch_kbps: u32,
 }
 
 #[derive(Default)]
@@ -467,6 +469,7 @@ fn run_pipeline(
                     psnr_initial: s.get::<f64>("psnr-initial").unwrap_or(f64::NAN),
                     psnr_filtered: s.get::<f64>("psnr-filtered").unwrap_or(f64::NAN),
                     scene_cut: s.get::<bool>("scene-cut").unwrap_or(false),
+                    suggested_patch_kbps: s.get::<u32>("suggested-patch-kbps").unwrap_or(0),
                 };
                 match epochs.iter_mut().find(|(n, _)| *n == src) {
                     Some((_, v)) => v.push(e),
