@@ -444,6 +444,10 @@ fn harness_src_output_equals_input_and_eos_reaches_both_pads() {
 }
 
 fn feedback(epoch: u32, state: &str, gain: f64) -> gst::Event {
+    feedback_suggesting(epoch, state, gain, 0)
+}
+
+fn feedback_suggesting(epoch: u32, state: &str, gain: f64, kbps: u32) -> gst::Event {
     gst::event::CustomUpstream::new(
         gst::Structure::builder("srpatch-feedback")
             .field("epoch", epoch)
@@ -452,7 +456,7 @@ fn feedback(epoch: u32, state: &str, gain: f64) -> gst::Event {
             .field("gain_vs_initial_db", 0.0f64)
             .field("gain_vs_bicubic_db", 0.5f64)
             .field("training_fraction", 1.0f64)
-            .field("suggested_patch_kbps", 0u32)
+            .field("suggested_patch_kbps", kbps)
             .build(),
     )
 }
@@ -471,7 +475,7 @@ fn scheduler_posts_rates_and_follows_feedback_and_bandwidth() {
     // bandwidth drops under 200 kbit/s at 9 s.
     for k in 0..(12 * FPS) {
         if k == 5 * FPS {
-            assert!(patch_src.send_event(feedback(0, "suspended", 0.01)));
+            assert!(patch_src.send_event(feedback_suggesting(0, "suspended", 0.01, 40)));
         }
         if k == 6 * FPS {
             assert!(!patch_src.send_event(feedback(1, "sleeping", 0.0)));
@@ -526,6 +530,9 @@ fn scheduler_posts_rates_and_follows_feedback_and_bandwidth() {
         }
     }
     assert_eq!(msgs[7].get::<&str>("state").unwrap(), "suspended");
+    // The server's suggestion is passed on, from the feedback that carried it.
+    assert_eq!(msgs[0].get::<u32>("server-suggested-kbps").unwrap(), 0);
+    assert_eq!(msgs[7].get::<u32>("server-suggested-kbps").unwrap(), 40);
     // No patch after the bandwidth dropped (the last update at 9 s set the rate to 0; the
     // bucket may have one message in flight before it).
     assert!(!patches.is_empty());

@@ -128,6 +128,9 @@ struct State {
     /// Downstream of `patch_src` refused data (not linked, EOS, error): stop producing.
     patch_flow: Result<gst::FlowSuccess, gst::FlowError>,
     patches_sent: u64,
+    /// The server's last `suggested_patch_kbps` (0: none), passed on in `srpatch-rate` for an
+    /// application that sets `patch-kbps` itself.
+    server_suggested_kbps: u32,
     bytes_sent: u64,
     guided_messages: u64,
     fallback_messages: u64,
@@ -165,6 +168,7 @@ impl State {
             patch_ts: None,
             patch_flow: Ok(gst::FlowSuccess::Ok),
             patches_sent: 0,
+            server_suggested_kbps: 0,
             bytes_sent: 0,
             guided_messages: 0,
             fallback_messages: 0,
@@ -370,6 +374,7 @@ impl Srpatch {
                         .field("stream-time", now)
                         .field("patches-sent", st.patches_sent)
                         .field("bytes-sent", st.bytes_sent)
+                        .field("server-suggested-kbps", st.server_suggested_kbps)
                         .build(),
                 )
                 .src(&*self.obj())
@@ -830,7 +835,9 @@ impl Srpatch {
 
     fn apply_feedback(&self, fb: &Feedback) {
         gst::debug!(CAT, imp = self, "feedback {fb:?}");
-        lock(&self.state).scheduler.on_feedback(fb);
+        let mut st = lock(&self.state);
+        st.scheduler.on_feedback(fb);
+        st.server_suggested_kbps = fb.suggested_patch_kbps;
     }
 
     fn patch_src_query(&self, pad: &gst::Pad, query: &mut gst::QueryRef) -> bool {
