@@ -90,20 +90,9 @@ impl PatchRateAdvisor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheduler::tests::fb;
     use crate::scheduler::RateQuality;
     use crate::wire::TrainerState;
-
-    fn fb(epoch: u32, state: TrainerState, gain_db: f32) -> Feedback {
-        Feedback {
-            epoch,
-            state,
-            gain_db,
-            gain_vs_initial_db: 0.0,
-            gain_vs_bicubic_db: 0.0,
-            training_fraction: 1.0,
-            suggested_patch_kbps: 0,
-        }
-    }
 
     #[test]
     fn no_video_rate_no_suggestion() {

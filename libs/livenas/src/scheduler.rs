@@ -315,10 +315,11 @@ impl Scheduler {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn fb(epoch: u32, state: TrainerState, gain_db: f32) -> Feedback {
+    /// Feedback with only the fields the scheduler reads (also used by `advice`'s tests).
+    pub(crate) fn fb(epoch: u32, state: TrainerState, gain_db: f32) -> Feedback {
         Feedback {
             epoch,
             state,
