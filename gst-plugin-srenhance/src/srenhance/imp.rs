@@ -47,7 +47,6 @@ use lv_livenas::online::{
 };
 use lv_livenas::postfilter::Filter;
 use lv_livenas::scene::CutDetector;
-use lv_livenas::scheduler::SchedulerConfig;
 use lv_livenas::trainer::TrainerConfig;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -1503,7 +1502,7 @@ impl ObjectSubclass for Srenhance {
             trainer_thread: Mutex::new(None),
             failure_posted: AtomicBool::new(false),
             qos: Mutex::new(Qos::default()),
-            advice: Mutex::new(PatchRateAdvisor::new(SchedulerConfig::default())),
+            advice: Mutex::new(PatchRateAdvisor::default()),
         }
     }
 }
@@ -1943,7 +1942,7 @@ impl ElementImpl for Srenhance {
                 self.failure_posted.store(false, Ordering::SeqCst);
                 *lock(&self.state) = State::default();
                 *lock(&self.qos) = Qos::default();
-                *lock(&self.advice) = PatchRateAdvisor::new(SchedulerConfig::default());
+                *lock(&self.advice) = PatchRateAdvisor::default();
                 if let Some(path) = &settings.save_model {
                     if let Err(e) = Self::check_save_path(path) {
                         self.post_error_message(e);

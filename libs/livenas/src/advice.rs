@@ -28,6 +28,13 @@ pub struct PatchRateAdvisor {
     clock_ns: u64,
 }
 
+impl Default for PatchRateAdvisor {
+    /// The streamer's defaults: the server suggests what `srpatch`'s scheduler would reach.
+    fn default() -> Self {
+        PatchRateAdvisor::new(SchedulerConfig::default())
+    }
+}
+
 impl PatchRateAdvisor {
     pub fn new(cfg: SchedulerConfig) -> Self {
         PatchRateAdvisor {
