@@ -10,6 +10,9 @@
 #   phone_1920x1080_30f.y4m             a phone camera video (noisy, 1080p) from Debian's forensics-samples-files
 #   cockatoo_1280x720_30f.y4m           camera footage from Debian's python3-imageio (imageio's test clip)
 #   screencast_1280x720_30f.y4m         screen content with a webcam inset, from forensics-samples-files (movie2)
+#   heldout_{flower,solvay}_1280x720_30f.y4m
+#                                       held out in session 22: pans over a phone photo (libjxl-testdata)
+#                                       and a scanned film photograph (visp-images-data)
 # The recipe is the corpus's bench recipe (same frames, same filters), so the clips are bit-identical
 # with the shared corpus's for the same ffmpeg and Pillow.
 #
@@ -56,11 +59,14 @@ clip() {  # in out first n  -> I420 y4m, frames [first, first+n)
     -sws_flags "$SWS" -fps_mode passthrough -fflags +bitexact -f yuv4mpegpipe "$out.tmp"
   mv "$out.tmp" "$out"; echo "wrote $out"
 }
-pan() {  # photo out z0 z1 cx0 cx1 cy0 cy1
-  local photo="$1" out="$2"; shift 2
+pan() {  # photo out z0 z1 cx0 cx1 cy0 cy1: 1080p, 60 frames
+  pan_sized 1920 1080 60 "$@"
+}
+pan_sized() {  # w h frames photo out z0 z1 cx0 cx1 cy0 cy1
+  local w="$1" h="$2" n="$3" photo="$4" out="$5"; shift 5
   [ -s "$out" ] && { echo "have $out"; return 0; }
-  "$VPY" "$ROOT/scripts/pan_zoom.py" "$photo" 1920 1080 60 "$@" |
-    "$FF" -v error -y -f rawvideo -pix_fmt rgb24 -s 1920x1080 -r 30 -i - \
+  "$VPY" "$ROOT/scripts/pan_zoom.py" "$photo" "$w" "$h" "$n" "$@" |
+    "$FF" -v error -y -f rawvideo -pix_fmt rgb24 -s "${w}x${h}" -r 30 -i - \
       -vf "scale=out_color_matrix=bt709:out_range=tv:flags=$SWS,format=yuv420p,setsar=1" \
       -fps_mode passthrough -fflags +bitexact -f yuv4mpegpipe "$out.tmp"
   mv "$out.tmp" "$out"; echo "wrote $out"
@@ -106,4 +112,16 @@ clip "$SRC/x/python3-imageio/usr/lib/python3/dist-packages/imageio/resources/ima
 # forensics-samples-files package (movie2, CC-BY-SA-4.0): frames 2 s to 3 s.
 clip "$SRC/x/forensics-samples-files/usr/share/forensics-samples/original-files/movie2/movie-hello.mp4" \
   "$OUT/screencast_1280x720_30f.y4m" 60 30
+
+# --- held out (session 22): two photographs from packages no model, clip or decision used
+# before, as 720p pans (the photos are too small for a 1080p window >= 1.3x the output):
+# a phone photo with sensor noise and sharpening (libjxl-testdata's flower.png, 2268x1512,
+# BSD-3-clause, the JPEG XL project) and a scanned 1927 film photograph with grain
+# (visp-images-data's Solvay conference, 2126x1463; the photo is in the public domain).
+fetch_deb "libjxl-testdata=0.0~git20230110.d6168ff-1"; extract_deb libjxl-testdata
+fetch_deb "visp-images-data=3.5.0-1"; extract_deb visp-images-data
+pan_sized 1280 720 30 "$SRC/x/libjxl-testdata/usr/share/libjxl-testdata/jxl/flower/flower.png" \
+  "$OUT/heldout_flower_1280x720_30f.y4m" 1.00 1.08 0.45 0.55 0.50 0.52
+pan_sized 1280 720 30 "$SRC/x/visp-images-data/usr/share/visp-images-data/ViSP-images/Solvay/Solvay_conference_1927_Version2_2126x1463.png" \
+  "$OUT/heldout_solvay_1280x720_30f.y4m" 1.00 1.02 0.45 0.52 0.50 0.50
 echo "done: $OUT"
