@@ -6,6 +6,10 @@
 #          1.25-3.2; docs/eval/2026-12-07-crf/run.sh), and r32 relabelled to the element's range
 #   main:  the default and r32 against ffmpeg's Lanczos, every metric, both codecs
 #   codec-aware: the shipped pair and the r32 pair at equal budget, x264 PSNR-Y
+#   sr:    srenhance (#14) on a clip built here from the same two photos, never used by srenhance
+#          either: 18 s at 30 fps, a cut every 3 s (flower | solvay | ...), moving and static
+#          camera; the issue's check: 100 kbit/s of patches, x264 800 kbit/s, (b) and (c) fed
+#          900 kbit/s, every other property at its default
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 source docs/eval/2026-12-07-noise/common.sh
@@ -31,4 +35,23 @@ case "$1" in
       --model agnostic=$M/dnnscale-refine-agnostic-low.onnx --model r32=$O/r32-scaled.onnx \
       --model r32-agnostic=$O/r32-agnostic.onnx --compare scaled:agnostic --compare r32:r32-agnostic \
       --out $R/codec-aware ;;
+  sr)
+    S=.cache/eval-src/x; V=.cache/eval-src/venv/bin/python
+    FL=$S/libjxl-testdata/usr/share/libjxl-testdata/jxl/flower/flower.png
+    SO=$S/visp-images-data/usr/share/visp-images-data/ViSP-images/Solvay/Solvay_conference_1927_Version2_2126x1463.png
+    CL=.cache/corpus/srenhance/sr_heldout_cuts_1280x720_540f.y4m
+    if [ ! -s $CL ]; then
+      { $V scripts/pan_zoom.py $FL 1280 720 90 1.00 1.05 0.40 0.50 0.50 0.50
+        $V scripts/pan_zoom.py $SO 1280 720 90 1.00 1.02 0.35 0.45 0.50 0.50
+        $V scripts/pan_zoom.py $FL 1280 720 90 1.04 1.04 0.60 0.60 0.45 0.45
+        $V scripts/pan_zoom.py $SO 1280 720 90 1.02 1.00 0.60 0.50 0.50 0.52
+        $V scripts/pan_zoom.py $FL 1280 720 90 1.00 1.08 0.50 0.45 0.55 0.48
+        $V scripts/pan_zoom.py $SO 1280 720 90 1.01 1.01 0.55 0.55 0.50 0.50
+      } | .cache/ffmpeg/ffmpeg -v error -y -f rawvideo -pix_fmt rgb24 -s 1280x720 -r 30 -i - \
+        -vf "scale=out_color_matrix=bt709:out_range=tv:flags=lanczos+accurate_rnd+full_chroma_int+bitexact,format=yuv420p,setsar=1" \
+        -fps_mode passthrough -fflags +bitexact -f yuv4mpegpipe $CL.tmp
+      mv $CL.tmp $CL
+    fi
+    target/release/srenhance-eval --clip $CL --patch-kbps 100 \
+      --variants "${2:-bicubic,generic,continuous,adaptive}" --out $R/sr ;;
 esac
