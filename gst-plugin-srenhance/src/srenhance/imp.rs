@@ -1340,6 +1340,26 @@ impl Host for ElementHost {
         net.filter = filter;
     }
 
+    /// Swaps the filter alone: the runner already built for the weights is served again
+    /// under a new generation, so the sink thread picks both up at its next frame.
+    fn publish_filter(
+        &mut self,
+        filter: Option<Arc<Filter>>,
+        out_size: Option<(usize, usize)>,
+    ) -> bool {
+        let mut net = lock(&self.network);
+        let Some((_, size, runner)) = net.runner.clone() else {
+            return false;
+        };
+        if Some(size) != out_size {
+            return false;
+        }
+        net.generation += 1;
+        net.runner = Some((net.generation, size, runner));
+        net.filter = filter;
+        true
+    }
+
     fn epoch(&mut self, r: &EpochReport) {
         let Some(element) = self.element.upgrade() else {
             return;

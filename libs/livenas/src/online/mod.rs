@@ -155,6 +155,16 @@ pub trait Host: Send {
         _out_size: Option<(usize, usize)>,
     ) {
     }
+    /// A refitted post-filter for the network published last, whose weights did not change
+    /// (`None`: none), for the output size `out_size`. Returns whether the host took it;
+    /// `false` (the default) makes the worker [`Host::publish`] the network again with it.
+    fn publish_filter(
+        &mut self,
+        _filter: Option<Arc<Filter>>,
+        _out_size: Option<(usize, usize)>,
+    ) -> bool {
+        false
+    }
     fn epoch(&mut self, _report: &EpochReport) {}
     /// The outcome of a [`OnlineTrainer::save`].
     fn saved(&mut self, _path: &str, _result: std::io::Result<()>) {}

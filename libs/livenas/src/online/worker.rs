@@ -275,33 +275,30 @@ impl Worker {
         if reset {
             self.trainer.reset_to_initial();
         }
-        // Publish what changed: a new choice, or new weights behind the one served.
-        let changed = match serve {
-            Served::Initial => self.served != Served::Initial,
-            Served::Online | Served::Blend => trained || self.served != serve,
-            // Refitted at every epoch's end.
-            Served::Filtered => true,
-        };
-        if changed {
-            let bytes = match serve {
-                Served::Initial => {
-                    crate::trainer::export(self.trainer.initial(), "srenhance initial model")
-                }
-                Served::Online | Served::Filtered => {
-                    self.trainer.export("srenhance online training")
-                }
-                Served::Blend => crate::trainer::export(
-                    &self.trainer.blend(),
-                    "srenhance online training, averaged with the initial model",
-                ),
-            };
-            let out_size = self.shared.lock().out_size;
-            let filter = match serve {
-                Served::Filtered => self.trainer.post_filter(),
-                Served::Initial => self.trainer.prior_filter(),
-                Served::Online | Served::Blend => None,
-            };
-            host.publish(bytes, filter, out_size);
+        let out_size = self.shared.lock().out_size;
+        match publication(serve, self.served, trained) {
+            Publication::Nothing => {}
+            Publication::Filter if host.publish_filter(self.trainer.post_filter(), out_size) => {}
+            Publication::Filter | Publication::Network => {
+                let bytes = match serve {
+                    Served::Initial => {
+                        crate::trainer::export(self.trainer.initial(), "srenhance initial model")
+                    }
+                    Served::Online | Served::Filtered => {
+                        self.trainer.export("srenhance online training")
+                    }
+                    Served::Blend => crate::trainer::export(
+                        &self.trainer.blend(),
+                        "srenhance online training, averaged with the initial model",
+                    ),
+                };
+                let filter = match serve {
+                    Served::Filtered => self.trainer.post_filter(),
+                    Served::Initial => self.trainer.prior_filter(),
+                    Served::Online | Served::Blend => None,
+                };
+                host.publish(bytes, filter, out_size);
+            }
         }
         self.served = serve;
         let feedback = Feedback {
@@ -367,4 +364,51 @@ fn take_cuts(sh: &mut super::SharedInner, shared: &Shared, boundary: Option<u64>
         sh.cuts.pop_front();
     }
     out
+}
+
+/// What an epoch's end hands to the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Publication {
+    Nothing,
+    /// The network served and its post-filter.
+    Network,
+    /// Only the post-filter changed, behind the network published last.
+    Filter,
+}
+
+/// Publishes what changed: a new choice, or new weights behind the one served. The refitted
+/// filter changes at every epoch's end, but the network behind it only when the epoch trained
+/// or the choice changed; re-exporting it otherwise would make the host rebuild a runner for
+/// the same weights every epoch.
+fn publication(serve: Served, before: Served, trained: bool) -> Publication {
+    let new_choice = serve != before;
+    match serve {
+        Served::Initial if new_choice => Publication::Network,
+        Served::Initial => Publication::Nothing,
+        Served::Online | Served::Blend if trained || new_choice => Publication::Network,
+        Served::Online | Served::Blend => Publication::Nothing,
+        Served::Filtered if trained || new_choice => Publication::Network,
+        Served::Filtered => Publication::Filter,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_untrained_epoch_behind_the_refitted_filter_publishes_the_filter_alone() {
+        use Publication::*;
+        use Served::*;
+        assert_eq!(publication(Filtered, Filtered, false), Filter);
+        assert_eq!(publication(Filtered, Filtered, true), Network);
+        assert_eq!(publication(Filtered, Initial, false), Network);
+        assert_eq!(publication(Filtered, Online, false), Network);
+        assert_eq!(publication(Online, Filtered, false), Network);
+        assert_eq!(publication(Online, Online, false), Nothing);
+        assert_eq!(publication(Online, Online, true), Network);
+        assert_eq!(publication(Blend, Blend, true), Network);
+        assert_eq!(publication(Initial, Initial, true), Nothing);
+        assert_eq!(publication(Initial, Filtered, false), Network);
+    }
 }
