@@ -6,6 +6,7 @@ use gst::glib;
 use gst::prelude::*;
 
 mod imp;
+mod settings;
 
 lv_gst::backend_enum!("GstSrenhanceBackend");
 
