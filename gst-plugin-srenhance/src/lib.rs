@@ -9,6 +9,8 @@ pub mod feedback;
 mod srenhance;
 mod srpatch;
 
+pub use srenhance::{EpochMessage, EPOCH_MESSAGE};
+
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), gst::glib::BoolError> {
     srpatch::register(plugin)?;
     srenhance::register(plugin)

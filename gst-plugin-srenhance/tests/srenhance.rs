@@ -9,6 +9,7 @@
 
 use gst::glib;
 use gst::prelude::*;
+use gstsrenhance::EpochMessage;
 use lv_image::plane::Plane;
 use lv_image::resample::{Kernel, Resampler};
 use lv_infer::{Model, PlaneRunner, RunnerConfig};
@@ -565,11 +566,21 @@ fn online_training_from_patches_improves_a_natural_clip() {
         "online training gained only {:.3} dB",
         trained - bicubic
     );
-    assert!(last_epoch.get::<f64>("gain-vs-bicubic-db").unwrap() > 0.2);
-    assert!(last_epoch.get::<f64>("gain-vs-bilinear-db").unwrap() > 0.2);
+    // Every message parses back into the typed struct applications use.
+    let typed: Vec<EpochMessage> = epochs
+        .iter()
+        .map(|s| EpochMessage::try_from(s.as_ref()).unwrap())
+        .collect();
+    let last_typed = typed.last().unwrap();
+    assert!(last_typed.gain_vs_bicubic_db > 0.2, "{last_typed:?}");
+    assert!(last_typed.gain_vs_bilinear_db > 0.2, "{last_typed:?}");
+    assert!(
+        typed.windows(2).all(|w| w[1].epoch == w[0].epoch + 1),
+        "{typed:?}"
+    );
     // No bit-rate tag on the video: the server cannot price the patches and suggests nothing.
-    for e in &epochs {
-        assert_eq!(e.get::<u32>("suggested-patch-kbps").unwrap(), 0, "{e}");
+    for e in &typed {
+        assert_eq!(e.suggested_patch_kbps, 0, "{e:?}");
     }
 
     // Non-live training is paced by stream time: the same run gives the same pixels.

@@ -28,6 +28,7 @@
 //! run under `catch_panic`, the trainer under `catch_unwind`, and every update behind a lock
 //! leaves it consistent.
 
+use super::messages::EpochMessage;
 use super::settings::{self, Settings};
 use super::Backend;
 use crate::feedback::SrpatchFeedback;
@@ -41,7 +42,6 @@ use lv_gst::sync::lock;
 use lv_image::resample::Kernel;
 use lv_infer::scale::{Scaler, ScalerConfig};
 use lv_infer::{Model, PlaneRunner, RunnerConfig};
-use lv_livenas::adaptive::Transition;
 use lv_livenas::advice::PatchRateAdvisor;
 use lv_livenas::online::{
     EpochReport, Fault, Frame, Host, Interrupted, OnlineConfig, OnlineTrainer, PatchInput,
@@ -1318,39 +1318,7 @@ impl Host for ElementHost {
         let _ = imp
             .patchpad
             .push_event(gst::Event::from(SrpatchFeedback(feedback)));
-        let ms = gst::Structure::builder("srenhance-epoch")
-            .field("epoch", q.epoch)
-            .field("state", r.state.as_str())
-            .field(
-                "transition",
-                match r.transition {
-                    Transition::None => "none",
-                    Transition::Suspend => "suspend",
-                    Transition::Resume => "resume",
-                },
-            )
-            .field("trained", r.trained)
-            .field("served", r.served.as_str())
-            .field("scene-cut", r.cut)
-            .field("reset", r.reset)
-            .field("fresh-patches", q.fresh as u64)
-            .field("psnr-blend", q.blend)
-            .field("psnr-filtered", q.filtered)
-            .field("steps", q.steps)
-            .field("patches", q.patches as u64)
-            .field("store", r.store as u64)
-            .field("psnr", q.current)
-            .field("psnr-previous", q.previous)
-            .field("psnr-initial", q.initial)
-            .field("psnr-bicubic", q.bicubic)
-            .field("psnr-bilinear", q.bilinear)
-            .field("gain-db", q.gain_vs_previous())
-            .field("gain-vs-initial-db", q.gain_vs_initial())
-            .field("gain-vs-bicubic-db", q.gain_vs_bicubic())
-            .field("gain-vs-bilinear-db", q.gain_vs_bilinear())
-            .field("training-fraction", r.training_fraction)
-            .field("suggested-patch-kbps", feedback.suggested_patch_kbps)
-            .build();
+        let ms = gst::Structure::from(EpochMessage::new(r, feedback.suggested_patch_kbps));
         let _ = element.post_message(gst::message::Element::builder(ms).src(&element).build());
     }
 

@@ -6,7 +6,10 @@ use gst::glib;
 use gst::prelude::*;
 
 mod imp;
+mod messages;
 mod settings;
+
+pub use messages::{EpochMessage, EPOCH_MESSAGE};
 
 lv_gst::backend_enum!("GstSrenhanceBackend");
 
