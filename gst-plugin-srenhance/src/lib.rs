@@ -10,6 +10,7 @@ mod srenhance;
 mod srpatch;
 
 pub use srenhance::{EpochMessage, EPOCH_MESSAGE};
+pub use srpatch::{RateMessage, RATE_MESSAGE};
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), gst::glib::BoolError> {
     srpatch::register(plugin)?;

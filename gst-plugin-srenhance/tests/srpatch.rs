@@ -8,6 +8,7 @@
 
 use gst::prelude::*;
 use gst_video::prelude::*;
+use gstsrenhance::RateMessage;
 use std::sync::Once;
 
 const FPS: u64 = 30;
@@ -505,15 +506,13 @@ fn scheduler_posts_rates_and_follows_feedback_and_bandwidth() {
     end(&r.src);
     let patches = pull_all(&r.patches);
     let msgs = wait_eos(&r.pipeline, "srpatch-rate");
-    let rates: Vec<(u64, f64, f64)> = msgs
+    let typed: Vec<RateMessage> = msgs
         .iter()
-        .map(|s| {
-            (
-                s.get::<u64>("stream-time").unwrap(),
-                s.get::<f64>("patch-kbps").unwrap(),
-                s.get::<f64>("video-kbps").unwrap(),
-            )
-        })
+        .map(|s| RateMessage::try_from(s.as_ref()).unwrap())
+        .collect();
+    let rates: Vec<(u64, f64, f64)> = typed
+        .iter()
+        .map(|m| (m.stream_time, m.patch_kbps, m.video_kbps))
         .collect();
     // One update per second of stream time.
     assert_eq!(rates.len(), 12, "{rates:?}");
@@ -529,10 +528,10 @@ fn scheduler_posts_rates_and_follows_feedback_and_bandwidth() {
             assert_eq!(p, 0.0, "C < 200 at {sec} s");
         }
     }
-    assert_eq!(msgs[7].get::<&str>("state").unwrap(), "suspended");
+    assert_eq!(typed[7].state, "suspended");
     // The server's suggestion is passed on, from the feedback that carried it.
-    assert_eq!(msgs[0].get::<u32>("server-suggested-kbps").unwrap(), 0);
-    assert_eq!(msgs[7].get::<u32>("server-suggested-kbps").unwrap(), 40);
+    assert_eq!(typed[0].server_suggested_kbps, 0);
+    assert_eq!(typed[7].server_suggested_kbps, 40);
     // No patch after the bandwidth dropped (the last update at 9 s set the rate to 0; the
     // bucket may have one message in flight before it).
     assert!(!patches.is_empty());

@@ -17,6 +17,7 @@
 //! When that frame does not come (1 s of stream time later, or a later decoded frame arrives
 //! first), the candidate's cells are chosen at random instead.
 
+use super::messages::RateMessage;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -362,21 +363,19 @@ impl Srpatch {
                 "rate update at {now}: patches {patch:.1} kbit/s, video {video:.1} kbit/s"
             );
             msg = Some(
-                gst::message::Element::builder(
-                    gst::Structure::builder("srpatch-rate")
-                        .field("patch-kbps", patch)
-                        .field("video-kbps", video)
-                        .field("available-kbps", c)
-                        .field("scheduler", scheduled)
-                        .field("state", state)
-                        .field("gradient", gradient)
-                        .field("dnn-slope", st.scheduler.dnn_slope().unwrap_or(0.0))
-                        .field("stream-time", now)
-                        .field("patches-sent", st.patches_sent)
-                        .field("bytes-sent", st.bytes_sent)
-                        .field("server-suggested-kbps", st.server_suggested_kbps)
-                        .build(),
-                )
+                gst::message::Element::builder(gst::Structure::from(RateMessage {
+                    patch_kbps: patch,
+                    video_kbps: video,
+                    available_kbps: c,
+                    scheduler: scheduled,
+                    state: state.to_string(),
+                    gradient,
+                    dnn_slope: st.scheduler.dnn_slope().unwrap_or(0.0),
+                    stream_time: now,
+                    patches_sent: st.patches_sent,
+                    bytes_sent: st.bytes_sent,
+                    server_suggested_kbps: st.server_suggested_kbps,
+                }))
                 .src(&*self.obj())
                 .build(),
             );

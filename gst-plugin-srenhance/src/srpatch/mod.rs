@@ -11,6 +11,9 @@ use gst::glib;
 use gst::prelude::*;
 
 mod imp;
+mod messages;
+
+pub use messages::{RateMessage, RATE_MESSAGE};
 
 glib::wrapper! {
     pub struct Srpatch(ObjectSubclass<imp::Srpatch>) @extends gst::Element, gst::Object;
