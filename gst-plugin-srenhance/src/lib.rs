@@ -6,6 +6,7 @@
 //! the decoded stream with a super-resolution network that it trains online from them.
 
 pub mod feedback;
+mod fields;
 mod srenhance;
 mod srpatch;
 

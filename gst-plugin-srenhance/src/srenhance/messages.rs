@@ -3,6 +3,7 @@
 //! The element message `srenhance` posts at each training epoch's end, as a typed struct.
 //! Applications can parse a bus message back with `EpochMessage::try_from(structure)`.
 
+use crate::fields::Fields;
 use lv_livenas::adaptive::Transition;
 use lv_livenas::online::EpochReport;
 
@@ -115,41 +116,32 @@ impl From<EpochMessage> for gst::Structure {
 impl TryFrom<&gst::StructureRef> for EpochMessage {
     type Error = String;
     fn try_from(s: &gst::StructureRef) -> Result<Self, Self::Error> {
-        if s.name() != EPOCH_MESSAGE {
-            return Err(format!("not a {EPOCH_MESSAGE} structure"));
-        }
-        fn get<'a, T: gst::glib::value::FromValue<'a> + 'static>(
-            s: &'a gst::StructureRef,
-            name: &str,
-        ) -> Result<T, String> {
-            s.get::<T>(name)
-                .map_err(|e| format!("{EPOCH_MESSAGE}: {name}: {e}"))
-        }
+        let f = Fields::of(s, EPOCH_MESSAGE)?;
         Ok(EpochMessage {
-            epoch: get(s, "epoch")?,
-            state: get(s, "state")?,
-            transition: get(s, "transition")?,
-            trained: get(s, "trained")?,
-            served: get(s, "served")?,
-            scene_cut: get(s, "scene-cut")?,
-            reset: get(s, "reset")?,
-            fresh_patches: get(s, "fresh-patches")?,
-            psnr_blend: get(s, "psnr-blend")?,
-            psnr_filtered: get(s, "psnr-filtered")?,
-            steps: get(s, "steps")?,
-            patches: get(s, "patches")?,
-            store: get(s, "store")?,
-            psnr: get(s, "psnr")?,
-            psnr_previous: get(s, "psnr-previous")?,
-            psnr_initial: get(s, "psnr-initial")?,
-            psnr_bicubic: get(s, "psnr-bicubic")?,
-            psnr_bilinear: get(s, "psnr-bilinear")?,
-            gain_db: get(s, "gain-db")?,
-            gain_vs_initial_db: get(s, "gain-vs-initial-db")?,
-            gain_vs_bicubic_db: get(s, "gain-vs-bicubic-db")?,
-            gain_vs_bilinear_db: get(s, "gain-vs-bilinear-db")?,
-            training_fraction: get(s, "training-fraction")?,
-            suggested_patch_kbps: get(s, "suggested-patch-kbps")?,
+            epoch: f.get("epoch")?,
+            state: f.get("state")?,
+            transition: f.get("transition")?,
+            trained: f.get("trained")?,
+            served: f.get("served")?,
+            scene_cut: f.get("scene-cut")?,
+            reset: f.get("reset")?,
+            fresh_patches: f.get("fresh-patches")?,
+            psnr_blend: f.get("psnr-blend")?,
+            psnr_filtered: f.get("psnr-filtered")?,
+            steps: f.get("steps")?,
+            patches: f.get("patches")?,
+            store: f.get("store")?,
+            psnr: f.get("psnr")?,
+            psnr_previous: f.get("psnr-previous")?,
+            psnr_initial: f.get("psnr-initial")?,
+            psnr_bicubic: f.get("psnr-bicubic")?,
+            psnr_bilinear: f.get("psnr-bilinear")?,
+            gain_db: f.get("gain-db")?,
+            gain_vs_initial_db: f.get("gain-vs-initial-db")?,
+            gain_vs_bicubic_db: f.get("gain-vs-bicubic-db")?,
+            gain_vs_bilinear_db: f.get("gain-vs-bilinear-db")?,
+            training_fraction: f.get("training-fraction")?,
+            suggested_patch_kbps: f.get("suggested-patch-kbps")?,
         })
     }
 }

@@ -4,6 +4,8 @@
 //! application reads to set its video encoder's bit rate. Parse a bus message back with
 //! `RateMessage::try_from(structure)`.
 
+use crate::fields::Fields;
+
 pub const RATE_MESSAGE: &str = "srpatch-rate";
 
 /// One rate update (once a second of stream time). Field names on the bus are these with `-`
@@ -52,28 +54,19 @@ impl From<RateMessage> for gst::Structure {
 impl TryFrom<&gst::StructureRef> for RateMessage {
     type Error = String;
     fn try_from(s: &gst::StructureRef) -> Result<Self, Self::Error> {
-        if s.name() != RATE_MESSAGE {
-            return Err(format!("not a {RATE_MESSAGE} structure"));
-        }
-        fn get<'a, T: gst::glib::value::FromValue<'a> + 'static>(
-            s: &'a gst::StructureRef,
-            name: &str,
-        ) -> Result<T, String> {
-            s.get::<T>(name)
-                .map_err(|e| format!("{RATE_MESSAGE}: {name}: {e}"))
-        }
+        let f = Fields::of(s, RATE_MESSAGE)?;
         Ok(RateMessage {
-            patch_kbps: get(s, "patch-kbps")?,
-            video_kbps: get(s, "video-kbps")?,
-            available_kbps: get(s, "available-kbps")?,
-            scheduler: get(s, "scheduler")?,
-            state: get(s, "state")?,
-            gradient: get(s, "gradient")?,
-            dnn_slope: get(s, "dnn-slope")?,
-            stream_time: get(s, "stream-time")?,
-            patches_sent: get(s, "patches-sent")?,
-            bytes_sent: get(s, "bytes-sent")?,
-            server_suggested_kbps: get(s, "server-suggested-kbps")?,
+            patch_kbps: f.get("patch-kbps")?,
+            video_kbps: f.get("video-kbps")?,
+            available_kbps: f.get("available-kbps")?,
+            scheduler: f.get("scheduler")?,
+            state: f.get("state")?,
+            gradient: f.get("gradient")?,
+            dnn_slope: f.get("dnn-slope")?,
+            stream_time: f.get("stream-time")?,
+            patches_sent: f.get("patches-sent")?,
+            bytes_sent: f.get("bytes-sent")?,
+            server_suggested_kbps: f.get("server-suggested-kbps")?,
         })
     }
 }
