@@ -476,12 +476,12 @@ impl PlaneRunner {
                     .native
                     .as_ref()
                     .expect("native tiles have a native net");
-                let th = self.core + 2 * pad;
-                let scratch = scratch.get_or_insert_with(|| net.scratch(tw, th));
                 let x = input
                     .try_as_plain_ram()
                     .and_then(|v| v.as_slice::<f32>())
                     .map_err(|e| RunError::Tract(format!("{e:#}")))?;
+                // The tile's input tensor is th x tw: its size gives th.
+                let scratch = scratch.get_or_insert_with(|| net.scratch(tw, x.len() / tw));
                 net.run(x, tw, scratch, (pad..pad + *rows, pad..pad + w));
                 for r in 0..*rows {
                     let d = &mut out[r * dst_stride..r * dst_stride + w];
