@@ -18,6 +18,7 @@
 //! first), the candidate's cells are chosen at random instead.
 
 use super::messages::RateMessage;
+use super::settings::{self, Settings};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -26,7 +27,7 @@ use gst_video::VideoFormat;
 use lv_gst::sync::lock;
 use lv_image::plane::Plane;
 use lv_livenas::scheduler::{Scheduler, SchedulerConfig};
-use lv_livenas::select::{PatchSampler, TokenBucket, DEFAULT_PATCH_SIZE};
+use lv_livenas::select::{PatchSampler, TokenBucket};
 use lv_livenas::wire::{Codec, Feedback, Limits, PatchBatch, PatchRef, TrainerState};
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
@@ -48,43 +49,10 @@ const FORMATS: &[VideoFormat] = &[
     VideoFormat::Gray8,
 ];
 
-const DEFAULT_PATCH_KBPS: u32 = 100;
-const DEFAULT_MIN_PATCH_KBPS: u32 = 25;
-const DEFAULT_JPEG_QUALITY: u32 = 95;
-const DEFAULT_MAX_PATCHES: u32 = 8;
 /// How long a candidate frame waits for its decoded frame, ns of stream time.
 const DECODED_WAIT_NS: u64 = 1_000_000_000;
 /// Initial guess of one patch's cost on the wire (a 96x96 JPEG at quality 95), bits.
 const INITIAL_PATCH_BITS: f64 = 40_000.0;
-
-#[derive(Clone, Debug)]
-struct Settings {
-    patch_size: u32,
-    patch_kbps: u32,
-    min_patch_kbps: u32,
-    bandwidth_kbps: u32,
-    scheduler: bool,
-    jpeg_quality: u32,
-    seed: u64,
-    max_patches: u32,
-    frames_between_patches: u32,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            patch_size: DEFAULT_PATCH_SIZE as u32,
-            patch_kbps: DEFAULT_PATCH_KBPS,
-            min_patch_kbps: DEFAULT_MIN_PATCH_KBPS,
-            bandwidth_kbps: 0,
-            scheduler: true,
-            jpeg_quality: DEFAULT_JPEG_QUALITY,
-            seed: 0,
-            max_patches: DEFAULT_MAX_PATCHES,
-            frames_between_patches: 0,
-        }
-    }
-}
 
 /// A frame chosen for patches, waiting for its decoded counterpart.
 struct Candidate {
@@ -970,155 +938,30 @@ impl ObjectImpl for Srpatch {
     }
 
     fn properties() -> &'static [glib::ParamSpec] {
-        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecUInt::builder("patch-size")
-                    .nick("Patch size")
-                    .blurb(
-                        "Side of the square grid cells sent as patches, in luma samples \
-                         (the server network's patch size)",
-                    )
-                    .minimum(8)
-                    .maximum(512)
-                    .default_value(DEFAULT_PATCH_SIZE as u32)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("patch-kbps")
-                    .nick("Patch rate")
-                    .blurb(
-                        "Patch rate in kbit/s: the scheduler's initial rate p0, or the fixed \
-                         rate when the scheduler is off (bandwidth-kbps=0 or scheduler=false)",
-                    )
-                    .maximum(100_000)
-                    .default_value(DEFAULT_PATCH_KBPS)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("min-patch-kbps")
-                    .nick("Minimum patch rate")
-                    .blurb(
-                        "Patch rate in kbit/s while the server reports its training suspended \
-                         (p_min), and the scheduler's floor",
-                    )
-                    .maximum(100_000)
-                    .default_value(DEFAULT_MIN_PATCH_KBPS)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("bandwidth-kbps")
-                    .nick("Available bandwidth")
-                    .blurb(
-                        "Estimate of the available uplink bandwidth C_t in kbit/s, e.g. from \
-                         the transport; the scheduler splits it between patches and video. \
-                         0: unknown, the scheduler is off and patches go at patch-kbps. Under \
-                         200 kbit/s no patches are sent",
-                    )
-                    .maximum(10_000_000)
-                    .default_value(0)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoolean::builder("scheduler")
-                    .nick("Scheduler")
-                    .blurb(
-                        "Run the quality-optimizing scheduler (LiveNAS Eq. 2) when \
-                         bandwidth-kbps is known; false: fixed patch rate",
-                    )
-                    .default_value(true)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("jpeg-quality")
-                    .nick("JPEG quality")
-                    .blurb("JPEG quality of the patches (LiveNAS uses 95)")
-                    .minimum(1)
-                    .maximum(100)
-                    .default_value(DEFAULT_JPEG_QUALITY)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt64::builder("seed")
-                    .nick("Seed")
-                    .blurb("Seed of the random cell choice (runs are reproducible)")
-                    .default_value(0)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("max-patches")
-                    .nick("Patches per message")
-                    .blurb("Most patches in one message (buffer) on patch_src")
-                    .minimum(1)
-                    .maximum(Limits::default().max_patches as u32)
-                    .default_value(DEFAULT_MAX_PATCHES)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("frames-between-patches")
-                    .nick("Frames between patch messages")
-                    .blurb(
-                        "Least number of video frames between two patch messages (0: as soon \
-                         as the patch rate allows)",
-                    )
-                    .default_value(0)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt64::builder("patches-sent")
-                    .nick("Patches sent")
-                    .blurb("Patches pushed on patch_src so far")
-                    .read_only()
-                    .build(),
-                glib::ParamSpecUInt64::builder("bytes-sent")
-                    .nick("Bytes sent")
-                    .blurb("Bytes of patch messages pushed on patch_src so far")
-                    .read_only()
-                    .build(),
-                glib::ParamSpecDouble::builder("current-patch-kbps")
-                    .nick("Current patch rate")
-                    .blurb("Patch rate in force, kbit/s (from the scheduler or patch-kbps)")
-                    .read_only()
-                    .build(),
-            ]
-        });
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(settings::param_specs);
         PROPERTIES.as_ref()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut s = lock(&self.settings);
-        match pspec.name() {
-            "patch-size" => s.patch_size = value.get().expect("type checked upstream"),
-            "patch-kbps" => s.patch_kbps = value.get().expect("type checked upstream"),
-            "min-patch-kbps" => s.min_patch_kbps = value.get().expect("type checked upstream"),
-            "bandwidth-kbps" => s.bandwidth_kbps = value.get().expect("type checked upstream"),
-            "scheduler" => s.scheduler = value.get().expect("type checked upstream"),
-            "jpeg-quality" => s.jpeg_quality = value.get().expect("type checked upstream"),
-            "seed" => s.seed = value.get().expect("type checked upstream"),
-            "max-patches" => s.max_patches = value.get().expect("type checked upstream"),
-            "frames-between-patches" => {
-                s.frames_between_patches = value.get().expect("type checked upstream")
-            }
-            other => gst::warning!(CAT, imp = self, "unknown property {other}"),
-        }
-        // Settings read at start go into a fresh state while stopped.
-        if matches!(pspec.name(), "patch-size" | "seed" | "min-patch-kbps")
-            || (pspec.name() == "patch-kbps" && self.obj().current_state() <= gst::State::Ready)
-        {
+        s.set(pspec.name(), value);
+        let stopped = self.obj().current_state() <= gst::State::Ready;
+        if Settings::resets_state(pspec.name(), stopped) {
             let s = s.clone();
             *lock(&self.state) = State::new(&s);
         }
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        let s = lock(&self.settings);
+        if let Some(v) = lock(&self.settings).get(pspec.name()) {
+            return v;
+        }
+        let st = lock(&self.state);
         match pspec.name() {
-            "patch-size" => s.patch_size.to_value(),
-            "patch-kbps" => s.patch_kbps.to_value(),
-            "min-patch-kbps" => s.min_patch_kbps.to_value(),
-            "bandwidth-kbps" => s.bandwidth_kbps.to_value(),
-            "scheduler" => s.scheduler.to_value(),
-            "jpeg-quality" => s.jpeg_quality.to_value(),
-            "seed" => s.seed.to_value(),
-            "max-patches" => s.max_patches.to_value(),
-            "frames-between-patches" => s.frames_between_patches.to_value(),
-            "patches-sent" => lock(&self.state).patches_sent.to_value(),
-            "bytes-sent" => lock(&self.state).bytes_sent.to_value(),
-            "current-patch-kbps" => lock(&self.state).rate_kbps.to_value(),
-            other => {
-                gst::warning!(CAT, imp = self, "unknown property {other}");
-                pspec.default_value().clone()
-            }
+            "patches-sent" => st.patches_sent.to_value(),
+            "bytes-sent" => st.bytes_sent.to_value(),
+            "current-patch-kbps" => st.rate_kbps.to_value(),
+            other => unreachable!("srpatch has no property {other}"),
         }
     }
 }

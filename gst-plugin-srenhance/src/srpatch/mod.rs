@@ -12,6 +12,7 @@ use gst::prelude::*;
 
 mod imp;
 mod messages;
+mod settings;
 
 pub use messages::{RateMessage, RATE_MESSAGE};
 
