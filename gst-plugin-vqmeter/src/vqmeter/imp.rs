@@ -6,10 +6,10 @@
 //! Everything numeric lives in `lvcore::metrics`; this file maps caps and frames to plane
 //! views, and scores to messages and files.
 
-use super::cambi_settings::CambiSettings;
 use super::messages::{FrameMessage, PooledMessage};
 use super::pairing::{Paired, Pairer, Timed};
 use super::results_file::{self, ResultsFile};
+use super::settings::{self, Settings};
 use super::{Backend, PoolMethod, ResultsFormat, Threading};
 use gst::glib;
 use gst::prelude::*;
@@ -42,14 +42,6 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-const DEFAULT_MODEL: &str = "vmaf_v0.6.1";
-const DEFAULT_THREADS: u32 = 0;
-const DEFAULT_THREADING: Threading = Threading::Auto;
-const DEFAULT_SUBSAMPLE: u32 = 1;
-const DEFAULT_FRAME_MESSAGE: bool = true;
-const DEFAULT_POOL_METHOD: PoolMethod = PoolMethod::Mean;
-const DEFAULT_RESULTS_FORMAT: ResultsFormat = ResultsFormat::Json;
-
 /// Frames kept per input while the other input is late: two seconds at 30 fps. Beyond, the
 /// late input is not coming back in time and its frames are reported unpaired.
 const MAX_WAITING_FRAMES: usize = 64;
@@ -67,45 +59,6 @@ const FORMATS: &[VideoFormat] = &[
     VideoFormat::I42212le,
     VideoFormat::Y44412le,
 ];
-
-#[derive(Clone, Debug)]
-struct Settings {
-    model: String,
-    psnr: bool,
-    ssim: bool,
-    ms_ssim: bool,
-    cambi: CambiSettings,
-    pool_method: PoolMethod,
-    threads: u32,
-    threading: Threading,
-    subsample: u32,
-    frame_message: bool,
-    results_filename: Option<String>,
-    results_format: ResultsFormat,
-    segment_duration: Option<gst::ClockTime>,
-    backend: Backend,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            model: DEFAULT_MODEL.to_string(),
-            psnr: false,
-            ssim: false,
-            ms_ssim: false,
-            cambi: CambiSettings::default(),
-            pool_method: DEFAULT_POOL_METHOD,
-            threads: DEFAULT_THREADS,
-            threading: DEFAULT_THREADING,
-            subsample: DEFAULT_SUBSAMPLE,
-            frame_message: DEFAULT_FRAME_MESSAGE,
-            results_filename: None,
-            results_format: DEFAULT_RESULTS_FORMAT,
-            segment_duration: None,
-            backend: Backend::default(),
-        }
-    }
-}
 
 /// Timing of a frame whose scores are not final yet.
 #[derive(Clone, Copy)]
@@ -1048,82 +1001,7 @@ impl ObjectSubclass for Vqmeter {
 
 impl ObjectImpl for Vqmeter {
     fn properties() -> &'static [glib::ParamSpec] {
-        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecString::builder("model-filename")
-                    .nick("VMAF model")
-                    .blurb("VMAF model: a built-in version (vmaf_v0.6.1, vmaf_v0.6.1neg, vmaf_4k_v0.6.1, vmaf_float_v0.6.1, vmaf_float_v0.6.1neg) or the path of a libvmaf JSON model; a comma-separated list runs several models (the first is reported as 'vmaf', the others by name); empty disables VMAF")
-                    .default_value(Some(DEFAULT_MODEL))
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecBoolean::builder("psnr")
-                    .nick("PSNR")
-                    .blurb("Compute PSNR of Y, Cb and Cr (psnr_y, psnr_cb, psnr_cr), as libvmaf's psnr feature")
-                    .default_value(false)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecBoolean::builder("ssim")
-                    .nick("SSIM")
-                    .blurb("Compute SSIM of luma (float_ssim), as libvmaf's float_ssim feature")
-                    .default_value(false)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecBoolean::builder("ms-ssim")
-                    .nick("MS-SSIM")
-                    .blurb("Compute MS-SSIM of luma (float_ms_ssim), as libvmaf's float_ms_ssim feature; needs at least 176x176 luma")
-                    .default_value(false)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("pool-method", DEFAULT_POOL_METHOD)
-                    .nick("Pool method")
-                    .blurb("Which pooled VMAF the end-of-stream message reports as 'score' (every pooled statistic is reported as well)")
-                    .mutable_ready()
-                    .build(),
-                lv_gst::element::threads_param_spec(
-                    "Worker threads (0 = all cores; at most 4 per core are started); see threading \
-                     for how they share the work",
-                ),
-                glib::ParamSpecEnum::builder_with_default("threading", DEFAULT_THREADING)
-                    .nick("Threading")
-                    .blurb("How the threads share the work: 'frames' measures several frames at once and scales with threads (a frame's scores come up to threads+1 frames late), 'extractors' runs one frame's metrics side by side (at most one frame late), 'auto' is frames unless an input is live")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("subsample")
-                    .nick("Subsample")
-                    .blurb("Measure every N-th frame only; motion is then measured between measured frames")
-                    .minimum(1)
-                    .default_value(DEFAULT_SUBSAMPLE)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecBoolean::builder("frame-message")
-                    .nick("Frame message")
-                    .blurb("Post a 'vqmeter-frame' element message with each frame's scores as soon as they are final (see threading for how late that is)")
-                    .default_value(DEFAULT_FRAME_MESSAGE)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("results-filename")
-                    .nick("Results file")
-                    .blurb("Write per-frame and pooled scores to this file, in libvmaf's log layout (see results-format); unset writes none")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("results-format", DEFAULT_RESULTS_FORMAT)
-                    .nick("Results format")
-                    .blurb("Layout of the results file")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt64::builder("segment-duration")
-                    .nick("Segment duration")
-                    .blurb("Post a 'vqmeter-segment' message with pooled scores for every segment of this many nanoseconds of stream time (0 = no segments)")
-                    .default_value(0)
-                    .mutable_ready()
-                    .build(),
-                Backend::param_spec(),
-                Backend::in_use_param_spec(),
-            ]
-            .into_iter()
-            .chain(CambiSettings::param_specs())
-            .collect()
-        });
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(settings::param_specs);
         PROPERTIES.as_ref()
     }
 
@@ -1131,62 +1009,14 @@ impl ObjectImpl for Vqmeter {
         if lv_gst::element::refuse_while_running(&*self.obj(), *CAT, pspec) {
             return;
         }
-        let mut s = lock(&self.settings);
-        match pspec.name() {
-            "model-filename" => {
-                s.model = value
-                    .get::<Option<String>>()
-                    .expect("type checked upstream")
-                    .unwrap_or_default()
-            }
-            "psnr" => s.psnr = value.get().expect("type checked upstream"),
-            "ssim" => s.ssim = value.get().expect("type checked upstream"),
-            "ms-ssim" => s.ms_ssim = value.get().expect("type checked upstream"),
-            "pool-method" => s.pool_method = value.get().expect("type checked upstream"),
-            "threads" => s.threads = value.get().expect("type checked upstream"),
-            "threading" => s.threading = value.get().expect("type checked upstream"),
-            "subsample" => s.subsample = value.get().expect("type checked upstream"),
-            "frame-message" => s.frame_message = value.get().expect("type checked upstream"),
-            "results-filename" => s.results_filename = value.get().expect("type checked upstream"),
-            "results-format" => s.results_format = value.get().expect("type checked upstream"),
-            "segment-duration" => {
-                let ns: u64 = value.get().expect("type checked upstream");
-                s.segment_duration = (ns > 0).then(|| gst::ClockTime::from_nseconds(ns));
-            }
-            "backend" => s.backend = value.get().expect("type checked upstream"),
-            other => {
-                // GObject only dispatches the properties registered above.
-                if !s.cambi.set(other, value) {
-                    gst::warning!(CAT, imp = self, "unknown property {}", other)
-                }
-            }
-        }
+        lock(&self.settings).set(pspec.name(), value);
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         if pspec.name() == "backend-in-use" {
             return lock(&self.state).backend_in_use.to_value();
         }
-        let s = lock(&self.settings);
-        match pspec.name() {
-            "model-filename" => s.model.to_value(),
-            "psnr" => s.psnr.to_value(),
-            "ssim" => s.ssim.to_value(),
-            "ms-ssim" => s.ms_ssim.to_value(),
-            "pool-method" => s.pool_method.to_value(),
-            "threads" => s.threads.to_value(),
-            "threading" => s.threading.to_value(),
-            "subsample" => s.subsample.to_value(),
-            "frame-message" => s.frame_message.to_value(),
-            "results-filename" => s.results_filename.to_value(),
-            "results-format" => s.results_format.to_value(),
-            "segment-duration" => s.segment_duration.map_or(0, |d| d.nseconds()).to_value(),
-            "backend" => s.backend.to_value(),
-            other => s
-                .cambi
-                .get(other)
-                .unwrap_or_else(|| pspec.default_value().clone()),
-        }
+        lock(&self.settings).get(pspec.name())
     }
 
     fn constructed(&self) {

@@ -8,6 +8,7 @@ mod imp;
 mod messages;
 mod pairing;
 mod results_file;
+mod settings;
 
 pub use cambi_settings::CambiEotf;
 
