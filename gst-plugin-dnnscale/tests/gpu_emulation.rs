@@ -46,19 +46,5 @@ fn cuda_backend_through_the_emulated_kernels_matches_the_cpu() {
     let (cpu, cpu_in_use) = run("cpu", &frame, (w, h));
     let (gpu, gpu_in_use) = run("cuda", &frame, (w, h));
     assert_eq!((cpu_in_use.as_str(), gpu_in_use.as_str()), ("cpu", "cuda"));
-    let worst = cpu
-        .iter()
-        .zip(&gpu)
-        .map(|(a, b)| a.abs_diff(*b))
-        .max()
-        .unwrap();
-    let off = cpu.iter().zip(&gpu).filter(|(a, b)| a != b).count();
-    println!(
-        "backend=cuda (emulated) vs cpu: {off} of {} samples differ, by up to {worst}",
-        cpu.len()
-    );
-    assert!(
-        worst <= 1 && off * 1000 <= cpu.len(),
-        "{off} samples differ, by up to {worst}"
-    );
+    lv_testkit::diff::assert_backends_agree("backend=cuda (emulated) vs cpu", &cpu, &gpu, 1, 1);
 }
