@@ -309,6 +309,58 @@ fn formats_that_differ_are_a_negotiation_error_naming_videoconvert() {
     assert!(out.errors[0].1.contains("videoconvert"), "{:?}", out.errors);
 }
 
+/// An input left unlinked in a file pipeline is an error naming it, not an endless preroll
+/// (the aggregator waits for every pad).
+#[test]
+fn an_unlinked_input_is_an_error_naming_it() {
+    let a = clip("bbb_320x180_30f.y4m");
+    for (linked, unlinked) in [("ref_sink", "dist_sink"), ("dist_sink", "ref_sink")] {
+        let out = run(&format!(
+            "vqmeter name=m psnr=true ! fakesink filesrc location={} ! y4mdec ! m.{linked}",
+            a.display()
+        ));
+        assert_eq!(out.errors.len(), 1, "{linked} only: {:?}", out.errors);
+        assert!(
+            out.errors[0]
+                .0
+                .contains(&format!("{unlinked} is not linked")),
+            "{:?}",
+            out.errors
+        );
+    }
+}
+
+/// A results file named through a symbolic link is written to the file the link names, and
+/// the link stays (a rename over the link would have replaced it).
+#[cfg(unix)]
+#[test]
+fn results_through_a_link_reach_its_file() {
+    let r = clip("carphone_pristine_176x144_30f.y4m");
+    let d = clip("carphone_distorted_176x144_30f.y4m");
+    let dir = oracle::scratch_dir().join(format!("vqmeter-link-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (target, link) = (dir.join("target.csv"), dir.join("link.csv"));
+    let _ = std::fs::remove_file(&link);
+    std::fs::write(&target, "previous").unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = run(&pair_launch(
+        &r,
+        &d,
+        &format!(
+            "model-filename=\"\" psnr=true results-format=csv results-filename={}",
+            link.display()
+        ),
+    ));
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let csv = std::fs::read_to_string(&target).unwrap();
+    assert!(csv.starts_with("Frame,psnr_y"), "{csv}");
+    assert_eq!(csv.lines().count(), 31, "header and 30 frames");
+}
+
 fn truncated_copy(src: &Path, frames: usize) -> PathBuf {
     let (h, all) = lv_testkit::y4m::read_all(src).unwrap();
     let out = oracle::scratch_dir().join(format!(

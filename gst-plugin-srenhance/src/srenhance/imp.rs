@@ -747,28 +747,12 @@ impl Srenhance {
     /// `save-model` must be writable: an error when the element starts, not after the
     /// stream has been trained (the directory exists and a file can be created in it).
     fn check_save_path(path: &str) -> Result<(), gst::ErrorMessage> {
-        let p = std::path::Path::new(path);
-        let dir = match p.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        };
-        let probe = dir.join(format!(
-            ".{}.probe{}",
-            p.file_name()
-                .map_or("srenhance".into(), |n| n.to_string_lossy()),
-            std::process::id()
-        ));
-        std::fs::write(&probe, b"")
-            .and_then(|_| std::fs::remove_file(&probe))
-            .map_err(|e| {
-                gst::error_msg!(
-                    gst::ResourceError::OpenWrite,
-                    [
-                        "srenhance: save-model {path} cannot be written ({}: {e})",
-                        dir.display()
-                    ]
-                )
-            })
+        lv_image::output::check_writable(std::path::Path::new(path)).map_err(|e| {
+            gst::error_msg!(
+                gst::ResourceError::OpenWrite,
+                ["srenhance: save-model {path} cannot be written: {e}"]
+            )
+        })
     }
 
     fn trainer_running(&self) -> bool {

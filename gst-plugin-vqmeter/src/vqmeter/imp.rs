@@ -46,6 +46,11 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 /// late input is not coming back in time and its frames are reported unpaired.
 const MAX_WAITING_FRAMES: usize = 64;
 
+/// How long a non-live pipeline may feed one input while the other has no peer before that
+/// is an error: the aggregator waits for every pad, so it would wait forever. Long enough for
+/// an application that links its second input from a `pad-added` callback.
+const UNLINKED_GRACE: gst::ClockTime = gst::ClockTime::from_seconds(5);
+
 const FORMATS: &[VideoFormat] = &[
     VideoFormat::I420,
     VideoFormat::Nv12,
@@ -232,6 +237,7 @@ pub struct Vqmeter {
     intake: Mutex<Intake>,
     ref_pad: gst_video::VideoAggregatorPad,
     dist_pad: gst_video::VideoAggregatorPad,
+    unlinked_watch: Mutex<Option<gst::SingleShotClockId>>,
 }
 
 fn load_models(spec: &str) -> Result<Vec<VmafModel>, String> {
@@ -277,6 +283,57 @@ fn load_models(spec: &str) -> Result<Vec<VmafModel>, String> {
 }
 
 impl Vqmeter {
+    /// Armed by the first stream on either input: see [`UNLINKED_GRACE`].
+    fn watch_for_unlinked_input(&self) {
+        let mut watch = lock(&self.unlinked_watch);
+        if watch.is_some() {
+            return;
+        }
+        let clock = gst::SystemClock::obtain();
+        let now = clock.time();
+        let id = clock.new_single_shot_id(now + UNLINKED_GRACE);
+        let weak = self.obj().downgrade();
+        let armed = id.wait_async(move |_, _, _| {
+            if let Some(obj) = weak.upgrade() {
+                obj.imp().fail_if_unlinked();
+            }
+        });
+        if armed.is_ok() {
+            *watch = Some(id);
+        }
+    }
+
+    fn fail_if_unlinked(&self) {
+        // Live: the aggregator's deadline moves the output on without the missing input.
+        if self.obj().latency().is_some() {
+            return;
+        }
+        let intake = lock(&self.intake);
+        let inputs = [
+            (&self.ref_pad, intake.ref_caps.is_some()),
+            (&self.dist_pad, intake.dist_caps.is_some()),
+        ];
+        drop(intake);
+        for (pad, seen) in inputs {
+            if !seen && pad.peer().is_none() {
+                gst::element_imp_error!(
+                    self,
+                    gst::CoreError::Pad,
+                    (
+                        "{} is not linked: vqmeter measures a distorted stream against a \
+                         reference and needs both inputs",
+                        pad.name()
+                    ),
+                    [
+                        "nothing was linked to it within {} of the other input's start",
+                        UNLINKED_GRACE
+                    ]
+                );
+                return;
+            }
+        }
+    }
+
     fn post(&self, s: gst::Structure) {
         if !self.flushing.load(Ordering::SeqCst) {
             let obj = self.obj();
@@ -995,6 +1052,7 @@ impl ObjectSubclass for Vqmeter {
             intake: Mutex::new(Intake::default()),
             ref_pad: make("ref_sink"),
             dist_pad: make("dist_sink"),
+            unlinked_watch: Mutex::new(None),
         }
     }
 }
@@ -1119,6 +1177,9 @@ impl AggregatorImpl for Vqmeter {
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        if let Some(id) = lock(&self.unlinked_watch).take() {
+            id.unschedule();
+        }
         // A stop without EOS (e.g. an error elsewhere) still closes the results file.
         self.finish();
         *lock(&self.state) = State::default();
@@ -1153,6 +1214,10 @@ impl AggregatorImpl for Vqmeter {
                         generation,
                     });
                 }
+                self.parent_sink_event(pad, event)
+            }
+            gst::EventView::StreamStart(_) => {
+                self.watch_for_unlinked_input();
                 self.parent_sink_event(pad, event)
             }
             gst::EventView::FlushStart(_) => {

@@ -3,44 +3,23 @@
 //! The `results-filename` file: written under a temporary name next to it and renamed over it
 //! once complete, so that the file at the given path is always a whole, valid log: the last
 //! finished measurement's, or none. A measurement that is abandoned (a flushing seek, an
-//! error) leaves the previous file as it was.
+//! error) leaves the previous file as it was. A link is followed to its file; a FIFO or a
+//! device (`/dev/stdout`) is written through as the measurement goes (`lv_image::output`).
 
+use lv_image::output::{self, Destination};
 use lv_metrics::pool::Pooled;
 use lv_metrics::report::{ResultsFormat, ResultsWriter};
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub struct ResultsFile {
     writer: Option<ResultsWriter>,
-    partial: PathBuf,
-    path: PathBuf,
+    dest: Destination,
 }
 
-/// The name a measurement is written under until it is complete. In the same directory,
-/// so that the rename cannot cross file systems; named after the process so that two
-/// processes writing the same results file do not write into each other's.
-fn partial_path(path: &Path) -> io::Result<PathBuf> {
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file")
-    })?;
-    let mut partial = std::ffi::OsString::from(".");
-    partial.push(name);
-    partial.push(format!(".{}.partial", std::process::id()));
-    Ok(path.with_file_name(partial))
-}
-
-/// Whether a results file can be written at `path`, checked by creating (and removing) the
-/// file it is first written to; the file at `path` itself is left alone.
+/// Whether a results file can be written at `path`; the file there is left alone.
 pub fn check_writable(path: &Path) -> io::Result<()> {
-    if path.is_dir() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "it is a directory",
-        ));
-    }
-    let partial = partial_path(path)?;
-    std::fs::File::create(&partial)?;
-    std::fs::remove_file(&partial)
+    output::check_writable(path)
 }
 
 impl ResultsFile {
@@ -50,12 +29,11 @@ impl ResultsFile {
         names: &[String],
         version: &str,
     ) -> io::Result<Self> {
-        let partial = partial_path(path)?;
-        let writer = ResultsWriter::create(&partial, format, names, version)?;
+        let dest = output::destination(path)?;
+        let writer = ResultsWriter::create(dest.writing_path(), format, names, version)?;
         Ok(ResultsFile {
             writer: Some(writer),
-            partial,
-            path: path.to_path_buf(),
+            dest,
         })
     }
 
@@ -71,20 +49,22 @@ impl ResultsFile {
         if let Some(w) = self.writer.take() {
             w.finish(pooled)?;
         }
-        std::fs::rename(&self.partial, &self.path)
+        self.dest.commit()
     }
 }
 
 impl Drop for ResultsFile {
     fn drop(&mut self) {
         // Committed, the partial file was renamed; otherwise the measurement was abandoned.
-        let _ = std::fs::remove_file(&self.partial);
+        self.dest.abandon();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::path::PathBuf;
 
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("vqmeter-results-{}", std::process::id()));
@@ -101,7 +81,7 @@ mod tests {
         f.frame(0, &[40.0]).unwrap();
         drop(f);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous");
-        assert!(!partial_path(&path).unwrap().exists());
+        assert!(!output::destination(&path).unwrap().writing_path().exists());
     }
 
     #[test]
@@ -116,7 +96,7 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "Frame,psnr_y\n0,40.000000\n"
         );
-        assert!(!partial_path(&path).unwrap().exists());
+        assert!(!output::destination(&path).unwrap().writing_path().exists());
     }
 
     #[test]

@@ -330,7 +330,8 @@ impl Worker {
         });
     }
 
-    /// Writes the model atomically (a temporary file renamed over the target).
+    /// Writes the model whole (`lv_image::output`: a temporary file renamed over the target's
+    /// file, links followed).
     fn save(&self, host: &mut dyn Host) {
         let Some(path) = self.config.save_path.clone() else {
             return;
@@ -338,11 +339,7 @@ impl Worker {
         let bytes = self
             .trainer
             .export("srenhance online training (saved model)");
-        let tmp = format!("{path}.tmp{}", std::process::id());
-        let res = std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, &path));
-        if res.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
+        let res = lv_image::output::write_whole(std::path::Path::new(&path), &bytes);
         host.saved(&path, res);
     }
 }
