@@ -610,6 +610,19 @@ fn malformed_model_is_an_error() {
     );
 }
 
+/// srenhance's models share the graph but not the task: refused, naming the right element.
+#[test]
+fn an_srenhance_model_is_refused() {
+    let p =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/srenhance/srenhance.onnx");
+    let errs = start_error(&p);
+    assert!(
+        errs.first()
+            .is_some_and(|e| e.contains("srenhance-refine-v1") && e.contains("srenhance element")),
+        "{errs:?}"
+    );
+}
+
 #[test]
 fn model_with_wrong_input_rank_is_an_error() {
     let mut proto = net().proto();

@@ -193,14 +193,30 @@ impl Dnnscale {
                 paths
                     .into_iter()
                     .map(|path| {
-                        Model::from_path(path)
-                            .map(|m| (path.to_string(), m))
-                            .map_err(|e| {
-                                gst::error_msg!(
-                                    gst::ResourceError::OpenRead,
-                                    ["dnnscale: cannot use model {path}: {e}"]
-                                )
-                            })
+                        let m = Model::from_path(path).map_err(|e| {
+                            gst::error_msg!(
+                                gst::ResourceError::OpenRead,
+                                ["dnnscale: cannot use model {path}: {e}"]
+                            )
+                        })?;
+                        // Both kinds share a graph, so an srenhance model would run here:
+                        // as a sharpener of the downscale it was never trained to be.
+                        if m.info().kind != lv_infer::KIND_REFINE_V1 {
+                            return Err(gst::error_msg!(
+                                gst::ResourceError::OpenRead,
+                                [
+                                    "dnnscale: model {path} is a {:?} model, not {}{}",
+                                    m.info().kind,
+                                    lv_infer::KIND_REFINE_V1,
+                                    if m.info().kind == lv_infer::KIND_SRENHANCE_V1 {
+                                        ": an srenhance model belongs to the srenhance element"
+                                    } else {
+                                        ""
+                                    }
+                                ]
+                            ));
+                        }
+                        Ok((path.to_string(), m))
                     })
                     .collect()
             }

@@ -20,7 +20,7 @@ pub mod scale;
 pub mod synth;
 
 pub use backend::{cuda_device, BackendKind};
-pub use model::{Model, ModelError, ModelInfo, Stage, KIND_REFINE_V1};
+pub use model::{Model, ModelError, ModelInfo, Stage, KIND_REFINE_V1, KIND_SRENHANCE_V1};
 pub use native::Isa as NativeIsa;
 pub use runner::{Engine, PlaneRunner, RunError, RunnerConfig, Sample};
 pub use tract_onnx::pb;
