@@ -998,6 +998,22 @@ fn empty_reference_reports_unpaired_frames() {
     let pooled = out.pooled.expect("pooled message");
     assert_eq!(pooled.get::<u64>("frames").unwrap(), 0);
     assert_eq!(pooled.get::<u64>("unpaired-frames").unwrap(), 5);
+    assert!(!out.warnings.iter().any(|w| w.contains("was not written")));
+
+    // Asked for a results file, the user is told why there is none.
+    let path = oracle::scratch_dir().join(format!("vqmeter-empty-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let out = run(&format!(
+        "vqmeter name=m results-filename={} ! fakesink videotestsrc num-buffers=0 ! {caps} ! m.ref_sink videotestsrc num-buffers=5 ! {caps} ! m.dist_sink",
+        path.display()
+    ));
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert!(
+        out.warnings.iter().any(|w| w.contains("was not written")),
+        "{:?}",
+        out.warnings
+    );
+    assert!(!path.exists());
 }
 
 /// The same element measures a second stream in full after going back to NULL (and to READY).

@@ -480,6 +480,17 @@ impl Vqmeter {
                 imp = self,
                 "stream ended before any frame pair was measured"
             );
+            if let Some(path) = state.settings.results_filename.as_deref() {
+                // A user who asked for a file should learn why there is none.
+                gst::element_imp_warning!(
+                    self,
+                    gst::ResourceError::Write,
+                    (
+                        "No frame pair was measured, so the results file {} was not written",
+                        path
+                    )
+                );
+            }
             if state.next_index == 0 {
                 return;
             }
@@ -683,23 +694,28 @@ impl Vqmeter {
     ) -> Result<(), gst::FlowError> {
         if r.format() != d.format() || r.width() != d.width() || r.height() != d.height() {
             let mut fix = Vec::new();
+            let mut caps = vec![format!("video/x-raw,format={}", r.format().to_str())];
             if r.width() != d.width() || r.height() != d.height() {
                 fix.push("videoscale");
+                caps.push(format!("width={},height={}", r.width(), r.height()));
             }
             if r.format() != d.format() {
                 fix.push("videoconvert");
             }
+            // A converter alone does not settle the format when both inputs could take any:
+            // the caps filter pins the reference's.
+            let chain = format!("{} ! {}", fix.join(" ! "), caps.join(","));
             gst::element_imp_error!(
                 self,
                 gst::CoreError::Negotiation,
                 (
-                    "Reference and distorted inputs differ in {}: insert {} before one of the inputs",
+                    "Reference and distorted inputs differ in {}: insert {} before dist_sink",
                     if fix.len() == 2 { "size and format" } else if fix[0] == "videoscale" { "size" } else { "format" },
-                    fix.join(" ! ")
+                    chain
                 ),
                 [
-                    "ref_sink has {}x{} {:?}, dist_sink has {}x{} {:?}: insert {} before one of the inputs so both carry the same size and format",
-                    r.width(), r.height(), r.format(), d.width(), d.height(), d.format(), fix.join(" ! ")
+                    "ref_sink has {}x{} {:?}, dist_sink has {}x{} {:?}: insert {} before dist_sink (or the same for ref_sink) so both carry the same size and format",
+                    r.width(), r.height(), r.format(), d.width(), d.height(), d.format(), chain
                 ]
             );
             return Err(gst::FlowError::NotNegotiated);
