@@ -35,6 +35,7 @@ fn ingest(frames: u32, sr_props: &str) -> String {
 
 struct Outcome {
     error: Option<String>,
+    warnings: Vec<String>,
     buffers: u64,
     stats: gst::Structure,
 }
@@ -77,6 +78,7 @@ fn run(
         });
     let t0 = Instant::now();
     let mut error = None;
+    let mut warnings = Vec::new();
     if pipeline.set_state(gst::State::Playing).is_err() {
         error = Some("set_state Playing failed".to_string());
     }
@@ -95,6 +97,7 @@ fn run(
         match msg.view() {
             gst::MessageView::Eos(_) => break,
             gst::MessageView::Error(e) => error = Some(format!("{} ({:?})", e.error(), e.debug())),
+            gst::MessageView::Warning(w) => warnings.push(w.error().to_string()),
             _ => {}
         }
     }
@@ -102,6 +105,7 @@ fn run(
     pipeline.set_state(gst::State::Null).unwrap();
     Outcome {
         error,
+        warnings,
         buffers: out.load(Ordering::SeqCst),
         stats,
     }
@@ -417,4 +421,26 @@ fn stress_random_states_seeks_and_properties() {
         ],
     );
     lv_testkit::stress::run_seeds(case, 3);
+}
+
+/// Patches cut from a picture of another size than srenhance's output can never be paired:
+/// the stream goes on, they are counted, and the application is told once why nothing is
+/// learned.
+#[test]
+fn patches_for_another_picture_size_are_a_warning() {
+    let desc = ingest(30, "epoch-duration=200000000").replace(
+        "video/x-raw,width=320,height=240 ! fakesink",
+        "video/x-raw,width=480,height=360 ! fakesink",
+    );
+    let r = run(&desc, Duration::from_secs(120), |_, _| {});
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(r.buffers, 30);
+    assert!(stat(&r.stats, "dropped-size") > 0, "{}", r.stats);
+    assert_eq!(stat(&r.stats, "pairs"), 0, "{}", r.stats);
+    let said: Vec<_> = r
+        .warnings
+        .iter()
+        .filter(|w| w.contains("320x240 picture but srenhance outputs 480x360"))
+        .collect();
+    assert_eq!(said.len(), 1, "{:?}", r.warnings);
 }

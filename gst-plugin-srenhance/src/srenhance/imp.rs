@@ -45,7 +45,7 @@ use lv_livenas::online::{Fault, Frame, Interrupted, OnlineConfig, OnlineTrainer,
 use lv_livenas::postfilter::Filter;
 use lv_livenas::scene::CutDetector;
 use lv_livenas::trainer::TrainerConfig;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -183,6 +183,13 @@ pub struct Srenhance {
     trainer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The trainer's death is posted once, by whichever streaming thread notices it first.
     failure_posted: AtomicBool,
+    /// Warnings posted once per run: patches for another picture size, frames without
+    /// timestamps (both leave training without pairs).
+    warned_patch_size: AtomicBool,
+    warned_untimed: AtomicBool,
+    /// The negotiated output size (width << 32 | height; 0: none), for the patch thread's
+    /// check without the frame path's lock.
+    out_size: AtomicU64,
     qos: Mutex<Qos>,
     /// The feedback's `suggested_patch_kbps`: the video's rate from the stream's tags and the
     /// patch bytes that arrive, against what each epoch's patches bought.
@@ -456,6 +463,8 @@ impl Srenhance {
         let mut state = lock(&self.state);
         state.in_info = Some(in_info.clone());
         self.online().set_output(ow, oh, tolerance);
+        self.out_size
+            .store(((ow as u64) << 32) | oh as u64, Ordering::SeqCst);
         if (iw, ih) == (ow, oh) {
             state.passthrough = true;
             state.processor = None;
@@ -572,6 +581,14 @@ impl Srenhance {
 
         // Keep the decoded luma for training pairs.
         let mut cut = false;
+        if training && pts.is_none() && !self.warned_untimed.swap(true, Ordering::SeqCst) {
+            gst::element_imp_warning!(
+                self,
+                gst::StreamError::Format,
+                ("Video frames without timestamps cannot be paired with patches: online training gets no pairs"),
+                ["give the video timestamps (e.g. a parser or videorate before srenhance)"]
+            );
+        }
         if training {
             if let Some(pts) = pts {
                 let frame =
@@ -983,6 +1000,7 @@ impl Srenhance {
                 .map(|r| r.nseconds()),
             None => Some(p),
         });
+        self.check_patch_size(batch.frame_width, batch.frame_height);
         let mut decoded = Vec::with_capacity(batch.patches.len());
         let mut bad = 0u64;
         for p in &batch.patches {
@@ -1008,6 +1026,25 @@ impl Srenhance {
             gst::debug!(CAT, imp = self, "patches without a timestamp dropped");
         }
         Ok(gst::FlowSuccess::Ok)
+    }
+
+    /// Patches are cut from the streamer's picture at the size srenhance outputs; any other
+    /// size cannot be paired (the trainer counts them in `dropped-size`). Said once.
+    fn check_patch_size(&self, fw: u32, fh: u32) {
+        let out = self.out_size.load(Ordering::SeqCst);
+        let (ow, oh) = ((out >> 32) as u32, out as u32);
+        if out != 0 && (fw, fh) != (ow, oh) && !self.warned_patch_size.swap(true, Ordering::SeqCst)
+        {
+            gst::element_imp_warning!(
+                self,
+                gst::StreamError::Format,
+                (
+                    "Patches are cut from a {}x{} picture but srenhance outputs {}x{}: they are dropped and nothing is learned",
+                    fw, fh, ow, oh
+                ),
+                ["set srenhance's output caps to the size of the video srpatch saw (stats: dropped-size)"]
+            );
+        }
     }
 
     fn malformed(&self, why: &str) {
@@ -1299,6 +1336,9 @@ impl ObjectSubclass for Srenhance {
             patch_segment: Mutex::new(None),
             trainer_thread: Mutex::new(None),
             failure_posted: AtomicBool::new(false),
+            warned_patch_size: AtomicBool::new(false),
+            warned_untimed: AtomicBool::new(false),
+            out_size: AtomicU64::new(0),
             qos: Mutex::new(Qos::default()),
             advice: Mutex::new(PatchRateAdvisor::default()),
         }
@@ -1436,6 +1476,9 @@ impl ElementImpl for Srenhance {
                 ));
                 *lock(&self.patch_segment) = None;
                 self.failure_posted.store(false, Ordering::SeqCst);
+                self.warned_patch_size.store(false, Ordering::SeqCst);
+                self.warned_untimed.store(false, Ordering::SeqCst);
+                self.out_size.store(0, Ordering::SeqCst);
                 *lock(&self.state) = State::default();
                 *lock(&self.qos) = Qos::default();
                 *lock(&self.advice) = PatchRateAdvisor::default();
