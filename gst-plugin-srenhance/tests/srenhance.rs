@@ -734,6 +734,41 @@ fn hostile_patch_streams_are_dropped_not_fatal() {
     assert!(!r.warnings.is_empty());
 }
 
+/// A replayed patch message (thousands of copies of one second's patches) is cut at the
+/// server's budget before decoding, counted and warned of once; the video is untouched.
+#[test]
+fn a_flood_of_replayed_patches_is_cut_at_the_budget() {
+    let model = model_file("identity", &identity_net());
+    let hr: Vec<I420> = clip().into_iter().take(8).collect();
+    let lr: Vec<I420> = hr.iter().map(half).collect();
+    let one = patch_buffers(&hr, 32, 2, 3).remove(0);
+    let copies = 2000;
+    let bufs: Vec<gst::Buffer> = (0..copies).map(|_| one.copy()).collect();
+    let r = run(
+        &training_props(&model),
+        &lr,
+        (hr[0].w, hr[0].h),
+        Some(bufs),
+        true,
+    );
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(r.frames.len(), lr.len());
+    let stats = r.stats.unwrap();
+    let limit = lv_livenas::budget::FRAMES_PER_SECOND * (hr[0].w * hr[0].h) as u64 / (32 * 32);
+    let sent = copies * 2;
+    assert_eq!(stats.get::<u64>("patches").unwrap(), sent, "{stats}");
+    assert_eq!(
+        stats.get::<u64>("dropped-overflow").unwrap(),
+        sent - limit,
+        "{stats}"
+    );
+    let said = r
+        .warnings
+        .iter()
+        .filter(|w| w.contains("faster than a streamer"));
+    assert_eq!(said.count(), 1, "{:?}", r.warnings);
+}
+
 #[test]
 fn eos_on_either_pad_or_no_patches_does_not_hang() {
     let model = model_file("identity", &identity_net());

@@ -41,6 +41,7 @@ use lv_image::resample::Kernel;
 use lv_infer::scale::{Scaler, ScalerConfig};
 use lv_infer::{Model, PlaneRunner, RunnerConfig};
 use lv_livenas::advice::PatchRateAdvisor;
+use lv_livenas::budget::PatchBudget;
 use lv_livenas::online::{Fault, Frame, Interrupted, OnlineConfig, OnlineTrainer, PatchInput};
 use lv_livenas::postfilter::Filter;
 use lv_livenas::scene::CutDetector;
@@ -190,6 +191,9 @@ pub struct Srenhance {
     /// The negotiated output size (width << 32 | height; 0: none), for the patch thread's
     /// check without the frame path's lock.
     out_size: AtomicU64,
+    /// Patch area decoded per second of stream time (the patch thread's; reset at start).
+    budget: Mutex<PatchBudget>,
+    warned_flood: AtomicBool,
     qos: Mutex<Qos>,
     /// The feedback's `suggested_patch_kbps`: the video's rate from the stream's tags and the
     /// patch bytes that arrive, against what each epoch's patches bought.
@@ -1001,9 +1005,10 @@ impl Srenhance {
             None => Some(p),
         });
         self.check_patch_size(batch.frame_width, batch.frame_height);
-        let mut decoded = Vec::with_capacity(batch.patches.len());
+        let admitted = self.admit_patches(pts, &batch);
+        let mut decoded = Vec::with_capacity(admitted);
         let mut bad = 0u64;
-        for p in &batch.patches {
+        for p in &batch.patches[..admitted] {
             match lv_livenas::wire::decode_patch_luma(batch.codec, p.payload, batch.patch_size) {
                 Ok(luma) => decoded.push((p.cell_x as usize, p.cell_y as usize, luma)),
                 Err(e) => {
@@ -1020,6 +1025,7 @@ impl Srenhance {
                 size: batch.patch_size as usize,
                 patches: decoded,
                 bad_payloads: bad,
+                over_budget: (batch.patches.len() - admitted) as u64,
             })
             .map_err(|e| self.interrupted(e))?;
         if pts.is_none() {
@@ -1047,6 +1053,33 @@ impl Srenhance {
         }
     }
 
+    /// How many of a message's patches are decoded: all, unless patches arrive faster than
+    /// any streamer sends them (`lv_livenas::budget`); the first time, a warning.
+    fn admit_patches(&self, pts: Option<u64>, batch: &lv_livenas::wire::PatchBatch) -> usize {
+        let n = batch.patches.len();
+        let Some(pts) = pts else { return n };
+        let named = batch.frame_width as usize * batch.frame_height as usize;
+        let out = self.out_size.load(Ordering::SeqCst);
+        let output = (out >> 32) as usize * (out as u32 as usize);
+        // The output's size once known: a message cannot buy itself a larger budget by
+        // naming a larger picture.
+        let picture = if out == 0 { named } else { output };
+        let area = batch.patch_size as u64 * batch.patch_size as u64;
+        let admitted = lock(&self.budget).admit(pts, n, area, picture as u64);
+        if admitted < n && !self.warned_flood.swap(true, Ordering::SeqCst) {
+            gst::element_imp_warning!(
+                self,
+                gst::StreamError::Demux,
+                (
+                    "Patches arrive faster than a streamer sends them (more than {} frames' area per second of stream time): the excess is dropped",
+                    lv_livenas::budget::FRAMES_PER_SECOND
+                ),
+                ["a replayed or forged patch stream; counted in stats' dropped-overflow"]
+            );
+        }
+        admitted
+    }
+
     fn malformed(&self, why: &str) {
         let n = self.online().count_malformed();
         gst::warning!(
@@ -1071,6 +1104,8 @@ impl Srenhance {
             }
             gst::EventView::FlushStop(_) => {
                 self.online().patch_flush_stop();
+                // The seconds after a seek may be seconds already counted.
+                lock(&self.budget).reset();
                 true
             }
             gst::EventView::Segment(e) => {
@@ -1339,6 +1374,8 @@ impl ObjectSubclass for Srenhance {
             warned_patch_size: AtomicBool::new(false),
             warned_untimed: AtomicBool::new(false),
             out_size: AtomicU64::new(0),
+            budget: Mutex::new(PatchBudget::default()),
+            warned_flood: AtomicBool::new(false),
             qos: Mutex::new(Qos::default()),
             advice: Mutex::new(PatchRateAdvisor::default()),
         }
@@ -1479,6 +1516,8 @@ impl ElementImpl for Srenhance {
                 self.warned_patch_size.store(false, Ordering::SeqCst);
                 self.warned_untimed.store(false, Ordering::SeqCst);
                 self.out_size.store(0, Ordering::SeqCst);
+                lock(&self.budget).reset();
+                self.warned_flood.store(false, Ordering::SeqCst);
                 *lock(&self.state) = State::default();
                 *lock(&self.qos) = Qos::default();
                 *lock(&self.advice) = PatchRateAdvisor::default();

@@ -7,6 +7,7 @@
 
 pub mod adaptive;
 pub mod advice;
+pub mod budget;
 pub mod online;
 pub mod postfilter;
 pub mod scene;

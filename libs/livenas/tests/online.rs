@@ -93,6 +93,7 @@ fn frame_and_patch(i: u64) -> (Frame, PatchInput) {
             size: 96,
             patches: vec![((i % 2) as usize, 0, hr)],
             bad_payloads: 0,
+            over_budget: 0,
         },
     )
 }

@@ -201,6 +201,9 @@ pub struct PatchInput {
     pub patches: Vec<(usize, usize, Vec<u8>)>,
     /// Payloads of the message that did not decode.
     pub bad_payloads: u64,
+    /// Patches of the message not decoded: over the server's budget ([`crate::budget`]);
+    /// counted as patches dropped for overflow.
+    pub over_budget: u64,
 }
 
 /// A non-live epoch the video thread asked for.
@@ -475,6 +478,8 @@ impl OnlineTrainer {
         }
         sh.stats.patch_buffers += 1;
         sh.stats.bad_payloads += input.bad_payloads;
+        sh.stats.patches += input.over_budget;
+        sh.stats.dropped_overflow += input.over_budget;
         if !sh.enabled {
             sh.stats.patches += input.patches.len() as u64;
             sh.stats.dropped_not_training += input.patches.len() as u64;
