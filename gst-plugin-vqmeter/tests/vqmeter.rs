@@ -361,6 +361,35 @@ fn results_through_a_link_reach_its_file() {
     assert_eq!(csv.lines().count(), 31, "header and 30 frames");
 }
 
+/// Frames without timestamps (a raw parser with no framerate stamps only the first) are an
+/// error naming the input, not the upstream element's bare "internal data stream error".
+#[test]
+fn frames_without_timestamps_are_an_error_naming_the_input() {
+    let (hdr, frames) = lv_testkit::y4m::read_all(&clip("bbb_320x180_30f.y4m")).unwrap();
+    let raw = oracle::scratch_dir().join(format!("vqmeter-untimed-{}.yuv", std::process::id()));
+    let bytes: Vec<u8> = frames[..5]
+        .iter()
+        .flat_map(|f| f.planes.iter().flatten().map(|&v| v as u8))
+        .collect();
+    std::fs::write(&raw, bytes).unwrap();
+    let parse = format!(
+        "filesrc location={} ! rawvideoparse width={} height={} format=i420 framerate=0/1",
+        raw.display(),
+        hdr.width,
+        hdr.height
+    );
+    let out = run(&format!(
+        "vqmeter name=m psnr=true ! fakesink {parse} ! m.ref_sink {parse} ! m.dist_sink"
+    ));
+    assert!(
+        out.errors
+            .first()
+            .is_some_and(|(e, _)| e.contains("received a frame without a timestamp")),
+        "{:?}",
+        out.errors
+    );
+}
+
 fn truncated_copy(src: &Path, frames: usize) -> PathBuf {
     let (h, all) = lv_testkit::y4m::read_all(src).unwrap();
     let out = oracle::scratch_dir().join(format!(

@@ -31,7 +31,7 @@ use lv_metrics::model::VmafModel;
 use lv_metrics::report::Collector;
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -50,6 +50,9 @@ const MAX_WAITING_FRAMES: usize = 64;
 /// is an error: the aggregator waits for every pad, so it would wait forever. Long enough for
 /// an application that links its second input from a `pad-added` callback.
 const UNLINKED_GRACE: gst::ClockTime = gst::ClockTime::from_seconds(5);
+
+const UNTIMED_REF: u8 = 1;
+const UNTIMED_DIST: u8 = 2;
 
 const FORMATS: &[VideoFormat] = &[
     VideoFormat::I420,
@@ -238,6 +241,9 @@ pub struct Vqmeter {
     ref_pad: gst_video::VideoAggregatorPad,
     dist_pad: gst_video::VideoAggregatorPad,
     unlinked_watch: Mutex<Option<gst::SingleShotClockId>>,
+    /// The first input seen with a frame without a timestamp (`UNTIMED_REF`/`UNTIMED_DIST`;
+    /// 0: none).
+    untimed: AtomicU8,
 }
 
 fn load_models(spec: &str) -> Result<Vec<VmafModel>, String> {
@@ -332,6 +338,24 @@ impl Vqmeter {
                 return;
             }
         }
+    }
+
+    /// Says which input sent a frame without a timestamp (see `clip`).
+    fn explain_untimed(&self) {
+        let pad = match self.untimed.load(Ordering::SeqCst) {
+            UNTIMED_REF => "ref_sink",
+            UNTIMED_DIST => "dist_sink",
+            _ => return,
+        };
+        gst::element_imp_error!(
+            self,
+            gst::StreamError::Format,
+            (
+                "{} received a frame without a timestamp: vqmeter pairs frames by timestamp",
+                pad
+            ),
+            ["give the stream timestamps (e.g. a framerate for rawvideoparse)"]
+        );
     }
 
     fn post(&self, s: gst::Structure) {
@@ -1069,6 +1093,7 @@ impl ObjectSubclass for Vqmeter {
             ref_pad: make("ref_sink"),
             dist_pad: make("dist_sink"),
             unlinked_watch: Mutex::new(None),
+            untimed: AtomicU8::new(0),
         }
     }
 }
@@ -1188,6 +1213,7 @@ impl AggregatorImpl for Vqmeter {
             ..State::default()
         };
         self.flushing.store(false, Ordering::SeqCst);
+        self.untimed.store(0, Ordering::SeqCst);
         *lock(&self.intake) = Intake::default();
         self.parent_start()
     }
@@ -1285,6 +1311,9 @@ impl AggregatorImpl for Vqmeter {
             // The video aggregator keeps the inputs in step (in a live pipeline, in time) and
             // drains their queues; its output slots make no output (create_output_buffer).
             let res = self.parent_aggregate(timeout);
+            if res == Err(gst::FlowError::Error) {
+                self.explain_untimed();
+            }
             if matches!(
                 res,
                 Ok(_) | Err(gst::FlowError::Eos | gst_base::AGGREGATOR_FLOW_NEED_DATA)
@@ -1298,6 +1327,23 @@ impl AggregatorImpl for Vqmeter {
             self.finish();
         }
         res
+    }
+
+    fn clip(&self, pad: &gst_base::AggregatorPad, buffer: gst::Buffer) -> Option<gst::Buffer> {
+        // The video aggregator refuses a frame without a timestamp with a flow error whose
+        // reason only its debug log gives; `aggregate` says it. Noted only: this runs under
+        // the element's object lock, where posting a message would deadlock.
+        if buffer.pts().is_none() {
+            let which = if pad == self.ref_pad.upcast_ref::<gst_base::AggregatorPad>() {
+                UNTIMED_REF
+            } else {
+                UNTIMED_DIST
+            };
+            let _ = self
+                .untimed
+                .compare_exchange(0, which, Ordering::SeqCst, Ordering::SeqCst);
+        }
+        self.parent_clip(pad, buffer)
     }
 
     fn sink_query(&self, pad: &gst_base::AggregatorPad, query: &mut gst::QueryRef) -> bool {

@@ -469,12 +469,18 @@ impl Cambi {
         let (mut enc_w, mut enc_h) = opts.enc_size.unwrap_or((width, height));
         let (src_w, src_h) = opts.src_size.unwrap_or((width, height));
         // A downscaled encode is measured at the picture's size, not upscaled back.
-        if enc_h > height || enc_w > width {
+        let clamped = enc_h > height || enc_w > width;
+        if clamped {
             (enc_w, enc_h) = (width, height);
         }
         if enc_w < MIN_WIDTH_HEIGHT && enc_h < MIN_WIDTH_HEIGHT {
             return invalid(format!(
-                "the encode is {enc_w}x{enc_h}; CAMBI needs {MIN_WIDTH_HEIGHT} pixels in at least one direction"
+                "the encode is {enc_w}x{enc_h}{}; CAMBI needs {MIN_WIDTH_HEIGHT} pixels in at least one direction",
+                if clamped {
+                    " (the picture's size: an encode size larger than the picture is measured at the picture's)"
+                } else {
+                    ""
+                }
             ));
         }
         if src_w < MIN_WIDTH_HEIGHT && src_h < MIN_WIDTH_HEIGHT {
