@@ -389,6 +389,24 @@ fn run_pipeline(desc: &str) -> Vec<String> {
     errors
 }
 
+/// A frame-rate change asked of dnnscale names videorate (the generic not-negotiated error
+/// named no element).
+#[test]
+fn a_frame_rate_change_is_refused_with_an_error_naming_videorate() {
+    // A file source: videotestsrc's fixed caps would fail the link before any data.
+    let clip = lv_testkit::oracle::corpus_dir().join("test/bbb_320x180_30f.y4m");
+    let errs = run_pipeline(&format!(
+        "filesrc location={} ! y4mdec ! dnnscale model={} ! video/x-raw,width=160,height=90,framerate=50/1 ! fakesink",
+        clip.display(),
+        model_path().display()
+    ));
+    assert!(
+        errs.first()
+            .is_some_and(|e| e.contains("frame rate") && e.contains("videorate")),
+        "{errs:?}"
+    );
+}
+
 #[test]
 fn upscale_is_refused_with_an_error_naming_videoscale() {
     let m = model_path();

@@ -270,6 +270,34 @@ impl Dnnscale {
                     info.height()
                 ]
             );
+            return;
+        }
+        // Sizes fit, something else does not: name the element that changes it.
+        if !peer.can_intersect(&down) {
+            for (field, what, element) in [
+                ("framerate", "frame rate", "videorate"),
+                ("format", "format", "videoconvert"),
+            ] {
+                let mut free = down.clone();
+                for st in free.make_mut().iter_mut() {
+                    st.remove_field(field);
+                }
+                if peer.can_intersect(&free) {
+                    gst::element_imp_error!(
+                        self,
+                        gst::CoreError::Negotiation,
+                        [
+                            "dnnscale keeps the {what} of its input ({}) and downstream accepts \
+                             another ({peer}); put {element} before or after dnnscale",
+                            caps.structure(0)
+                                .and_then(|st| st.value(field).ok())
+                                .and_then(|v| v.serialize().ok())
+                                .map_or_else(String::new, |v| v.to_string())
+                        ]
+                    );
+                    return;
+                }
+            }
         }
     }
 
