@@ -443,7 +443,10 @@ pub fn decode_patch_luma(codec: Codec, payload: &[u8], size: u16) -> Result<Vec<
             use zune_core::bytestream::ZCursor;
             use zune_core::colorspace::ColorSpace;
             use zune_core::options::DecoderOptions;
+            // Strict: a lenient decoder fills a truncated or corrupt patch with grey and
+            // returns it, and the trainer would learn that grey as the source's detail.
             let opts = DecoderOptions::default()
+                .set_strict_mode(true)
                 .set_max_width(size as usize)
                 .set_max_height(size as usize)
                 .jpeg_set_out_colorspace(ColorSpace::Luma);

@@ -207,6 +207,22 @@ fn jpeg_of_another_size_is_rejected_before_decoding() {
     ));
 }
 
+/// A patch cut short on the way (or forged so) is refused, not decoded as grey: the trainer
+/// would learn the grey as the picture's detail.
+#[test]
+fn truncated_jpeg_patches_are_rejected() {
+    let jpeg = encode_jpeg_luma(&patch_pixels(48, 3), 48, 95).unwrap();
+    assert!(decode_patch_luma(Codec::Jpeg, &jpeg, 48).is_ok());
+    // (Only the end-of-image marker missing still decodes: the picture's data is whole.)
+    for keep in [jpeg.len() / 4, jpeg.len() / 2, jpeg.len() * 9 / 10] {
+        assert!(
+            decode_patch_luma(Codec::Jpeg, &jpeg[..keep], 48).is_err(),
+            "{keep} of {} bytes decoded",
+            jpeg.len()
+        );
+    }
+}
+
 #[test]
 fn random_byte_strings_never_panic() {
     let limits = Limits::default();
