@@ -428,10 +428,16 @@ fn stress_random_states_seeks_and_properties() {
 /// learned.
 #[test]
 fn patches_for_another_picture_size_are_a_warning() {
-    let desc = ingest(30, "epoch-duration=200000000").replace(
-        "video/x-raw,width=320,height=240 ! fakesink",
-        "video/x-raw,width=480,height=360 ! fakesink",
-    );
+    // A patch message every frame or two: the warning waits for several in a row.
+    let desc = ingest(30, "epoch-duration=200000000")
+        .replace(
+            "video/x-raw,width=320,height=240 ! fakesink",
+            "video/x-raw,width=480,height=360 ! fakesink",
+        )
+        .replace(
+            "srpatch name=p",
+            "srpatch name=p patch-kbps=2000 max-patches=1",
+        );
     let r = run(&desc, Duration::from_secs(120), |_, _| {});
     assert!(r.error.is_none(), "{:?}", r.error);
     assert_eq!(r.buffers, 30);

@@ -77,6 +77,9 @@ static DEFAULT_POST_FILTER: Option<&[u8]> =
 static DEFAULT_POST_FILTER: Option<&[u8]> = None;
 
 const CUBIC: Kernel = Kernel::CATMULL_ROM;
+/// See [`Srenhance::check_patch_size`].
+const MISMATCHED_MESSAGES: u64 = 8;
+
 const FORMATS: &[VideoFormat] = &[
     VideoFormat::I420,
     VideoFormat::Nv12,
@@ -187,6 +190,8 @@ pub struct Srenhance {
     /// Warnings posted once per run: patches for another picture size, frames without
     /// timestamps (both leave training without pairs).
     warned_patch_size: AtomicBool,
+    /// Patch messages in a row for another picture size than the output's.
+    mismatched_run: AtomicU64,
     warned_untimed: AtomicBool,
     /// The negotiated output size (width << 32 | height; 0: none), for the patch thread's
     /// check without the frame path's lock.
@@ -1035,12 +1040,18 @@ impl Srenhance {
     }
 
     /// Patches are cut from the streamer's picture at the size srenhance outputs; any other
-    /// size cannot be paired (the trainer counts them in `dropped-size`). Said once.
+    /// size cannot be paired (the trainer counts them in `dropped-size`). Said once, when
+    /// [`MISMATCHED_MESSAGES`] messages in a row have it: the few in flight across a
+    /// resolution change are not worth a warning.
     fn check_patch_size(&self, fw: u32, fh: u32) {
         let out = self.out_size.load(Ordering::SeqCst);
         let (ow, oh) = ((out >> 32) as u32, out as u32);
-        if out != 0 && (fw, fh) != (ow, oh) && !self.warned_patch_size.swap(true, Ordering::SeqCst)
-        {
+        if out == 0 || (fw, fh) == (ow, oh) {
+            self.mismatched_run.store(0, Ordering::SeqCst);
+            return;
+        }
+        let run = self.mismatched_run.fetch_add(1, Ordering::SeqCst) + 1;
+        if run >= MISMATCHED_MESSAGES && !self.warned_patch_size.swap(true, Ordering::SeqCst) {
             gst::element_imp_warning!(
                 self,
                 gst::StreamError::Format,
@@ -1372,6 +1383,7 @@ impl ObjectSubclass for Srenhance {
             trainer_thread: Mutex::new(None),
             failure_posted: AtomicBool::new(false),
             warned_patch_size: AtomicBool::new(false),
+            mismatched_run: AtomicU64::new(0),
             warned_untimed: AtomicBool::new(false),
             out_size: AtomicU64::new(0),
             budget: Mutex::new(PatchBudget::default()),
@@ -1514,6 +1526,7 @@ impl ElementImpl for Srenhance {
                 *lock(&self.patch_segment) = None;
                 self.failure_posted.store(false, Ordering::SeqCst);
                 self.warned_patch_size.store(false, Ordering::SeqCst);
+                self.mismatched_run.store(0, Ordering::SeqCst);
                 self.warned_untimed.store(false, Ordering::SeqCst);
                 self.out_size.store(0, Ordering::SeqCst);
                 lock(&self.budget).reset();
