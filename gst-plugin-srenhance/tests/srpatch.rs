@@ -638,6 +638,78 @@ fn decoded_sink_that_never_delivers_falls_back_to_random_cells() {
     r.pipeline.set_state(gst::State::Null).unwrap();
 }
 
+/// Timestamps at the end of the clock's range (a hostile or broken decoder) neither
+/// overflow the pairing arithmetic nor stop the stream.
+#[test]
+fn decoded_timestamps_at_the_end_of_the_range_do_not_overflow() {
+    let (w, h) = (384usize, 192usize);
+    let (_, info) = frame(gst_video::VideoFormat::I420, w, h, &luma_pattern(w, h, 0));
+    let r = rig(
+        &info.to_caps().unwrap(),
+        &[("patch-kbps", 2000u32.to_value())],
+        Some(&info.to_caps().unwrap()),
+    );
+    let dec = r.dec_src.as_ref().unwrap();
+    for k in 0..30u64 {
+        let f = || {
+            frame(
+                gst_video::VideoFormat::I420,
+                w,
+                h,
+                &luma_pattern(w, h, k as usize),
+            )
+            .0
+        };
+        push(&r.src, f(), k);
+        let mut d = f();
+        d.get_mut()
+            .unwrap()
+            .set_pts(gst::ClockTime::from_nseconds(u64::MAX - 2 - k));
+        let _: gst::FlowReturn = dec.emit_by_name("push-buffer", &[&d]);
+    }
+    end(&r.src);
+    end(dec);
+    assert_eq!(pull_all(&r.video).len(), 30);
+    let _ = pull_all(&r.patches);
+    wait_eos(&r.pipeline, "none");
+    r.pipeline.set_state(gst::State::Null).unwrap();
+}
+
+/// A decoded stream that outlives the video (here: never ends) does not hold back the
+/// patches' EOS once no frame waits for its decoded counterpart.
+#[test]
+fn patches_end_with_the_video_when_the_decoded_stream_goes_on() {
+    let (w, h) = (384usize, 192usize);
+    let (_, info) = frame(gst_video::VideoFormat::I420, w, h, &luma_pattern(w, h, 0));
+    let r = rig(
+        &info.to_caps().unwrap(),
+        &[("patch-kbps", 2000u32.to_value())],
+        Some(&info.to_caps().unwrap()),
+    );
+    let dec = r.dec_src.as_ref().unwrap();
+    for k in 0..40u64 {
+        let f = || {
+            frame(
+                gst_video::VideoFormat::I420,
+                w,
+                h,
+                &luma_pattern(w, h, k as usize),
+            )
+            .0
+        };
+        if k < 20 {
+            push(&r.src, f(), k);
+        }
+        push(dec, f(), k);
+    }
+    end(&r.src);
+    assert_eq!(pull_all(&r.video).len(), 20);
+    // (Decoded frames equal to the source leave no cell worth sending: the point is the EOS.)
+    let _ = pull_all(&r.patches);
+    wait_eos(&r.pipeline, "none");
+    r.pipeline.set_state(gst::State::Null).unwrap();
+}
+
 #[test]
 fn properties_have_the_documented_defaults() {
     init();

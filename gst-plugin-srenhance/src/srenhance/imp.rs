@@ -644,7 +644,7 @@ impl Srenhance {
         }
 
         if let (Some(pts), false) = (pts, live) {
-            online.frame_end(pts + buffer.duration().map_or(0, |d| d.nseconds()));
+            online.frame_end(pts.saturating_add(buffer.duration().map_or(0, |d| d.nseconds())));
         }
 
         // Non-live: epochs are paced by stream time; wait for each finished epoch. Not under

@@ -592,7 +592,10 @@ impl Srpatch {
         let _push = lock(&self.patch_push);
         let events = {
             let mut st = lock(&self.state);
-            let decoded_done = !st.decoded_active || st.decoded_eos;
+            // decoded_sink matters only while a candidate waits for its decoded frame: a
+            // decoded stream that outlives the video (a live loop, a longer clip) must not
+            // hold the patches' EOS back.
+            let decoded_done = !st.decoded_active || st.decoded_eos || st.candidate.is_none();
             if !st.sink_eos || !decoded_done || st.patch_eos_sent {
                 return;
             }
@@ -700,8 +703,8 @@ impl Srpatch {
                 })
                 .unwrap_or(1_000_000);
             match st.candidate.as_ref().map(|c| c.pts) {
-                Some(cp) if pts + tol < cp => None, // an older frame: keep waiting
-                Some(cp) if pts <= cp + tol => {
+                Some(cp) if pts.saturating_add(tol) < cp => None, // an older frame: keep waiting
+                Some(cp) if pts <= cp.saturating_add(tol) => {
                     let c = st.candidate.take().expect("checked");
                     match gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info)
                     {
@@ -723,6 +726,10 @@ impl Srpatch {
             }
         };
         self.push_patch_side(&guard, out.into_iter().collect(), None);
+        drop(guard);
+        // After the video's end, the candidate this frame resolved was the last thing the
+        // patches waited for.
+        self.maybe_patch_eos();
         Ok(gst::FlowSuccess::Ok)
     }
 

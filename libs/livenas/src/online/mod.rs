@@ -574,10 +574,10 @@ impl OnlineTrainer {
                     return Ok(());
                 }
                 if sh.next_boundary.is_none() {
-                    sh.next_boundary = Some(pts + epoch);
+                    sh.next_boundary = Some(pts.saturating_add(epoch));
                     sh.budget_origin = Some(pts);
                 }
-                let boundary = sh.next_boundary.unwrap_or(pts + epoch);
+                let boundary = sh.next_boundary.unwrap_or(pts.saturating_add(epoch));
                 if pts < boundary {
                     return Ok(());
                 }
@@ -591,7 +591,7 @@ impl OnlineTrainer {
                 }
             };
             self.run_epoch(job)?;
-            self.shared.lock().next_boundary = Some(job.boundary + epoch);
+            self.shared.lock().next_boundary = Some(job.boundary.saturating_add(epoch));
         }
     }
 
@@ -617,7 +617,9 @@ impl OnlineTrainer {
             }
             // Live, the trainer holds the lock: the worker picks the cut up next time.
             None => {
-                self.shared.late_cut.fetch_max(pts + 1, Ordering::SeqCst);
+                self.shared
+                    .late_cut
+                    .fetch_max(pts.saturating_add(1), Ordering::SeqCst);
             }
         }
     }
@@ -646,7 +648,7 @@ impl OnlineTrainer {
             }
         };
         let res = self.run_epoch(job);
-        self.shared.lock().next_boundary = Some(job.boundary + epoch);
+        self.shared.lock().next_boundary = Some(job.boundary.saturating_add(epoch));
         res
     }
 

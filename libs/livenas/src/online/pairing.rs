@@ -74,8 +74,8 @@ pub(crate) fn take_pairs(
                 });
             }
             None => {
-                let gone = oldest.is_some_and(|o| p.pts + tol < o)
-                    || newest.is_some_and(|n| p.pts + tol < n)
+                let gone = oldest.is_some_and(|o| p.pts.saturating_add(tol) < o)
+                    || newest.is_some_and(|n| p.pts.saturating_add(tol) < n)
                     || before.is_some();
                 if gone {
                     stats.dropped_no_frame += 1;
