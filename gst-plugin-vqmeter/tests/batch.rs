@@ -385,3 +385,70 @@ fn joins_an_existing_cluster_by_address() {
         std::fs::read_to_string(&one).unwrap()
     );
 }
+
+/// `assemble` refuses chunks that cannot tile a title: overlapping, empty, reversed, with a
+/// score that is no number; each with a one-line reason and no results file.
+#[test]
+fn assemble_refuses_chunks_that_do_not_tile_the_title() {
+    let (r, _) = clip_pair();
+    let dir = scratch("assemble");
+    let worker = env!("CARGO_BIN_EXE_vqmeter-chunk");
+    let probe = Command::new(worker).arg("probe").arg(&r).output().unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&probe.stdout).expect("probe's JSON");
+    let (fps_n, fps_d) = (info["fps_n"].to_string(), info["fps_d"].to_string());
+    let measure = |from: u64, to: u64| {
+        let out = dir.join(format!("{from}-{to}.json"));
+        let o = Command::new(worker)
+            .args(["measure", "--ref", r.to_str().unwrap(), "--dist"])
+            .arg(&r)
+            .args([
+                "--fps-n", &fps_n, "--fps-d", &fps_d, "--psnr", "--model", "",
+            ])
+            .args(["--from", &from.to_string(), "--to", &to.to_string()])
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        out
+    };
+    let (a, b) = (measure(0, 5), measure(3, 8));
+    let edit = |name: &str, f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&a).unwrap()).unwrap();
+        f(&mut v);
+        let p = dir.join(name);
+        std::fs::write(&p, v.to_string()).unwrap();
+        p
+    };
+    let text_score = edit("text.json", &|v| v["frames"][1]["values"][0] = "abc".into());
+    let reversed = edit("reversed.json", &|v| {
+        v["from"] = 5.into();
+        v["to"] = 3.into();
+        v["frames"] = serde_json::json!([]);
+    });
+    let huge = edit("huge.json", &|v| v["to"] = (1u64 << 63).into());
+    let out = dir.join("title.json");
+    for (chunks, says) in [
+        (vec![&a, &b], "overlaps the chunk before it"),
+        (vec![&a, &a], "overlaps the chunk before it"),
+        (vec![&text_score], "is not a score"),
+        (vec![&a, &reversed], "holds no frame"),
+        (vec![&huge], "does not hold each of its frames once"),
+    ] {
+        let o = Command::new(worker)
+            .arg("assemble")
+            .arg("--out")
+            .arg(&out)
+            .args(chunks)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{says}: {}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(says),
+            "{}",
+            text(&o)
+        );
+        assert!(!out.exists());
+    }
+}

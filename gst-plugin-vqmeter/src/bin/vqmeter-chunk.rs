@@ -78,7 +78,7 @@ fn probe(path: &str) -> Res<Value> {
     let fps = info.fps();
     if fps.numer() <= 0 || fps.denom() <= 0 {
         return Err(format!(
-            "{path}: variable frame rate ({fps}): chunks are cut by frame number and need a fixed rate"
+            "{path}: no fixed frame rate (a still image, or a variable rate: {fps}); chunks are cut by frame number and need one"
         ));
     }
     Ok(json!({
@@ -118,10 +118,13 @@ impl Y4m {
         if !head.starts_with(b"YUV4MPEG2 ") {
             return Ok(None);
         }
-        let end = head
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or_else(|| format!("{path}: y4m header longer than 4 kB"))?;
+        let end = head.iter().position(|&b| b == b'\n').ok_or_else(|| {
+            if n < head.capacity() {
+                format!("{path}: the y4m header is cut short (the file ends inside it)")
+            } else {
+                format!("{path}: y4m header longer than 4 kB")
+            }
+        })?;
         let header = String::from_utf8_lossy(&head[10..end]).to_string();
         let (mut w, mut h, mut fps, mut cs) = (0u32, 0u32, (0i32, 1i32), "420jpeg".to_string());
         for tag in header.split_ascii_whitespace() {
@@ -166,6 +169,11 @@ impl Y4m {
             .sum();
         let header_len = end as u64 + 1;
         let size = file.metadata().map_err(|e| format!("{path}: {e}"))?.len();
+        if !(size - header_len).is_multiple_of(frame_len + 6) {
+            eprintln!(
+                "vqmeter-chunk: {path}: ends inside a frame; the partial frame is not measured"
+            );
+        }
         Ok(Some(Y4m {
             file,
             header_len,
@@ -419,6 +427,14 @@ impl Opts {
         if o.to <= o.from || o.fps_n == 0 || o.fps_d == 0 {
             return Err("--from A --to B with A < B, --fps-n and --fps-d are needed".into());
         }
+        // Frame `to`'s time must be a clock time (u64::MAX is GStreamer's "none").
+        let span = o.to as u128 * o.fps_d as u128 * 1_000_000_000 / o.fps_n as u128;
+        if o.first_pts.max(o.ref_first_pts) as u128 + span >= u64::MAX as u128 {
+            return Err(format!(
+                "frame {} would be timed past the clock's range: check --to, the rate and the first timestamps",
+                o.to
+            ));
+        }
         Ok(o)
     }
 
@@ -453,6 +469,12 @@ impl Source {
     fn open(path: &str, t: u64, first_pts: u64, o: &Opts) -> Res<Source> {
         let dur = o.fps_d as f64 * 1e9 / o.fps_n as f64;
         if let Some(mut y) = Y4m::open(path)? {
+            // A y4m file's frames are timed from 0 (as y4mdec times them, and `probe` says).
+            if first_pts != 0 {
+                return Err(format!(
+                    "{path}: a y4m file's first frame is at 0, not at the first timestamp given ({first_pts} ns)"
+                ));
+            }
             y.seek(((t.saturating_sub(first_pts)) as f64 / dur).round() as u64);
             return Ok(Source::Y4m(y));
         }
@@ -565,9 +587,18 @@ fn measure(o: &Opts) -> Res<()> {
             bin.by_name("d").unwrap(),
         ),
     ];
-    pipeline
-        .set_state(gst::State::Playing)
-        .map_err(|_| format!("{what}: cannot start the pipeline"))?;
+    if pipeline.set_state(gst::State::Playing).is_err() {
+        // The element that refused to start says why on the bus (e.g. a missing model).
+        let why = pipeline
+            .bus()
+            .and_then(|b| b.pop_filtered(&[gst::MessageType::Error]))
+            .and_then(|m| match m.view() {
+                gst::MessageView::Error(e) => Some(bus_error(&what, e)),
+                _ => None,
+            });
+        let _ = pipeline.set_state(gst::State::Null);
+        return Err(why.unwrap_or_else(|| format!("{what}: cannot start the pipeline")));
+    }
     let feeders: Vec<_> = sources
         .into_iter()
         .map(|(src, appsrc)| {
@@ -735,17 +766,27 @@ fn read_chunk(path: &str) -> Res<Chunk> {
                 .as_array()
                 .ok_or_else(|| format!("{path}: bad frame {i}"))?
                 .iter()
-                .map(|x| x.as_f64().unwrap_or(f64::NAN))
-                .collect::<Vec<_>>();
+                // `measure` writes a score JSON cannot hold (NaN) as null.
+                .map(|x| match x {
+                    Value::Null => Ok(f64::NAN),
+                    x => x
+                        .as_f64()
+                        .ok_or_else(|| format!("{path}: frame {i}: {x} is not a score")),
+                })
+                .collect::<Res<Vec<_>>>()?;
             if vals.len() != names.len() {
                 return Err(format!("{path}: frame {i} has {} values", vals.len()));
             }
             Ok((i, vals))
         })
         .collect::<Res<Vec<_>>>()?;
+    let (from, to) = (u("from")?, u("to")?);
+    if to <= from {
+        return Err(format!("{path}: chunk {from}..{to} holds no frame"));
+    }
     Ok(Chunk {
-        from: u("from")?,
-        to: u("to")?,
+        from,
+        to,
         names,
         frames,
     })
@@ -784,11 +825,16 @@ fn assemble(args: &[String]) -> Res<()> {
         if c.names != names {
             return Err(format!("chunk {}..{} measured other metrics", c.from, c.to));
         }
-        if c.from != next {
+        if c.from < next {
+            return Err(format!(
+                "chunk {}..{} overlaps the chunk before it (frames {}..{next})",
+                c.from, c.to, c.from
+            ));
+        }
+        if c.from > next {
             return Err(format!("frames {next}..{} are in no chunk", c.from));
         }
-        let idx: Vec<u64> = c.frames.iter().map(|f| f.0).collect();
-        if idx != (c.from..c.to).collect::<Vec<_>>() {
+        if !c.frames.iter().map(|f| f.0).eq(c.from..c.to) {
             return Err(format!(
                 "chunk {}..{} does not hold each of its frames once",
                 c.from, c.to
