@@ -16,13 +16,19 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export GST_PLUGIN_PATH="${LV_PLUGIN_DIR:-$ROOT/target/release}${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+# set -u alone would only say "$1: unbound variable".
+[ $# -ge 2 ] || { grep -m1 -o 'usage: .*' "${BASH_SOURCE[0]}" >&2; exit 2; }
 IN="$1" OUTDIR="$2"
+[ -f "$IN" ] || { echo "dnnscale-dash-ladder: $IN: no such file" >&2; exit 2; }
 SIZES=("${3:-1280x720}" "${4:-960x540}" "${5:-640x360}")
 SEG="${SEGMENT_SECONDS:-2}"
 mkdir -p "$OUTDIR"
 FPS="${FPS:-}"
 if [ -z "$FPS" ]; then
-  caps="$(gst-launch-1.0 -v filesrc location="$IN" ! decodebin ! video/x-raw ! fakesink num-buffers=1 2>&1)"
+  # Its output is captured: on failure, pass on gst-launch's own reason.
+  if ! caps="$(gst-launch-1.0 -v filesrc location="$IN" ! decodebin ! video/x-raw ! fakesink num-buffers=1 2>&1)"; then
+    echo "dnnscale-dash-ladder: cannot decode $IN: $(sed -n '/^ERROR/{s/.*: //p;q}' <<<"$caps")" >&2; exit 1
+  fi
   FPS="$(grep -o -m1 'framerate=(fraction)[0-9]*/[0-9]*' <<<"$caps" | head -n1 | cut -d')' -f2 || true)"
 fi
 case "$FPS" in

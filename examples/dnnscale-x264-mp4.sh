@@ -7,7 +7,10 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export GST_PLUGIN_PATH="${LV_PLUGIN_DIR:-$ROOT/target/release}${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+# set -u alone would only say "$1: unbound variable".
+[ $# -ge 2 ] || { grep -m1 -o 'usage: .*' "${BASH_SOURCE[0]}" >&2; exit 2; }
 IN="$1" OUT="$2" W="${3:-960}" H="${4:-540}"
+[ -f "$IN" ] || { echo "dnnscale-x264-mp4: $IN: no such file" >&2; exit 2; }
 PROPS=(threads="${DNNSCALE_THREADS:-0}")
 [ -n "${DNNSCALE_MODEL:-}" ] && PROPS+=(model="$DNNSCALE_MODEL")
 # videoconvert only acts when the decoder's format is not one dnnscale takes.

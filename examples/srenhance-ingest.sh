@@ -9,7 +9,10 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export GST_PLUGIN_PATH="${LV_PLUGIN_DIR:-$ROOT/target/release}${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+# set -u alone would only say "$1: unbound variable".
+[ $# -ge 2 ] || { grep -m1 -o 'usage: .*' "${BASH_SOURCE[0]}" >&2; exit 2; }
 IN="$1" OUT="$2" KBPS="${3:-800}"
+[ -f "$IN" ] || { echo "srenhance-ingest: $IN: no such file" >&2; exit 2; }
 # W and H from the y4m stream header (W1920 H1080 ...); the ingest size is W/2 x H/2 rounded
 # down to even (x264 needs even 4:2:0 sizes), srenhance upscales to W x H whatever the ratio.
 read -r W H < <(head -c 512 "$IN" | head -n 1 | tr ' ' '\n' | sed -n 's/^\([WH]\)\([0-9]*\)$/\1 \2/p' \

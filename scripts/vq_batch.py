@@ -128,13 +128,35 @@ def main():
     )
     ap.add_argument("--worker-bin", required=True)
     a = ap.parse_args()
-    if a.chunk_frames < 1:
-        ap.error("--chunk-frames must be at least 1")
+    # LocalCluster(n_workers=0) starts fine and then waits forever for a worker; the others
+    # would only fail later, chunk by chunk.
+    for opt, val, least in (
+        ("--chunk-frames", a.chunk_frames, 1),
+        ("--workers", a.workers, 1),
+        ("--threads-per-chunk", a.threads_per_chunk, 0),
+        ("--retries", a.retries, 0),
+    ):
+        if val < least:
+            log(f"{opt} {val}: must be at least {least}")
+            return 2
+    if a.chunk_timeout is not None and not a.chunk_timeout > 0:
+        log(f"--chunk-timeout {a.chunk_timeout:g}: must be more than 0 seconds")
+        return 2
     ref, dist = os.path.abspath(a.ref), os.path.abspath(a.dist)
     for p in (ref, dist):
         if not os.path.isfile(p):
             log(f"{p}: no such file")
             return 2
+    # Before the cluster starts, so that a bad --out fails at once.
+    if os.path.isdir(a.out):
+        log(f"{os.path.abspath(a.out)}: is a directory; --out names a file")
+        return 2
+    chunk_dir = f"{os.path.abspath(a.out)}.chunks"
+    try:
+        os.makedirs(chunk_dir, exist_ok=True)
+    except OSError as e:
+        log(f"cannot create {chunk_dir}: {e.strerror or e}")
+        return 2
 
     import dask
     from distributed import Client, LocalCluster, as_completed
@@ -144,7 +166,12 @@ def main():
     t_start = time.time()
     cluster = None
     if a.address:
-        client = Client(a.address)
+        # Dask's own connect timeout (distributed.comm.timeouts.connect, 30 s) bounds the wait.
+        try:
+            client = Client(a.address)
+        except (OSError, ValueError) as e:
+            log(f"cannot reach the Dask scheduler at {a.address}: {e}")
+            return 2
         log(f"joined the cluster at {a.address}")
     else:
         cluster = LocalCluster(
@@ -227,7 +254,6 @@ def run(a, client, ref, dist, t_cluster, as_completed):
         ).encode()
     ).hexdigest()[:16]
     chunk_dir = f"{a.out}.chunks"
-    os.makedirs(chunk_dir, exist_ok=True)
 
     def path_of(c):
         return os.path.join(chunk_dir, f"{key}-{c[0]:09d}-{c[1]:09d}.json")
@@ -334,10 +360,14 @@ def run(a, client, ref, dist, t_cluster, as_completed):
             f"{chunk_dir} and reused by the same command; report in {report_path}"
         )
         return 1
-    out = run_worker(
-        worker_bin,
-        ["assemble", "--out", a.out, "--format", a.format] + [path_of(c) for c in chunks],
-    )
+    try:
+        out = run_worker(
+            worker_bin,
+            ["assemble", "--out", a.out, "--format", a.format] + [path_of(c) for c in chunks],
+        )
+    except RuntimeError as e:
+        log(f"cannot assemble the chunks' results into {a.out}: {e}")
+        return 1
     assembled = json.loads(out)
     for c, seg in zip(chunks, assembled["segments"]):
         report[c]["pooled"] = seg["pooled"]
