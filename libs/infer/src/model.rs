@@ -52,6 +52,8 @@ pub enum ModelError {
         value: String,
         reason: &'static str,
     },
+    #[error("model weights `{0}` hold a value that is not a number (NaN or infinity): a diverged training's output")]
+    NonFinite(String),
     #[error("model kind {0:?} is not supported (this runtime implements `dnnscale-refine-v1` and `srenhance-refine-v1`)")]
     UnsupportedKind(String),
     /// tract could not parse, type or optimize the graph.
@@ -66,6 +68,17 @@ pub enum ModelError {
         h: usize,
         reason: &'static str,
     },
+}
+
+/// Whether a float initializer holds only finite values (other types are not looked at).
+fn finite_weights(t: &pb::TensorProto) -> bool {
+    const FLOAT: i32 = 1; // onnx.TensorProto.DataType.FLOAT
+    t.data_type != FLOAT
+        || (t.float_data.iter().all(|v| v.is_finite())
+            && t
+                .raw_data
+                .chunks_exact(4)
+                .all(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite()))
 }
 
 fn tract_err(size: Option<(usize, usize)>, e: impl std::fmt::Display) -> ModelError {
@@ -282,6 +295,10 @@ impl Model {
         let outputs: Vec<_> = graph.output.iter().collect();
         check_io(&outputs, "output").map_err(ModelError::Output)?;
 
+        // A NaN in the weights runs without error and makes every output sample 0 (black).
+        if let Some(t) = graph.initializer.iter().find(|t| !finite_weights(t)) {
+            return Err(ModelError::NonFinite(t.name.clone()));
+        }
         let kind = metadata(&proto, "lv.kind")
             .ok_or(ModelError::MissingMetadata { key: "lv.kind" })?
             .to_string();

@@ -339,6 +339,18 @@ fn load_errors_are_typed() {
         assert!(fits, "{key}={value:?}: {e}");
     }
 
+    // A diverged training's weights (NaN, in raw or in float data): refused, naming them.
+    let e = Model::from_bytes(&with_graph(|g| {
+        let t = &mut g.initializer[0];
+        if t.raw_data.len() >= 4 {
+            t.raw_data[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+        } else {
+            t.float_data[0] = f32::INFINITY;
+        }
+    }))
+    .unwrap_err();
+    assert!(matches!(e, ModelError::NonFinite(_)), "{e}");
+
     // A graph tract cannot build: a node reading a value nobody produces.
     let e = Model::from_bytes(&with_graph(|g| g.node[1].input[0] = "nowhere".into()))
         .and_then(|m| m.plan(32, 32).map(|_| m))
