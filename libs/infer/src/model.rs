@@ -75,8 +75,7 @@ fn finite_weights(t: &pb::TensorProto) -> bool {
     const FLOAT: i32 = 1; // onnx.TensorProto.DataType.FLOAT
     t.data_type != FLOAT
         || (t.float_data.iter().all(|v| v.is_finite())
-            && t
-                .raw_data
+            && t.raw_data
                 .chunks_exact(4)
                 .all(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite()))
 }
