@@ -100,7 +100,13 @@ pub fn load_split(
         }
     }
     if train.is_empty() {
-        return Err(format!("no training tiles in {}", dir.display()));
+        return Err(no_training_tiles(dir));
     }
     Ok((train, val))
+}
+
+/// The error of [`load_split`] when no training tile is left: a caller that passed tiles
+/// over can tell it from the others and say why.
+pub fn no_training_tiles(dir: &Path) -> String {
+    format!("no training tiles in {}", dir.display())
 }

@@ -39,11 +39,12 @@ usage: dnnscale-eval [options]
   --clips A,B,..      clips: paths, or names/prefixes of files in $LV_CORPUS/bench
                       (default: the five bench clips)
   --frames N          first N frames of each clip (default 30)
-  --sizes S,..        ladder: WxH or a ratio (e.g. 1.5); default per source height:
+  --sizes S,..        ladder: WxH (even, >= 2) or a downscale ratio (> 1, e.g. 1.5); sizes that
+                      are no downscale of a clip are skipped; default per source height:
                       1080p: 1280x720,960x540,640x360; 720p: 960x540,640x360,480x270; else 1.5,2,3
   --codecs C,..       x264, vp9 (default both)
-  --crfs N,..         x264 CRFs (default 23,28,33,38)
-  --vp9-crfs N,..     libvpx-vp9 CRFs (default 32,38,44,50)
+  --crfs N,..         x264 CRFs, 0..=51, two or more (default 23,28,33,38)
+  --vp9-crfs N,..     libvpx-vp9 CRFs, 0..=63, two or more (default 32,38,44,50)
   --x264-preset P     (default medium)
   --vp9-deadline D    libvpx-vp9 -deadline: good or realtime (default good)
   --vp9-cpu-used N    libvpx-vp9 -cpu-used (default 4)
@@ -163,6 +164,52 @@ fn parse_list<T: std::str::FromStr>(s: &str, what: &str) -> Vec<T> {
         .collect()
 }
 
+/// Highest CRF of x264 (8-bit) and of libvpx-vp9.
+const X264_MAX_CRF: u32 = 51;
+const VP9_MAX_CRF: u32 = 63;
+
+/// A CRF list: each in `0..=max`, none twice (two equal points would share their files).
+fn parse_crfs(s: &str, flag: &str, max: u32) -> Vec<u32> {
+    let v: Vec<u32> = parse_list(s, "CRF");
+    for (i, &c) in v.iter().enumerate() {
+        if c > max {
+            die(format!("{flag}: CRF {c} is out of range 0..={max}"));
+        }
+        if v[..i].contains(&c) {
+            die(format!("{flag}: CRF {c} given twice"));
+        }
+    }
+    v
+}
+
+/// Largest ladder width or height and downscale ratio `--sizes` accepts.
+const MAX_SIZE: usize = 16384;
+const MAX_RATIO: f64 = 64.0;
+
+/// One `--sizes` item: `WxH` (even, 2..=16384: 4:2:0 and the models' 2x2 alignment) or a
+/// downscale ratio (a number > 1, at most 64).
+fn parse_size(s: &str) -> Result<SizeSpec, String> {
+    if let Some((w, h)) = s.split_once('x') {
+        let dim = |d: &str| {
+            d.parse::<usize>()
+                .ok()
+                .filter(|&d| (2..=MAX_SIZE).contains(&d) && d % 2 == 0)
+        };
+        return match (dim(w), dim(h)) {
+            (Some(w), Some(h)) => Ok(SizeSpec::Fixed(w, h)),
+            _ => Err(format!(
+                "bad size {s}: WxH needs even W and H in 2..={MAX_SIZE}"
+            )),
+        };
+    }
+    match s.parse::<f64>() {
+        Ok(r) if r > 1.0 && r <= MAX_RATIO => Ok(SizeSpec::Ratio(r)),
+        _ => Err(format!(
+            "bad size {s}: neither WxH nor a downscale ratio (a number > 1 and <= {MAX_RATIO})"
+        )),
+    }
+}
+
 fn resolve_clip(name: &str) -> PathBuf {
     let p = PathBuf::from(name);
     if p.is_file() {
@@ -247,15 +294,7 @@ fn parse_args() -> Args {
                 a.sizes = Some(
                     v().split(',')
                         .filter(|s| !s.is_empty())
-                        .map(|s| match s.split_once('x') {
-                            Some((w, h)) => SizeSpec::Fixed(
-                                w.parse().unwrap_or_else(|_| die(format!("bad size {s}"))),
-                                h.parse().unwrap_or_else(|_| die(format!("bad size {s}"))),
-                            ),
-                            None => SizeSpec::Ratio(
-                                s.parse().unwrap_or_else(|_| die(format!("bad ratio {s}"))),
-                            ),
-                        })
+                        .map(|s| parse_size(s).unwrap_or_else(|e| die(format!("--sizes: {e}"))))
                         .collect(),
                 )
             }
@@ -269,8 +308,8 @@ fn parse_args() -> Args {
                     })
                     .collect()
             }
-            "--crfs" => a.crfs = parse_list(&v(), "CRF"),
-            "--vp9-crfs" => a.vp9_crfs = parse_list(&v(), "CRF"),
+            "--crfs" => a.crfs = parse_crfs(&v(), "--crfs", X264_MAX_CRF),
+            "--vp9-crfs" => a.vp9_crfs = parse_crfs(&v(), "--vp9-crfs", VP9_MAX_CRF),
             "--x264-preset" => a.x264_preset = v(),
             "--vp9-deadline" => {
                 a.vp9_deadline = v();
@@ -480,7 +519,7 @@ fn read_clip(r: impl std::io::Read, limit: usize, what: &str) -> Result<Clip, St
 
 fn write_y4m(path: &Path, c: &Clip) -> Result<(), String> {
     let tmp = path.with_extension("tmp");
-    let f = std::fs::File::create(&tmp).map_err(|e| e.to_string())?;
+    let f = std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let mut w = std::io::BufWriter::new(f);
     // The header and frame layout `lv_testkit::y4m` reads, written from bytes directly.
     let h = &c.header;
@@ -498,7 +537,7 @@ fn write_y4m(path: &Path, c: &Clip) -> Result<(), String> {
     }
     w.flush().map_err(|e| e.to_string())?;
     drop(w);
-    std::fs::rename(&tmp, path).map_err(|e| e.to_string())
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Splits raw I420 in GStreamer's default layout (each plane's rows padded to a multiple of 4
@@ -542,11 +581,14 @@ fn unpad_gst_i420(bytes: &[u8], w: usize, h: usize) -> Option<Vec<[Vec<u8>; 3]>>
     )
 }
 
+/// The even number nearest to `x` (0 below 1).
 fn even(x: f64) -> usize {
-    (((x / 2.0).round() as usize) * 2).max(2)
+    ((x / 2.0).round() as usize) * 2
 }
 
-fn ladder(args: &Args, w: usize, h: usize) -> Vec<(usize, usize)> {
+/// The sizes of the ladder for a `w`x`h` source: those that are no downscale of it are left
+/// out (with a note), a ratio that leaves less than 2x2 is an error, and so is an empty ladder.
+fn ladder(args: &Args, w: usize, h: usize) -> Result<Vec<(usize, usize)>, String> {
     let specs = match &args.sizes {
         Some(s) => s.clone(),
         None if h >= 1080 => vec![
@@ -565,20 +607,34 @@ fn ladder(args: &Args, w: usize, h: usize) -> Vec<(usize, usize)> {
             SizeSpec::Ratio(3.0),
         ],
     };
-    specs
-        .iter()
-        .map(|s| match *s {
+    let mut sizes: Vec<(usize, usize)> = Vec::new();
+    for s in &specs {
+        let (a, b) = match *s {
             SizeSpec::Fixed(a, b) => (a, b),
-            SizeSpec::Ratio(r) => (even(w as f64 / r), even(h as f64 / r)),
-        })
-        .filter(|&(a, b)| {
-            let ok = a < w && b < h;
-            if !ok {
-                eprintln!("skipping size {a}x{b}: not a downscale of {w}x{h}");
+            SizeSpec::Ratio(r) => {
+                let (a, b) = (even(w as f64 / r), even(h as f64 / r));
+                if a < 2 || b < 2 {
+                    return Err(format!(
+                        "{w}x{h} / {r} is {:.1}x{:.1}, below 2x2",
+                        w as f64 / r,
+                        h as f64 / r
+                    ));
+                }
+                (a, b)
             }
-            ok
-        })
-        .collect()
+        };
+        if !(a < w && b < h) {
+            eprintln!("skipping size {a}x{b}: not a downscale of {w}x{h}");
+        } else if !sizes.contains(&(a, b)) {
+            sizes.push((a, b));
+        }
+    }
+    if sizes.is_empty() {
+        return Err(format!(
+            "no size of the ladder is a downscale of {w}x{h}: nothing to measure"
+        ));
+    }
+    Ok(sizes)
 }
 
 /// Environment for gst-launch: the plugin directory first on the plugin path, and a registry
@@ -968,7 +1024,7 @@ fn eval_clip(
         .to_string_lossy()
         .into_owned();
     let dir = args.work.join(&stem).join(format!("{}f", args.frames));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let src = read_clip(
         std::fs::File::open(clip_path).map_err(|e| format!("{}: {e}", clip_path.display()))?,
         args.frames,
@@ -982,12 +1038,12 @@ fn eval_clip(
         );
     }
     let (sw, sh) = (src.header.width, src.header.height);
+    let sizes = ladder(args, sw, sh).map_err(|e| format!("{}: {e}", clip_path.display()))?;
     // The trimmed source, the input of every downscaler and the reference of the cross-check.
     let src_path = dir.join("source.y4m");
     if !src_path.is_file() {
         write_y4m(&src_path, &src)?;
     }
-    let sizes = ladder(args, sw, sh);
     let n = src.frames.len();
     let fps = src.header.fps_num as f64 / src.header.fps_den as f64;
     let duration = n as f64 / fps;
@@ -1012,7 +1068,8 @@ fn eval_clip(
         if out.is_file() {
             return Ok(());
         }
-        std::fs::create_dir_all(out.parent().unwrap()).map_err(|e| e.to_string())?;
+        let parent = out.parent().unwrap();
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         let t = Instant::now();
         downscale(args, &args.methods[m], &src_path, &out, size, n)?;
         println!(
@@ -1130,7 +1187,7 @@ fn eval_clip(
                 let j = json!({"vmaf": a0, "vmaf_neg": b0, "psnr_y": c0,
                     "frames": {"vmaf": a1, "vmaf_neg": b1, "psnr_y": c1}});
                 std::fs::write(&score_file, serde_json::to_string(&j).unwrap())
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| format!("{}: {e}", score_file.display()))?;
                 v
             }
         };
@@ -1229,8 +1286,11 @@ fn avg(v: impl Iterator<Item = Option<f64>>) -> (Option<f64>, usize, usize) {
 fn main() {
     let args = parse_args();
     let t0 = Instant::now();
-    std::fs::create_dir_all(&args.work).unwrap_or_else(|e| die(e));
-    std::fs::create_dir_all(args.out.join("plots")).unwrap_or_else(|e| die(e));
+    let mkdir = |d: &Path| {
+        std::fs::create_dir_all(d).unwrap_or_else(|e| die(format!("{}: {e}", d.display())))
+    };
+    mkdir(&args.work);
+    mkdir(&args.out.join("plots"));
     let ff = lv_testkit::oracle::ffmpeg().unwrap_or_else(|e| die(e));
     if args
         .methods
@@ -1351,7 +1411,7 @@ fn main() {
     );
     print!("\n{report}");
     let md = args.out.join("report.md");
-    std::fs::write(&md, &report).unwrap_or_else(|e| die(e));
+    std::fs::write(&md, &report).unwrap_or_else(|e| die(format!("{}: {e}", md.display())));
 
     // JSON with everything.
     let j = json!({
@@ -1382,7 +1442,8 @@ fn main() {
         "elapsed_s": t0.elapsed().as_secs_f64(),
     });
     let jp = args.out.join("results.json");
-    std::fs::write(&jp, serde_json::to_string_pretty(&j).unwrap()).unwrap_or_else(|e| die(e));
+    std::fs::write(&jp, serde_json::to_string_pretty(&j).unwrap())
+        .unwrap_or_else(|e| die(format!("{}: {e}", jp.display())));
 
     // Plots: one grid per clip and codec, rows = sizes, columns = metrics.
     let mut plots = Vec::new();
@@ -1865,7 +1926,19 @@ fn report(
 
 #[cfg(test)]
 mod tests {
-    use super::unpad_gst_i420;
+    use super::{parse_size, unpad_gst_i420, SizeSpec};
+
+    #[test]
+    fn sizes_parse_strictly() {
+        for bad in [
+            "0", "-2", "1", "1000", "NaN", "inf", "abc", "0x0", "87x72", "2x", "x2", "-2x4", "1x2",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        assert!(matches!(parse_size("1.5"), Ok(SizeSpec::Ratio(r)) if r == 1.5));
+        assert!(matches!(parse_size("88x72"), Ok(SizeSpec::Fixed(88, 72))));
+        assert!(matches!(parse_size("2x2"), Ok(SizeSpec::Fixed(2, 2))));
+    }
 
     #[test]
     fn unpads_gstreamer_default_i420_rows() {

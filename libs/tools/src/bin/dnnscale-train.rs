@@ -120,7 +120,8 @@ struct Args {
 
 const USAGE: &str = "usage: dnnscale-train --data DIR --out model.onnx [--exclude id,id] [--val-ids id,id] \
 [--checkpoint FILE [--resume]] [--init model.onnx|checkpoint.json] [--steps N] [--batch N] [--patch PX] \
-[--ratio-min R] [--ratio-max R] [--channels C] [--layers L] [--linear-skip] [--lr LR] [--seed S] [--threads N] \
+[--ratio-min R] [--ratio-max R] [--channels C (1..=256)] [--layers L (0..=64)] [--linear-skip] [--lr LR (0 < LR <= 1)] \
+[--seed S] [--threads N (0: one per core; more than 256 is an error)] \
 [--mode agnostic|scaled] [--surrogate projection|identity] [--rate-control qp|crf] [--qp-min Q] [--qp-max Q] \
 [--guide LAMBDA] [--rate-weight BETA] [--pre-channels C [--pre-layers L] | --pre-init model.onnx] \
 [--out-pre pre.onnx] [--no-refine] [--teacher T.onnx] [--use-ratios LO:HI] [--val-every N] [--checkpoint-every N] \
@@ -250,8 +251,24 @@ fn parse_args() -> Result<Args, String> {
     if a.resume && a.checkpoint.is_none() {
         return Err("--resume needs --checkpoint".into());
     }
-    if !(1.0..=16.0).contains(&a.ratio_min) || a.ratio_max < a.ratio_min {
-        return Err("need 1 <= --ratio-min <= --ratio-max".into());
+    // Sizes and counts, before anything is built from them (0 channels fails an assertion,
+    // 100000 an allocation of hundreds of GB). `--steps 0` exports the `--init` model.
+    cli::in_range("--steps", a.steps, 0, cli::MAX_STEPS)?;
+    cli::in_range("--batch", a.batch, 1, 1024)?;
+    cli::in_range("--patch", a.patch, 16, 4096)?;
+    cli::in_range("--channels", a.channels, 1, cli::MAX_CHANNELS)?;
+    cli::in_range("--layers", a.layers, 0, cli::MAX_LAYERS)?;
+    cli::in_range("--pre-channels", a.pre_channels, 0, cli::MAX_CHANNELS)?;
+    cli::in_range("--pre-layers", a.pre_layers, 0, cli::MAX_LAYERS)?;
+    cli::at_least("--val-every", a.val_every, 1)?;
+    cli::at_least("--checkpoint-every", a.checkpoint_every, 1)?;
+    cli::check_threads(a.threads)?;
+    cli::positive("--lr", a.lr as f64, 1.0)?;
+    if let Some(q) = a.val_qps.iter().find(|&&q| q > 51) {
+        return Err(format!("--val-qps: QP {q} is above 51"));
+    }
+    if !(1.0..=16.0).contains(&a.ratio_min) || !(a.ratio_min..=64.0).contains(&a.ratio_max) {
+        return Err("need 1 <= --ratio-min <= 16 and --ratio-min <= --ratio-max <= 64".into());
     }
     if !(a.guide >= 0.0 && a.guide.is_finite()) {
         return Err("--guide must be a finite λ >= 0".into());
@@ -282,8 +299,11 @@ fn parse_args() -> Result<Args, String> {
     if pre && a.resume {
         return Err("--resume does not cover the pre-filter; start from --init/--pre-init".into());
     }
-    if a.patch < 16 || a.batch == 0 || a.qp_min > a.qp_max || a.qp_max > 51 {
-        return Err("bad --patch, --batch or QP range".into());
+    if a.qp_min > a.qp_max || a.qp_max > 51 {
+        return Err(format!(
+            "--qp-min {} / --qp-max {}: need --qp-min <= --qp-max <= 51",
+            a.qp_min, a.qp_max
+        ));
     }
     Ok(a)
 }

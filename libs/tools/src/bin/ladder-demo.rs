@@ -44,19 +44,35 @@ fn die(msg: impl AsRef<str>) -> ! {
     std::process::exit(1)
 }
 
+/// x264enc's highest `bitrate` (kbit/s).
+const X264_MAX_KBPS: u32 = 2_048_000;
+
 fn parse_rungs(s: &str) -> Vec<Rung> {
     s.split(';')
         .map(|r| {
             let (size, rates) = r
                 .split_once(':')
                 .unwrap_or_else(|| die(format!("bad rung {r}")));
+            // Even sizes: 4:2:0 and the models' 2x2 alignment.
+            let dim = |d: &str| d.parse::<u32>().ok().filter(|&d| d >= 2 && d % 2 == 0);
             let (w, h) = size
                 .split_once('x')
-                .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
-                .unwrap_or_else(|| die(format!("bad size {size}")));
+                .and_then(|(w, h)| Some((dim(w)?, dim(h)?)))
+                .unwrap_or_else(|| die(format!("bad size {size}: WxH with even W, H >= 2")));
+            // x264enc's bitrate range; 0 is out of it, and x264enc would fall back to its
+            // default rate while the table reports the target.
             let kbps = rates
                 .split(',')
-                .map(|k| k.parse().unwrap_or_else(|_| die(format!("bad rate {k}"))))
+                .map(|k| {
+                    k.parse::<u32>()
+                        .ok()
+                        .filter(|k| (1..=X264_MAX_KBPS).contains(k))
+                        .unwrap_or_else(|| {
+                            die(format!(
+                                "bad rate {k} in rung {r}: kbit/s in 1..={X264_MAX_KBPS}"
+                            ))
+                        })
+                })
                 .collect();
             Rung { w, h, kbps }
         })
@@ -157,6 +173,16 @@ fn main() {
         }
     }
     let (sw, sh, frames, fps) = y4m_info(&source);
+    // dnnscale only downscales: check every rung before the first encode.
+    for r in &rungs {
+        if r.w as usize > sw || r.h as usize > sh {
+            die(format!(
+                "rung {}x{} is larger than the source {sw}x{sh} (dnnscale only downscales); \
+                 pass --rungs",
+                r.w, r.h
+            ));
+        }
+    }
     let ffmpeg = lv_testkit::oracle::ffmpeg().unwrap_or_else(|e| die(e));
     eprintln!("source {src}: {sw}x{sh}, {frames} frames at {fps:.2} fps");
 

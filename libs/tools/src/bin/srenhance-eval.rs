@@ -187,8 +187,25 @@ fn parse_args() -> Args {
     if a.clips.is_empty() {
         die(format!("no --clip given\n{USAGE}"));
     }
-    if a.scale < 1.0 || a.epoch_seconds <= 0.0 || a.onetime_seconds <= 0.0 {
-        die("--scale must be >= 1, --epoch-seconds and --onetime-seconds > 0");
+    // Written so that NaN fails too.
+    if !(a.scale >= 1.0
+        && a.scale.is_finite()
+        && a.epoch_seconds > 0.0
+        && a.epoch_seconds.is_finite()
+        && a.onetime_seconds > 0.0
+        && a.onetime_seconds.is_finite())
+    {
+        die("--scale must be >= 1, --epoch-seconds and --onetime-seconds > 0 (finite)");
+    }
+    if let Some(lr) = a.learning_rate {
+        if !(0.0..=1.0).contains(&lr) {
+            die(format!(
+                "--learning-rate {lr}: must be in 0..=1 (the element's range)"
+            ));
+        }
+    }
+    if a.bitrate == Some(0) {
+        die("--bitrate 0: must be at least 1 kbit/s");
     }
     // Properties are pasted into a pipeline description: keep them to `key=value` words.
     for p in [&a.sr_props, &a.adaptive_props, &a.patch_props] {
@@ -735,7 +752,8 @@ fn run(args: &Args) -> Result<(), String> {
             plugin.display()
         )
     })?;
-    std::fs::create_dir_all(args.out.join("plots")).map_err(|e| e.to_string())?;
+    let plots = args.out.join("plots");
+    std::fs::create_dir_all(&plots).map_err(|e| format!("{}: {e}", plots.display()))?;
     let t0 = Instant::now();
     let mut clips_json = Vec::new();
     let mut table: Vec<(String, Vec<VariantResult>, usize, usize, f64)> = Vec::new();
@@ -813,18 +831,17 @@ fn run(args: &Args) -> Result<(), String> {
         table.push((r.name.clone(), res, iw, ih, r.luma.len() as f64 / r.fps));
     }
     let report = report(args, &table);
-    std::fs::write(args.out.join("report.md"), &report).map_err(|e| e.to_string())?;
+    let md = args.out.join("report.md");
+    std::fs::write(&md, &report).map_err(|e| format!("{}: {e}", md.display()))?;
     let results = json!({
         "tool": "srenhance-eval",
         "args": std::env::args().skip(1).collect::<Vec<_>>(),
         "wall_s": t0.elapsed().as_secs_f64(),
         "clips": clips_json,
     });
-    std::fs::write(
-        args.out.join("results.json"),
-        serde_json::to_string_pretty(&results).unwrap(),
-    )
-    .map_err(|e| e.to_string())?;
+    let jp = args.out.join("results.json");
+    std::fs::write(&jp, serde_json::to_string_pretty(&results).unwrap())
+        .map_err(|e| format!("{}: {e}", jp.display()))?;
     print!("{report}");
     eprintln!(
         "wrote {} ({:.0} s)",

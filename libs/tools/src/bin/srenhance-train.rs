@@ -74,8 +74,10 @@ struct Args {
 }
 
 const USAGE: &str = "usage: srenhance-train --data DIR --out model.onnx [--val-ids id,id] \
-[--exclude id,id] [--steps N] [--batch N] [--crop PX] [--channels C] [--layers L] [--linear-skip] [--expand E] [--augment] [--lr LR] \
-[--seed S] [--qps clean,24,30,36] [--threads N] [--val-every N] [--summary FILE]";
+[--exclude id,id] [--steps N] [--batch N] [--crop PX] [--channels C (1..=256)] [--layers L (0..=64)] [--linear-skip] \
+[--expand E (0..=256)] [--augment] [--lr LR (0 < LR <= 1)] [--seed S] [--qps clean,24,30,36] \
+[--threads N (0: one per core; more than 256 is an error)] [--val-every N] [--summary FILE] \
+[--video HR.y4m LR.y4m ...] [--video-every N] [--video-share P]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -149,8 +151,20 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     cli::require_data_out(&a.data, &a.out, USAGE)?;
-    if a.crop < 8 || a.batch == 0 || a.qps.is_empty() || a.channels == 0 {
-        return Err("bad --crop, --batch, --channels or --qps".into());
+    // Sizes and counts, before anything is built from them (0 channels fails an assertion,
+    // 100000 an allocation of hundreds of GB).
+    cli::in_range("--steps", a.steps, 1, cli::MAX_STEPS)?;
+    cli::in_range("--batch", a.batch, 1, 1024)?;
+    cli::in_range("--crop", a.crop, 8, 4096)?;
+    cli::in_range("--channels", a.channels, 1, cli::MAX_CHANNELS)?;
+    cli::in_range("--layers", a.layers, 0, cli::MAX_LAYERS)?;
+    cli::in_range("--expand", a.expand, 0, cli::MAX_CHANNELS)?;
+    cli::at_least("--val-every", a.val_every, 1)?;
+    cli::check_threads(a.threads)?;
+    cli::positive("--lr", a.lr as f64, 1.0)?;
+    cli::in_range("--video-share", a.video_share, 0.0, 1.0)?;
+    if a.qps.is_empty() {
+        return Err("--qps: empty list".into());
     }
     Ok(a)
 }
@@ -347,34 +361,7 @@ fn run() -> Result<(), String> {
     let args = parse_args()?;
     cli::set_threads(args.threads)?;
     let command = cli::command_line("srenhance-train");
-    // Too small for a crop with room around it: passed over.
-    let (train, val) = tiles::load_split(&args.data, &args.exclude, &args.val_ids, |t| {
-        let t = t.even();
-        Ok((t.w >= args.crop + 32 && t.h >= args.crop + 32).then_some(t))
-    })?;
-    eprintln!(
-        "{} training tiles, {} validation tiles ({})",
-        train.len(),
-        val.len(),
-        args.val_ids.join(",")
-    );
-    let t0 = Instant::now();
-    let train = prepare(train, &args.qps)?;
-    let val = prepare(val, &args.qps)?;
-    let mut video = Vec::new();
-    for (hr, lr) in &args.video {
-        video.extend(prepare_video(hr, lr, args.video_every)?);
-    }
-    if !video.is_empty() {
-        eprintln!(
-            "{} video frames ({} of the windows)",
-            video.len(),
-            args.video_share
-        );
-    }
-    let prepare_seconds = t0.elapsed().as_secs_f64();
-    eprintln!("prepared the variants in {prepare_seconds:.1} s");
-
+    // The network first (its receptive field sets the context around each crop).
     let net = RefineNet::new(
         RefineConfig {
             channels: args.channels,
@@ -401,6 +388,65 @@ fn run() -> Result<(), String> {
         trainer.expand(args.expand, args.seed ^ 0x5e5);
     }
     let margin = trainer.margin();
+    // Too small for a crop with room around it (at least 16 on each side, as ever, and the
+    // network's context): passed over.
+    let need = args.crop + (2 * margin).max(32);
+    let mut small: Option<(String, usize, usize)> = None;
+    let mut n_small = 0usize;
+    let (train, val) = tiles::load_split(&args.data, &args.exclude, &args.val_ids, |t| {
+        let (name, w, h) = (t.name.clone(), t.w, t.h);
+        let t = t.even();
+        if t.w >= need && t.h >= need {
+            return Ok(Some(t));
+        }
+        n_small += 1;
+        small.get_or_insert((name, w, h));
+        Ok(None)
+    })
+    .map_err(|e| match &small {
+        Some((name, w, h)) if e == tiles::no_training_tiles(&args.data) => format!(
+            "{e}: {n_small} tile(s) smaller than --crop {} plus context ({need}x{need} needed; \
+             {name} is {w}x{h})",
+            args.crop
+        ),
+        _ => e,
+    })?;
+    eprintln!(
+        "{} training tiles, {} validation tiles ({})",
+        train.len(),
+        val.len(),
+        args.val_ids.join(",")
+    );
+    let t0 = Instant::now();
+    let train = prepare(train, &args.qps)?;
+    let val = prepare(val, &args.qps)?;
+    let mut video = Vec::new();
+    for (hr, lr) in &args.video {
+        let frames = prepare_video(hr, lr, args.video_every)?;
+        if let Some(t) = frames
+            .first()
+            .filter(|p| p.tile.w < need || p.tile.h < need)
+        {
+            return Err(format!(
+                "{}: {}x{} is smaller than --crop {} plus context ({need}x{need})",
+                hr.display(),
+                t.tile.w,
+                t.tile.h,
+                args.crop
+            ));
+        }
+        video.extend(frames);
+    }
+    if !video.is_empty() {
+        eprintln!(
+            "{} video frames ({} of the windows)",
+            video.len(),
+            args.video_share
+        );
+    }
+    let prepare_seconds = t0.elapsed().as_secs_f64();
+    eprintln!("prepared the variants in {prepare_seconds:.1} s");
+
     eprintln!(
         "RefineNet C={} hidden={} linear skip {} expansion {} augment {} ({} params, {} MAC/pixel, receptive radius {})",
         args.channels,
