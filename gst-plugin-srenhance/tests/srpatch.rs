@@ -638,6 +638,17 @@ fn decoded_sink_that_never_delivers_falls_back_to_random_cells() {
     r.pipeline.set_state(gst::State::Null).unwrap();
 }
 
+/// An I420 frame of `luma_pattern` number `k`.
+fn pattern_frame(w: usize, h: usize, k: u64) -> gst::Buffer {
+    frame(
+        gst_video::VideoFormat::I420,
+        w,
+        h,
+        &luma_pattern(w, h, k as usize),
+    )
+    .0
+}
+
 /// Timestamps at the end of the clock's range (a hostile or broken decoder) neither
 /// overflow the pairing arithmetic nor stop the stream.
 #[test]
@@ -651,15 +662,7 @@ fn decoded_timestamps_at_the_end_of_the_range_do_not_overflow() {
     );
     let dec = r.dec_src.as_ref().unwrap();
     for k in 0..30u64 {
-        let f = || {
-            frame(
-                gst_video::VideoFormat::I420,
-                w,
-                h,
-                &luma_pattern(w, h, k as usize),
-            )
-            .0
-        };
+        let f = || pattern_frame(w, h, k);
         push(&r.src, f(), k);
         let mut d = f();
         d.get_mut()
@@ -688,15 +691,7 @@ fn patches_end_with_the_video_when_the_decoded_stream_goes_on() {
     );
     let dec = r.dec_src.as_ref().unwrap();
     for k in 0..40u64 {
-        let f = || {
-            frame(
-                gst_video::VideoFormat::I420,
-                w,
-                h,
-                &luma_pattern(w, h, k as usize),
-            )
-            .0
-        };
+        let f = || pattern_frame(w, h, k);
         if k < 20 {
             push(&r.src, f(), k);
         }

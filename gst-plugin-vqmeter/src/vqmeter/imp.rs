@@ -8,7 +8,7 @@
 
 use super::messages::{FrameMessage, PooledMessage};
 use super::pairing::{Paired, Pairer, Timed};
-use super::results_file::{self, ResultsFile};
+use super::results_file::ResultsFile;
 use super::settings::{self, Settings};
 use super::{Backend, PoolMethod, ResultsFormat, Threading};
 use gst::glib;
@@ -1200,7 +1200,7 @@ impl AggregatorImpl for Vqmeter {
         }
         if let Some(path) = settings.results_filename.as_deref() {
             // Found now rather than after a whole measurement.
-            results_file::check_writable(Path::new(path)).map_err(|e| {
+            lv_image::output::check_writable(Path::new(path)).map_err(|e| {
                 gst::error_msg!(
                     gst::ResourceError::OpenWrite,
                     ["Cannot write results file {}: {}", path, e]

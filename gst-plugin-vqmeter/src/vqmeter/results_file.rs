@@ -17,11 +17,6 @@ pub struct ResultsFile {
     dest: Destination,
 }
 
-/// Whether a results file can be written at `path`; the file there is left alone.
-pub fn check_writable(path: &Path) -> io::Result<()> {
-    output::check_writable(path)
-}
-
 impl ResultsFile {
     pub fn create(
         path: &Path,
@@ -63,6 +58,7 @@ impl Drop for ResultsFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lv_image::output::check_writable;
 
     use std::path::PathBuf;
 

@@ -262,7 +262,6 @@ fn parse_args() -> Result<Args, String> {
     cli::in_range("--pre-layers", a.pre_layers, 0, cli::MAX_LAYERS)?;
     cli::at_least("--val-every", a.val_every, 1)?;
     cli::at_least("--checkpoint-every", a.checkpoint_every, 1)?;
-    cli::check_threads(a.threads)?;
     cli::positive("--lr", a.lr as f64, 1.0)?;
     if let Some(q) = a.val_qps.iter().find(|&&q| q > 51) {
         return Err(format!("--val-qps: QP {q} is above 51"));

@@ -160,7 +160,6 @@ fn parse_args() -> Result<Args, String> {
     cli::in_range("--layers", a.layers, 0, cli::MAX_LAYERS)?;
     cli::in_range("--expand", a.expand, 0, cli::MAX_CHANNELS)?;
     cli::at_least("--val-every", a.val_every, 1)?;
-    cli::check_threads(a.threads)?;
     cli::positive("--lr", a.lr as f64, 1.0)?;
     cli::in_range("--video-share", a.video_share, 0.0, 1.0)?;
     if a.qps.is_empty() {
