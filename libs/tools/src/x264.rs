@@ -29,7 +29,8 @@ impl RateControl {
 ///
 /// The planes are tiled into one picture (cells aligned to 16 so macroblocks do not straddle
 /// two planes; the rest of each cell repeats the plane's edge so it costs few bits and rings
-/// little), encoded as one I420 frame with neutral chroma, decoded, and cut apart again.
+/// little), encoded as one I420 frame with neutral chroma (or, by [`Codec::roundtrip_frames`],
+/// as a short stream of such pictures), decoded, and cut apart again.
 pub struct Codec {
     ffmpeg: PathBuf,
     dir: PathBuf,
@@ -61,19 +62,42 @@ impl Codec {
         rc: RateControl,
         qp: u32,
     ) -> Result<Vec<Vec<u8>>, String> {
+        self.roundtrip_frames(planes, 1, rc, qp)
+    }
+
+    /// [`Codec::roundtrip_rc`] of `frames` pictures coded as one stream, so that all but the
+    /// first are inter-coded as in a real encode: plane `s * frames + t` is frame `t` of
+    /// sequence `s`, and the sequences sit in the same cell of every picture.
+    pub fn roundtrip_frames<P: AsRef<[u8]>>(
+        &self,
+        planes: &[(usize, usize, P)],
+        frames: usize,
+        rc: RateControl,
+        qp: u32,
+    ) -> Result<Vec<Vec<u8>>, String> {
+        if frames == 0 || planes.is_empty() || !planes.len().is_multiple_of(frames) {
+            return Err(format!(
+                "{} planes are not whole sequences of {frames} frames",
+                planes.len()
+            ));
+        }
+        let seqs = planes.len() / frames;
         let cw = planes.iter().map(|p| p.0).max().unwrap().div_ceil(16) * 16;
         let ch = planes.iter().map(|p| p.1).max().unwrap().div_ceil(16) * 16;
-        let cols = (planes.len() as f64).sqrt().ceil() as usize;
-        let rows = planes.len().div_ceil(cols);
+        let cols = (seqs as f64).sqrt().ceil() as usize;
+        let rows = seqs.div_ceil(cols);
         let (pw, ph) = (cols * cw, rows * ch);
-        let mut pic = vec![128u8; pw * ph * 3 / 2];
+        let frame_len = pw * ph * 3 / 2;
+        let mut pic = vec![128u8; frame_len * frames];
         for (i, (w, h, y)) in planes.iter().enumerate() {
             let y = y.as_ref();
-            let (ox, oy) = ((i % cols) * cw, (i / cols) * ch);
+            let (s, t) = (i / frames, i % frames);
+            let (ox, oy) = ((s % cols) * cw, (s / cols) * ch);
+            let f = &mut pic[t * frame_len..][..pw * ph];
             for r in 0..ch {
                 let sr = r.min(h - 1);
                 for c in 0..cw {
-                    pic[(oy + r) * pw + ox + c] = y[sr * w + c.min(w - 1)];
+                    f[(oy + r) * pw + ox + c] = y[sr * w + c.min(w - 1)];
                 }
             }
         }
@@ -138,10 +162,12 @@ impl Codec {
             .iter()
             .enumerate()
             .map(|(i, (w, h, _))| {
-                let (ox, oy) = ((i % cols) * cw, (i / cols) * ch);
+                let (s, t) = (i / frames, i % frames);
+                let (ox, oy) = ((s % cols) * cw, (s / cols) * ch);
+                let f = &got[t * frame_len..][..pw * ph];
                 let mut o = Vec::with_capacity(w * h);
                 for r in 0..*h {
-                    o.extend_from_slice(&got[(oy + r) * pw + ox..][..*w]);
+                    o.extend_from_slice(&f[(oy + r) * pw + ox..][..*w]);
                 }
                 o
             })

@@ -17,6 +17,9 @@
 //! `--noise σ` adds camera-like noise (`lv_tools::noise`: Gaussian, σ uniform up to the value
 //! in 8-bit levels, half of it low-passed) to a share (`--noise-share`, 0.5) of the training
 //! crops; the noisy crop is also the target, so the net learns what noise costs through the codec.
+//! `--codec-frames K` (scaled mode) codes the batch as a short video instead of one picture:
+//! `batch / K` pans of K crops, each moved by up to `--motion` source pixels a frame, coded as
+//! K pictures (an I-frame, then P/B frames), as the evaluation and real ladders code most frames.
 //! `--rate-weight β` adds `β · R(y)`, `lv_train::rate`'s DCT rate proxy in bits per low-res
 //! sample at the step's QP (the value drawn from `--qp-min..--qp-max`), the loss then being
 //! distortion (squared 8-bit levels) plus β times rate, like an encoder's RD cost.
@@ -30,6 +33,7 @@
 //!     [--qp-min Q] [--qp-max Q] [--guide LAMBDA] [--rate-weight BETA] [--use-ratios LO:HI]
 //!     [--pre-channels C [--pre-layers L] | --pre-init pre.onnx] [--out-pre pre.onnx] [--no-refine]
 //!     [--teacher T.onnx] [--noise SIGMA [--noise-share P]] [--residual-gain G]
+//!     [--codec-frames K [--motion PX]]
 //!
 //! The pre-filter (Netflix's preprocessing block, seed 000): a second net of the same kind
 //! that runs at the *input* resolution before the Lanczos resize, so it can shape what the
@@ -116,6 +120,8 @@ struct Args {
     noise: f32,
     noise_share: f64,
     residual_gain: f32,
+    codec_frames: usize,
+    motion: usize,
 }
 
 const USAGE: &str = "usage: dnnscale-train --data DIR --out model.onnx [--exclude id,id] [--val-ids id,id] \
@@ -125,9 +131,18 @@ const USAGE: &str = "usage: dnnscale-train --data DIR --out model.onnx [--exclud
 [--mode agnostic|scaled] [--surrogate projection|identity] [--rate-control qp|crf] [--qp-min Q] [--qp-max Q] \
 [--guide LAMBDA] [--rate-weight BETA] [--pre-channels C [--pre-layers L] | --pre-init model.onnx] \
 [--out-pre pre.onnx] [--no-refine] [--teacher T.onnx] [--use-ratios LO:HI] [--val-every N] [--checkpoint-every N] \
-[--val-qps 22,27,32,37] [--summary FILE] [--noise SIGMA [--noise-share P]] [--residual-gain G]";
+[--val-qps 22,27,32,37] [--summary FILE] [--noise SIGMA [--noise-share P]] [--residual-gain G] \
+[--codec-frames K [--motion PX]]";
 
 fn parse_args() -> Result<Args, String> {
+    parse_args_from(std::env::args().skip(1))
+}
+
+fn parse_args_from<I, S>(argv: I) -> Result<Args, String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
     let mut a = Args {
         data: PathBuf::new(),
         exclude: Vec::new(),
@@ -167,9 +182,11 @@ fn parse_args() -> Result<Args, String> {
         summary: None,
         noise: 0.0,
         noise_share: 0.5,
+        codec_frames: 1,
+        motion: 2,
         residual_gain: 1.0,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = argv.into_iter().map(Into::into);
     while let Some(f) = it.next() {
         match f.as_str() {
             "--data" => a.data = value::<String>(&f, it.next())?.into(),
@@ -244,6 +261,8 @@ fn parse_args() -> Result<Args, String> {
             "--noise" => a.noise = value(&f, it.next())?,
             "--noise-share" => a.noise_share = value(&f, it.next())?,
             "--residual-gain" => a.residual_gain = value(&f, it.next())?,
+            "--codec-frames" => a.codec_frames = value(&f, it.next())?,
+            "--motion" => a.motion = value(&f, it.next())?,
             _ => cli::other_flag(&f, USAGE)?,
         }
     }
@@ -274,6 +293,14 @@ fn parse_args() -> Result<Args, String> {
     }
     if !(a.rate_weight >= 0.0 && a.rate_weight.is_finite()) {
         return Err("--rate-weight must be a finite β >= 0".into());
+    }
+    cli::in_range("--codec-frames", a.codec_frames, 1, 16)?;
+    cli::in_range("--motion", a.motion, 0, 32)?;
+    if !a.batch.is_multiple_of(a.codec_frames) {
+        return Err(format!(
+            "--batch {} is not whole sequences of --codec-frames {}",
+            a.batch, a.codec_frames
+        ));
     }
     if !(0.0..=4.0).contains(&a.residual_gain) {
         return Err("--residual-gain must be in 0..=4".into());
@@ -356,6 +383,9 @@ struct SampleSpec {
 }
 
 fn draw_specs(rng: &mut rand_pcg::Pcg64, tiles: &[Tile], args: &Args) -> Vec<SampleSpec> {
+    if args.codec_frames > 1 {
+        return draw_sequences(rng, tiles, args);
+    }
     (0..args.batch)
         .map(|_| {
             let tile = rng.random_range(0..tiles.len());
@@ -378,6 +408,55 @@ fn draw_specs(rng: &mut rand_pcg::Pcg64, tiles: &[Tile], args: &Args) -> Vec<Sam
             }
         })
         .collect()
+}
+
+/// `--codec-frames K`: the batch as `batch / K` sequences of K crops of one tile, each crop
+/// moved by the sequence's motion (up to `--motion` source pixels a frame on each axis, a
+/// sub-pixel motion at the low resolution) from the one before, for the encoder to code all
+/// but the first picture from the ones before it, as it codes a video's frames. A crop of a
+/// photo moved by a constant step is a pan; the noise of each frame is drawn anew, as a
+/// camera's is.
+fn draw_sequences(rng: &mut rand_pcg::Pcg64, tiles: &[Tile], args: &Args) -> Vec<SampleSpec> {
+    let (k, p, m) = (args.codec_frames, args.patch, args.motion as i64);
+    let mut specs = Vec::with_capacity(args.batch);
+    for _ in 0..args.batch / k {
+        let tile = rng.random_range(0..tiles.len());
+        let t = &tiles[tile];
+        let (mut mx, mut my) = (rng.random_range(-m..=m), rng.random_range(-m..=m));
+        let span = (k - 1) as i64;
+        // A tile too small for the whole path keeps the sequence still on that axis.
+        if ((t.w - p) as i64) < mx.abs() * span {
+            mx = 0;
+        }
+        if ((t.h - p) as i64) < my.abs() * span {
+            my = 0;
+        }
+        let x_lo = (-mx * span).max(0);
+        let x_hi = (t.w - p) as i64 - (mx * span).max(0);
+        let y_lo = (-my * span).max(0);
+        let y_hi = (t.h - p) as i64 - (my * span).max(0);
+        let (x0, y0) = (rng.random_range(x_lo..=x_hi), rng.random_range(y_lo..=y_hi));
+        let (flip_h, flip_v, transpose): (bool, bool, bool) =
+            (rng.random(), rng.random(), rng.random());
+        let ratio = rng.random_range(args.ratio_min..=args.ratio_max);
+        for f in 0..k as i64 {
+            specs.push(SampleSpec {
+                tile,
+                x0: (x0 + f * mx) as usize,
+                y0: (y0 + f * my) as usize,
+                flip_h,
+                flip_v,
+                transpose,
+                ratio,
+                noise: if args.noise > 0.0 {
+                    NoiseSpec::draw(rng, args.noise, args.noise_share)
+                } else {
+                    NoiseSpec::NONE
+                },
+            });
+        }
+    }
+    specs
 }
 
 fn make_sample(s: &SampleSpec, tiles: &[Tile], p: usize) -> Sample {
@@ -834,10 +913,12 @@ fn run() -> Result<(), String> {
                     .zip(&outs)
                     .map(|(s, o)| (s.lw, s.lh, o.iter().map(|&v| to_u8(v)).collect()))
                     .collect();
-                let dec = codec
-                    .as_ref()
-                    .unwrap()
-                    .roundtrip_rc(&planes, args.rate_control, qp)?;
+                let dec = codec.as_ref().unwrap().roundtrip_frames(
+                    &planes,
+                    args.codec_frames,
+                    args.rate_control,
+                    qp,
+                )?;
                 dec.iter()
                     .map(|c| c.iter().map(|&c| c as f32 / 255.0).collect())
                     .collect()
@@ -1098,5 +1179,107 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 10);
+    }
+
+    /// `--codec-frames`: each sequence is one tile, one ratio, one orientation, its crops a
+    /// constant step apart and all inside the tile, whatever the tile's size.
+    #[test]
+    fn sequences_are_pans_inside_their_tile() {
+        let args = parse_args_from([
+            "--data",
+            "d",
+            "--out",
+            "o.onnx",
+            "--batch",
+            "24",
+            "--patch",
+            "96",
+            "--codec-frames",
+            "6",
+            "--motion",
+            "4",
+        ])
+        .unwrap();
+        let tiles: Vec<Tile> = [(512, 512), (100, 300), (96, 96)]
+            .iter()
+            .enumerate()
+            .map(|(i, &(w, h))| Tile {
+                name: format!("t{i}"),
+                w,
+                h,
+                y: vec![0; w * h],
+            })
+            .collect();
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(5);
+        let mut moving = 0;
+        for _ in 0..50 {
+            let specs = draw_specs(&mut rng, &tiles, &args);
+            assert_eq!(specs.len(), 24);
+            for seq in specs.chunks(6) {
+                let a = &seq[0];
+                let t = &tiles[a.tile];
+                let step = (
+                    seq[1].x0 as i64 - a.x0 as i64,
+                    seq[1].y0 as i64 - a.y0 as i64,
+                );
+                assert!(step.0.abs() <= 4 && step.1.abs() <= 4);
+                moving += usize::from(step != (0, 0));
+                for (f, c) in seq.iter().enumerate() {
+                    assert_eq!(
+                        (c.tile, c.ratio, c.flip_h, c.transpose),
+                        (a.tile, a.ratio, a.flip_h, a.transpose)
+                    );
+                    assert_eq!(c.x0 as i64, a.x0 as i64 + f as i64 * step.0);
+                    assert_eq!(c.y0 as i64, a.y0 as i64 + f as i64 * step.1);
+                    assert!(c.x0 + 96 <= t.w && c.y0 + 96 <= t.h);
+                }
+            }
+        }
+        assert!(moving > 100, "{moving} of 200 sequences moved");
+        assert!(parse_args_from([
+            "--data",
+            "d",
+            "--out",
+            "o",
+            "--batch",
+            "10",
+            "--codec-frames",
+            "4"
+        ])
+        .is_err());
+    }
+
+    /// The multi-frame round trip puts frame t of each sequence back where it came from: at a
+    /// fine quantiser every plane returns within a few levels, and one frame is the one-picture
+    /// round trip.
+    #[test]
+    fn multi_frame_round_trip_returns_each_plane() {
+        let Ok(codec) = lv_tools::x264::Codec::new("dnnscale-train-test") else {
+            eprintln!("skipped: no oracle ffmpeg");
+            return;
+        };
+        let planes: Vec<(usize, usize, Vec<u8>)> = (0..6)
+            .map(|i| {
+                let (s, t) = (i / 3, i % 3);
+                let (w, h) = (40 + 8 * s, 36);
+                let y = (0..w * h)
+                    .map(|j| {
+                        let (x, y) = ((j % w + 2 * t) as f32, (j / w) as f32);
+                        (128.0 + 90.0 * (x * (0.2 + 0.1 * s as f32)).sin() * (y * 0.15).cos()) as u8
+                    })
+                    .collect();
+                (w, h, y)
+            })
+            .collect();
+        let rc = lv_tools::x264::RateControl::Qp;
+        let back = codec.roundtrip_frames(&planes, 3, rc, 4).unwrap();
+        for ((w, h, y), b) in planes.iter().zip(&back) {
+            assert_eq!(b.len(), w * h);
+            let worst = y.iter().zip(b).map(|(&a, &b)| a.abs_diff(b)).max().unwrap();
+            assert!(worst <= 6, "a plane came back {worst} levels off");
+        }
+        let one = codec.roundtrip_frames(&planes[..2], 1, rc, 30).unwrap();
+        assert_eq!(one, codec.roundtrip_rc(&planes[..2], rc, 30).unwrap());
+        assert!(codec.roundtrip_frames(&planes[..5], 3, rc, 30).is_err());
     }
 }

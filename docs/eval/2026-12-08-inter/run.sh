@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Session 24 (#13): codec-aware training with inter-coded pictures in the loop. Until now the
+# SCALED steps encoded each batch as ONE picture (x264 codes it intra), while every evaluation
+# (and every real encode) codes most frames from earlier ones: a sharpening that costs many bits
+# in an I-frame costs few in P/B-frames where the content moves by sub-pixel steps, and the
+# reverse for detail that does not track. `dnnscale-train --codec-frames K --motion M` (new) makes
+# the batch batch/K sequences of K crops, each moved by up to M source pixels a frame (a pan),
+# and encodes the K pictures as one stream (I + P/B frames).
+#   train: session 21's r32 recipe (CRF 20-35, ratios 1.25-3.2, 2000 steps from c16-skip), SCALED
+#          with --codec-frames K for K in $KS, and each one's codec-agnostic twin on the same data
+#   eval:  every pair at equal budget under the hidden protocol, x264 PSNR-Y, the eight clips and
+#          session 22's two held-out ones, beside the r32 pair (one-picture codec)
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+source docs/eval/2026-12-07-noise/common.sh
+R=docs/eval/2026-12-08-inter
+ALL="$CLIPS,heldout_flower_1280x720_30f,heldout_solvay_1280x720_30f"
+HIDDEN=(--clips "$ALL" --frames 30 --sizes 1.5,2,3 --crfs 20,25,30,35 --jobs 2 --anchors ffmpeg
+  --no-crosscheck --codecs x264 --metrics psnr)
+BASE=(--data .cache/train/tiles --exclude $X --init $M/dnnscale-refine-c16-skip.onnx --batch 16
+  --patch 96 --lr 5e-4 --seed 2 --threads 1 --val-every 500 --steps 2000 --rate-control crf
+  --ratio-min 1.25 --ratio-max 3.2)
+KS=${KS:-4}
+MOTION=${MOTION:-2}
+mkdir -p "$O"
+case "$1" in
+  train)
+    [ -s $O/r32-scaled.onnx ] || $T "${BASE[@]}" --qp-min 20 --qp-max 35 --mode scaled \
+      --out $O/r32-scaled.onnx --summary $R/r32-scaled.summary.json
+    [ -s $O/r32-agnostic.onnx ] || $T "${BASE[@]}" --mode agnostic \
+      --out $O/r32-agnostic.onnx --summary $R/r32-agnostic.summary.json
+    for k in $KS; do
+      n=k${k}m$MOTION
+      $T "${BASE[@]}" --qp-min 20 --qp-max 35 --mode scaled --codec-frames $k --motion $MOTION \
+        --out $O/$n-scaled.onnx --summary $R/$n-scaled.summary.json
+      $T "${BASE[@]}" --mode agnostic --codec-frames $k --motion $MOTION \
+        --out $O/$n-agnostic.onnx --summary $R/$n-agnostic.summary.json
+    done ;;
+  eval)
+    args=(--model r32=$O/r32-scaled.onnx --model r32-agnostic=$O/r32-agnostic.onnx
+      --compare r32:r32-agnostic)
+    for n in ${PAIRS:-k4m2}; do
+      args+=(--model $n=$O/$n-scaled.onnx --model $n-agnostic=$O/$n-agnostic.onnx
+        --compare $n:$n-agnostic --compare $n:r32-agnostic)
+    done
+    $E "${HIDDEN[@]}" "${args[@]}" --out $R/${TAG:-codec-aware} ;;
+esac
