@@ -414,8 +414,8 @@ fn draw_specs(rng: &mut rand_pcg::Pcg64, tiles: &[Tile], args: &Args) -> Vec<Sam
 /// moved by the sequence's motion (up to `--motion` source pixels a frame on each axis, a
 /// sub-pixel motion at the low resolution) from the one before, for the encoder to code all
 /// but the first picture from the ones before it, as it codes a video's frames. A crop of a
-/// photo moved by a constant step is a pan; the noise of each frame is drawn anew, as a
-/// camera's is.
+/// photo moved by a constant step is a pan; with `--noise`, a sequence keeps one noise level
+/// and grain while each frame's noise is drawn anew, as a camera's is.
 fn draw_sequences(rng: &mut rand_pcg::Pcg64, tiles: &[Tile], args: &Args) -> Vec<SampleSpec> {
     let (k, p, m) = (args.codec_frames, args.patch, args.motion as i64);
     let mut specs = Vec::with_capacity(args.batch);
@@ -439,6 +439,12 @@ fn draw_sequences(rng: &mut rand_pcg::Pcg64, tiles: &[Tile], args: &Args) -> Vec
         let (flip_h, flip_v, transpose): (bool, bool, bool) =
             (rng.random(), rng.random(), rng.random());
         let ratio = rng.random_range(args.ratio_min..=args.ratio_max);
+        // One camera per sequence: its noise level and grain stay, each frame's noise is new.
+        let noise = if args.noise > 0.0 {
+            NoiseSpec::draw(rng, args.noise, args.noise_share)
+        } else {
+            NoiseSpec::NONE
+        };
         for f in 0..k as i64 {
             specs.push(SampleSpec {
                 tile,
@@ -448,10 +454,9 @@ fn draw_sequences(rng: &mut rand_pcg::Pcg64, tiles: &[Tile], args: &Args) -> Vec
                 flip_v,
                 transpose,
                 ratio,
-                noise: if args.noise > 0.0 {
-                    NoiseSpec::draw(rng, args.noise, args.noise_share)
-                } else {
-                    NoiseSpec::NONE
+                noise: NoiseSpec {
+                    seed: noise.seed.wrapping_add(f as u64),
+                    ..noise
                 },
             });
         }
@@ -1236,6 +1241,29 @@ mod tests {
             }
         }
         assert!(moving > 100, "{moving} of 200 sequences moved");
+        let noisy = parse_args_from([
+            "--data",
+            "d",
+            "--out",
+            "o",
+            "--batch",
+            "8",
+            "--codec-frames",
+            "4",
+            "--noise",
+            "4",
+            "--noise-share",
+            "1",
+        ])
+        .unwrap();
+        for seq in draw_specs(&mut rng, &tiles, &noisy).chunks(4) {
+            let n = &seq[0].noise;
+            assert!(n.sigma > 0.0);
+            for c in &seq[1..] {
+                assert_eq!((c.noise.sigma, c.noise.correlated), (n.sigma, n.correlated));
+                assert_ne!(c.noise.seed, n.seed);
+            }
+        }
         assert!(parse_args_from([
             "--data",
             "d",
