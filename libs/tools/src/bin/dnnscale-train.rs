@@ -17,9 +17,10 @@
 //! `--noise σ` adds camera-like noise (`lv_tools::noise`: Gaussian, σ uniform up to the value
 //! in 8-bit levels, half of it low-passed) to a share (`--noise-share`, 0.5) of the training
 //! crops; the noisy crop is also the target, so the net learns what noise costs through the codec.
-//! `--codec-frames K` (scaled mode) codes the batch as a short video instead of one picture:
-//! `batch / K` pans of K crops, each moved by up to `--motion` source pixels a frame, coded as
-//! K pictures (an I-frame, then P/B frames), as the evaluation and real ladders code most frames.
+//! `--codec-frames K` codes the batch as a short video instead of one picture: `batch / K` pans
+//! of K crops, each moved by up to `--motion` source pixels a frame, coded as K pictures (an
+//! I-frame, then P/B frames), as the evaluation and real ladders code most frames. In agnostic
+//! mode it only shapes the data (the same pans, no codec), for a codec-aware run's equal twin.
 //! `--rate-weight β` adds `β · R(y)`, `lv_train::rate`'s DCT rate proxy in bits per low-res
 //! sample at the step's QP (the value drawn from `--qp-min..--qp-max`), the loss then being
 //! distortion (squared 8-bit levels) plus β times rate, like an encoder's RD cost.
