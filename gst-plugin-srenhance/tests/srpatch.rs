@@ -603,31 +603,15 @@ fn decoded_sink_that_never_delivers_falls_back_to_random_cells() {
     // decoded_sink requested and given caps, but its frames never match: after 1 s of stream
     // time the waiting frame's cells are chosen at random, and EOS still arrives.
     let (w, h) = (384usize, 192usize);
-    let (_, info) = frame(gst_video::VideoFormat::I420, w, h, &luma_pattern(w, h, 0));
-    let r = rig(
-        &info.to_caps().unwrap(),
-        &[("patch-kbps", 400u32.to_value())],
-        Some(&info.to_caps().unwrap()),
-    );
+    let r = decoded_rig(w, h, 400);
     let dec = r.dec_src.as_ref().unwrap();
     // One decoded frame far in the past, so the pad is active.
-    let (b, _) = frame(gst_video::VideoFormat::I420, w, h, &luma_pattern(w, h, 0));
-    let mut b = b;
+    let mut b = pattern_frame(w, h, 0);
     b.get_mut().unwrap().set_pts(gst::ClockTime::ZERO);
     let _: gst::FlowReturn = dec.emit_by_name("push-buffer", &[&b]);
     std::thread::sleep(std::time::Duration::from_millis(200));
     for k in 1..90u64 {
-        push(
-            &r.src,
-            frame(
-                gst_video::VideoFormat::I420,
-                w,
-                h,
-                &luma_pattern(w, h, k as usize),
-            )
-            .0,
-            k,
-        );
+        push(&r.src, pattern_frame(w, h, k), k);
     }
     end(&r.src);
     let _ = pull_all(&r.video);
@@ -636,6 +620,13 @@ fn decoded_sink_that_never_delivers_falls_back_to_random_cells() {
     wait_eos(&r.pipeline, "none");
     assert!(!patches.is_empty());
     r.pipeline.set_state(gst::State::Null).unwrap();
+}
+
+/// srpatch on I420 `w`x`h` at `patch_kbps`, with a `decoded_sink` fed the same caps.
+fn decoded_rig(w: usize, h: usize, patch_kbps: u32) -> Rig {
+    let (_, info) = frame(gst_video::VideoFormat::I420, w, h, &luma_pattern(w, h, 0));
+    let caps = info.to_caps().unwrap();
+    rig(&caps, &[("patch-kbps", patch_kbps.to_value())], Some(&caps))
 }
 
 /// An I420 frame of `luma_pattern` number `k`.
@@ -654,12 +645,7 @@ fn pattern_frame(w: usize, h: usize, k: u64) -> gst::Buffer {
 #[test]
 fn decoded_timestamps_at_the_end_of_the_range_do_not_overflow() {
     let (w, h) = (384usize, 192usize);
-    let (_, info) = frame(gst_video::VideoFormat::I420, w, h, &luma_pattern(w, h, 0));
-    let r = rig(
-        &info.to_caps().unwrap(),
-        &[("patch-kbps", 2000u32.to_value())],
-        Some(&info.to_caps().unwrap()),
-    );
+    let r = decoded_rig(w, h, 2000);
     let dec = r.dec_src.as_ref().unwrap();
     for k in 0..30u64 {
         let f = || pattern_frame(w, h, k);
@@ -683,12 +669,7 @@ fn decoded_timestamps_at_the_end_of_the_range_do_not_overflow() {
 #[test]
 fn patches_end_with_the_video_when_the_decoded_stream_goes_on() {
     let (w, h) = (384usize, 192usize);
-    let (_, info) = frame(gst_video::VideoFormat::I420, w, h, &luma_pattern(w, h, 0));
-    let r = rig(
-        &info.to_caps().unwrap(),
-        &[("patch-kbps", 2000u32.to_value())],
-        Some(&info.to_caps().unwrap()),
-    );
+    let r = decoded_rig(w, h, 2000);
     let dec = r.dec_src.as_ref().unwrap();
     for k in 0..40u64 {
         let f = || pattern_frame(w, h, k);

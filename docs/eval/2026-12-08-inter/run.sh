@@ -10,6 +10,7 @@
 #          with --codec-frames K for K in $KS, and each one's codec-agnostic twin on the same data
 #   eval:  every pair at equal budget under the hidden protocol, x264 PSNR-Y, the eight clips and
 #          session 22's two held-out ones, beside the r32 pair (one-picture codec)
+#   noise-train, noise-eval: the same with camera noise, against the default (below)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 source docs/eval/2026-12-07-noise/common.sh
@@ -24,7 +25,6 @@ KS=${KS:-4}
 MOTION=${MOTION:-2}
 mkdir -p "$O"
 case "$1" in
-  noise-*) ;;
   train)
     [ -s $O/r32-scaled.onnx ] || $T "${BASE[@]}" --qp-min 20 --qp-max 35 --mode scaled \
       --out $O/r32-scaled.onnx --summary $R/r32-scaled.summary.json
@@ -45,26 +45,23 @@ case "$1" in
         --compare $n:$n-agnostic --compare $n:r32-agnostic)
     done
     $E "${HIDDEN[@]}" "${args[@]}" --out $R/${TAG:-codec-aware} ;;
+  # noise-train / noise-eval: the K = 4, 6-px recipe with camera-like noise (--noise 4) whose
+  # grain is drawn anew in every frame, the one thing a sequence teaches that a still cannot:
+  # noise that does not track costs bits in every inter frame. Against the default and Lanczos,
+  # every metric, both codecs (the camera clips' PSNR-Y is the clip-type miss). The first noise
+  # run, k4m6n4, was trained by the trainer before its fix (each frame's noise level drawn anew
+  # too, so noise switched on and off within a sequence; NOISE_RUN=k4m6n4 now trains the fixed
+  # recipe under that name); the committed trainer keeps one level per sequence: k4m6n4s.
+  noise-train)
+    N=${NOISE_RUN:-k4m6n4s}
+    $T "${BASE[@]}" --qp-min 20 --qp-max 35 --mode scaled --codec-frames 4 --motion 6 --noise 4 \
+      --out $O/$N-scaled.onnx --summary $R/$N-scaled.summary.json ;;
+  noise-eval)
+    $E --clips "$ALL" --frames 30 --sizes 1.5,2,3 --crfs 20,25,30,35 --vp9-crfs 32,38,44,50 \
+      --vp9-deadline realtime --vp9-cpu-used 8 --jobs 2 --anchors ffmpeg --no-crosscheck \
+      --model default=$M/dnnscale.onnx --model k4m6=$O/k4m6-scaled.onnx \
+      --model k4m6n4=$O/k4m6n4-scaled.onnx --compare k4m6n4:default --compare k4m6:default \
+      --model k4m6n4s=$O/k4m6n4s-scaled.onnx --compare k4m6n4s:default \
+      --out $R/noise ;;
+  *) echo "usage: $0 train|eval|noise-train|noise-eval" >&2; exit 2 ;;
 esac
-# noise: the K = 4, 6-px recipe with camera-like noise (--noise 4) whose grain is drawn anew in
-# every frame, the one thing a sequence teaches that a still cannot: noise that does not track
-# costs bits in every inter frame. Against the default and Lanczos, every metric, both codecs
-# (the camera clips' PSNR-Y is the clip-type miss). The first noise run, k4m6n4, was trained by
-# the trainer before its fix (each frame's noise level drawn anew too, so noise switched on and
-# off within a sequence; NOISE_RUN=k4m6n4 now trains the fixed recipe under that name); the
-# committed trainer keeps one level per sequence, which gave k4m6n4s.
-N=${NOISE_RUN:-k4m6n4s}
-if [ "$1" = noise-train ]; then
-  $T "${BASE[@]}" --qp-min 20 --qp-max 35 --mode scaled --codec-frames 4 --motion 6 --noise 4 \
-    --out $O/$N-scaled.onnx --summary $R/$N-scaled.summary.json
-  $T "${BASE[@]}" --mode agnostic --codec-frames 4 --motion 6 --noise 4 \
-    --out $O/$N-agnostic.onnx --summary $R/$N-agnostic.summary.json
-fi
-if [ "$1" = noise-eval ]; then
-  $E --clips "$ALL" --frames 30 --sizes 1.5,2,3 --crfs 20,25,30,35 --vp9-crfs 32,38,44,50 \
-    --vp9-deadline realtime --vp9-cpu-used 8 --jobs 2 --anchors ffmpeg --no-crosscheck \
-    --model default=$M/dnnscale.onnx --model k4m6=$O/k4m6-scaled.onnx \
-    --model k4m6n4=$O/k4m6n4-scaled.onnx --compare k4m6n4:default --compare k4m6:default \
-    --model k4m6n4s=$O/k4m6n4s-scaled.onnx --compare k4m6n4s:default \
-    --out $R/noise
-fi
